@@ -1,0 +1,165 @@
+/* Benchmarks of the front end and the vocoder, run by scripts/bench (never by the tests).
+ *
+ *   vconv_bench speed FILE [RUNS]     log-mel, F0 and resynthesis timings, median of RUNS
+ *   vconv_bench quality FILE...       spectral convergence of resynthesis per file
+ *
+ * Prints one JSON object per line on stdout. Uses only the public API. */
+#define _POSIX_C_SOURCE 200809L
+#include "vconv/vconv.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int compare_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, compare_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static void die(const char *what, vc_status st) {
+    fprintf(stderr, "vconv_bench: %s: %s\n", what, vc_strerror(st));
+    exit(1);
+}
+
+typedef struct scratch {
+    float *mag, *mag2, *log_mel, *f0, *voicing, *out; /* (T,F), (T,F), (T,M), (T), (T), (n) */
+} scratch;
+
+static void scratch_init(scratch *s, int T, int F, int M, size_t n) {
+    s->mag = malloc((size_t)T * (size_t)F * sizeof(float));
+    s->mag2 = malloc((size_t)T * (size_t)F * sizeof(float));
+    s->log_mel = malloc((size_t)T * (size_t)M * sizeof(float));
+    s->f0 = malloc((size_t)T * sizeof(float));
+    s->voicing = malloc((size_t)T * sizeof(float));
+    s->out = malloc(n * sizeof(float));
+    if (!s->mag || !s->mag2 || !s->log_mel || !s->f0 || !s->voicing || !s->out)
+        die("scratch", VC_ERR_NOMEM);
+}
+
+static void scratch_free(scratch *s) {
+    free(s->mag);
+    free(s->mag2);
+    free(s->log_mel);
+    free(s->f0);
+    free(s->voicing);
+    free(s->out);
+}
+
+/* Resynthesis as `vconv resynth` does it: analysis, optional mel round trip, Griffin-Lim. */
+static double resynth(vc_frontend *fe, const vc_audio *a, scratch *s, int from_mel, int iters) {
+    int T = vc_frontend_n_frames(fe, a->n_samples);
+    vc_vocoder_params vp = vc_vocoder_default_params();
+    vp.iters = iters;
+    vc_status st = vc_frontend_magnitude(fe, a->samples, a->n_samples, s->mag);
+    const float *target = s->mag;
+    if (st == VC_OK && from_mel) {
+        st = vc_frontend_log_mel_from_magnitude(fe, s->mag, T, s->log_mel);
+        if (st == VC_OK) st = vc_frontend_mel_to_magnitude(fe, s->log_mel, T, s->mag2);
+        target = s->mag2;
+    }
+    if (st == VC_OK) st = vc_vocoder_griffin_lim(fe, target, T, &vp, s->out, a->n_samples);
+    double sc = 0;
+    if (st == VC_OK) st = vc_spectral_convergence(fe, s->mag, T, s->out, a->n_samples, &sc);
+    if (st != VC_OK) die("resynth", st);
+    return sc;
+}
+
+static int bench_speed(const char *path, int runs) {
+    vc_frontend_params fp = vc_frontend_default_params();
+    vc_frontend *fe;
+    vc_audio a;
+    vc_status st = vc_audio_load(path, fp.sample_rate, &a, NULL);
+    if (st != VC_OK) die(path, st);
+    if ((st = vc_frontend_init(&fp, &fe)) != VC_OK) die("front end", st);
+    int T = vc_frontend_n_frames(fe, a.n_samples), F = vc_frontend_n_bins(fe);
+    scratch s;
+    scratch_init(&s, T, F, fp.n_mels, a.n_samples);
+    double seconds = (double)a.n_samples / a.sample_rate;
+    double *t = malloc((size_t)runs * sizeof *t);
+    if (!t) die("alloc", VC_ERR_NOMEM);
+
+    for (int r = 0; r < runs; r++) {
+        double t0 = now();
+        if (vc_frontend_log_mel(fe, a.samples, a.n_samples, s.log_mel) != VC_OK) die("mel", st);
+        t[r] = now() - t0;
+    }
+    double m = median(t, runs);
+    printf(
+        "{\"bench\": \"log_mel\", \"audio_s\": %.3f, \"median_s\": %.6f, \"x_realtime\": %.1f}\n",
+        seconds, m, seconds / m);
+    for (int r = 0; r < runs; r++) {
+        double t0 = now();
+        if (vc_frontend_f0(fe, a.samples, a.n_samples, s.f0, s.voicing) != VC_OK) die("f0", st);
+        t[r] = now() - t0;
+    }
+    m = median(t, runs);
+    printf("{\"bench\": \"f0\", \"audio_s\": %.3f, \"median_s\": %.6f, \"x_realtime\": %.1f}\n",
+           seconds, m, seconds / m);
+    static const int iters[] = {32, 64};
+    for (int from_mel = 0; from_mel <= 1; from_mel++)
+        for (int k = 0; k < 2; k++) {
+            double sc = 0;
+            for (int r = 0; r < runs; r++) {
+                double t0 = now();
+                sc = resynth(fe, &a, &s, from_mel, iters[k]);
+                t[r] = now() - t0;
+            }
+            m = median(t, runs);
+            printf("{\"bench\": \"resynth\", \"from\": \"%s\", \"iters\": %d, \"audio_s\": %.3f, "
+                   "\"median_s\": %.6f, \"rtf\": %.4f, \"x_realtime\": %.1f, \"sc_db\": %.2f}\n",
+                   from_mel ? "mel" : "linear", iters[k], seconds, m, m / seconds, seconds / m, sc);
+        }
+    free(t);
+    scratch_free(&s);
+    vc_audio_free(&a);
+    vc_frontend_free(fe);
+    return 0;
+}
+
+static int bench_quality(int n_files, char **paths) {
+    vc_frontend_params fp = vc_frontend_default_params();
+    vc_frontend *fe;
+    vc_status st = vc_frontend_init(&fp, &fe);
+    if (st != VC_OK) die("front end", st);
+    for (int i = 0; i < n_files; i++) {
+        vc_audio a;
+        if ((st = vc_audio_load(paths[i], fp.sample_rate, &a, NULL)) != VC_OK) die(paths[i], st);
+        int T = vc_frontend_n_frames(fe, a.n_samples), F = vc_frontend_n_bins(fe);
+        scratch s;
+        scratch_init(&s, T, F, fp.n_mels, a.n_samples);
+        printf("{\"bench\": \"quality\", \"file\": \"%s\", \"audio_s\": %.3f", paths[i],
+               (double)a.n_samples / a.sample_rate);
+        static const int iters[] = {32, 64};
+        for (int from_mel = 0; from_mel <= 1; from_mel++)
+            for (int k = 0; k < 2; k++)
+                printf(", \"sc_%s_%d\": %.3f", from_mel ? "mel" : "linear", iters[k],
+                       resynth(fe, &a, &s, from_mel, iters[k]));
+        printf("}\n");
+        fflush(stdout);
+        scratch_free(&s);
+        vc_audio_free(&a);
+    }
+    vc_frontend_free(fe);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    vc_set_num_threads(1);
+    if (argc >= 3 && !strcmp(argv[1], "speed"))
+        return bench_speed(argv[2], argc > 3 ? atoi(argv[3]) > 0 ? atoi(argv[3]) : 7 : 7);
+    if (argc >= 3 && !strcmp(argv[1], "quality")) return bench_quality(argc - 2, argv + 2);
+    fprintf(stderr, "usage: vconv_bench speed FILE [RUNS] | quality FILE...\n");
+    return 2;
+}

@@ -1,0 +1,160 @@
+/* vconv: voice conversion in C. The whole public API.
+ *
+ * Conventions
+ * - Every fallible function returns a vc_status (VC_OK == 0) and hands objects back through an
+ *   out-pointer; vc_strerror() explains a status in one line.
+ * - Objects are opaque handles with _init/_free pairs; _free(NULL) is a no-op.
+ * - Spectral arrays are frame-major: one frame's bins are contiguous, (T, F) for magnitudes with
+ *   F = n_fft/2 + 1 bins and (T, M) for mel bands. T always comes from vc_frontend_n_frames().
+ * - Audio is mono float in [-1, 1] at an explicit sample rate.
+ * - No function writes to stdout or stderr except through the log sink (vc_log_set).
+ */
+#ifndef VCONV_H
+#define VCONV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VC_VERSION_STRING "0.1.0"
+
+#if defined(__GNUC__)
+#define VC_WARN_UNUSED __attribute__((warn_unused_result))
+#else
+#define VC_WARN_UNUSED
+#endif
+
+typedef enum vc_status {
+    VC_OK = 0,
+    VC_ERR_ARG = -1,     /* invalid argument (NULL, out of range) */
+    VC_ERR_NOMEM = -2,   /* allocation failed */
+    VC_ERR_IO = -3,      /* file could not be opened, read or written */
+    VC_ERR_FORMAT = -4,  /* file is not in a format we can read, or is corrupt */
+    VC_ERR_VERSION = -5, /* file format version not supported */
+    VC_ERR_SHAPE = -6,   /* tensor shape or size mismatch */
+    VC_ERR_AUDIO = -7,   /* audio content unusable (empty, NaN/Inf, absurd size) */
+    VC_ERR_INTERNAL = -8 /* a library (FFTW, soxr) failed unexpectedly */
+} vc_status;
+
+/* One line describing a status (never NULL, also for unknown codes). */
+const char *vc_strerror(int status);
+const char *vc_version(void);
+
+/* Log sink. Messages from the library (details of a failed load, warnings) go here; the default
+ * writes "vconv: <msg>" to stderr. level: 0 error, 1 warning, 2 info, 3 debug. */
+typedef void (*vc_log_fn)(int level, const char *msg, void *user);
+void vc_log_set(vc_log_fn fn, void *user);
+
+/* Threads used by OpenMP regions and OpenBLAS (process-wide; call once at start-up). */
+void vc_set_num_threads(int n);
+
+/* ---------------------------------------------------------------- audio */
+
+typedef struct vc_audio {
+    float *samples; /* (n_samples) mono */
+    size_t n_samples;
+    int sample_rate;
+} vc_audio;
+
+typedef struct vc_audio_info {
+    int file_rate;       /* sample rate stored in the file */
+    int channels;        /* channels in the file (downmixed to mono on load) */
+    int64_t file_frames; /* frames in the file at file_rate */
+    char format[64];     /* e.g. "WAV PCM 16-bit", "FLAC PCM 24-bit" */
+} vc_audio_info;
+
+/* Read any format libsndfile reads, downmix to mono, resample (soxr, high quality) to
+ * sample_rate (0 keeps the file's rate). info may be NULL. Rejects missing files, directories,
+ * empty files, corrupt headers, non-finite samples and absurd sizes with a status and a log line;
+ * *out is untouched on failure. */
+VC_WARN_UNUSED vc_status vc_audio_load(const char *path, int sample_rate, vc_audio *out,
+                                       vc_audio_info *info);
+void vc_audio_free(vc_audio *a); /* frees samples, zeroes the struct */
+
+typedef enum vc_audio_encoding { VC_AUDIO_PCM16 = 0, VC_AUDIO_FLOAT = 1 } vc_audio_encoding;
+
+/* Write a WAV file through a temp file in the same folder renamed into place, so a failed or
+ * interrupted write never leaves a partial file at path. PCM16 clips to [-1, 1]. */
+VC_WARN_UNUSED vc_status vc_audio_save(const char *path, const vc_audio *a,
+                                       vc_audio_encoding encoding);
+
+/* Resample mono float audio with soxr (high quality). *out is allocated (free with free()). */
+VC_WARN_UNUSED vc_status vc_audio_resample(const float *x, size_t n, int in_rate, int out_rate,
+                                           float **out, size_t *n_out);
+
+typedef struct vc_level {
+    double rms_dbfs;     /* over the whole signal; -inf-safe: silence gives VC_LEVEL_FLOOR_DB */
+    double peak_dbfs;    /* absolute sample peak */
+    double active_dbfs;  /* RMS over active 20 ms blocks (within 40 dB of the loudest block) */
+    double active_share; /* share of blocks counted as active, 0..1 */
+} vc_level;
+#define VC_LEVEL_FLOOR_DB (-120.0)
+
+VC_WARN_UNUSED vc_status vc_audio_level(const float *x, size_t n, int sample_rate, vc_level *out);
+
+/* ------------------------------------------------------------ front end */
+
+typedef struct vc_frontend_params {
+    int sample_rate;      /* Hz, default 16000 */
+    int n_fft;            /* FFT size = Hann window length, default 1024 */
+    int hop;              /* samples between frames, default 256 */
+    int n_mels;           /* mel bands, default 80 */
+    float fmin, fmax;     /* mel range in Hz, default 0..sample_rate/2 */
+    float f0_min, f0_max; /* F0 search range in Hz, default 60..500 */
+} vc_frontend_params;
+
+vc_frontend_params vc_frontend_default_params(void);
+
+/* Holds FFTW plans, the window and the mel filterbank. Not safe to use from two threads at once
+ * (it owns scratch buffers); create one per thread. */
+typedef struct vc_frontend vc_frontend;
+
+VC_WARN_UNUSED vc_status vc_frontend_init(const vc_frontend_params *p, vc_frontend **out);
+void vc_frontend_free(vc_frontend *fe);
+const vc_frontend_params *vc_frontend_params_of(const vc_frontend *fe);
+
+int vc_frontend_n_frames(const vc_frontend *fe, size_t n_samples); /* centred frames: 1 + n/hop */
+int vc_frontend_n_bins(const vc_frontend *fe);                     /* F = n_fft/2 + 1 */
+
+/* Linear STFT magnitude, (T, F). */
+VC_WARN_UNUSED vc_status vc_frontend_magnitude(vc_frontend *fe, const float *x, size_t n,
+                                               float *mag);
+/* log(max(mel, 1e-5)) of the magnitude (not power) spectrum, (T, M). */
+VC_WARN_UNUSED vc_status vc_frontend_log_mel(vc_frontend *fe, const float *x, size_t n,
+                                             float *log_mel);
+VC_WARN_UNUSED vc_status vc_frontend_log_mel_from_magnitude(vc_frontend *fe, const float *mag,
+                                                            int T, float *log_mel);
+/* Non-negative linear magnitude (T, F) whose mel projection best matches exp(log_mel). */
+VC_WARN_UNUSED vc_status vc_frontend_mel_to_magnitude(vc_frontend *fe, const float *log_mel, int T,
+                                                      float *mag);
+/* F0 in Hz (0 where unvoiced) and voicing probability 0..1 per frame, both (T). */
+VC_WARN_UNUSED vc_status vc_frontend_f0(vc_frontend *fe, const float *x, size_t n, float *f0,
+                                        float *voicing);
+
+/* -------------------------------------------------------------- vocoder */
+
+typedef struct vc_vocoder_params {
+    int iters;      /* Griffin-Lim iterations, default 32 */
+    float momentum; /* fast Griffin-Lim momentum (Perraudin et al. 2013), default 0.99 */
+    uint64_t seed;  /* initial phase seed, default 1 */
+} vc_vocoder_params;
+
+vc_vocoder_params vc_vocoder_default_params(void);
+
+/* Magnitude (T, F) -> n_samples of audio at the front end's rate (fast Griffin-Lim). */
+VC_WARN_UNUSED vc_status vc_vocoder_griffin_lim(vc_frontend *fe, const float *mag, int T,
+                                                const vc_vocoder_params *p, float *out,
+                                                size_t n_samples);
+
+/* Spectral convergence in dB between a target magnitude and the magnitude of audio x:
+ * 20 log10(||mag(x) - target||_F / ||target||_F). Lower is better. */
+VC_WARN_UNUSED vc_status vc_spectral_convergence(vc_frontend *fe, const float *target_mag, int T,
+                                                 const float *x, size_t n, double *out_db);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

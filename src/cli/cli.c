@@ -1,0 +1,213 @@
+/* Option parsing, usage text, the one-line failure convention and small helpers. */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Options every command accepts, appended to its own table when parsing and in the usage. */
+static int common_threads = 1;
+static int common_quiet = 0;
+static int common_help = 0;
+static const cli_option common_opts[] = {
+    {"threads", 0, OPT_INT, &common_threads, 1, 256, NULL, "N", "threads for compute"},
+    {"quiet", 'q', OPT_FLAG, &common_quiet, 0, 0, NULL, NULL, "print nothing but errors"},
+    {"help", 'h', OPT_FLAG, &common_help, 0, 0, NULL, NULL, "show this help"},
+};
+#define N_COMMON ((int)(sizeof common_opts / sizeof common_opts[0]))
+
+/* The log sink keeps the last error for the one-line failure message and prints warnings. */
+static char last_error[1024];
+
+static void cli_log(int level, const char *msg, void *user) {
+    const int *quiet = user;
+    if (level == 0) {
+        snprintf(last_error, sizeof last_error, "%s", msg);
+    } else if (level == 1 && !*quiet) {
+        fprintf(stderr, "vconv: warning: %s\n", msg);
+    }
+}
+
+static void print_option(FILE *f, const cli_option *o) {
+    char left[64];
+    if (o->short_name)
+        snprintf(left, sizeof left, "-%c, --%s%s%s", o->short_name, o->long_name,
+                 o->metavar ? " " : "", o->metavar ? o->metavar : "");
+    else
+        snprintf(left, sizeof left, "    --%s%s%s", o->long_name, o->metavar ? " " : "",
+                 o->metavar ? o->metavar : "");
+    fprintf(f, "  %-24s %s", left, o->help);
+    switch (o->kind) {
+    case OPT_INT:
+        fprintf(f, " (integer %.0f..%.0f, default %d)", o->min, o->max, *(const int *)o->dest);
+        break;
+    case OPT_FLOAT:
+        fprintf(f, " (number %g..%g, default %g)", o->min, o->max, (double)*(const float *)o->dest);
+        break;
+    case OPT_STRING:
+        if (*(const char **)o->dest) fprintf(f, " (default %s)", *(const char **)o->dest);
+        break;
+    case OPT_CHOICE:
+        fprintf(f, " (one of:");
+        for (int i = 0; o->choices[i]; i++) fprintf(f, " %s", o->choices[i]);
+        fprintf(f, "; default %s)", o->choices[*(const int *)o->dest]);
+        break;
+    case OPT_FLAG:
+        break;
+    }
+    fputc('\n', f);
+}
+
+void cli_usage(FILE *f, const cli_command *cmd) {
+    fprintf(f, "usage: vconv %s %s\n\n%s\n\noptions:\n", cmd->name, cmd->synopsis,
+            cmd->description);
+    for (int i = 0; i < cmd->n_opts; i++) print_option(f, &cmd->opts[i]);
+    for (int i = 0; i < N_COMMON; i++) print_option(f, &common_opts[i]);
+}
+
+static const cli_option *find_option(const cli_command *cmd, const char *arg, size_t len,
+                                     char short_name) {
+    for (int k = 0; k < cmd->n_opts + N_COMMON; k++) {
+        const cli_option *o = k < cmd->n_opts ? &cmd->opts[k] : &common_opts[k - cmd->n_opts];
+        if (short_name ? o->short_name == short_name
+                       : strlen(o->long_name) == len && !strncmp(o->long_name, arg, len))
+            return o;
+    }
+    return NULL;
+}
+
+static int usage_error(const cli_command *cmd, const char *fmt, const char *arg) {
+    fprintf(stderr, "vconv %s: ", cmd->name);
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, " (try 'vconv %s --help')\n", cmd->name);
+    return -EXIT_USAGE;
+}
+
+/* Stores value into o's destination; returns 0 or a usage error. */
+static int set_value(const cli_command *cmd, const cli_option *o, const char *value) {
+    char *end = NULL;
+    errno = 0;
+    switch (o->kind) {
+    case OPT_INT: {
+        long v = strtol(value, &end, 10);
+        if (errno || end == value || *end || v < o->min || v > o->max)
+            return usage_error(cmd, "bad value for --%s: expected an integer in range",
+                               o->long_name);
+        *(int *)o->dest = (int)v;
+        return 0;
+    }
+    case OPT_FLOAT: {
+        double v = strtod(value, &end);
+        if (errno || end == value || *end || !isfinite(v) || v < o->min || v > o->max)
+            return usage_error(cmd, "bad value for --%s: expected a number in range", o->long_name);
+        *(float *)o->dest = (float)v;
+        return 0;
+    }
+    case OPT_STRING:
+        *(const char **)o->dest = value;
+        return 0;
+    case OPT_CHOICE:
+        for (int i = 0; o->choices[i]; i++)
+            if (!strcmp(o->choices[i], value)) {
+                *(int *)o->dest = i;
+                return 0;
+            }
+        return usage_error(cmd, "bad value for --%s (see the choices in --help)", o->long_name);
+    case OPT_FLAG:
+        break;
+    }
+    return 0;
+}
+
+int cli_parse(const cli_command *cmd, int argc, char **argv, cli_common *common,
+              char **positional) {
+    int n_pos = 0, only_positional = 0;
+    common_threads = 1;
+    common_quiet = 0;
+    common_help = 0;
+    for (int i = 1; i < argc; i++) {
+        char *arg = argv[i];
+        if (only_positional || arg[0] != '-' || arg[1] == '\0') { /* "-" alone is a name */
+            if (n_pos >= cmd->max_positional)
+                return usage_error(cmd, "unexpected argument '%s'", arg);
+            positional[n_pos++] = arg;
+            continue;
+        }
+        if (!strcmp(arg, "--")) {
+            only_positional = 1;
+            continue;
+        }
+        const cli_option *o;
+        const char *inline_value = NULL;
+        if (arg[1] == '-') {
+            const char *name = arg + 2, *eq = strchr(name, '=');
+            size_t len = eq ? (size_t)(eq - name) : strlen(name);
+            o = find_option(cmd, name, len, 0);
+            if (eq) inline_value = eq + 1;
+        } else {
+            if (arg[2] != '\0') return usage_error(cmd, "unknown option '%s'", arg);
+            o = find_option(cmd, NULL, 0, arg[1]);
+        }
+        if (!o) return usage_error(cmd, "unknown option '%s'", arg);
+        if (o->kind == OPT_FLAG) {
+            if (inline_value) return usage_error(cmd, "option --%s takes no value", o->long_name);
+            *(int *)o->dest = 1;
+            continue;
+        }
+        const char *value = inline_value;
+        if (!value) {
+            if (i + 1 >= argc) return usage_error(cmd, "option --%s needs a value", o->long_name);
+            value = argv[++i];
+        }
+        int r = set_value(cmd, o, value);
+        if (r) return r;
+    }
+    if (common_help) {
+        cli_usage(stdout, cmd);
+        return CLI_HELP_SHOWN;
+    }
+    if (n_pos < cmd->min_positional) return usage_error(cmd, "%s", "missing argument");
+    common->threads = common_threads;
+    common->quiet = common_quiet;
+    vc_set_num_threads(common->threads);
+    vc_log_set(cli_log, &common_quiet);
+    return n_pos;
+}
+
+int cli_fail(const char *cmd, const char *what, vc_status status) {
+    /* The library's own message already names the file and the reason. */
+    if (last_error[0])
+        fprintf(stderr, "vconv %s: %s\n", cmd, last_error);
+    else
+        fprintf(stderr, "vconv %s: %s: %s\n", cmd, what, vc_strerror(status));
+    last_error[0] = '\0';
+    return EXIT_RUNTIME;
+}
+
+void cli_info(const cli_common *common, const char *fmt, ...) {
+    if (common->quiet) return;
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("vconv: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+void cli_derive_output(char *buf, size_t size, const char *input, const char *suffix) {
+    const char *base = strrchr(input, '/');
+    base = base ? base + 1 : input;
+    const char *dot = strrchr(base, '.');
+    int len = dot && dot != base ? (int)(dot - base) : (int)strlen(base);
+    snprintf(buf, size, "%.*s%s", len, base, suffix);
+}
+
+double cli_now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}

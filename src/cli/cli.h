@@ -1,0 +1,68 @@
+/* Shared pieces of the vconv command line: a table-driven option parser whose table also prints
+ * the usage (type, default, range), the log sink that keeps failures to one line, and exit
+ * codes. The CLI uses the library only through vconv.h. */
+#ifndef VC_CLI_H
+#define VC_CLI_H
+
+#include "vconv/vconv.h"
+
+#include <stdio.h>
+
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+/* cli_parse result meaning "--help was printed": the command exits 0 at once. */
+#define CLI_HELP_SHOWN (-1)
+
+typedef enum { OPT_FLAG, OPT_INT, OPT_FLOAT, OPT_STRING, OPT_CHOICE } cli_opt_kind;
+
+typedef struct cli_option {
+    const char *long_name; /* without "--" */
+    char short_name;       /* 0 if none */
+    cli_opt_kind kind;
+    void *dest;                 /* int* (FLAG, INT, CHOICE: index), float*, const char** */
+    double min, max;            /* accepted range for INT and FLOAT */
+    const char *const *choices; /* NULL-terminated, for CHOICE */
+    const char *metavar;        /* e.g. "N", "FILE" */
+    const char *help;
+} cli_option;
+
+typedef struct cli_command {
+    const char *name;
+    const char *synopsis;    /* arguments after the command name */
+    const char *description; /* one paragraph */
+    const cli_option *opts;
+    int n_opts;
+    int min_positional, max_positional;
+} cli_command;
+
+/* Options every command takes, filled in by cli_parse. */
+typedef struct cli_common {
+    int threads;
+    int quiet;
+} cli_common;
+
+/* Parses argv (argv[0] is the command name) into the option destinations and positional[]
+ * (pointers into argv). Returns the positional count, CLI_HELP_SHOWN, or -EXIT_USAGE after
+ * printing one line to stderr. Also applies --threads and installs the log sink. */
+int cli_parse(const cli_command *cmd, int argc, char **argv, cli_common *common, char **positional);
+
+void cli_usage(FILE *f, const cli_command *cmd);
+
+/* Prints one line: "vconv CMD: <the library's last logged error>" if there is one, else
+ * "vconv CMD: WHAT: <vc_strerror(status)>". Returns EXIT_RUNTIME. */
+int cli_fail(const char *cmd, const char *what, vc_status status);
+/* Informational line to stderr unless -q. */
+void cli_info(const cli_common *common, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* "dir/name.ext" -> "name<suffix>" in the current directory, into buf. */
+void cli_derive_output(char *buf, size_t size, const char *input, const char *suffix);
+
+double cli_now_seconds(void);
+
+int cmd_resynth(int argc, char **argv);
+int cmd_analyze(int argc, char **argv);
+
+#endif

@@ -1,0 +1,44 @@
+/* vconv: the command-line entry point. Dispatches through a table of subcommands. */
+#include "cli.h"
+
+#include <string.h>
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help;
+} commands[] = {
+    {"resynth", cmd_resynth, "analysis + Griffin-Lim round trip, no model"},
+    {"analyze", cmd_analyze, "duration, rate, loudness, F0 range and voiced share of a file"},
+};
+#define N_COMMANDS ((int)(sizeof commands / sizeof commands[0]))
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: vconv COMMAND [OPTIONS] [ARGS]\n\n"
+               "Voice conversion in C. Commands:\n");
+    for (int i = 0; i < N_COMMANDS; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\n'vconv COMMAND --help' describes a command's options.\n"
+               "  -h, --help     show this help\n"
+               "      --version  print the version\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (!strcmp(name, "-h") || !strcmp(name, "--help") || !strcmp(name, "help")) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (!strcmp(name, "--version")) {
+        printf("vconv %s\n", vc_version());
+        return EXIT_OK;
+    }
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(name, commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "vconv: unknown command '%s' (try 'vconv --help')\n", name);
+    return EXIT_USAGE;
+}

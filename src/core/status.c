@@ -1,0 +1,60 @@
+/* Status strings, version, the log sink and the thread setting. */
+#include "common.h"
+
+#include <cblas.h>
+#include <omp.h>
+#include <stdarg.h>
+
+static const struct {
+    int status;
+    const char *text;
+} status_texts[] = {
+    {VC_OK, "success"},
+    {VC_ERR_ARG, "invalid argument"},
+    {VC_ERR_NOMEM, "out of memory"},
+    {VC_ERR_IO, "file could not be opened, read or written"},
+    {VC_ERR_FORMAT, "file format not recognised or file corrupt"},
+    {VC_ERR_VERSION, "unsupported file format version"},
+    {VC_ERR_SHAPE, "tensor shape or size mismatch"},
+    {VC_ERR_AUDIO, "audio unusable (empty, non-finite samples or absurd size)"},
+    {VC_ERR_INTERNAL, "internal library failure"},
+};
+
+const char *vc_strerror(int status) {
+    for (size_t i = 0; i < sizeof status_texts / sizeof status_texts[0]; i++)
+        if (status_texts[i].status == status) return status_texts[i].text;
+    return "unknown status";
+}
+
+const char *vc_version(void) {
+    return VC_VERSION_STRING;
+}
+
+static void log_to_stderr(int level, const char *msg, void *user) {
+    (void)user;
+    fprintf(stderr, "vconv: %s%s\n", level == VC_LOG_WARN ? "warning: " : "", msg);
+}
+
+/* The one documented piece of global state: where library messages go. */
+static vc_log_fn log_fn = log_to_stderr;
+static void *log_user = NULL;
+
+void vc_log_set(vc_log_fn fn, void *user) {
+    log_fn = fn ? fn : log_to_stderr;
+    log_user = fn ? user : NULL;
+}
+
+void vc_log(int level, const char *fmt, ...) {
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    log_fn(level, msg, log_user);
+}
+
+void vc_set_num_threads(int n) {
+    if (n < 1) n = 1;
+    omp_set_num_threads(n);
+    openblas_set_num_threads(n);
+}

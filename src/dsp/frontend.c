@@ -1,0 +1,164 @@
+/* The public front end: one object that owns the STFT plans and the mel filterbank for a given
+ * configuration, and the analysis and vocoder entry points of vconv.h built on them. */
+#include "common.h"
+#include "dsp/f0.h"
+#include "dsp/griffinlim.h"
+#include "dsp/mel.h"
+#include "dsp/stft.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Multiplicative NNLS iterations for mel -> linear: the error stops improving visibly past ~50
+ * and each iteration costs about two sparse passes over (T, F). */
+#define MEL_TO_MAG_ITERS 64
+
+struct vc_frontend {
+    vc_frontend_params p;
+    stft stft;
+    melbank mel;
+};
+
+vc_frontend_params vc_frontend_default_params(void) {
+    vc_frontend_params p = {
+        .sample_rate = 16000,
+        .n_fft = 1024,
+        .hop = 256,
+        .n_mels = 80,
+        .fmin = 0.0f,
+        .fmax = 8000.0f,
+        .f0_min = 60.0f,
+        .f0_max = 500.0f,
+    };
+    return p;
+}
+
+static vc_status params_check(const vc_frontend_params *p) {
+    if (p->sample_rate < 4000 || p->sample_rate > 192000) return VC_ERR_ARG;
+    if (p->n_fft < 16 || p->n_fft > 16384 || p->n_fft % 2) return VC_ERR_ARG;
+    if (p->hop < 1 || p->hop > p->n_fft / 2) return VC_ERR_ARG; /* overlap-add needs >= 2x */
+    if (p->n_mels < 1 || p->n_mels > p->n_fft / 2 + 1) return VC_ERR_ARG;
+    if (!(p->fmin >= 0.0f && p->fmin < p->fmax && p->fmax <= 0.5f * (float)p->sample_rate))
+        return VC_ERR_ARG;
+    if (!(p->f0_min > 0.0f && p->f0_min < p->f0_max && p->f0_max < 0.5f * (float)p->sample_rate))
+        return VC_ERR_ARG;
+    return VC_OK;
+}
+
+vc_status vc_frontend_init(const vc_frontend_params *p, vc_frontend **out) {
+    if (!p || !out) return VC_ERR_ARG;
+    *out = NULL;
+    vc_status st = params_check(p);
+    if (st != VC_OK) {
+        vc_log(VC_LOG_ERROR, "front end: invalid parameters (rate %d, n_fft %d, hop %d, mels %d)",
+               p->sample_rate, p->n_fft, p->hop, p->n_mels);
+        return st;
+    }
+    vc_frontend *fe = calloc(1, sizeof *fe);
+    if (!fe) return VC_ERR_NOMEM;
+    fe->p = *p;
+    st = stft_init(&fe->stft, p->n_fft, p->hop);
+    if (st == VC_OK)
+        st = melbank_init(&fe->mel, p->sample_rate, p->n_fft, p->n_mels, p->fmin, p->fmax);
+    if (st != VC_OK) {
+        vc_frontend_free(fe);
+        return st;
+    }
+    *out = fe;
+    return VC_OK;
+}
+
+void vc_frontend_free(vc_frontend *fe) {
+    if (!fe) return;
+    stft_free(&fe->stft);
+    melbank_free(&fe->mel);
+    free(fe);
+}
+
+const vc_frontend_params *vc_frontend_params_of(const vc_frontend *fe) {
+    return fe ? &fe->p : NULL;
+}
+
+int vc_frontend_n_frames(const vc_frontend *fe, size_t n_samples) {
+    return fe ? stft_n_frames(n_samples, fe->p.hop) : 0;
+}
+
+int vc_frontend_n_bins(const vc_frontend *fe) {
+    return fe ? fe->stft.F : 0;
+}
+
+vc_status vc_frontend_magnitude(vc_frontend *fe, const float *x, size_t n, float *mag) {
+    if (!fe || !x || !mag || n == 0) return VC_ERR_ARG;
+    stft_magnitude(&fe->stft, mag, x, n);
+    return VC_OK;
+}
+
+vc_status vc_frontend_log_mel_from_magnitude(vc_frontend *fe, const float *mag, int T,
+                                             float *log_mel) {
+    if (!fe || !mag || !log_mel || T < 1) return VC_ERR_ARG;
+    mel_log_forward(&fe->mel, log_mel, mag, T);
+    return VC_OK;
+}
+
+vc_status vc_frontend_log_mel(vc_frontend *fe, const float *x, size_t n, float *log_mel) {
+    if (!fe || !x || !log_mel || n == 0) return VC_ERR_ARG;
+    int T = vc_frontend_n_frames(fe, n);
+    float *mag = malloc((size_t)T * (size_t)fe->stft.F * sizeof *mag); /* (T, F) */
+    if (!mag) return VC_ERR_NOMEM;
+    stft_magnitude(&fe->stft, mag, x, n);
+    mel_log_forward(&fe->mel, log_mel, mag, T);
+    free(mag);
+    return VC_OK;
+}
+
+vc_status vc_frontend_mel_to_magnitude(vc_frontend *fe, const float *log_mel, int T, float *mag) {
+    if (!fe || !log_mel || !mag || T < 1) return VC_ERR_ARG;
+    mel_to_magnitude(&fe->mel, mag, log_mel, T, MEL_TO_MAG_ITERS);
+    return VC_OK;
+}
+
+vc_status vc_frontend_f0(vc_frontend *fe, const float *x, size_t n, float *f0, float *voicing) {
+    if (!fe || !x || !f0 || !voicing || n == 0) return VC_ERR_ARG;
+    f0_params p = {
+        .sample_rate = fe->p.sample_rate,
+        .hop = fe->p.hop,
+        .fmin = fe->p.f0_min,
+        .fmax = fe->p.f0_max,
+    };
+    return f0_track(&p, x, n, f0, voicing, vc_frontend_n_frames(fe, n));
+}
+
+vc_vocoder_params vc_vocoder_default_params(void) {
+    vc_vocoder_params p = {.iters = 32, .momentum = 0.99f, .seed = 1};
+    return p;
+}
+
+vc_status vc_vocoder_griffin_lim(vc_frontend *fe, const float *mag, int T,
+                                 const vc_vocoder_params *p, float *out, size_t n_samples) {
+    if (!fe || !mag || !p || !out || n_samples == 0) return VC_ERR_ARG;
+    if (T != vc_frontend_n_frames(fe, n_samples)) return VC_ERR_SHAPE;
+    if (p->iters < 0 || p->iters > 10000 || !(p->momentum >= 0.0f && p->momentum < 1.0f))
+        return VC_ERR_ARG;
+    griffinlim_params gp = {.iters = p->iters, .momentum = p->momentum, .seed = p->seed};
+    return griffin_lim(&fe->stft, out, n_samples, mag, T, &gp);
+}
+
+vc_status vc_spectral_convergence(vc_frontend *fe, const float *target_mag, int T, const float *x,
+                                  size_t n, double *out_db) {
+    if (!fe || !target_mag || !x || !out_db || n == 0) return VC_ERR_ARG;
+    if (T != vc_frontend_n_frames(fe, n)) return VC_ERR_SHAPE;
+    size_t count = (size_t)T * (size_t)fe->stft.F;
+    float *mag = malloc(count * sizeof *mag); /* (T, F) */
+    if (!mag) return VC_ERR_NOMEM;
+    stft_magnitude(&fe->stft, mag, x, n);
+    double err2 = 0.0, ref2 = 0.0;
+    for (size_t i = 0; i < count; i++) {
+        double d = (double)mag[i] - (double)target_mag[i];
+        err2 += d * d;
+        ref2 += (double)target_mag[i] * (double)target_mag[i];
+    }
+    free(mag);
+    /* A silent target has no meaningful ratio; report the floor rather than dividing by 0. */
+    *out_db = ref2 > 0.0 ? 10.0 * log10(fmax(err2, 1e-30) / ref2) : VC_LEVEL_FLOOR_DB;
+    return VC_OK;
+}

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Command-line contract: exit codes (0 ok, 1 runtime error, 2 usage), one line on stderr for a
+# failure, no output file after a failure, --help everywhere, deterministic output.
+# usage: test_cli.sh VCONV TEST_DATA_DIR SAMPLES_DIR
+set -u
+vconv=$1 samples=$3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+pass=0 fail=0
+
+ok()  { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+
+# expect CODE DESCRIPTION -- COMMAND...: checks the exit code; stderr is kept in $work/err.
+expect() {
+  local want=$1 what=$2; shift 3
+  "$@" >"$work/out" 2>"$work/err"
+  local got=$?
+  if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, want $want: $(head -c 300 "$work/err")"; fi
+}
+one_line_error() {
+  local n; n=$(wc -l <"$work/err")
+  if [ "$n" -eq 1 ] && grep -q '^vconv' "$work/err"; then ok; else bad "$1: stderr has $n lines: $(cat "$work/err")"; fi
+}
+no_file() { if [ -e "$1" ] || ls "$(dirname "$1")" 2>/dev/null | grep -q '\.tmp'; then bad "$2: output or temp file left behind"; else ok; fi; }
+
+sample=$(ls "$samples"/*.wav | head -n 1)
+
+# --- usage and help
+expect 2 "no arguments" -- "$vconv"
+expect 0 "--help" -- "$vconv" --help
+grep -q resynth "$work/out" && ok || bad "--help lists commands"
+expect 0 "--version" -- "$vconv" --version
+grep -q '^vconv [0-9]' "$work/out" && ok || bad "--version prints a version"
+expect 2 "unknown command" -- "$vconv" frobnicate
+one_line_error "unknown command"
+for cmd in resynth analyze; do
+  expect 0 "$cmd --help" -- "$vconv" $cmd --help
+  grep -q -- '--threads' "$work/out" && ok || bad "$cmd --help lists --threads"
+  expect 0 "$cmd -h" -- "$vconv" $cmd -h
+  expect 2 "$cmd without input" -- "$vconv" $cmd
+  one_line_error "$cmd without input"
+  expect 2 "$cmd unknown option" -- "$vconv" $cmd --bogus "$sample"
+  one_line_error "$cmd unknown option"
+  expect 2 "$cmd bad threads" -- "$vconv" $cmd --threads 0 "$sample"
+done
+expect 2 "resynth --iters out of range" -- "$vconv" resynth --iters -3 "$sample"
+expect 2 "resynth --iters not a number" -- "$vconv" resynth --iters ten "$sample"
+expect 2 "resynth --from bad choice" -- "$vconv" resynth --from cepstrum "$sample"
+expect 2 "resynth two inputs" -- "$vconv" resynth "$sample" "$sample"
+
+# --- resynth works, derives a name, is deterministic
+expect 0 "resynth default name" -- "$vconv" resynth "$sample"
+derived="$(basename "${sample%.*}").resynth.wav"
+[ -s "$derived" ] && ok || bad "resynth wrote $derived"
+grep -q "wrote $derived" "$work/err" && ok || bad "resynth says what it wrote"
+expect 0 "resynth -q" -- "$vconv" resynth -q --iters 8 --from mel "$sample" -o a.wav
+[ ! -s "$work/err" ] && ok || bad "-q prints nothing: $(cat "$work/err")"
+expect 0 "resynth again" -- "$vconv" resynth -q --iters 8 --from mel "$sample" -o b.wav
+cmp -s a.wav b.wav && ok || bad "same seed gives the same bytes"
+expect 0 "resynth other seed" -- "$vconv" resynth -q --iters 8 --from mel --seed 7 "$sample" -o c.wav
+cmp -s a.wav c.wav && bad "another seed gives other bytes" || ok
+expect 0 "analyze output" -- "$vconv" analyze --json a.wav
+in_dur=$("$vconv" analyze --json "$sample" | sed -n 's/.*"duration_s": \([0-9.]*\).*/\1/p')
+out_dur=$(sed -n 's/.*"duration_s": \([0-9.]*\).*/\1/p' "$work/out")
+[ -n "$in_dur" ] && [ "$in_dur" = "$out_dur" ] && ok || bad "resynth keeps the duration ($in_dur vs $out_dur)"
+expect 0 "resynth --float" -- "$vconv" resynth -q --iters 2 --float "$sample" -o f.wav
+"$vconv" analyze f.wav | grep -q 'FLOAT\|float\|Float' && ok || bad "--float writes float WAV"
+
+# --- analyze
+expect 0 "analyze text" -- "$vconv" analyze "$sample"
+grep -q '^f0 .*median' "$work/out" && ok || bad "analyze reports F0"
+expect 0 "analyze --f0" -- "$vconv" analyze --f0 "$sample"
+[ "$(grep -c '^[0-9]' "$work/out")" -gt 50 ] && ok || bad "analyze --f0 prints a track"
+expect 0 "analyze --json --f0" -- "$vconv" analyze --json --f0 "$sample"
+if command -v python3 >/dev/null; then
+  python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["channels"]==1 and d["file_rate"]==16000 and len(d["f0_track"]["f0_hz"])==d["f0"]["frames"] and 0<d["f0"]["voiced_share"]<1' \
+    <"$work/out" && ok || bad "analyze --json is valid and consistent"
+fi
+
+# --- bad input: exit 1, one line, no output file
+printf '' >empty.wav
+head -c 3000 /dev/urandom >noise.wav
+printf 'this is not audio\n' >text.wav
+mkdir adir
+head -c 30 "$sample" >truncated.wav
+for f in missing.wav empty.wav noise.wav text.wav adir truncated.wav; do
+  expect 1 "resynth $f" -- "$vconv" resynth "$f" -o "out_$f.wav"
+  one_line_error "resynth $f"
+  no_file "out_$f.wav" "resynth $f"
+  expect 1 "analyze $f" -- "$vconv" analyze "$f"
+  one_line_error "analyze $f"
+done
+expect 1 "resynth to a missing folder" -- "$vconv" resynth "$sample" -o nodir/x.wav
+one_line_error "resynth to a missing folder"
+[ ! -e nodir ] && ok || bad "no folder created"
+
+# --- other formats, rates, channels, silence (needs sox)
+if command -v sox >/dev/null; then
+  sox "$sample" -r 44100 -c 2 -b 24 stereo44k.flac
+  expect 0 "analyze 44.1 kHz stereo FLAC" -- "$vconv" analyze --json stereo44k.flac
+  grep -q '"file_rate": 44100, "channels": 2' "$work/out" && ok || bad "analyze reports file rate and channels"
+  expect 0 "resynth 44.1 kHz stereo FLAC" -- "$vconv" resynth -q stereo44k.flac -o s.wav
+  sox -n -r 16000 -c 1 -b 16 silence.wav trim 0 1.5
+  expect 0 "resynth silence" -- "$vconv" resynth -q silence.wav -o sil.wav
+  expect 0 "analyze silence" -- "$vconv" analyze silence.wav
+  grep -q 'no voiced frames' "$work/out" && ok || bad "silence has no voiced frames"
+else
+  echo "note: sox not installed, format checks skipped" >&2
+fi
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
