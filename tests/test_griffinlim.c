@@ -37,7 +37,7 @@ static double spectral_convergence(stft *s, const float *target, int T, const fl
 
 static double run(stft *s, float *y, size_t n, const float *mag, int T, int iters, float momentum,
                   uint64_t seed) {
-    griffinlim_params p = {.iters = iters, .momentum = momentum, .seed = seed};
+    vc_vocoder_params p = {.iters = iters, .momentum = momentum, .seed = seed};
     CHECK(griffin_lim(s, y, n, mag, T, &p) == VC_OK);
     int bad = 0;
     for (size_t i = 0; i < n; i++) bad += !isfinite(y[i]);
@@ -46,6 +46,19 @@ static double run(stft *s, float *y, size_t n, const float *mag, int T, int iter
     fprintf(stderr, "griffin-lim %2d iterations, momentum %.2f, seed %llu: SC %.2f dB\n", iters,
             (double)momentum, (unsigned long long)seed, sc);
     return sc;
+}
+
+typedef struct progress_log {
+    int calls;
+    double last;
+    int increasing;
+} progress_log;
+
+static void record_progress(double fraction, void *user) {
+    progress_log *log = user;
+    log->increasing &= fraction > log->last;
+    log->last = fraction;
+    log->calls++;
 }
 
 int main(void) {
@@ -77,13 +90,23 @@ int main(void) {
     CHECK(sc32 < -12.0);
 
     /* Same seed: bit-identical output; another seed: a different output. */
-    griffinlim_params p = {.iters = 8, .momentum = 0.99f, .seed = 7};
+    vc_vocoder_params p = {.iters = 8, .momentum = 0.99f, .seed = 7};
     CHECK(griffin_lim(&s, y, n, mag, T, &p) == VC_OK);
     CHECK(griffin_lim(&s, y2, n, mag, T, &p) == VC_OK);
     CHECK(memcmp(y, y2, n * sizeof *y) == 0);
     p.seed = 8;
     CHECK(griffin_lim(&s, y2, n, mag, T, &p) == VC_OK);
     CHECK(memcmp(y, y2, n * sizeof *y) != 0);
+
+    /* Progress: one call per iteration, increasing, ending at 1; output unchanged by it. */
+    progress_log log = {0, 0.0, 1};
+    p.seed = 7;
+    p.progress = record_progress;
+    p.progress_user = &log;
+    CHECK(griffin_lim(&s, y2, n, mag, T, &p) == VC_OK);
+    CHECK(log.calls == p.iters && log.last == 1.0 && log.increasing);
+    CHECK(memcmp(y, y2, n * sizeof *y) == 0);
+    p.progress = NULL;
 
     /* Arguments: frame count must match n, iters >= 0; a one-sample output works. */
     CHECK(griffin_lim(&s, y, n, mag, T - 1, &p) == VC_ERR_SHAPE);

@@ -136,10 +136,15 @@ VC_WARN_UNUSED vc_status vc_frontend_f0(vc_frontend *fe, const float *x, size_t 
 
 /* -------------------------------------------------------------- vocoder */
 
+/* Progress of long work: fraction done in [0, 1], called from the calling thread. */
+typedef void (*vc_progress_fn)(double fraction, void *user);
+
 typedef struct vc_vocoder_params {
-    int iters;      /* Griffin-Lim iterations, default 32 */
-    float momentum; /* fast Griffin-Lim momentum (Perraudin et al. 2013), default 0.99 */
-    uint64_t seed;  /* initial phase seed, default 1 */
+    int iters;               /* Griffin-Lim iterations, default 32 */
+    float momentum;          /* fast Griffin-Lim momentum (Perraudin et al. 2013), default 0.99 */
+    uint64_t seed;           /* initial phase seed, default 1 */
+    vc_progress_fn progress; /* called after each iteration when set, default NULL */
+    void *progress_user;
 } vc_vocoder_params;
 
 vc_vocoder_params vc_vocoder_default_params(void);

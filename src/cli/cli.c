@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Options every command accepts, appended to its own table when parsing and in the usage. */
 static int common_threads = 1;
@@ -210,4 +211,50 @@ double cli_now_seconds(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void cli_progress_init(cli_progress *p, const cli_common *common, const char *label, int enabled) {
+    p->label = label;
+    p->enabled = enabled && !common->quiet;
+    p->tty = isatty(STDERR_FILENO);
+    p->last = -1;
+}
+
+void cli_progress_update(double fraction, void *user) {
+    cli_progress *p = user;
+    if (!p->enabled) return;
+    if (fraction < 0.0) fraction = 0.0;
+    if (fraction > 1.0) fraction = 1.0;
+    if (p->tty) {
+        int pct = (int)(100.0 * fraction), filled = pct / 4;
+        if (pct == p->last) return;
+        p->last = pct;
+        fprintf(stderr, "\rvconv: %s [%.*s%.*s] %3d%%", p->label, filled,
+                "#########################", 25 - filled, "-------------------------", pct);
+    } else {
+        int quarter = (int)(4.0 * fraction);
+        if (quarter == p->last || quarter == 0) return;
+        p->last = quarter;
+        fprintf(stderr, "vconv: %s %d%%\n", p->label, 25 * quarter);
+    }
+    fflush(stderr);
+}
+
+void cli_progress_done(cli_progress *p) {
+    if (p->enabled && p->tty && p->last >= 0) fputc('\n', stderr);
+    p->enabled = 0;
+}
+
+int cli_load_input(const char *cmd, const char *path, vc_audio *a, vc_audio_info *info,
+                   vc_frontend **fe) {
+    vc_frontend_params fp = vc_frontend_default_params();
+    *fe = NULL;
+    vc_status st = vc_audio_load(path, fp.sample_rate, a, info);
+    if (st != VC_OK) return cli_fail(cmd, path, st);
+    st = vc_frontend_init(&fp, fe);
+    if (st != VC_OK) {
+        vc_audio_free(a);
+        return cli_fail(cmd, "front end", st);
+    }
+    return EXIT_OK;
 }

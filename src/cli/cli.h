@@ -57,6 +57,24 @@ void cli_info(const cli_common *common, const char *fmt, ...)
 #endif
     ;
 
+/* Loads path as mono audio at the default front end's rate and makes that front end. On failure
+ * prints the one-line error and returns EXIT_RUNTIME with *a zeroed and *fe NULL. info may be
+ * NULL. */
+int cli_load_input(const char *cmd, const char *path, vc_audio *a, vc_audio_info *info,
+                   vc_frontend **fe);
+
+/* Progress of long work on stderr: a bar redrawn in place on a terminal, a plain line every
+ * 25% otherwise, nothing with -q or when not enabled. cli_progress_update is a vc_progress_fn
+ * (user = the cli_progress). */
+typedef struct cli_progress {
+    const char *label;
+    int enabled, tty, last; /* last: percent (terminal) or quarter (plain) shown */
+} cli_progress;
+
+void cli_progress_init(cli_progress *p, const cli_common *common, const char *label, int enabled);
+void cli_progress_update(double fraction, void *user);
+void cli_progress_done(cli_progress *p);
+
 /* "dir/name.ext" -> "name<suffix>" in the current directory, into buf. */
 void cli_derive_output(char *buf, size_t size, const char *input, const char *suffix);
 

@@ -117,36 +117,31 @@ int cmd_analyze(int argc, char **argv) {
         {"json", 0, OPT_FLAG, &json, 0, 0, NULL, NULL, "print one JSON object instead of text"},
     };
     const cli_command cmd = {
-        "analyze",
-        "IN [--f0] [--json]",
-        "Describe an audio file as the front end sees it (mono, resampled to 16 kHz):\n"
-        "duration, the file's rate and channels, loudness, and F0 range and voiced share.",
-        opts,
-        (int)(sizeof opts / sizeof opts[0]),
-        1,
-        1};
+        .name = "analyze",
+        .synopsis = "IN [--f0] [--json]",
+        .description =
+            "Describe an audio file as the front end sees it (mono, resampled to 16 kHz):\n"
+            "duration, the file's rate and channels, loudness, and F0 range and voiced share.",
+        .opts = opts,
+        .n_opts = (int)(sizeof opts / sizeof opts[0]),
+        .min_positional = 1,
+        .max_positional = 1,
+    };
     cli_common common;
     char *pos[1];
     int n = cli_parse(&cmd, argc, argv, &common, pos);
     if (n == CLI_HELP_SHOWN) return EXIT_OK;
     if (n < 0) return -n;
 
-    vc_frontend_params fp = vc_frontend_default_params();
-    vc_frontend *fe = NULL;
-    vc_audio a = {0};
+    vc_frontend *fe;
+    vc_audio a;
     vc_audio_info info;
+    int rc = cli_load_input(cmd.name, pos[0], &a, &info, &fe);
+    if (rc != EXIT_OK) return rc;
+    const vc_frontend_params *fp = vc_frontend_params_of(fe);
     float *f0 = NULL, *voicing = NULL; /* (T), (T) */
-    int rc = EXIT_RUNTIME;
-    vc_status st = vc_audio_load(pos[0], fp.sample_rate, &a, &info);
-    if (st != VC_OK) {
-        rc = cli_fail(cmd.name, pos[0], st);
-        goto done;
-    }
-    st = vc_frontend_init(&fp, &fe);
-    if (st != VC_OK) {
-        rc = cli_fail(cmd.name, "front end", st);
-        goto done;
-    }
+    vc_status st = VC_OK;
+    rc = EXIT_RUNTIME;
     int T = vc_frontend_n_frames(fe, a.n_samples);
     f0 = malloc((size_t)T * sizeof *f0);
     voicing = malloc((size_t)T * sizeof *voicing);
@@ -161,9 +156,9 @@ int cmd_analyze(int argc, char **argv) {
         goto done;
     }
     if (json)
-        print_json(pos[0], &info, &a, &lv, &fs, fp.hop, f0, voicing, with_track);
+        print_json(pos[0], &info, &a, &lv, &fs, fp->hop, f0, voicing, with_track);
     else
-        print_text(pos[0], &info, &a, &lv, &fs, fp.hop, f0, voicing, with_track);
+        print_text(pos[0], &info, &a, &lv, &fs, fp->hop, f0, voicing, with_track);
     rc = EXIT_OK;
 done:
     free(f0);

@@ -23,15 +23,17 @@ int cmd_resynth(int argc, char **argv) {
         {"float", 0, OPT_FLAG, &float_out, 0, 0, NULL, NULL, "write 32-bit float WAV"},
     };
     const cli_command cmd = {
-        "resynth",
-        "IN [-o OUT.wav] [--iters N] [--from linear|mel]",
-        "Analyse IN (any format, rate and channel count) at 16 kHz and rebuild it with the\n"
-        "Griffin-Lim vocoder. Prints the spectral convergence of the result against the\n"
-        "input's own magnitude spectrogram (lower is better).",
-        opts,
-        (int)(sizeof opts / sizeof opts[0]),
-        1,
-        1};
+        .name = "resynth",
+        .synopsis = "IN [-o OUT.wav] [--iters N] [--from linear|mel]",
+        .description =
+            "Analyse IN (any format, rate and channel count) at 16 kHz and rebuild it with the\n"
+            "Griffin-Lim vocoder. Prints the spectral convergence of the result against the\n"
+            "input's own magnitude spectrogram (lower is better).",
+        .opts = opts,
+        .n_opts = (int)(sizeof opts / sizeof opts[0]),
+        .min_positional = 1,
+        .max_positional = 1,
+    };
     cli_common common;
     char *pos[1];
     int n = cli_parse(&cmd, argc, argv, &common, pos);
@@ -46,24 +48,17 @@ int cmd_resynth(int argc, char **argv) {
     }
 
     double t0 = cli_now_seconds();
-    vc_frontend_params fp = vc_frontend_default_params();
-    vc_frontend *fe = NULL;
-    vc_audio in = {0}, out = {0};
+    vc_frontend *fe;
+    vc_audio in, out = {0};
+    int rc = cli_load_input(cmd.name, pos[0], &in, NULL, &fe);
+    if (rc != EXIT_OK) return rc;
+    const vc_frontend_params *fp = vc_frontend_params_of(fe);
     float *mag = NULL, *log_mel = NULL; /* (T, F), (T, M) */
-    int rc = EXIT_RUNTIME;
-    vc_status st = vc_audio_load(pos[0], fp.sample_rate, &in, NULL);
-    if (st != VC_OK) {
-        rc = cli_fail(cmd.name, pos[0], st);
-        goto done;
-    }
-    st = vc_frontend_init(&fp, &fe);
-    if (st != VC_OK) {
-        rc = cli_fail(cmd.name, "front end", st);
-        goto done;
-    }
+    vc_status st = VC_OK;
+    rc = EXIT_RUNTIME;
     int T = vc_frontend_n_frames(fe, in.n_samples), F = vc_frontend_n_bins(fe);
     mag = malloc((size_t)T * (size_t)F * sizeof *mag);
-    log_mel = malloc((size_t)T * (size_t)fp.n_mels * sizeof *log_mel);
+    log_mel = malloc((size_t)T * (size_t)fp->n_mels * sizeof *log_mel);
     out.samples = calloc(in.n_samples, sizeof *out.samples);
     out.n_samples = in.n_samples;
     out.sample_rate = in.sample_rate;
@@ -80,7 +75,14 @@ int cmd_resynth(int argc, char **argv) {
         if (st == VC_OK) st = vc_frontend_mel_to_magnitude(fe, log_mel, T, mel_mag);
         target = mel_mag;
     }
+    /* Progress only where the wait is noticeable: Griffin-Lim runs at about 50x real time. */
+    cli_progress progress;
+    cli_progress_init(&progress, &common, "griffin-lim",
+                      (double)in.n_samples / in.sample_rate >= 60.0);
+    vp.progress = cli_progress_update;
+    vp.progress_user = &progress;
     if (st == VC_OK) st = vc_vocoder_griffin_lim(fe, target, T, &vp, out.samples, out.n_samples);
+    cli_progress_done(&progress);
     double sc_db = 0.0;
     if (st == VC_OK) st = vc_spectral_convergence(fe, mag, T, out.samples, out.n_samples, &sc_db);
     free(mel_mag);

@@ -129,7 +129,7 @@ vc_status vc_frontend_f0(vc_frontend *fe, const float *x, size_t n, float *f0, f
 }
 
 vc_vocoder_params vc_vocoder_default_params(void) {
-    vc_vocoder_params p = {.iters = 32, .momentum = 0.99f, .seed = 1};
+    vc_vocoder_params p = {.iters = 32, .momentum = 0.99f, .seed = 1, .progress = NULL};
     return p;
 }
 
@@ -139,8 +139,7 @@ vc_status vc_vocoder_griffin_lim(vc_frontend *fe, const float *mag, int T,
     if (T != vc_frontend_n_frames(fe, n_samples)) return VC_ERR_SHAPE;
     if (p->iters < 0 || p->iters > 10000 || !(p->momentum >= 0.0f && p->momentum < 1.0f))
         return VC_ERR_ARG;
-    griffinlim_params gp = {.iters = p->iters, .momentum = p->momentum, .seed = p->seed};
-    return griffin_lim(&fe->stft, out, n_samples, mag, T, &gp);
+    return griffin_lim(&fe->stft, out, n_samples, mag, T, p);
 }
 
 vc_status vc_spectral_convergence(vc_frontend *fe, const float *target_mag, int T, const float *x,

@@ -21,7 +21,7 @@ static void set_magnitude(float *c, float re, float im, float m) {
 }
 
 vc_status griffin_lim(stft *s, float *x, size_t n, const float *mag, int T,
-                      const griffinlim_params *p) {
+                      const vc_vocoder_params *p) {
     if (!s || !x || !mag || !p || n == 0 || p->iters < 0) return VC_ERR_ARG;
     if (T != stft_n_frames(n, s->hop)) return VC_ERR_SHAPE;
     const size_t count = (size_t)T * (size_t)s->F; /* T*F bins */
@@ -52,6 +52,7 @@ vc_status griffin_lim(stft *s, float *x, size_t n, const float *mag, int T,
             c[2 * i] = cn[0];
             c[2 * i + 1] = cn[1];
         }
+        if (p->progress) p->progress((double)(it + 1) / (double)p->iters, p->progress_user);
     }
     /* Output: the target magnitude with the phase of the last estimate t_n (as librosa does;
      * after 4 iterations it measured 0.4 dB better than the phase of c_n, the same at 32).

@@ -7,17 +7,12 @@
 
 #include "dsp/stft.h"
 
-typedef struct griffinlim_params {
-    int iters;
-    float momentum;
-    uint64_t seed;
-} griffinlim_params;
-
 /* x: (n) from target magnitude mag (T, F); T must equal stft_n_frames(n, s->hop) (else
  * VC_ERR_SHAPE; NULL pointers, n == 0 or iters < 0 give VC_ERR_ARG). iters = 0 returns the
  * random-phase signal. Allocates two (T, F, 2) spectra (VC_ERR_NOMEM if it cannot) and uses x
- * as scratch between iterations. */
+ * as scratch between iterations. Takes the public vocoder parameters as they are; calls
+ * p->progress after each iteration when it is set. */
 VC_WARN_UNUSED vc_status griffin_lim(stft *s, float *x, size_t n, const float *mag, int T,
-                                     const griffinlim_params *p);
+                                     const vc_vocoder_params *p);
 
 #endif

@@ -106,6 +106,12 @@ if command -v sox >/dev/null; then
   expect 0 "resynth silence" -- "$vconv" resynth -q silence.wav -o sil.wav
   expect 0 "analyze silence" -- "$vconv" analyze silence.wav
   grep -q 'no voiced frames' "$work/out" && ok || bad "silence has no voiced frames"
+  # A minute or more of audio shows progress (plain lines when stderr is not a terminal).
+  sox "$sample" long.wav repeat 24
+  expect 0 "resynth long input" -- "$vconv" resynth --iters 2 long.wav -o long_out.wav
+  grep -q 'griffin-lim 100%' "$work/err" && ok || bad "long resynth shows progress: $(cat "$work/err")"
+  expect 0 "resynth long input -q" -- "$vconv" resynth -q --iters 2 long.wav -o long_out.wav
+  [ ! -s "$work/err" ] && ok || bad "-q hides progress"
 else
   echo "note: sox not installed, format checks skipped" >&2
 fi
