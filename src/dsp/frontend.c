@@ -113,8 +113,7 @@ vc_status vc_frontend_log_mel(vc_frontend *fe, const float *x, size_t n, float *
 
 vc_status vc_frontend_mel_to_magnitude(vc_frontend *fe, const float *log_mel, int T, float *mag) {
     if (!fe || !log_mel || !mag || T < 1) return VC_ERR_ARG;
-    mel_to_magnitude(&fe->mel, mag, log_mel, T, MEL_TO_MAG_ITERS);
-    return VC_OK;
+    return mel_to_magnitude(&fe->mel, mag, log_mel, T, MEL_TO_MAG_ITERS);
 }
 
 vc_status vc_frontend_f0(vc_frontend *fe, const float *x, size_t n, float *f0, float *voicing) {

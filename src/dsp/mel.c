@@ -107,63 +107,60 @@ void mel_log_forward(const melbank *mb, float *log_mel, const float *mag, int T)
         log_mel[i] = logf(log_mel[i] > VC_LOG_MEL_FLOOR ? log_mel[i] : VC_LOG_MEL_FLOOR);
 }
 
-/* Ring size for the bands covering one bin: band m covers bin f iff hz[m] < f_hz < hz[m+2]
- * (the same comparisons that set lo and hi), so at most two neighbours ever do; 16 is spare
- * room, and an assert guards it. */
-#define NNLS_RING 16
-
-/* Target mel value from a log-mel entry, clamped so that exp stays finite and NaN cannot
- * propagate into the estimate. */
-static double mel_target(float log_mel) {
-    double v = log_mel;
-    if (!(v > -100.0)) v = -100.0;
-    if (v > 80.0) v = 80.0;
-    return exp(v);
+/* Target mel value from a log-mel entry, clamped so that NaN cannot propagate and the float
+ * arithmetic below cannot overflow. Audio in [-1, 1] has |X| <= n_fft/2 per bin, so real
+ * log-mels stay below about 10; 30 (1e13) is far above any of them. */
+static float mel_target(float log_mel) {
+    float v = log_mel;
+    if (!(v > -100.0f)) v = -100.0f;
+    if (v > 30.0f) v = 30.0f;
+    return expf(v);
 }
 
-/* One multiplicative update of one frame, x <- x * (W^T y) / (W^T W x + eps).
- *
- * Bins are visited in increasing order. Bands [a, b) are the ones covering bin f (lo and hi
- * are non-decreasing, so the covering set is contiguous and slides forward). Band m's (W x)_m
- * is taken when bin lo_m is reached, before any of its bins are updated, so the update is the
- * usual simultaneous (Jacobi) one while W^T W is never formed and nothing is allocated: the
- * covering bands' (W x)_m and y_m live in a small ring. */
-static void nnls_update(const melbank *mb, float *x, const float *log_mel) {
-    const int M = mb->M, F = mb->F;
-    double wx[NNLS_RING], y[NNLS_RING]; // (NNLS_RING) indexed by band m % NNLS_RING
-    int a = 0, b = 0;
-    for (int f = 0; f < F; f++) {
-        while (a < M && mb->hi[a] <= f) a++;
-        while (b < M && mb->lo[b] <= f) {
-            const float *row = mb->w + (size_t)b * (size_t)F; // (F)
-            double acc = 0.0;
-            for (int g = mb->lo[b]; g < mb->hi[b]; g++) acc += (double)row[g] * x[g];
-            wx[b % NNLS_RING] = acc;
-            y[b % NNLS_RING] = mel_target(log_mel[b]);
-            b++;
-        }
-        VC_ASSERT(b - a <= NNLS_RING);
-        double num = 0.0, den = 0.0;
-        for (int m = a; m < b; m++) {
-            const double wv = mb->w[(size_t)m * (size_t)F + (size_t)f];
-            num += wv * y[m % NNLS_RING];
-            den += wv * wx[m % NNLS_RING];
-        }
-        /* den >= sum_m w[m][f]^2 x[f], so the new value stays below num / sum_m w[m][f]^2:
-         * finite. A bin outside every band has num = 0 and goes to 0. */
-        x[f] = (float)((double)x[f] * num / (den + 1e-30));
-    }
-}
-
-void mel_to_magnitude(const melbank *mb, float *mag, const float *log_mel, int T, int iters) {
+/* Multiplicative updates x <- x * (W^T y) / (W^T W x + eps) for one frame. W^T y does not
+ * change across iterations, so it is computed once; each iteration is then two sparse passes
+ * over the bands' lo..hi ranges (W x, then W^T of it), and W^T W is never formed. All bins are
+ * updated from the same W x (a simultaneous update), which keeps the usual monotone decrease of
+ * the objective. */
+vc_status mel_to_magnitude(const melbank *mb, float *mag, const float *log_mel, int T, int iters) {
     VC_ASSERT(mb && mag && log_mel && T >= 0 && iters >= 0);
     const int M = mb->M, F = mb->F;
+    float *num = malloc(sizeof(float) * (size_t)F); // (F) W^T y
+    float *den = malloc(sizeof(float) * (size_t)F); // (F) W^T W x
+    float *wx = malloc(sizeof(float) * (size_t)M);  // (M) W x
+    if (!num || !den || !wx) {
+        free(num), free(den), free(wx);
+        return VC_ERR_NOMEM;
+    }
     for (int t = 0; t < T; t++) {
         float *x = mag + (size_t)t * (size_t)F;            // (F)
         const float *lm = log_mel + (size_t)t * (size_t)M; // (M)
+        memset(num, 0, sizeof(float) * (size_t)F);
+        for (int m = 0; m < M; m++) {
+            const float *row = mb->w + (size_t)m * (size_t)F; // (F)
+            const float y = mel_target(lm[m]);
+            for (int f = mb->lo[m]; f < mb->hi[m]; f++) num[f] += row[f] * y;
+        }
+        /* Starting from all-ones, the first update is the per-bin scaled back-projection
+         * (W^T y) / (W^T W 1): positive wherever a band covers the bin, and at the right scale.
+         * A bin outside every band has num = 0 and stays 0. */
         for (int f = 0; f < F; f++) x[f] = 1.0f;
-        /* The first update from all-ones is the per-bin scaled back-projection
-         * (W^T y) / (W^T W 1): positive wherever a band covers the bin and the right scale. */
-        for (int it = 0; it <= iters; it++) nnls_update(mb, x, lm);
+        for (int it = 0; it <= iters; it++) {
+            memset(den, 0, sizeof(float) * (size_t)F);
+            for (int m = 0; m < M; m++) {
+                const float *row = mb->w + (size_t)m * (size_t)F; // (F)
+                float acc = 0.0f;
+                for (int f = mb->lo[m]; f < mb->hi[m]; f++) acc += row[f] * x[f];
+                wx[m] = acc;
+            }
+            for (int m = 0; m < M; m++) {
+                const float *row = mb->w + (size_t)m * (size_t)F; // (F)
+                for (int f = mb->lo[m]; f < mb->hi[m]; f++) den[f] += row[f] * wx[m];
+            }
+            /* den >= sum_m w[m][f]^2 x[f], so x[f] stays below num[f] / sum_m w[m][f]^2. */
+            for (int f = 0; f < F; f++) x[f] *= num[f] / (den[f] + 1e-30f);
+        }
     }
+    free(num), free(den), free(wx);
+    return VC_OK;
 }

@@ -34,7 +34,8 @@ void mel_log_forward(const melbank *mb, float *log_mel, const float *mag, int T)
  * (non-negative least squares by multiplicative updates, each frame on its own). Starts from
  * one update away from all-ones, (W^T y) / (W^T W 1), then runs iters more updates (iters >= 0).
  * Each update costs two passes over the bands' lo..hi ranges; bins outside every band come out
- * 0. Allocates nothing. */
-void mel_to_magnitude(const melbank *mb, float *mag, const float *log_mel, int T, int iters);
+ * 0. Allocates (F + F + M) floats of scratch: VC_ERR_NOMEM if it cannot. */
+VC_WARN_UNUSED vc_status mel_to_magnitude(const melbank *mb, float *mag, const float *log_mel,
+                                          int T, int iters);
 
 #endif

@@ -17,12 +17,19 @@ vc_status stft_init(stft *s, int n_fft, int hop) {
     s->window = fftwf_malloc(sizeof(float) * (size_t)n_fft);
     s->frame = fftwf_malloc(sizeof(float) * (size_t)n_fft);
     s->bins = fftwf_malloc(sizeof(fftwf_complex) * (size_t)s->F);
-    if (!s->window || !s->frame || !s->bins) {
+    s->wss = malloc(sizeof(double) * (size_t)hop);
+    if (!s->window || !s->frame || !s->bins || !s->wss) {
         stft_free(s);
         return VC_ERR_NOMEM;
     }
     for (int k = 0; k < n_fft; k++) /* periodic: the n_fft-point DFT of the window is exact */
         s->window[k] = (float)(0.5 - 0.5 * cos(VC_TWO_PI * (double)k / (double)n_fft));
+    /* Away from the ends every sample is covered by the window taps k = p mod hop, p mod hop +
+     * hop, ...: its window-square sum depends only on p mod hop. */
+    for (int r = 0; r < hop; r++) {
+        s->wss[r] = 0.0;
+        for (int k = r; k < n_fft; k += hop) s->wss[r] += (double)s->window[k] * s->window[k];
+    }
     /* FFTW_ESTIMATE does not touch the arrays while planning and gives the same plan every run. */
     s->r2c = fftwf_plan_dft_r2c_1d(n_fft, s->frame, s->bins, FFTW_ESTIMATE);
     s->c2r = fftwf_plan_dft_c2r_1d(n_fft, s->bins, s->frame, FFTW_ESTIMATE);
@@ -40,6 +47,7 @@ void stft_free(stft *s) {
     fftwf_free(s->window);
     fftwf_free(s->frame);
     fftwf_free(s->bins);
+    free(s->wss);
     memset(s, 0, sizeof *s);
 }
 
@@ -107,16 +115,20 @@ void stft_inverse(stft *s, float *x, size_t n, const float *spec, int T) {
         long long k1 = (long long)n - start < n_fft ? (long long)n - start : n_fft;
         for (long long k = k0; k < k1; k++) x[start + k] += w[k] * s->frame[k] * scale;
     }
-    /* Divide by the window-square sum of the frames covering each sample, summed on the fly
-     * (at most n_fft/hop terms) so no buffer is needed. */
+    /* Divide by the window-square sum of the frames covering each sample: from the table where
+     * every frame covering the sample exists, summed over the frames that do near the ends. */
     for (size_t i = 0; i < n; i++) {
         long long p = (long long)i + half; /* position in the padded signal */
-        long long t_lo = p - n_fft + 1 <= 0 ? 0 : (p - n_fft + hop) / hop;
-        long long t_hi = p / hop < T - 1 ? p / hop : T - 1;
         double wss = 0;
-        for (long long t = t_lo; t <= t_hi; t++) {
-            double wk = w[p - t * hop];
-            wss += wk * wk;
+        if (p >= n_fft - 1 && p / hop <= T - 1) {
+            wss = s->wss[p % hop];
+        } else {
+            long long t_lo = p - n_fft + 1 <= 0 ? 0 : (p - n_fft + hop) / hop;
+            long long t_hi = p / hop < T - 1 ? p / hop : T - 1;
+            for (long long t = t_lo; t <= t_hi; t++) {
+                double wk = w[p - t * hop];
+                wss += wk * wk;
+            }
         }
         x[i] = wss > 1e-10 ? (float)(x[i] / wss) : 0.0f;
     }

@@ -19,6 +19,7 @@
 typedef struct stft {
     int n_fft, hop, F;   /* F = n_fft/2 + 1 */
     float *window;       /* (n_fft) periodic Hann */
+    double *wss;         /* (hop) window-square sum at interior samples, by position mod hop */
     float *frame;        /* (n_fft) scratch, fftwf_malloc'd */
     fftwf_complex *bins; /* (F) scratch, fftwf_malloc'd */
     fftwf_plan r2c, c2r;
