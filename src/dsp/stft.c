@@ -94,7 +94,9 @@ void stft_magnitude(stft *s, float *mag, const float *x, size_t n) {
     for (int t = 0; t < T; t++) {
         frame_spectrum(s, x, n, t);
         float *row = mag + (size_t)t * (size_t)s->F; // (F)
-        for (int f = 0; f < s->F; f++) row[f] = hypotf(s->bins[f][0], s->bins[f][1]);
+        /* sqrtf, not hypotf: spectra of audio in [-1, 1] are far from overflow. */
+        for (int f = 0; f < s->F; f++)
+            row[f] = sqrtf(s->bins[f][0] * s->bins[f][0] + s->bins[f][1] * s->bins[f][1]);
     }
 }
 
