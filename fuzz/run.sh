@@ -1,27 +1,55 @@
 #!/bin/sh
-# Run the audio fuzzer for a bounded time: fuzz/run.sh OUTDIR SECONDS
-# Builds into OUTDIR, fuzzes a copy of fuzz/corpus/audio (the committed seeds are never
-# modified), and leaves any crash inputs in OUTDIR/artifacts. Exit status is libFuzzer's.
+# Run every fuzzer for a bounded time: fuzz/run.sh OUTDIR SECONDS [NAME...]
+# SECONDS is per target. Builds into OUTDIR, fuzzes a copy of fuzz/corpus/<name> (the committed
+# seeds are never modified) in OUTDIR/corpus/<name>, and leaves any crash inputs in
+# OUTDIR/artifacts/<name>/. Runs every target even if one fails; the exit status is non-zero
+# if any did.
 set -eu
-if [ $# -ne 2 ]; then
-    echo "usage: $0 OUTDIR SECONDS" >&2
+if [ $# -lt 2 ]; then
+    echo "usage: $0 OUTDIR SECONDS [NAME...]" >&2
     exit 2
 fi
 out=$1
 secs=$2
+shift 2
 root=$(cd "$(dirname "$0")/.." && pwd)
-"$root/fuzz/build.sh" "$out"
-rm -rf "$out/corpus" "$out/artifacts"
-mkdir -p "$out/corpus" "$out/artifacts"
-cp "$root"/fuzz/corpus/audio/* "$out/corpus/"
+if [ $# -eq 0 ]; then
+    for src in "$root"/fuzz/fuzz_*.c; do
+        name=$(basename "$src" .c)
+        set -- "$@" "${name#fuzz_}"
+    done
+fi
+"$root/fuzz/build.sh" "$out" "$@"
 # Known leaks inside system libraries, not ours: libsndfile 1.2's Ogg/Vorbis open error path
-# drops the vorbis_info it initialised (seed ogg_bad_header_leak.ogg). Keep this list narrow:
-# our own allocations must still be reported.
+# drops the vorbis_info it initialised (seed audio/ogg_bad_header_leak.ogg). Keep this list
+# narrow: our own allocations must still be reported.
 cat > "$out/lsan.supp" <<'SUPP'
 leak:vorbis_info_init
 SUPP
-# 64 KB inputs cover multi-block WAV/FLAC; 2 GB RSS and 10 s per input catch runaway decodes.
-LSAN_OPTIONS="suppressions=$out/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}" \
-    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \
-    "$out/fuzz_audio" -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048 -timeout=10 \
-    -artifact_prefix="$out/artifacts/" -print_final_stats=1 "$out/corpus"
+failed=""
+for name in "$@"; do
+    rm -rf "$out/corpus/$name" "$out/artifacts/$name"
+    mkdir -p "$out/corpus/$name" "$out/artifacts/$name"
+    if [ -d "$root/fuzz/corpus/$name" ]; then
+        cp "$root/fuzz/corpus/$name"/* "$out/corpus/$name/"
+    fi
+    echo "== fuzz_$name for $secs s"
+    # 64 KB inputs cover multi-block WAV/FLAC and multi-tensor models; 2 GB RSS and 10 s per
+    # input catch runaway decodes.
+    # libsndfile's mpg123 decoder prints a line to stderr for every malformed MPEG frame
+    # (tens of thousands per run): the log is kept whole in $out/fuzz_$name.log and shown
+    # without those lines. Crash reports and libFuzzer's own output are untouched.
+    if ! LSAN_OPTIONS="suppressions=$out/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}" \
+        OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \
+        "$out/fuzz_$name" -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048 \
+        -timeout=10 -artifact_prefix="$out/artifacts/$name/" -print_final_stats=1 \
+        "$out/corpus/$name" 2>"$out/fuzz_$name.log"; then
+        failed="$failed $name"
+    fi
+    grep -v '^\[src/libmpg123/' "$out/fuzz_$name.log" >&2 || true
+done
+if [ -n "$failed" ]; then
+    echo "fuzz: failed:$failed (inputs in $out/artifacts/)" >&2
+    exit 1
+fi
+echo "fuzz: all targets ran clean: $*"

@@ -1,0 +1,187 @@
+/* Layer benchmarks against the machine's SGEMM peak, run by scripts/bench_nn (never by tests).
+ *
+ *   bench_nn [THREADS [RUNS]]     default 1 thread, 7 runs
+ *
+ * Prints one JSON object per line on stdout:
+ *   sgemm      square cblas_sgemm at n = 1024 and 2048; the faster is the peak;
+ *   gemm_shape the bare GEMMs of the conv below, batch-wide and per item (to separate GEMM
+ *              efficiency from im2col and copy costs);
+ *   conv1d     forward, and forward + backward (dinp, dw, db), at the model shape
+ *              C = OC = 256, K = 5, pad 2, stride 1, B = 16, T = 128;
+ *   omp_then_conv1d_fwd  an OpenMP elementwise loop, then the forward (GFLOP/s of the conv
+ *              only): what the GEMMs lose when libgomp's spinning workers compete with
+ *              OpenBLAS's (set OMP_WAIT_POLICY=passive to avoid it).
+ * GFLOP/s count 2 B OC C K T_out per GEMM pass (forward 1 pass, backward 2). Every figure is the
+ * median of RUNS timed runs after one warm-up. THREADS sets both OpenBLAS and OpenMP. */
+#define _POSIX_C_SOURCE 200809L
+#include "nn/conv1d.h"
+
+#include <cblas.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+/* The model's conv shape; scripts/bench_nn times the same in PyTorch. */
+enum { CONV_C = 256, CONV_OC = 256, CONV_K = 5, CONV_PAD = 2, CONV_B = 16, CONV_T = 128 };
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int compare_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, compare_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static float *alloc_rand(size_t n, unsigned *seed) {
+    float *x = malloc(n * sizeof(float));
+    if (!x) {
+        fprintf(stderr, "bench_nn: out of memory\n");
+        exit(1);
+    }
+    for (size_t i = 0; i < n; i++) {
+        *seed = *seed * 1664525u + 1013904223u;
+        x[i] = (float)(*seed >> 8) / 16777216.0f - 0.5f;
+    }
+    return x;
+}
+
+/* What one timed call does. */
+typedef enum job { SGEMM, GEMM_BATCH, GEMM_ITEMS, CONV_FWD, CONV_FWD_BWD, ACT_CONV_FWD } job;
+
+typedef struct ctx {
+    int n;                   /* square GEMM size */
+    float *a, *b, *c;        /* square GEMM operands (n, n) */
+    conv1d l;                /* conv at the model shape */
+    float *inp, *out, *dout; // (B, C, T), (B, OC, T), (B, OC, T)
+    float *dinp, *scratch;   // (B, C, T), (conv1d_scratch_size)
+} ctx;
+
+static void run(ctx *x, job j) {
+    const int CK = CONV_C * CONV_K, N = CONV_B * CONV_T;
+    switch (j) {
+    case SGEMM:
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, x->n, x->n, x->n, 1.0f, x->a, x->n,
+                    x->b, x->n, 0.0f, x->c, x->n);
+        break;
+    case GEMM_BATCH: /* (OC, B T) = (OC, C K) (C K, B T) */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, CONV_OC, N, CK, 1.0f, x->l.w, CK,
+                    x->scratch, N, 0.0f, x->out, N);
+        break;
+    case GEMM_ITEMS: /* B times (OC, T) = (OC, C K) (C K, T) */
+        for (int b = 0; b < CONV_B; b++)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, CONV_OC, CONV_T, CK, 1.0f,
+                        x->l.w, CK, x->scratch + (size_t)b * CK * CONV_T, CONV_T, 0.0f,
+                        x->out + (size_t)b * CONV_OC * CONV_T, CONV_T);
+        break;
+    case CONV_FWD:
+        conv1d_forward(&x->l, x->out, x->inp, CONV_B, CONV_T, x->scratch);
+        break;
+    case ACT_CONV_FWD: { /* an OpenMP elementwise layer (as in act.c) right before the conv */
+        const int n = CONV_B * CONV_C * CONV_T;
+        float *v = x->inp;
+#pragma omp parallel for
+        for (int i = 0; i < n; i++) v[i] = v[i] > 1e30f ? 0.0f : v[i];
+        conv1d_forward(&x->l, x->out, x->inp, CONV_B, CONV_T, x->scratch);
+        break;
+    }
+    case CONV_FWD_BWD:
+        conv1d_forward(&x->l, x->out, x->inp, CONV_B, CONV_T, x->scratch);
+        conv1d_backward(&x->l, x->dinp, x->dout, x->inp, CONV_B, CONV_T, x->scratch);
+        break;
+    }
+}
+
+/* Median seconds per call over runs samples of reps calls each, after one warm-up sample. */
+static double time_job(ctx *x, job j, int runs, int reps) {
+    double t[64];
+    if (runs > 64) runs = 64;
+    for (int r = -1; r < runs; r++) {
+        double t0 = now();
+        for (int i = 0; i < reps; i++) run(x, j);
+        if (r >= 0) t[r] = (now() - t0) / reps;
+    }
+    return median(t, runs);
+}
+
+int main(int argc, char **argv) {
+    int threads = argc > 1 ? atoi(argv[1]) : 1, runs = argc > 2 ? atoi(argv[2]) : 7;
+    if (threads < 1 || runs < 1) {
+        fprintf(stderr, "usage: bench_nn [THREADS [RUNS]]\n");
+        return 2;
+    }
+    openblas_set_num_threads(threads);
+    omp_set_num_threads(threads);
+    unsigned seed = 1;
+    ctx x = {0};
+
+    double peak = 0.0;
+    const int sizes[] = {1024, 2048};
+    for (int s = 0; s < 2; s++) {
+        x.n = sizes[s];
+        size_t nn = (size_t)x.n * (size_t)x.n;
+        x.a = alloc_rand(nn, &seed);
+        x.b = alloc_rand(nn, &seed);
+        x.c = alloc_rand(nn, &seed);
+        double sec = time_job(&x, SGEMM, runs, 1);
+        double gf = 2.0 * x.n * x.n * (double)x.n / sec * 1e-9;
+        if (gf > peak) peak = gf;
+        printf("{\"bench\": \"sgemm\", \"threads\": %d, \"n\": %d, \"median_s\": %.6f, "
+               "\"gflops\": %.1f}\n",
+               threads, x.n, sec, gf);
+        free(x.a);
+        free(x.b);
+        free(x.c);
+    }
+
+    x.l = (conv1d){CONV_C, CONV_OC, CONV_K, 1, 1, CONV_PAD, NULL, NULL, NULL, NULL};
+    const int T_out = conv1d_out_len(&x.l, CONV_T);
+    size_t n_w = (size_t)CONV_OC * CONV_C * CONV_K, n_in = (size_t)CONV_B * CONV_C * CONV_T,
+           n_out = (size_t)CONV_B * CONV_OC * T_out;
+    x.l.w = alloc_rand(n_w, &seed);
+    x.l.b = alloc_rand(CONV_OC, &seed);
+    x.l.dw = alloc_rand(n_w, &seed);
+    x.l.db = alloc_rand(CONV_OC, &seed);
+    x.inp = alloc_rand(n_in, &seed);
+    x.dinp = alloc_rand(n_in, &seed);
+    x.out = alloc_rand(n_out, &seed);
+    x.dout = alloc_rand(n_out, &seed);
+    x.scratch = alloc_rand(conv1d_scratch_size(&x.l, CONV_B, CONV_T), &seed);
+    const double pass = 2.0 * CONV_B * CONV_OC * CONV_C * CONV_K * T_out * 1e-9; /* GFLOP */
+
+    const struct {
+        const char *name;
+        job j;
+        int passes;
+    } conv_jobs[] = {{"gemm_shape_batch", GEMM_BATCH, 1},
+                     {"gemm_shape_items", GEMM_ITEMS, 1},
+                     {"conv1d_fwd", CONV_FWD, 1},
+                     {"conv1d_fwd_bwd", CONV_FWD_BWD, 3},
+                     {"omp_then_conv1d_fwd", ACT_CONV_FWD, 1}};
+    for (int i = 0; i < 5; i++) {
+        double sec = time_job(&x, conv_jobs[i].j, runs, 3);
+        double gf = conv_jobs[i].passes * pass / sec;
+        printf("{\"bench\": \"%s\", \"threads\": %d, \"C\": %d, \"OC\": %d, \"K\": %d, \"B\": %d, "
+               "\"T\": %d, \"median_s\": %.6f, \"gflops\": %.1f, \"pct_peak\": %.1f}\n",
+               conv_jobs[i].name, threads, CONV_C, CONV_OC, CONV_K, CONV_B, CONV_T, sec, gf,
+               100.0 * gf / peak);
+    }
+    free(x.l.w);
+    free(x.l.b);
+    free(x.l.dw);
+    free(x.l.db);
+    free(x.inp);
+    free(x.dinp);
+    free(x.out);
+    free(x.dout);
+    free(x.scratch);
+    return 0;
+}
