@@ -11,13 +11,11 @@
  * A pointwise layer (K 1, stride 1, pad 0) needs no im2col: each item of inp already is its col
  * matrix, so it runs one GEMM per item with no scratch.
  *
- * Threads: OpenBLAS threads the GEMMs; the copy loops (im2col, col2im, staging, bias) run on the
- * calling thread. They cost ~1 ms against ~15 ms of GEMM per pass at the model shape. They were
- * kept serial when OpenBLAS was the pthread build, whose workers and libgomp's spin-waited
- * against each other on 2 cores (forward at ~40% of the SGEMM peak with OpenMP copies, ~85%
- * without); the build now links the OpenMP OpenBLAS (one pool, see CMakeLists.txt), so they
- * could be parallelised if they ever matter. col2im adds each dinp row's K taps in a fixed
- * order, so results are deterministic.
+ * Threads: OpenBLAS threads the GEMMs and OpenMP the copy loops around them (im2col, col2im,
+ * staging, bias), each iteration owning disjoint output rows with a fixed order inside, so
+ * results are deterministic for a thread count. This relies on the OpenMP build of OpenBLAS
+ * (one thread pool, see CMakeLists.txt): with the pthread build the two pools spin-waited
+ * against each other on 2 cores and OpenMP copies halved the layer's speed.
  */
 #include "nn/conv1d.h"
 
@@ -60,6 +58,7 @@ static void valid_range(int off, int stride, int T, int T_out, int *t0, int *t1)
 static void im2col(const conv1d *l, float *col, const float *inp, int B, int T, int T_out) {
     const int CK = l->C * l->K;
     const size_t N = (size_t)B * (size_t)T_out;
+#pragma omp parallel for schedule(static)
     for (int r = 0; r < CK; r++) {
         const int c = r / l->K, off = (r % l->K) * l->dil - l->pad;
         int t0, t1;
@@ -82,6 +81,7 @@ static void im2col(const conv1d *l, float *col, const float *inp, int B, int T, 
 static void col2im_add(const conv1d *l, float *dinp, const float *dcol, int B, int T, int T_out) {
     const int BC = B * l->C;
     const size_t N = (size_t)B * (size_t)T_out;
+#pragma omp parallel for schedule(static)
     for (int bc = 0; bc < BC; bc++) {
         const int b = bc / l->C, c = bc % l->C;
         float *dst = dinp + (size_t)bc * (size_t)T;
@@ -102,6 +102,7 @@ static void col2im_add(const conv1d *l, float *dinp, const float *dcol, int B, i
 static void unstage(float *out, const float *stage, const float *bias, int B, int OC, int T_out) {
     const int BO = B * OC;
     const size_t N = (size_t)B * (size_t)T_out;
+#pragma omp parallel for schedule(static)
     for (int bo = 0; bo < BO; bo++) {
         const int b = bo / OC, o = bo % OC;
         const float *src = stage + (size_t)o * N + (size_t)b * (size_t)T_out;
@@ -115,6 +116,7 @@ static void unstage(float *out, const float *stage, const float *bias, int B, in
 static void stage_dout(float *stage, const float *dout, int B, int OC, int T_out) {
     const int BO = B * OC;
     const size_t N = (size_t)B * (size_t)T_out;
+#pragma omp parallel for schedule(static)
     for (int bo = 0; bo < BO; bo++) {
         const int b = bo / OC, o = bo % OC;
         memcpy(stage + (size_t)o * N + (size_t)b * (size_t)T_out, dout + (size_t)bo * (size_t)T_out,
@@ -125,6 +127,7 @@ static void stage_dout(float *stage, const float *dout, int B, int OC, int T_out
 /* x (B, OC, T) += bias (OC) broadcast. */
 static void add_bias(float *x, const float *bias, int B, int OC, int T) {
     const int BO = B * OC;
+#pragma omp parallel for schedule(static)
     for (int bo = 0; bo < BO; bo++) {
         float *row = x + (size_t)bo * (size_t)T;
         const float bv = bias[bo % OC];
@@ -134,6 +137,7 @@ static void add_bias(float *x, const float *bias, int B, int OC, int T) {
 
 /* db (OC) += dout (B, OC, T) summed over b and t, in double, in a fixed order. */
 static void add_dbias(float *db, const float *dout, int B, int OC, int T) {
+#pragma omp parallel for schedule(static)
     for (int o = 0; o < OC; o++) {
         double s = 0.0;
         for (int b = 0; b < B; b++) {
