@@ -120,6 +120,11 @@ int main(int argc, char **argv) {
     }
     openblas_set_num_threads(threads);
     omp_set_num_threads(threads);
+    /* Which OpenBLAS build ran matters at 2 threads: the pthread one competes with OpenMP. */
+    static const char *const blas_builds[] = {"sequential", "pthread", "openmp"};
+    int par = openblas_get_parallel();
+    printf("{\"bench\": \"openblas\", \"build\": \"%s\", \"config\": \"%s\"}\n",
+           par >= 0 && par <= 2 ? blas_builds[par] : "unknown", openblas_get_config());
     unsigned seed = 1;
     ctx x = {0};
 

@@ -57,4 +57,9 @@ void vc_set_num_threads(int n) {
     if (n < 1) n = 1;
     omp_set_num_threads(n);
     openblas_set_num_threads(n);
+    /* With any other build of OpenBLAS, its worker threads and OpenMP's spin-wait against each
+     * other and multi-threaded runs lose about half their speed. */
+    if (n > 1 && openblas_get_parallel() != 2)
+        vc_log(VC_LOG_WARN, "OpenBLAS is not its OpenMP build, so its threads compete with "
+                            "OpenMP's; install libopenblas-openmp-dev and rebuild");
 }
