@@ -14,6 +14,7 @@
  * GFLOP/s count 2 B OC C K T_out per GEMM pass (forward 1 pass, backward 2). Every figure is the
  * median of RUNS timed runs after one warm-up. THREADS sets both OpenBLAS and OpenMP. */
 #define _POSIX_C_SOURCE 200809L
+#include "bench.h"
 #include "nn/conv1d.h"
 
 #include <cblas.h>
@@ -24,22 +25,6 @@
 
 /* The model's conv shape; scripts/bench_nn times the same in PyTorch. */
 enum { CONV_C = 256, CONV_OC = 256, CONV_K = 5, CONV_PAD = 2, CONV_B = 16, CONV_T = 128 };
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int compare_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, compare_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 static float *alloc_rand(size_t n, unsigned *seed) {
     float *x = malloc(n * sizeof(float));
@@ -105,11 +90,11 @@ static double time_job(ctx *x, job j, int runs, int reps) {
     double t[64];
     if (runs > 64) runs = 64;
     for (int r = -1; r < runs; r++) {
-        double t0 = now();
+        double t0 = bench_now();
         for (int i = 0; i < reps; i++) run(x, j);
-        if (r >= 0) t[r] = (now() - t0) / reps;
+        if (r >= 0) t[r] = (bench_now() - t0) / reps;
     }
-    return median(t, runs);
+    return bench_median(t, runs);
 }
 
 int main(int argc, char **argv) {

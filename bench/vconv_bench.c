@@ -5,6 +5,7 @@
  *
  * Prints one JSON object per line on stdout. Uses only the public API. */
 #define _POSIX_C_SOURCE 200809L
+#include "bench.h"
 #include "vconv/vconv.h"
 
 #include <stdio.h>
@@ -13,22 +14,6 @@
 #include <time.h>
 
 #define LOG_MEL_REPS 20 /* also in scripts/bench's PyTorch timing */
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int compare_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, compare_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 static void die(const char *what, vc_status st) {
     fprintf(stderr, "vconv_bench: %s: %s\n", what, vc_strerror(st));
@@ -95,21 +80,21 @@ static int bench_speed(const char *path, int runs) {
     /* One extraction takes milliseconds: time LOG_MEL_REPS of them per run so the clock's and
      * the scheduler's noise stay small against it, and report the time of one. */
     for (int r = 0; r < runs; r++) {
-        double t0 = now();
+        double t0 = bench_now();
         for (int k = 0; k < LOG_MEL_REPS; k++)
             if (vc_frontend_log_mel(fe, a.samples, a.n_samples, s.log_mel) != VC_OK) die("mel", st);
-        t[r] = (now() - t0) / LOG_MEL_REPS;
+        t[r] = (bench_now() - t0) / LOG_MEL_REPS;
     }
-    double m = median(t, runs);
+    double m = bench_median(t, runs);
     printf(
         "{\"bench\": \"log_mel\", \"audio_s\": %.3f, \"median_s\": %.6f, \"x_realtime\": %.1f}\n",
         seconds, m, seconds / m);
     for (int r = 0; r < runs; r++) {
-        double t0 = now();
+        double t0 = bench_now();
         if (vc_frontend_f0(fe, a.samples, a.n_samples, s.f0, s.voicing) != VC_OK) die("f0", st);
-        t[r] = now() - t0;
+        t[r] = bench_now() - t0;
     }
-    m = median(t, runs);
+    m = bench_median(t, runs);
     printf("{\"bench\": \"f0\", \"audio_s\": %.3f, \"median_s\": %.6f, \"x_realtime\": %.1f}\n",
            seconds, m, seconds / m);
     static const int iters[] = {32, 64};
@@ -117,11 +102,11 @@ static int bench_speed(const char *path, int runs) {
         for (int k = 0; k < 2; k++) {
             double sc = 0;
             for (int r = 0; r < runs; r++) {
-                double t0 = now();
+                double t0 = bench_now();
                 sc = resynth(fe, &a, &s, from_mel, iters[k]);
-                t[r] = now() - t0;
+                t[r] = bench_now() - t0;
             }
-            m = median(t, runs);
+            m = bench_median(t, runs);
             printf("{\"bench\": \"resynth\", \"from\": \"%s\", \"iters\": %d, \"audio_s\": %.3f, "
                    "\"median_s\": %.6f, \"rtf\": %.4f, \"x_realtime\": %.1f, \"sc_db\": %.2f}\n",
                    from_mel ? "mel" : "linear", iters[k], seconds, m, m / seconds, seconds / m, sc);

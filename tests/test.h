@@ -55,6 +55,21 @@ static inline int check_tensor(const char *name, const float *got, const float *
     return 1;
 }
 
+/* Largest |a - b| over n elements. */
+static inline double max_abs_diff(const float *a, const float *b, size_t n) {
+    double m = 0.0;
+    for (size_t i = 0; i < n; i++) m = fmax(m, fabs((double)a[i] - (double)b[i]));
+    return m;
+}
+
+/* A malloc'd copy of x (n); aborts if memory runs out (tests only). */
+static inline float *copy_of(const float *x, size_t n) {
+    float *y = malloc(n * sizeof(float));
+    if (!y) abort();
+    for (size_t i = 0; i < n; i++) y[i] = x[i];
+    return y;
+}
+
 /* Seed for randomised tests: SEED=... in the environment, else the default; printed. */
 static inline unsigned long long test_seed(unsigned long long def) {
     const char *s = getenv("SEED");

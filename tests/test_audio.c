@@ -4,6 +4,7 @@
 
 #include "audio/audio.h"
 #include "test.h"
+#include "tempdir.h"
 
 #include <sndfile.h>
 
@@ -34,10 +35,6 @@ static void capture_log(int level, const char *msg, void *user) {
 
 static int is_zeroed(const vc_audio *a) {
     return a->samples == NULL && a->n_samples == 0 && a->sample_rate == 0;
-}
-
-static void join(char *buf, size_t size, const char *dir, const char *name) {
-    snprintf(buf, size, "%s/%s", dir, name);
 }
 
 /* Writes interleaved float frames with libsndfile; returns 0 if the format is unsupported. */
@@ -95,35 +92,6 @@ static void put_u16(unsigned char *p, unsigned v) {
 
 static void put_u32(unsigned char *p, unsigned long v) {
     for (int i = 0; i < 4; i++) p[i] = (unsigned char)((v >> (8 * i)) & 0xff);
-}
-
-/* Counts files in dir whose name contains part (to find stray temp files). */
-static int count_matching(const char *dir, const char *part) {
-    DIR *d = opendir(dir);
-    int n = 0;
-    if (!d) return -1;
-    for (struct dirent *e; (e = readdir(d));)
-        if (strstr(e->d_name, part)) n++;
-    closedir(d);
-    return n;
-}
-
-static void remove_tree(const char *dir) {
-    DIR *d = opendir(dir);
-    char path[1024];
-    if (!d) return;
-    for (struct dirent *e; (e = readdir(d));) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        join(path, sizeof path, dir, e->d_name);
-        struct stat sb;
-        if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-            remove_tree(path);
-        } else {
-            unlink(path);
-        }
-    }
-    closedir(d);
-    rmdir(dir);
 }
 
 static double rms(const float *x, size_t n) {

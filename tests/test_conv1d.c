@@ -121,19 +121,6 @@ static void fixture_free(fixture *f) {
     free(f->scratch);
 }
 
-static double max_abs_diff(const float *a, const float *b, size_t n) {
-    double m = 0.0;
-    for (size_t i = 0; i < n; i++) m = fmax(m, fabs((double)a[i] - (double)b[i]));
-    return m;
-}
-
-static float *copy_of(const float *x, size_t n) {
-    float *y = malloc(n * sizeof(float));
-    VC_ASSERT(y);
-    memcpy(y, x, n * sizeof(float));
-    return y;
-}
-
 /* Float GEMM sums of at most ~C K or B T_out (< 700 here) products of O(1) values: the rounding
  * error is about sqrt(n) 2^-24 |sum| and at worst n 2^-24 |sum|, below 1e-5 relative; 1e-4
  * leaves a margin, while any indexing error shows as an O(1) difference. */

@@ -78,19 +78,6 @@ static void fixture_free(fixture *f) {
     free(f->dout);
 }
 
-static double max_abs_diff(const float *a, const float *b, size_t n) {
-    double m = 0.0;
-    for (size_t i = 0; i < n; i++) m = fmax(m, fabs((double)a[i] - (double)b[i]));
-    return m;
-}
-
-static float *copy_of(const float *x, size_t n) {
-    float *y = malloc(n * sizeof(float));
-    VC_ASSERT(y);
-    memcpy(y, x, n * sizeof(float));
-    return y;
-}
-
 static void gc_forward(void *ctx, float *out) {
     fixture *f = ctx;
     linear_forward(&f->l, out, f->inp, f->B);

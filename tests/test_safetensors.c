@@ -5,6 +5,7 @@
 #define _POSIX_C_SOURCE 200809L /* mkdtemp, opendir */
 
 #include "test.h"
+#include "tempdir.h"
 
 #include "io/params_file.h"
 #include "io/safetensors.h"
@@ -42,10 +43,6 @@ static void capture_reset(log_capture *lc) {
     lc->count = 0;
 }
 
-static void join(char *out, size_t cap, const char *dir, const char *name) {
-    snprintf(out, cap, "%s/%s", dir, name);
-}
-
 static unsigned char *read_bytes(const char *path, size_t *n) {
     struct stat sb;
     if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) return NULL;
@@ -66,29 +63,6 @@ static int write_bytes(const char *path, const void *data, size_t n) {
     if (!f) return 0;
     size_t w = n ? fwrite(data, 1, n, f) : 0;
     return fclose(f) == 0 && w == n;
-}
-
-static int count_entries(const char *dir) {
-    DIR *d = opendir(dir);
-    int n = 0;
-    if (!d) return -1;
-    for (struct dirent *e; (e = readdir(d));)
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
-    closedir(d);
-    return n;
-}
-
-static void remove_dir(const char *dir) {
-    DIR *d = opendir(dir);
-    char path[1024];
-    if (!d) return;
-    for (struct dirent *e; (e = readdir(d));) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        join(path, sizeof path, dir, e->d_name);
-        unlink(path);
-    }
-    closedir(d);
-    rmdir(dir);
 }
 
 static void put_le64(unsigned char *p, uint64_t v) {
@@ -199,7 +173,7 @@ static void test_roundtrip(const char *dir, vc_rng *rng, log_capture *lc) {
         "vconv.sample_rate",         "16000", "quote", "say \"hi\"\\n\t", "unicode",
         "h\xc3\xa9llo \xe2\x9c\x93", "empty", ""};
     CHECK(safetensors_write(path, t, 4, meta, 4, ST_F32) == VC_OK);
-    CHECK(count_entries(dir) == 1); /* no temp file left behind */
+    CHECK(count_matching(dir, "") == 1); /* no temp file left behind */
 
     size_t size;
     unsigned char *img = read_bytes(path, &size);
@@ -299,7 +273,7 @@ static void test_roundtrip(const char *dir, vc_rng *rng, log_capture *lc) {
     size_t after_size;
     unsigned char *after = read_bytes(path, &after_size);
     CHECK(before && after && before_size == after_size && !memcmp(before, after, after_size));
-    CHECK(count_entries(dir) == 1);
+    CHECK(count_matching(dir, "") == 1);
     free(before);
     free(after);
 
@@ -816,8 +790,8 @@ int main(void) {
     test_malformed(dir, &lc);
     test_mutations(dir, &rng);
     test_python(dir);
-    CHECK(count_entries(dir) == 0); /* every case cleaned up after itself */
-    remove_dir(dir);
+    CHECK(count_matching(dir, "") == 0); /* every case cleaned up after itself */
+    remove_tree(dir);
     vc_log_set(NULL, NULL);
     return test_finish();
 }

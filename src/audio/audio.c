@@ -5,6 +5,7 @@
 #define _POSIX_C_SOURCE 200809L /* stat, open, mkstemp, fsync */
 
 #include "audio.h"
+#include "core/atomic_file.h"
 
 #include <sndfile.h>
 
@@ -363,27 +364,15 @@ vc_status vc_audio_save(const char *path, const vc_audio *a, vc_audio_encoding e
         }
     }
 
-    /* Temp file in the same folder so rename() is atomic: a reader never sees a partial file. */
-    size_t tmp_len = strlen(path) + 48; /* room for ".tmp.<pid>.XXXXXX" */
-    char *tmp = malloc(tmp_len);
-    if (!tmp) return VC_ERR_NOMEM;
-    snprintf(tmp, tmp_len, "%s.tmp.%ld.XXXXXX", path, (long)getpid());
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        vc_log(VC_LOG_ERROR, "%s: cannot create temp file: %s", path, strerror(errno));
-        free(tmp);
-        return VC_ERR_IO;
-    }
-    /* mkstemp makes 0600; an output file is meant to be shared like any other. */
-    fchmod(fd, 0644);
-
-    vc_status st = VC_OK;
+    vc_atomic_file out;
+    vc_status st = vc_atomic_open(&out, path);
+    if (st != VC_OK) return st;
     SF_INFO fi;
     memset(&fi, 0, sizeof fi);
     fi.samplerate = a->sample_rate;
     fi.channels = 1;
     fi.format = SF_FORMAT_WAV | (encoding == VC_AUDIO_FLOAT ? SF_FORMAT_FLOAT : SF_FORMAT_PCM_16);
-    SNDFILE *sf = sf_open_fd(fd, SFM_WRITE, &fi, SF_FALSE);
+    SNDFILE *sf = sf_open_fd(out.fd, SFM_WRITE, &fi, SF_FALSE);
     if (!sf) {
         vc_log(VC_LOG_ERROR, "%s: cannot write WAV: %s", path, sf_strerror(NULL));
         st = VC_ERR_IO;
@@ -396,19 +385,5 @@ vc_status vc_audio_save(const char *path, const vc_audio *a, vc_audio_encoding e
             st = VC_ERR_IO;
         }
     }
-    if (st == VC_OK && fsync(fd) != 0) {
-        vc_log(VC_LOG_ERROR, "%s: fsync failed: %s", path, strerror(errno));
-        st = VC_ERR_IO;
-    }
-    if (close(fd) != 0 && st == VC_OK) {
-        vc_log(VC_LOG_ERROR, "%s: close failed: %s", path, strerror(errno));
-        st = VC_ERR_IO;
-    }
-    if (st == VC_OK && rename(tmp, path) != 0) {
-        vc_log(VC_LOG_ERROR, "%s: cannot rename temp file into place: %s", path, strerror(errno));
-        st = VC_ERR_IO;
-    }
-    if (st != VC_OK) unlink(tmp);
-    free(tmp);
-    return st;
+    return vc_atomic_finish(&out, st);
 }

@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L /* fstat, mkstemp, fsync, fchmod */
 
 #include "io/safetensors.h"
+#include "core/atomic_file.h"
 
 #include <cjson/cJSON.h>
 
@@ -635,41 +636,17 @@ static int write_body(int fd, const char *hdr, size_t hdr_len, const st_tensor_o
     return ok;
 }
 
-/* Write to a temp file next to path, fsync, rename into place (atomic on POSIX). */
+/* Write the file through a temp file renamed into place (core/atomic_file.h). */
 static vc_status write_file(const char *path, const char *hdr, const st_tensor_out *t,
                             const size_t *numel, int n, st_dtype dtype) {
-    size_t tmp_len = strlen(path) + 48; /* room for ".tmp.<pid>.XXXXXX" */
-    char *tmp = malloc(tmp_len);
-    if (!tmp) return VC_ERR_NOMEM;
-    snprintf(tmp, tmp_len, "%s.tmp.%ld.XXXXXX", path, (long)getpid());
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        vc_log(VC_LOG_ERROR, "%s: cannot create temp file: %s", path, strerror(errno));
-        free(tmp);
-        return VC_ERR_IO;
-    }
-    /* mkstemp makes 0600; a model file is meant to be shared like any other. */
-    (void)fchmod(fd, 0644);
-    vc_status st = VC_OK;
-    if (!write_body(fd, hdr, strlen(hdr), t, numel, n, dtype)) {
+    vc_atomic_file out;
+    vc_status st = vc_atomic_open(&out, path);
+    if (st != VC_OK) return st;
+    if (!write_body(out.fd, hdr, strlen(hdr), t, numel, n, dtype)) {
         vc_log(VC_LOG_ERROR, "%s: write failed: %s", path, strerror(errno));
         st = VC_ERR_IO;
     }
-    if (st == VC_OK && fsync(fd) != 0) {
-        vc_log(VC_LOG_ERROR, "%s: fsync failed: %s", path, strerror(errno));
-        st = VC_ERR_IO;
-    }
-    if (close(fd) != 0 && st == VC_OK) {
-        vc_log(VC_LOG_ERROR, "%s: close failed: %s", path, strerror(errno));
-        st = VC_ERR_IO;
-    }
-    if (st == VC_OK && rename(tmp, path) != 0) {
-        vc_log(VC_LOG_ERROR, "%s: cannot rename temp file into place: %s", path, strerror(errno));
-        st = VC_ERR_IO;
-    }
-    if (st != VC_OK) unlink(tmp);
-    free(tmp);
-    return st;
+    return vc_atomic_finish(&out, st);
 }
 
 vc_status safetensors_write(const char *path, const st_tensor_out *t, int n,
