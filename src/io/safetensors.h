@@ -35,22 +35,19 @@
  *
  * __metadata__ keys of vconv model files (all values are strings, numbers in decimal):
  *   vconv.format_version   required by vc_params_load; VC_FORMAT_VERSION in params_file.h
- *   Reserved for the model loader (written by later issues; names fixed here):
- *   vconv.sample_rate      front end sample rate in Hz, e.g. "16000"
- *   vconv.n_fft            FFT size
- *   vconv.hop              hop in samples
- *   vconv.n_mels           mel bands M
- *   vconv.fmin, vconv.fmax mel range in Hz
- *   vconv.codebook_size    N
- *   vconv.code_dim         D
- *   vconv.speaker_dim      S
+ *   vconv.<field>          the model's configuration, one key per field of vcm_config
+ *                          (src/model/config.h: sample_rate, n_fft, hop, n_mels, n_bins,
+ *                          channels, ..., activation, beta, ema_decay), decimal strings
  *   vconv.norm_mean        log-mel normalisation mean, M comma-separated floats ("%.9g")
  *   vconv.norm_std         log-mel normalisation std, M comma-separated floats
- *   vconv.train_corpus     provenance: data folders used for training
- *   vconv.train_steps      provenance: optimiser steps taken
- *   vconv.train_date       provenance: ISO 8601 UTC time the file was written
- *   vconv.train_commit     provenance: git commit of the code that trained the model
- *   vconv.version          provenance: vconv version string (VC_VERSION_STRING)
+ *   vconv.norm_lin_mean    log-magnitude normalisation mean, F comma-separated floats
+ *   vconv.norm_lin_std     log-magnitude normalisation std, F comma-separated floats
+ *   Reserved for training provenance (written by vconv train):
+ *   vconv.train_corpus     data folders used for training
+ *   vconv.train_steps      optimiser steps taken
+ *   vconv.train_date       ISO 8601 UTC time the file was written
+ *   vconv.train_commit     git commit of the code that trained the model
+ *   vconv.version          vconv version string (VC_VERSION_STRING)
  * The safetensors layer itself requires no key; other keys are kept and ignored.
  */
 #ifndef VC_IO_SAFETENSORS_H

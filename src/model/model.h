@@ -1,0 +1,208 @@
+/* The voice-conversion model: content encoder + VQ, speaker encoder, AdaIN decoder + postnet.
+ *
+ * Tensors are (B, C, T) as everywhere (time contiguous); T is even (the content path runs at
+ * T/2). Inputs are normalized log-mel, channel-major: x (B, M, T), not the front end's (T, M).
+ *
+ *   content   x (B,M,T) -> conv_in k5 -> IN -> ReLU -> res_blocks x [h += ReLU(IN(conv k5 h))]
+ *             -> down k4 s2 (T/2) -> IN -> ReLU -> conv_out k1 -> z (B,D,T/2) -> VQ -> zq, codes
+ *             (IN: instance norm without affine; it strips per-utterance statistics)
+ *   speaker   xs (B,M,Ts) -> 3 x [conv k5 + ReLU] (Cs) -> mean+std pool (B,2Cs) -> linear -> spk
+ *             (B,S); no instance norm: the speaker lives in the statistics
+ *   decoder   upsample zq x2 -> concat pitch p (B,2,T) -> conv_in k5 (C)
+ *             -> dec_blocks x [h += ReLU(AdaIN(conv k5 h, gamma_i(spk), beta_i(spk)))]
+ *             -> mel_out k1 -> mel (B,M,T);  h -> postnet conv k5 (P) -> ReLU -> k1 -> lin (B,F,T)
+ *   loss      L1(mel, mel_target) + L1(lin, lin_target) + beta mean ||z - sg(zq)||^2
+ *
+ * The parameter table is built from the config (vcm_model_init) in one walk that also records
+ * which layer field each row binds to, so the table is the only list of tensors: it sizes the
+ * slab, initialises it, names it in files and enumerates it in tests. Names:
+ *   content.conv_in.{w,b} content.res<i>.{w,b} content.down.{w,b} content.conv_out.{w,b}
+ *   vq.codebook (N, D)
+ *   speaker.conv<0..2>.{w,b} speaker.proj.{w,b}
+ *   decoder.conv_in.{w,b} decoder.block<i>.conv.{w,b} decoder.block<i>.gamma.{w,b}
+ *   decoder.block<i>.beta.{w,b} decoder.mel_out.{w,b} postnet.conv0.{w,b} postnet.conv1.{w,b}
+ * Weights U(+-1/sqrt(fan_in)), biases 0, AdaIN gamma biases 1 (gamma starts at 1), codebook
+ * N(0, 1). The VQ's EMA state (ema_count, ema_sum) is training state outside the slab.
+ *
+ * Model files (vcm_model_save / vcm_model_load): the parameters under their table names plus
+ * __metadata__: the config ("vconv.<field>", config.h), the normalisation statistics
+ *   vconv.norm_mean, vconv.norm_std          log-mel mean / std, M values
+ *   vconv.norm_lin_mean, vconv.norm_lin_std  log-magnitude mean / std, F values
+ * (comma-separated "%.9g"; absent keys load as 0 / 1), and the caller's own pairs.
+ */
+#ifndef VC_MODEL_MODEL_H
+#define VC_MODEL_MODEL_H
+
+#include "model/config.h"
+#include "nn/conv1d.h"
+#include "nn/linear.h"
+#include "nn/norm.h"
+#include "nn/params.h"
+#include "nn/vq.h"
+
+#define VCM_NORM_EPS 1e-5f /* instance norm, AdaIN and pooling variance floor */
+#define VCM_SPK_CONVS 3
+
+typedef struct vcm_dec_block {
+    conv1d conv;        /* C -> C, k5 */
+    linear gamma, beta; /* S -> C each: AdaIN scale and shift from the speaker embedding */
+} vcm_dec_block;
+
+/* Which layer field a table row fills (recorded while the table is built). */
+typedef struct vcm_binding {
+    float **data, **grad; /* the layer's value and gradient pointers */
+} vcm_binding;
+
+typedef struct vcm_model {
+    vcm_config cfg;
+    vc_param_spec *spec; // (n_spec) the table built from cfg
+    vcm_binding *bind;   // (n_spec) row i binds into *bind[i].data / *bind[i].grad
+    int n_spec;
+    vc_params params; /* slab from the table; params.grad NULL without gradients */
+
+    /* content encoder */
+    conv1d c_in;    /* M -> C, k5 */
+    conv1d *c_res;  // (res_blocks) C -> C, k5
+    conv1d c_down;  /* C -> C, k4 stride 2 */
+    conv1d c_out;   /* C -> D, k1 */
+    instnorm inorm; /* non-affine, C channels: shared by every content IN (it has no parameters) */
+    vq vq;          /* codebook in the slab; EMA state below */
+    float *ema_count; // (N)
+    float *ema_sum;   // (N, D)
+
+    /* speaker encoder */
+    conv1d s_conv[VCM_SPK_CONVS]; /* M -> Cs, then Cs -> Cs; k5 */
+    linear s_proj;                /* 2 Cs -> S */
+
+    /* decoder */
+    conv1d d_in;            /* D + 2 -> C, k5 */
+    vcm_dec_block *d_block; // (dec_blocks)
+    conv1d d_mel;           /* C -> M, k1 */
+    conv1d post0;           /* C -> P, k5 */
+    conv1d post1;           /* P -> F, k1 */
+
+    /* normalisation statistics of the data (travel in the model file) */
+    float *mel_mean, *mel_std; // (M), (M)
+    float *lin_mean, *lin_std; // (F), (F)
+} vcm_model;
+
+/* Builds the table and slab (zeroed; call vcm_model_randomize) and binds every layer.
+ * VC_ERR_ARG for an invalid config, VC_ERR_NOMEM. On failure *m frees cleanly. */
+VC_WARN_UNUSED vc_status vcm_model_init(vcm_model *m, const vcm_config *cfg, int with_grad);
+void vcm_model_free(vcm_model *m); /* zeroed or NULL: no-op */
+
+/* Initialises the parameters from the table (draws from rng in table order) and clears the
+ * EMA state. Same seed, same parameters. */
+void vcm_model_randomize(vcm_model *m, vc_rng *rng);
+
+/* Number of table rows with no layer pointer bound, plus layer pointers left NULL (0 when the
+ * model is wired completely; a test checks it). */
+int vcm_model_unbound(const vcm_model *m);
+
+/* Parameter count (floats, padding excluded). */
+size_t vcm_model_n_params(const vcm_model *m);
+
+/* An activation and its gradient (d is NULL in a workspace without gradients). */
+typedef struct vcm_act {
+    float *v, *d;
+} vcm_act;
+
+typedef struct vcm_res_ws {
+    vcm_act a, n, r, h; /* conv out, IN out, ReLU out, block output h_in + r; (B, C, T) */
+    float *mean, *rstd; // (B, C) IN statistics
+} vcm_res_ws;
+
+typedef struct vcm_dec_ws {
+    vcm_act a, b, r, h; /* conv out, AdaIN out, ReLU out, block output h_in + r; (B, C, T) */
+    vcm_act g, be;      /* AdaIN gamma, beta (B, C) */
+    float *mean, *rstd; // (B, C)
+} vcm_dec_ws;
+
+typedef struct vcm_losses {
+    double mel, lin, commit, total; /* total = mel + lin + commit */
+} vcm_losses;
+
+/* Every activation and its gradient for (B, T, Ts), sized up front: forward and backward never
+ * allocate. A workspace for (B, T, Ts) also serves any smaller batch or lengths (inference). */
+typedef struct vcm_workspace {
+    int B, T, Ts;         /* capacity; T even */
+    int quantize;         /* of the last vcm_forward_train */
+    int Bc, Tc, Tsc;      /* sizes of the last forward */
+    float *vslab, *dslab; /* the value and gradient arenas (dslab NULL without gradients) */
+    size_t vn, dn;        /* floats in each */
+    float *scratch;       // (n_scratch) GEMM / VQ scratch
+    size_t n_scratch;
+    /* inputs of the last forward (the caller's arrays) and their gradients */
+    const float *x, *p, *xs, *mel_t, *lin_t; /* (B,M,T) (B,2,T) (B,M,Ts) (B,M,T) (B,F,T) */
+    float *dx, *dp, *dxs;                    // (B,M,T) (B,2,T) (B,M,Ts)
+    /* content encoder */
+    vcm_act c_a, c_n, c_h;    /* conv_in, IN, ReLU; (B, C, T) */
+    float *c_mean, *c_rstd;   // (B, C)
+    vcm_res_ws *res;          // (res_blocks)
+    vcm_act dn_a, dn_n, dn_h; /* down conv, IN, ReLU; (B, C, T/2) */
+    float *dn_mean, *dn_rstd; // (B, C)
+    vcm_act z, zq;            /* (B, D, T/2) */
+    int *idx;                 // (B, T/2) codes
+    /* speaker encoder */
+    vcm_act s_a[VCM_SPK_CONVS], s_h[VCM_SPK_CONVS]; /* conv, ReLU; (B, Cs, Ts) */
+    vcm_act pool;                                   /* (B, 2 Cs) */
+    vcm_act spk;                                    /* (B, S) */
+    /* decoder */
+    vcm_act up;      /* (B, D, T) */
+    vcm_act cat;     /* (B, D + 2, T) */
+    vcm_act d_h0;    /* conv_in out (B, C, T) */
+    vcm_dec_ws *blk; // (dec_blocks)
+    vcm_act mel;     /* (B, M, T) */
+    vcm_act pa, pr;  /* postnet conv0, ReLU; (B, P, T) */
+    vcm_act lin;     /* (B, F, T) */
+} vcm_workspace;
+
+/* Gradients are allocated when the model has them. VC_ERR_ARG for B < 1, T < 2 or odd,
+ * Ts < 1; VC_ERR_NOMEM. */
+VC_WARN_UNUSED vc_status vcm_workspace_init(vcm_workspace *ws, const vcm_model *m, int B, int T,
+                                            int Ts);
+void vcm_workspace_free(vcm_workspace *ws);
+
+/* Training forward over the workspace's (B, T, Ts): x, mel_target (B, M, T), p (B, 2, T),
+ * xs (B, M, Ts), lin_target (B, F, T). quantize = 0 bypasses the VQ (zq = z, commitment 0): the
+ * gradient check needs it, since the straight-through estimator is not the derivative of the
+ * quantized forward. The arrays must stay alive until vcm_backward. Losses into *out (may be
+ * NULL). */
+void vcm_forward_train(const vcm_model *m, vcm_workspace *ws, const float *x, const float *p,
+                       const float *xs, const float *mel_target, const float *lin_target,
+                       int quantize, vcm_losses *out);
+
+/* Backward of the total loss of the last forward: ADDS into the parameter gradients (zero them
+ * with vc_params_zero_grad) and writes ws->dx, dp, dxs. Activation gradients are cleared here. */
+void vcm_backward(const vcm_model *m, vcm_workspace *ws);
+
+/* The same from given output gradients dmel (B, M, T) and dlin (B, F, T) instead of the L1
+ * losses (the commitment gradient is still added; it is 0 when quantize was 0). For gradient
+ * checks with a smooth projection loss. */
+void vcm_backward_from_outputs(const vcm_model *m, vcm_workspace *ws, const float *dmel,
+                               const float *dlin);
+
+/* Inference, batch 1, with a workspace of B >= 1 (gradients unused):
+ *   vcm_encode_content  x (M, T), T even and <= ws->T  -> codes (T/2)
+ *   vcm_encode_speaker  xs (M, Ts), Ts <= ws->Ts       -> spk (S)
+ *   vcm_decode          codes (T2), 2 T2 <= ws->T, spk (S), p (2, T) -> mel (M, T), lin (F, T)
+ * VC_ERR_ARG for sizes beyond the workspace or a code outside [0, N). */
+VC_WARN_UNUSED vc_status vcm_encode_content(const vcm_model *m, vcm_workspace *ws, const float *x,
+                                            int T, int *codes);
+VC_WARN_UNUSED vc_status vcm_encode_speaker(const vcm_model *m, vcm_workspace *ws, const float *xs,
+                                            int Ts, float *spk);
+VC_WARN_UNUSED vc_status vcm_decode(const vcm_model *m, vcm_workspace *ws, const int *codes, int T2,
+                                    const float *spk, const float *p, float *mel, float *lin);
+
+/* Writes the parameters (F32) with the config, the normalisation statistics and the caller's
+ * meta_kv pairs (n_meta, which must not use the keys written here). Temp file + rename. */
+VC_WARN_UNUSED vc_status vcm_model_save(const char *path, const vcm_model *m,
+                                        const char *const *meta_kv, int n_meta);
+
+/* Reads the config from the file's metadata, builds the model (with_grad as in
+ * vcm_model_init), then reads the parameters and statistics. Statuses: VC_ERR_IO, VC_ERR_FORMAT
+ * (not safetensors, a missing or bad config key, bad statistics), VC_ERR_VERSION, VC_ERR_SHAPE
+ * (tensors that do not fit the config), each with a log line. *m is zeroed on failure. */
+VC_WARN_UNUSED vc_status vcm_model_load(const char *path, vcm_model *m, int with_grad);
+
+#endif
