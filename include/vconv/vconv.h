@@ -159,6 +159,53 @@ VC_WARN_UNUSED vc_status vc_vocoder_griffin_lim(vc_frontend *fe, const float *ma
 VC_WARN_UNUSED vc_status vc_spectral_convergence(vc_frontend *fe, const float *target_mag, int T,
                                                  const float *x, size_t n, double *out_db);
 
+/* ------------------------------------------------------------- training */
+
+/* One line of training progress, reported every log_every steps and after each validation. */
+typedef struct vc_train_report {
+    long step, steps;              /* steps done, steps planned */
+    double loss, mel, lin, commit; /* training losses, mean over the last log_every steps */
+    double val_loss;               /* last validation loss (mel + lin L1), < 0 before the first */
+    double perplexity;             /* codebook perplexity over the last log_every steps */
+    int codes_used, codebook_size;
+    double lr, seconds_per_step, frames_per_second;
+    int is_validation; /* 1 when this report follows a validation pass */
+} vc_train_report;
+
+typedef void (*vc_train_report_fn)(const vc_train_report *r, void *user);
+
+typedef struct vc_train_params {
+    const char *const *data_dirs; /* corpus folders; speaker = first folder level */
+    int n_data_dirs;
+    const char *out_model;   /* model file written at the end (and at every checkpoint) */
+    const char *checkpoint;  /* checkpoint file (default: out_model + ".ckpt") */
+    const char *resume;      /* checkpoint to resume from, or NULL */
+    const char *cache_dir;   /* feature cache (default: out_model's folder + "/.vconv-cache") */
+    const char *log_path;    /* JSON-lines log (default: out_model + ".log.jsonl"), "" for none */
+    const char *preset;      /* "tiny" or "default" (default "default") */
+    const char *config_json; /* JSON text overriding the preset, or NULL */
+    long steps;              /* default 20000 */
+    int batch;               /* default 16 */
+    int segment_frames;      /* content segment T, even; default 128 */
+    float lr;                /* default 3e-4 */
+    int warmup;              /* default 1000 steps */
+    float clip;              /* global gradient-norm clip, default 1.0 */
+    float val_share;         /* default 0.05 */
+    int val_every, checkpoint_every, log_every; /* defaults 500, 1000, 50 */
+    uint64_t seed;                              /* default 1 */
+    vc_train_report_fn report;
+    void *report_user;
+    vc_progress_fn progress; /* feature building, 0..1 */
+    void *progress_user;
+    volatile int *stop; /* when it becomes non-zero: checkpoint, write the model, return */
+} vc_train_params;
+
+vc_train_params vc_train_default_params(void);
+
+/* Scans the corpus, builds or reuses cached features, trains (or resumes) and writes the model.
+ * Returns VC_OK also when stopped through *stop (the checkpoint and model are written). */
+VC_WARN_UNUSED vc_status vc_train(const vc_train_params *p);
+
 #ifdef __cplusplus
 }
 #endif

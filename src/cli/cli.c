@@ -57,6 +57,9 @@ static void print_option(FILE *f, const cli_option *o) {
         for (int i = 0; o->choices[i]; i++) fprintf(f, " %s", o->choices[i]);
         fprintf(f, "; default %s)", o->choices[*(const int *)o->dest]);
         break;
+    case OPT_STRINGS:
+        fprintf(f, " (repeatable)");
+        break;
     case OPT_FLAG:
         break;
     }
@@ -111,6 +114,13 @@ static int set_value(const cli_command *cmd, const cli_option *o, const char *va
     case OPT_STRING:
         *(const char **)o->dest = value;
         return 0;
+    case OPT_STRINGS: {
+        cli_strings *list = o->dest;
+        if (list->n >= CLI_MAX_REPEAT)
+            return usage_error(cmd, "too many --%s options", o->long_name);
+        list->items[list->n++] = value;
+        return 0;
+    }
     case OPT_CHOICE:
         for (int i = 0; o->choices[i]; i++)
             if (!strcmp(o->choices[i], value)) {

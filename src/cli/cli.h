@@ -12,14 +12,21 @@ enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 /* cli_parse result meaning "--help was printed": the command exits 0 at once. */
 #define CLI_HELP_SHOWN (-1)
 
-typedef enum { OPT_FLAG, OPT_INT, OPT_FLOAT, OPT_STRING, OPT_CHOICE } cli_opt_kind;
+typedef enum { OPT_FLAG, OPT_INT, OPT_FLOAT, OPT_STRING, OPT_CHOICE, OPT_STRINGS } cli_opt_kind;
+
+/* Destination of a repeatable option (OPT_STRINGS): every value in order. */
+#define CLI_MAX_REPEAT 64
+typedef struct cli_strings {
+    const char *items[CLI_MAX_REPEAT];
+    int n;
+} cli_strings;
 
 typedef struct cli_option {
     const char *long_name; /* without "--" */
     char short_name;       /* 0 if none */
     cli_opt_kind kind;
-    void *dest;                 /* int* (FLAG, INT, CHOICE: index), float*, const char** */
-    double min, max;            /* accepted range for INT and FLOAT */
+    void *dest;      /* int* (FLAG, INT, CHOICE: index), float*, const char**, cli_strings* */
+    double min, max; /* accepted range for INT and FLOAT */
     const char *const *choices; /* NULL-terminated, for CHOICE */
     const char *metavar;        /* e.g. "N", "FILE" */
     const char *help;
@@ -82,5 +89,6 @@ double cli_now_seconds(void);
 
 int cmd_resynth(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 
 #endif

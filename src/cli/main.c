@@ -10,6 +10,7 @@ static const struct {
 } commands[] = {
     {"resynth", cmd_resynth, "analysis + Griffin-Lim round trip, no model"},
     {"analyze", cmd_analyze, "duration, rate, loudness, F0 range and voiced share of a file"},
+    {"train", cmd_train, "train a model on folders of speech (no labels, no parallel data)"},
 };
 #define N_COMMANDS ((int)(sizeof commands / sizeof commands[0]))
 

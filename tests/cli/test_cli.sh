@@ -35,7 +35,7 @@ expect 0 "--version" -- "$vconv" --version
 grep -q '^vconv [0-9]' "$work/out" && ok || bad "--version prints a version"
 expect 2 "unknown command" -- "$vconv" frobnicate
 one_line_error "unknown command"
-for cmd in resynth analyze; do
+for cmd in resynth analyze train; do
   expect 0 "$cmd --help" -- "$vconv" $cmd --help
   grep -q -- '--threads' "$work/out" && ok || bad "$cmd --help lists --threads"
   expect 0 "$cmd -h" -- "$vconv" $cmd -h
@@ -95,6 +95,25 @@ done
 expect 1 "resynth to a missing folder" -- "$vconv" resynth "$sample" -o nodir/x.wav
 one_line_error "resynth to a missing folder"
 [ ! -e nodir ] && ok || bad "no folder created"
+
+# --- train: bad input, then a short real run on the samples (3 speakers, 1 file each)
+expect 2 "train without -o" -- "$vconv" train --data "$samples"
+one_line_error "train without -o"
+expect 1 "train on a missing folder" -- "$vconv" train --data nowhere -o m.safetensors
+one_line_error "train on a missing folder"
+no_file m.safetensors "train on a missing folder"
+mkdir emptydir
+expect 1 "train on an empty folder" -- "$vconv" train --data emptydir -o m.safetensors
+one_line_error "train on an empty folder"
+no_file m.safetensors "train on an empty folder"
+expect 1 "train with an unknown preset" -- "$vconv" train --data "$samples" -o m.safetensors --preset huge
+no_file m.safetensors "train with an unknown preset"
+expect 0 "train tiny on the samples" -- "$vconv" train -q --data "$samples" -o m.safetensors \
+  --preset tiny --steps 6 --batch 2 --segment 32 --val-every 3 --log-every 2 --cache cache
+[ -s m.safetensors ] && [ -s m.safetensors.ckpt ] && ok || bad "train writes the model and checkpoint"
+[ "$(grep -c '"step"' m.safetensors.log.jsonl)" -ge 3 ] && ok || bad "train writes the JSON-lines log"
+expect 0 "train resumes" -- "$vconv" train -q --data "$samples" -o m.safetensors \
+  --steps 8 --batch 2 --segment 32 --log-every 2 --cache cache --resume m.safetensors.ckpt
 
 # --- other formats, rates, channels, silence (needs sox)
 if command -v sox >/dev/null; then

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The quick demo for someone without a corpus: build the synthetic 10-voice corpus
+# (make_corpus.sh) and train the tiny model on it.
+#
+#   recipes/synthetic/run.sh [OUT_DIR] [STEPS]      (defaults: out/synthetic, 2000)
+#
+# Writes OUT_DIR/corpus/, OUT_DIR/model.safetensors, its checkpoint and its JSON-lines log.
+# Interrupt with Ctrl-C and run the printed --resume command to continue.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+out=${1:-out/synthetic}
+steps=${2:-2000}
+[ -x "$root/build/vconv" ] || BUILD_TARGET=vconv_cli "$root/scripts/build" >/dev/null
+"$here/make_corpus.sh" "$out/corpus" 8
+model="$out/model.safetensors"
+resume=()
+[ -f "$model.ckpt" ] && resume=(--resume "$model.ckpt") && echo "run.sh: resuming from $model.ckpt"
+"$root/build/vconv" train --data "$out/corpus" -o "$model" --preset tiny --steps "$steps" \
+  --batch 8 --segment 64 --val-every 200 --checkpoint-every 500 "${resume[@]}"
+echo "run.sh: model in $model, training log in $model.log.jsonl"

@@ -1,0 +1,116 @@
+/* Training batch assembly: see batch.h. */
+#include "train/batch.h"
+
+#include <math.h>
+#include <string.h>
+
+vc_status vct_scratch_init(vct_scratch *s, const vc_feature_set *fs, int n_fft, int hop, int F) {
+    memset(s, 0, sizeof *s);
+    int T_max = 1;
+    size_t n_max = 1;
+    for (int i = 0; i < fs->n; i++) {
+        if (fs->u[i].T > T_max) T_max = fs->u[i].T;
+        if (fs->u[i].n_samples > n_max) n_max = fs->u[i].n_samples;
+    }
+    (void)n_fft;         /* spans never exceed their utterance, whatever the window */
+    s->span_max = n_max; /* a span never exceeds its utterance */
+    size_t frames = n_max / (size_t)hop + 1;
+    s->pitch = malloc(sizeof(float) * 2 * (size_t)T_max);
+    s->audio = malloc(sizeof(float) * n_max);
+    s->mag = malloc(sizeof(float) * frames * (size_t)F);
+    if (!s->pitch || !s->audio || !s->mag) {
+        vct_scratch_free(s);
+        return VC_ERR_NOMEM;
+    }
+    return VC_OK;
+}
+
+void vct_scratch_free(vct_scratch *s) {
+    if (!s) return;
+    free(s->pitch);
+    free(s->audio);
+    free(s->mag);
+    memset(s, 0, sizeof *s);
+}
+
+vc_status vct_log_magnitude(vc_frontend *fe, const vc_utt_features *u, int t, int T, vct_scratch *s,
+                            float *out) {
+    const vc_frontend_params *fp = vc_frontend_params_of(fe);
+    int hop = fp->hop, half = fp->n_fft / 2, F = vc_frontend_n_bins(fe);
+    if (t < 0 || T < 1 || t + T > u->T) return VC_ERR_ARG;
+    long k = (half + hop - 1) / hop; /* frames whose window reaches left of frame t's start */
+    long a = ((long)t - k) * hop;
+    if (a < 0) a = 0;
+    long b = (long)(t + T - 1) * hop + half;
+    if (b > (long)u->n_samples) b = (long)u->n_samples;
+    size_t n = (size_t)(b - a);
+    VC_ASSERT(n <= s->span_max);
+    for (size_t i = 0; i < n; i++) s->audio[i] = (float)u->audio[(size_t)a + i] / 32767.0f;
+    vc_status st = vc_frontend_magnitude(fe, s->audio, n, s->mag); // (frames, F)
+    if (st != VC_OK) return st;
+    int j0 = (int)(t - a / hop); /* frame t of the utterance is frame j0 of the span */
+    VC_ASSERT(j0 + T <= vc_frontend_n_frames(fe, n));
+    /* out may be s->mag itself: element i is read from index j0 F + i >= i before any write
+     * reaches it, so the in-place shift is safe */
+    const float *src = s->mag + (size_t)j0 * (size_t)F;
+    for (size_t i = 0; i < (size_t)T * (size_t)F; i++) out[i] = logf(fmaxf(src[i], VCT_LOG_FLOOR));
+    return VC_OK;
+}
+
+vc_status vct_fill_item(vc_frontend *fe, const vc_feature_set *fs, const vct_norm *nm,
+                        const vct_item *it, int b, int B, int T, int Ts, vct_scratch *s, float *x,
+                        float *p, float *xs, float *lin) {
+    const vc_utt_features *u = &fs->u[it->u];
+    int M = fs->M, F = vc_frontend_n_bins(fe);
+    VC_ASSERT(b >= 0 && b < B && it->t + T <= u->T && it->ts + Ts <= u->T);
+    float *xb = x + (size_t)b * (size_t)M * (size_t)T;    // (M, T)
+    float *xsb = xs + (size_t)b * (size_t)M * (size_t)Ts; // (M, Ts)
+    for (int m = 0; m < M; m++) {
+        const float *row = u->mel + (size_t)m * (size_t)u->T;
+        float mu = nm->mel_mean[m], inv = 1.0f / nm->mel_std[m];
+        for (int t = 0; t < T; t++) xb[(size_t)m * T + t] = (row[it->t + t] - mu) * inv;
+        for (int t = 0; t < Ts; t++) xsb[(size_t)m * Ts + t] = (row[it->ts + t] - mu) * inv;
+    }
+    /* pitch normalised over the whole utterance, then sliced: (2, T_utt) -> (2, T) */
+    vc_pitch_features(u->f0, u->voicing, u->T, s->pitch);
+    float *pb = p + (size_t)b * 2 * (size_t)T;
+    for (int c = 0; c < 2; c++)
+        memcpy(pb + (size_t)c * T, s->pitch + (size_t)c * u->T + it->t, sizeof(float) * (size_t)T);
+    /* log-magnitude (T, F), normalized and transposed to (F, T) */
+    float *lb = lin + (size_t)b * (size_t)F * (size_t)T; // (F, T)
+    vc_status st = vct_log_magnitude(fe, u, it->t, T, s, s->mag);
+    if (st != VC_OK) return st;
+    for (int t = 0; t < T; t++)
+        for (int f = 0; f < F; f++)
+            lb[(size_t)f * T + t] = (s->mag[(size_t)t * F + f] - nm->lin_mean[f]) / nm->lin_std[f];
+    return VC_OK;
+}
+
+vc_status vct_lin_stats(vc_frontend *fe, const vc_feature_set *fs, const vct_item *items, int n,
+                        int T, vct_scratch *s, float *mean, float *std) {
+    int F = vc_frontend_n_bins(fe);
+    if (n < 1) return VC_ERR_ARG;
+    double *sum = calloc((size_t)F * 2, sizeof(double));
+    if (!sum) return VC_ERR_NOMEM;
+    double *sum2 = sum + F;
+    vc_status st = VC_OK;
+    for (int i = 0; i < n && st == VC_OK; i++) {
+        st = vct_log_magnitude(fe, &fs->u[items[i].u], items[i].t, T, s, s->mag);
+        for (int t = 0; st == VC_OK && t < T; t++)
+            for (int f = 0; f < F; f++) {
+                double v = s->mag[(size_t)t * F + f];
+                sum[f] += v;
+                sum2[f] += v * v;
+            }
+    }
+    if (st == VC_OK) {
+        double cnt = (double)n * T;
+        for (int f = 0; f < F; f++) {
+            double mu = sum[f] / cnt, var = sum2[f] / cnt - mu * mu;
+            mean[f] = (float)mu;
+            std[f] = fmaxf((float)sqrt(var > 0 ? var : 0), VC_MEL_STD_FLOOR);
+        }
+    }
+    free(sum);
+    return st;
+}

@@ -1,0 +1,67 @@
+/* Training batches: segment sampling and input/target assembly from the feature set.
+ *
+ * One batch item is (utterance u, content start t, speaker start ts), all drawn from the
+ * caller's vc_rng (vct_draw_item); vct_fill_item then writes, for frames t .. t+T-1:
+ *   x     (M, T)  normalized log-mel, (mel - mel_mean) / mel_std (also the mel target)
+ *   p     (2, T)  vc_pitch_features of the WHOLE utterance, sliced (normalised per utterance)
+ *   xs    (M, Ts) normalized log-mel from ts (a second, independent draw: it may overlap the
+ *                 content segment, or even coincide when the utterance is barely longer than T)
+ *   lin   (F, T)  normalized log-magnitude, (log(max(|X|, 1e-5)) - lin_mean) / lin_std
+ *
+ * The magnitude is computed on the fly from the utterance's int16 audio (a whole-utterance
+ * cache would be ~1 GB for a real corpus). Frame t of the whole-utterance STFT is centred at
+ * t*hop and reads samples [t*hop - n_fft/2, t*hop + n_fft/2) (reflect padding outside). We
+ * transform the span [a, b) with a = max(0, (t - k) hop), k = ceil(n_fft / 2 / hop), and
+ * b = min(n, (t+T-1) hop + n_fft/2): a is a multiple of hop, so frame j of the span is frame
+ * a/hop + j of the utterance, and every frame we keep reads only real samples of the span, or
+ * the same reflected samples as the whole utterance where a = 0 or b = n. The frames are
+ * therefore bit-identical to the whole-utterance STFT (a test checks it).
+ */
+#ifndef VC_TRAIN_BATCH_H
+#define VC_TRAIN_BATCH_H
+
+#include "io/features.h"
+
+#define VCT_LOG_FLOOR 1e-5f /* log-magnitude floor, as the front end's log-mel */
+
+/* Scratch for one item assembly, sized for the longest utterance of a feature set. */
+typedef struct vct_scratch {
+    float *pitch; // (2, T_max) pitch features of a whole utterance
+    float *audio; // (span_max) float audio of the STFT span
+    float *mag;   // (frames of span_max, F)
+    size_t span_max;
+} vct_scratch;
+
+VC_WARN_UNUSED vc_status vct_scratch_init(vct_scratch *s, const vc_feature_set *fs, int n_fft,
+                                          int hop, int F);
+void vct_scratch_free(vct_scratch *s);
+
+/* The log-magnitude log(max(|X|, 1e-5)) of frames t .. t+T-1 of utterance u, out (T, F),
+ * bit-identical to those frames of the whole utterance's STFT (see above). */
+VC_WARN_UNUSED vc_status vct_log_magnitude(vc_frontend *fe, const vc_utt_features *u, int t, int T,
+                                           vct_scratch *s, float *out);
+
+typedef struct vct_item {
+    int u;     /* index into fs->u */
+    int t, ts; /* content and speaker segment starts */
+} vct_item;
+
+/* Normalisation statistics (model order). */
+typedef struct vct_norm {
+    const float *mel_mean, *mel_std; // (M), (M)
+    const float *lin_mean, *lin_std; // (F), (F)
+} vct_norm;
+
+/* Writes item b of a batch of B into x (B,M,T), p (B,2,T), xs (B,M,Ts), lin (B,F,T). */
+VC_WARN_UNUSED vc_status vct_fill_item(vc_frontend *fe, const vc_feature_set *fs,
+                                       const vct_norm *nm, const vct_item *it, int b, int B, int T,
+                                       int Ts, vct_scratch *s, float *x, float *p, float *xs,
+                                       float *lin);
+
+/* Per-bin mean and std (floored at VC_MEL_STD_FLOOR) of the log-magnitude over the segments
+ * (n items of T frames), accumulated in double in item order. */
+VC_WARN_UNUSED vc_status vct_lin_stats(vc_frontend *fe, const vc_feature_set *fs,
+                                       const vct_item *items, int n, int T, vct_scratch *s,
+                                       float *mean /*(F)*/, float *std /*(F)*/);
+
+#endif
