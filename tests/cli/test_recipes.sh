@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# recipes/default: the training view holds exactly the corpus minus holdout.txt (checked on the
+# project corpus; skipped without it), and scripts/plot_training turns a training log into an
+# SVG. usage: test_recipes.sh SOURCE_DIR CORPUS_DIR
+set -u
+src=$1 corpus=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+pass=0 fail=0
+check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1" >&2; fi; }
+
+# The plot, from a small log with training and validation lines.
+cat >"$work/log.jsonl" <<'LOG'
+{"step":0,"loss":0,"mel":0,"lin":0,"commit":0,"val_loss":1.5,"perplexity":0,"codes_used":0,"lr":0,"s_per_step":0,"frames_per_s":0,"validation":1}
+{"step":50,"loss":1.7,"mel":0.9,"lin":0.8,"commit":0.01,"val_loss":1.5,"perplexity":20,"codes_used":30,"lr":1e-4,"s_per_step":0.01,"frames_per_s":5e4,"validation":0}
+{"step":100,"loss":1.2,"mel":0.6,"lin":0.5,"commit":0.01,"val_loss":1.1,"perplexity":25,"codes_used":32,"lr":1e-4,"s_per_step":0.01,"frames_per_s":5e4,"validation":0}
+{"step":100,"loss":0,"mel":0,"lin":0,"commit":0,"val_loss":1.1,"perplexity":0,"codes_used":0,"lr":0,"s_per_step":0,"frames_per_s":0,"validation":1}
+LOG
+check "plot_training runs" 'python3 "$src/scripts/plot_training" "$work/log.jsonl" "$work/curve.svg"'
+check "the plot is an SVG with two panels" \
+  'grep -q "<svg" "$work/curve.svg" && [ "$(grep -c "<path" "$work/curve.svg")" -ge 5 ]'
+check "an empty log is an error" '! python3 "$src/scripts/plot_training" /dev/null "$work/x.svg" 2>/dev/null'
+
+if [ -d "$corpus/arctic" ]; then
+  out="$work/default"
+  check "run.sh --prepare-only" '"$src/recipes/default/run.sh" "$corpus" --out "$out" --prepare-only >/dev/null'
+  total=$(find "$corpus" -name "*.flac" | wc -l)
+  view=$(find "$out/train" -type l | wc -l)
+  held=$(grep -c . "$out/heldout.txt")
+  check "view + held out = corpus ($view + $held = $total)" '[ $((view + held)) -eq "$total" ]'
+  check "no held-out file in the view" \
+    '! grep -qxFf "$out/heldout.txt" <(find "$out/train" -type l -exec readlink {} +)'
+  check "the last 40 ARCTIC prompts are held out for every ARCTIC speaker" \
+    '[ "$(grep -cE "/arctic/[a-z]+/arctic_a(028[2-9]|029[0-9]|03[01][0-9]|032[01])\.flac$" "$out/heldout.txt")" -eq 120 ]'
+  check "about 10% of the other speakers held out, adults and children" \
+    '[ "$(ls "$out/train/librispeech" | wc -l)" -eq 225 ] && [ "$(ls "$out/train/speechocean762" | wc -l)" -eq 72 ]'
+else
+  echo "note: no corpus at $corpus; recipe view not checked"
+fi
+echo "recipes: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
