@@ -27,38 +27,8 @@ done
 [ -d "$corpus" ] || { echo "run.sh: no corpus at $corpus" >&2; exit 1; }
 corpus=$(cd "$corpus" && pwd)
 
-# The training view, rebuilt from scratch each time so it always matches holdout.txt.
-declare -A held_spk held_utt
-while read -r kind name; do
-  case "$kind" in
-    spk) held_spk[$name]=1 ;;
-    utt) held_utt[$name]=1 ;;
-  esac
-done < <(grep -v '^#' "$here/holdout.txt")
-rm -rf "$out/train"
-mkdir -p "$out/train"
-: >"$out/heldout.txt"
-n_train=0 n_held=0
-for sub_dir in "$corpus"/*/; do
-  sub=$(basename "$sub_dir")
-  for spk_dir in "$sub_dir"*/; do
-    spk=$(basename "$spk_dir")
-    for f in "$spk_dir"*; do
-      [ -f "$f" ] || continue
-      case "$f" in *.flac|*.wav|*.ogg) ;; *) continue ;; esac
-      id=$(basename "${f%.*}")
-      if [ -n "${held_spk[$sub/$spk]:-}" ] || [ -n "${held_utt[$sub/$spk/$id]:-}" ]; then
-        echo "$f" >>"$out/heldout.txt"
-        n_held=$((n_held + 1))
-      else
-        mkdir -p "$out/train/$sub/$spk"
-        ln -s "$f" "$out/train/$sub/$spk/"
-        n_train=$((n_train + 1))
-      fi
-    done
-  done
-done
-echo "run.sh: $n_train training files, $n_held held out (listed in $out/heldout.txt)"
+# The training view, rebuilt each time so it always matches holdout.txt.
+"$here/../common/make_view.sh" "$here/holdout.txt" "$out" "$corpus"/*/
 [ "$prepare" -eq 1 ] && exit 0
 
 [ -x "$root/build/vconv" ] || BUILD_TARGET=vconv_cli "$root/scripts/build" >/dev/null

@@ -21,6 +21,23 @@ check "the plot is an SVG with two panels" \
   'grep -q "<svg" "$work/curve.svg" && [ "$(grep -c "<path" "$work/curve.svg")" -ge 5 ]'
 check "an empty log is an error" '! python3 "$src/scripts/plot_training" /dev/null "$work/x.svg" 2>/dev/null'
 
+# recipes/vctk on a fake VCTK 0.92 layout: 12 speakers x 2 prompts x 2 microphones.
+for i in $(seq 225 236); do
+  mkdir -p "$work/VCTK/wav48_silence_trimmed/p$i"
+  for u in 001 002; do
+    for mic in 1 2; do : >"$work/VCTK/wav48_silence_trimmed/p$i/p${i}_${u}_mic$mic.flac"; done
+  done
+done
+check "vctk run.sh --prepare-only" \
+  '"$src/recipes/vctk/run.sh" "$work/VCTK" --out "$work/vctk" --prepare-only >/dev/null'
+check "vctk: every 10th speaker held out (p225, p235), mic2 copies skipped" \
+  '[ "$(ls "$work/vctk/train/wav48_silence_trimmed" | wc -l)" -eq 10 ] &&
+   [ "$(grep -c . "$work/vctk/heldout.txt")" -eq 4 ] &&
+   [ "$(find "$work/vctk/train" -name "*mic2*" | wc -l)" -eq 0 ] &&
+   [ "$(find "$work/vctk/train" -type l | wc -l)" -eq 20 ]'
+check "vctk: a folder without speakers is an error" \
+  '! "$src/recipes/vctk/run.sh" "$work/nothing" --out "$work/v2" --prepare-only 2>/dev/null'
+
 if [ -d "$corpus/arctic" ]; then
   out="$work/default"
   check "run.sh --prepare-only" '"$src/recipes/default/run.sh" "$corpus" --out "$out" --prepare-only >/dev/null'

@@ -1,0 +1,193 @@
+/* Training-step benchmark of the whole model, run by scripts/bench_train (never by tests).
+ *
+ *   bench_train [THREADS [RUNS [PRESET]]]     default 1 thread, 7 runs, preset "default"
+ *
+ * Prints one JSON object per line on stdout:
+ *   openblas    which OpenBLAS build ran;
+ *   sgemm       square cblas_sgemm at n = 1024 and 2048; the faster is the peak;
+ *   train_step  one optimiser step at B = 16, T = 128, Ts = 128, as src/train/train.c takes it:
+ *               vc_params_zero_grad, vcm_forward_train (quantize 1), vcm_backward,
+ *               grad_clip_norm (1.0), adamw_begin_step, adamw_update per tensor (every tensor
+ *               but the codebook, which belongs to the EMA; weight decay 0) and vq_ema_update.
+ *               Not included: batch assembly, dead-code re-seeding, code counts. fwd_ms is
+ *               vcm_forward_train alone.
+ * GFLOP/s count, for every conv1d and linear, 2 B T_out OC C K for the forward and twice that for
+ * the backward (dinp and dw), plus the VQ distance GEMM 2 B (T/2) N D; elementwise layers, norms
+ * and the optimiser are not counted. Every time is the median of RUNS timed runs after warm-up.
+ * THREADS sets both OpenBLAS and OpenMP. */
+#define _POSIX_C_SOURCE 200809L
+#include "bench.h"
+#include "model/model.h"
+#include "nn/adam.h"
+
+#include <cblas.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+enum { BT_B = 16, BT_T = 128, BT_TS = 128, BT_WARMUP = 2, BT_MAX_RUNS = 64 };
+
+static float *alloc_rand(size_t n, vc_rng *rng) {
+    float *x = malloc(n * sizeof(float));
+    if (!x) {
+        fprintf(stderr, "bench_train: out of memory\n");
+        exit(1);
+    }
+    for (size_t i = 0; i < n; i++) x[i] = vc_rng_normal(rng);
+    return x;
+}
+
+static void check(vc_status st, const char *what) {
+    if (st != VC_OK) {
+        fprintf(stderr, "bench_train: %s failed (status %d)\n", what, (int)st);
+        exit(1);
+    }
+}
+
+/* Square SGEMM peak in GFLOP/s: the better of n = 1024 and 2048, each the median of runs. */
+static double sgemm_peak(int threads, int runs, vc_rng *rng) {
+    double peak = 0.0, t[BT_MAX_RUNS];
+    const int sizes[] = {1024, 2048};
+    for (int s = 0; s < 2; s++) {
+        int n = sizes[s];
+        size_t nn = (size_t)n * (size_t)n;
+        float *a = alloc_rand(nn, rng), *b = alloc_rand(nn, rng), *c = alloc_rand(nn, rng);
+        for (int r = -1; r < runs; r++) {
+            double t0 = bench_now();
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f,
+                        c, n);
+            if (r >= 0) t[r] = bench_now() - t0;
+        }
+        double sec = bench_median(t, runs);
+        double gf = 2.0 * n * n * (double)n / sec * 1e-9;
+        if (gf > peak) peak = gf;
+        printf("{\"bench\": \"sgemm\", \"threads\": %d, \"n\": %d, \"median_s\": %.6f, "
+               "\"gflops\": %.1f}\n",
+               threads, n, sec, gf);
+        free(a);
+        free(b);
+        free(c);
+    }
+    return peak;
+}
+
+/* Forward FLOPs of one conv (or a linear: K = 1, T_out = 1). */
+static double conv_flops(const conv1d *l, int B, int T) {
+    return 2.0 * B * conv1d_out_len(l, T) * (double)l->OC * l->C * l->K;
+}
+static double linear_flops(const linear *l, int B) {
+    return 2.0 * B * (double)l->OC * l->C;
+}
+
+/* FLOPs of one training step: forward + backward (2x) of every conv and linear, plus the VQ
+ * distance GEMM. */
+static double step_flops(const vcm_model *m, int B, int T, int Ts) {
+    const vcm_config *c = &m->cfg;
+    double f = conv_flops(&m->c_in, B, T);
+    for (int i = 0; i < c->res_blocks; i++) f += conv_flops(&m->c_res[i], B, T);
+    f += conv_flops(&m->c_down, B, T) + conv_flops(&m->c_out, B, T / 2);
+    for (int k = 0; k < VCM_SPK_CONVS; k++) f += conv_flops(&m->s_conv[k], B, Ts);
+    f += linear_flops(&m->s_proj, B) + conv_flops(&m->d_in, B, T);
+    for (int i = 0; i < c->dec_blocks; i++)
+        f += conv_flops(&m->d_block[i].conv, B, T) + linear_flops(&m->d_block[i].gamma, B) +
+             linear_flops(&m->d_block[i].beta, B);
+    f += conv_flops(&m->d_mel, B, T) + conv_flops(&m->post0, B, T) + conv_flops(&m->post1, B, T);
+    return 3.0 * f + 2.0 * B * (T / 2) * (double)c->codebook_size * c->code_dim;
+}
+
+typedef struct ctx {
+    vcm_model m;
+    vcm_workspace ws;
+    adamw opt;
+    float *x, *p, *xs, *mel_t, *lin_t;
+    float *vq_scratch;
+    vcm_losses loss;
+} ctx;
+
+static void train_step(ctx *c) {
+    vc_params *P = &c->m.params;
+    vc_params_zero_grad(P);
+    vcm_forward_train(&c->m, &c->ws, c->x, c->p, c->xs, c->mel_t, c->lin_t, 1, &c->loss);
+    vcm_backward(&c->m, &c->ws);
+    (void)grad_clip_norm(P->grad, P->total, 1.0f);
+    adamw_begin_step(&c->opt);
+    size_t cb = (size_t)(c->m.vq.codebook - P->data);
+    for (int i = 0; i < P->n; i++) {
+        if (P->offset[i] == cb) continue; /* the codebook follows its EMA, as in train.c */
+        adamw_update(&c->opt, P->data, P->grad, P->offset[i], vc_param_numel(&P->spec[i]), 2e-4f,
+                     0.0f);
+    }
+    vq_ema_update(&c->m.vq, c->ws.z.v, c->ws.idx, BT_B, BT_T / 2, c->vq_scratch);
+}
+
+static void forward_only(ctx *c) {
+    vcm_forward_train(&c->m, &c->ws, c->x, c->p, c->xs, c->mel_t, c->lin_t, 1, &c->loss);
+}
+
+/* Median seconds of f over runs calls after BT_WARMUP untimed calls. */
+static double time_median(void (*f)(ctx *), ctx *c, int runs) {
+    double t[BT_MAX_RUNS];
+    for (int r = -BT_WARMUP; r < runs; r++) {
+        double t0 = bench_now();
+        f(c);
+        if (r >= 0) t[r] = bench_now() - t0;
+    }
+    return bench_median(t, runs);
+}
+
+int main(int argc, char **argv) {
+    int threads = argc > 1 ? atoi(argv[1]) : 1, runs = argc > 2 ? atoi(argv[2]) : 7;
+    const char *preset = argc > 3 ? argv[3] : "default";
+    if (threads < 1 || runs < 1) {
+        fprintf(stderr, "usage: bench_train [THREADS [RUNS [PRESET]]]\n");
+        return 2;
+    }
+    if (runs > BT_MAX_RUNS) runs = BT_MAX_RUNS;
+    openblas_set_num_threads(threads);
+    omp_set_num_threads(threads);
+    static const char *const blas_builds[] = {"sequential", "pthread", "openmp"};
+    int par = openblas_get_parallel();
+    printf("{\"bench\": \"openblas\", \"build\": \"%s\", \"config\": \"%s\"}\n",
+           par >= 0 && par <= 2 ? blas_builds[par] : "unknown", openblas_get_config());
+    vc_rng rng;
+    vc_rng_seed(&rng, 1);
+    double peak = sgemm_peak(threads, runs, &rng);
+
+    ctx c = {0};
+    vcm_config cfg;
+    check(vcm_config_preset(preset, &cfg), "vcm_config_preset");
+    check(vcm_model_init(&c.m, &cfg, 1), "vcm_model_init");
+    vc_rng_seed(&rng, 1);
+    vcm_model_randomize(&c.m, &rng);
+    check(vcm_workspace_init(&c.ws, &c.m, BT_B, BT_T, BT_TS), "vcm_workspace_init");
+    check(adamw_init(&c.opt, c.m.params.total, 0.9f, 0.999f, 1e-8f), "adamw_init");
+    size_t M = (size_t)cfg.n_mels, F = (size_t)cfg.n_bins, B = BT_B;
+    c.x = alloc_rand(B * M * BT_T, &rng);
+    c.p = alloc_rand(B * 2 * BT_T, &rng);
+    c.xs = alloc_rand(B * M * BT_TS, &rng);
+    c.mel_t = alloc_rand(B * M * BT_T, &rng);
+    c.lin_t = alloc_rand(B * F * BT_T, &rng);
+    c.vq_scratch = alloc_rand(vq_scratch_size(&c.m.vq, BT_B, BT_T / 2) + 1, &rng);
+
+    double fwd = time_median(forward_only, &c, runs);
+    double step = time_median(train_step, &c, runs);
+    double gf = step_flops(&c.m, BT_B, BT_T, BT_TS) / step * 1e-9;
+    printf("{\"bench\": \"train_step\", \"preset\": \"%s\", \"threads\": %d, \"B\": %d, "
+           "\"T\": %d, \"Ts\": %d, \"median_ms\": %.2f, \"fwd_ms\": %.2f, \"frames_per_s\": %.0f, "
+           "\"gflop_per_step\": %.3f, \"gflops\": %.1f, \"pct_peak\": %.1f, \"params\": %zu, "
+           "\"ema_update\": true, \"loss\": %.4f}\n",
+           preset, threads, BT_B, BT_T, BT_TS, 1e3 * step, 1e3 * fwd, BT_B * BT_T / step,
+           step_flops(&c.m, BT_B, BT_T, BT_TS) * 1e-9, gf, 100.0 * gf / peak,
+           vcm_model_n_params(&c.m), c.loss.total);
+
+    free(c.x);
+    free(c.p);
+    free(c.xs);
+    free(c.mel_t);
+    free(c.lin_t);
+    free(c.vq_scratch);
+    adamw_free(&c.opt);
+    vcm_workspace_free(&c.ws);
+    vcm_model_free(&c.m);
+    return 0;
+}
