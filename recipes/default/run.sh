@@ -30,14 +30,4 @@ corpus=$(cd "$corpus" && pwd)
 # The training view, rebuilt each time so it always matches holdout.txt.
 "$here/../common/make_view.sh" "$here/holdout.txt" "$out" "$corpus"/*/
 [ "$prepare" -eq 1 ] && exit 0
-
-[ -x "$root/build/vconv" ] || BUILD_TARGET=vconv_cli "$root/scripts/build" >/dev/null
-model="$out/model.safetensors"
-data=()
-for d in "$out"/train/*/; do data+=(--data "${d%/}"); done
-resume=()
-[ -f "$model.ckpt" ] && resume=(--resume "$model.ckpt") && echo "run.sh: resuming from $model.ckpt"
-"$root/build/vconv" train "${data[@]}" -o "$model" --preset default --steps "$steps" \
-  --threads "$threads" "${resume[@]}"
-"$root/scripts/plot_training" "$model.log.jsonl" "$out/training.svg"
-echo "run.sh: model $model, training curve $out/training.svg"
+"$here/../common/train.sh" "$out" "$steps" "$threads"

@@ -39,12 +39,4 @@ set_name=$(basename "$audio")
 } >"$out/holdout.txt"
 "$here/../common/make_view.sh" "$out/holdout.txt" "$out" "$audio"
 [ "$prepare" -eq 1 ] && exit 0
-
-[ -x "$root/build/vconv" ] || BUILD_TARGET=vconv_cli "$root/scripts/build" >/dev/null
-model="$out/model.safetensors"
-resume=()
-[ -f "$model.ckpt" ] && resume=(--resume "$model.ckpt") && echo "run.sh: resuming from $model.ckpt"
-"$root/build/vconv" train --data "$out/train/$set_name" -o "$model" --preset default \
-  --steps "$steps" --threads "$threads" "${resume[@]}"
-"$root/scripts/plot_training" "$model.log.jsonl" "$out/training.svg"
-echo "run.sh: model $model, training curve $out/training.svg"
+"$here/../common/train.sh" "$out" "$steps" "$threads"
