@@ -15,6 +15,7 @@
  * median of RUNS timed runs after one warm-up. THREADS sets both OpenBLAS and OpenMP. */
 #define _POSIX_C_SOURCE 200809L
 #include "bench.h"
+#include "bench_blas.h"
 #include "nn/conv1d.h"
 
 #include <cblas.h>
@@ -26,25 +27,10 @@
 /* The model's conv shape; scripts/bench_nn times the same in PyTorch. */
 enum { CONV_C = 256, CONV_OC = 256, CONV_K = 5, CONV_PAD = 2, CONV_B = 16, CONV_T = 128 };
 
-static float *alloc_rand(size_t n, unsigned *seed) {
-    float *x = malloc(n * sizeof(float));
-    if (!x) {
-        fprintf(stderr, "bench_nn: out of memory\n");
-        exit(1);
-    }
-    for (size_t i = 0; i < n; i++) {
-        *seed = *seed * 1664525u + 1013904223u;
-        x[i] = (float)(*seed >> 8) / 16777216.0f - 0.5f;
-    }
-    return x;
-}
-
 /* What one timed call does. */
-typedef enum job { SGEMM, GEMM_BATCH, GEMM_ITEMS, CONV_FWD, CONV_FWD_BWD, ACT_CONV_FWD } job;
+typedef enum job { GEMM_BATCH, GEMM_ITEMS, CONV_FWD, CONV_FWD_BWD, ACT_CONV_FWD } job;
 
 typedef struct ctx {
-    int n;                   /* square GEMM size */
-    float *a, *b, *c;        /* square GEMM operands (n, n) */
     conv1d l;                /* conv at the model shape */
     float *inp, *out, *dout; // (B, C, T), (B, OC, T), (B, OC, T)
     float *dinp, *scratch;   // (B, C, T), (conv1d_scratch_size)
@@ -53,10 +39,6 @@ typedef struct ctx {
 static void run(ctx *x, job j) {
     const int CK = CONV_C * CONV_K, N = CONV_B * CONV_T;
     switch (j) {
-    case SGEMM:
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, x->n, x->n, x->n, 1.0f, x->a, x->n,
-                    x->b, x->n, 0.0f, x->c, x->n);
-        break;
     case GEMM_BATCH: /* (OC, B T) = (OC, C K) (C K, B T) */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, CONV_OC, N, CK, 1.0f, x->l.w, CK,
                     x->scratch, N, 0.0f, x->out, N);
@@ -87,8 +69,8 @@ static void run(ctx *x, job j) {
 
 /* Median seconds per call over runs samples of reps calls each, after one warm-up sample. */
 static double time_job(ctx *x, job j, int runs, int reps) {
-    double t[64];
-    if (runs > 64) runs = 64;
+    double t[BENCH_MAX_RUNS];
+    if (runs > BENCH_MAX_RUNS) runs = BENCH_MAX_RUNS;
     for (int r = -1; r < runs; r++) {
         double t0 = bench_now();
         for (int i = 0; i < reps; i++) run(x, j);
@@ -103,48 +85,25 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: bench_nn [THREADS [RUNS]]\n");
         return 2;
     }
-    openblas_set_num_threads(threads);
-    omp_set_num_threads(threads);
-    /* Which OpenBLAS build ran matters at 2 threads: the pthread one competes with OpenMP. */
-    static const char *const blas_builds[] = {"sequential", "pthread", "openmp"};
-    int par = openblas_get_parallel();
-    printf("{\"bench\": \"openblas\", \"build\": \"%s\", \"config\": \"%s\"}\n",
-           par >= 0 && par <= 2 ? blas_builds[par] : "unknown", openblas_get_config());
-    unsigned seed = 1;
+    bench_set_threads(threads);
+    vc_rng rng;
+    vc_rng_seed(&rng, 1);
+    double peak = bench_sgemm_peak(threads, runs, &rng);
     ctx x = {0};
-
-    double peak = 0.0;
-    const int sizes[] = {1024, 2048};
-    for (int s = 0; s < 2; s++) {
-        x.n = sizes[s];
-        size_t nn = (size_t)x.n * (size_t)x.n;
-        x.a = alloc_rand(nn, &seed);
-        x.b = alloc_rand(nn, &seed);
-        x.c = alloc_rand(nn, &seed);
-        double sec = time_job(&x, SGEMM, runs, 1);
-        double gf = 2.0 * x.n * x.n * (double)x.n / sec * 1e-9;
-        if (gf > peak) peak = gf;
-        printf("{\"bench\": \"sgemm\", \"threads\": %d, \"n\": %d, \"median_s\": %.6f, "
-               "\"gflops\": %.1f}\n",
-               threads, x.n, sec, gf);
-        free(x.a);
-        free(x.b);
-        free(x.c);
-    }
 
     x.l = (conv1d){CONV_C, CONV_OC, CONV_K, 1, 1, CONV_PAD, NULL, NULL, NULL, NULL};
     const int T_out = conv1d_out_len(&x.l, CONV_T);
     size_t n_w = (size_t)CONV_OC * CONV_C * CONV_K, n_in = (size_t)CONV_B * CONV_C * CONV_T,
            n_out = (size_t)CONV_B * CONV_OC * T_out;
-    x.l.w = alloc_rand(n_w, &seed);
-    x.l.b = alloc_rand(CONV_OC, &seed);
-    x.l.dw = alloc_rand(n_w, &seed);
-    x.l.db = alloc_rand(CONV_OC, &seed);
-    x.inp = alloc_rand(n_in, &seed);
-    x.dinp = alloc_rand(n_in, &seed);
-    x.out = alloc_rand(n_out, &seed);
-    x.dout = alloc_rand(n_out, &seed);
-    x.scratch = alloc_rand(conv1d_scratch_size(&x.l, CONV_B, CONV_T), &seed);
+    x.l.w = bench_alloc_rand(n_w, &rng);
+    x.l.b = bench_alloc_rand(CONV_OC, &rng);
+    x.l.dw = bench_alloc_rand(n_w, &rng);
+    x.l.db = bench_alloc_rand(CONV_OC, &rng);
+    x.inp = bench_alloc_rand(n_in, &rng);
+    x.dinp = bench_alloc_rand(n_in, &rng);
+    x.out = bench_alloc_rand(n_out, &rng);
+    x.dout = bench_alloc_rand(n_out, &rng);
+    x.scratch = bench_alloc_rand(conv1d_scratch_size(&x.l, CONV_B, CONV_T), &rng);
     const double pass = 2.0 * CONV_B * CONV_OC * CONV_C * CONV_K * T_out * 1e-9; /* GFLOP */
 
     const struct {

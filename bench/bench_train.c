@@ -17,6 +17,7 @@
  * THREADS sets both OpenBLAS and OpenMP. */
 #define _POSIX_C_SOURCE 200809L
 #include "bench.h"
+#include "bench_blas.h"
 #include "model/model.h"
 #include "nn/adam.h"
 
@@ -25,17 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-enum { BT_B = 16, BT_T = 128, BT_TS = 128, BT_WARMUP = 2, BT_MAX_RUNS = 64 };
-
-static float *alloc_rand(size_t n, vc_rng *rng) {
-    float *x = malloc(n * sizeof(float));
-    if (!x) {
-        fprintf(stderr, "bench_train: out of memory\n");
-        exit(1);
-    }
-    for (size_t i = 0; i < n; i++) x[i] = vc_rng_normal(rng);
-    return x;
-}
+enum { BT_B = 16, BT_T = 128, BT_TS = 128, BT_WARMUP = 2 };
 
 static void check(vc_status st, const char *what) {
     if (st != VC_OK) {
@@ -45,32 +36,6 @@ static void check(vc_status st, const char *what) {
 }
 
 /* Square SGEMM peak in GFLOP/s: the better of n = 1024 and 2048, each the median of runs. */
-static double sgemm_peak(int threads, int runs, vc_rng *rng) {
-    double peak = 0.0, t[BT_MAX_RUNS];
-    const int sizes[] = {1024, 2048};
-    for (int s = 0; s < 2; s++) {
-        int n = sizes[s];
-        size_t nn = (size_t)n * (size_t)n;
-        float *a = alloc_rand(nn, rng), *b = alloc_rand(nn, rng), *c = alloc_rand(nn, rng);
-        for (int r = -1; r < runs; r++) {
-            double t0 = bench_now();
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f,
-                        c, n);
-            if (r >= 0) t[r] = bench_now() - t0;
-        }
-        double sec = bench_median(t, runs);
-        double gf = 2.0 * n * n * (double)n / sec * 1e-9;
-        if (gf > peak) peak = gf;
-        printf("{\"bench\": \"sgemm\", \"threads\": %d, \"n\": %d, \"median_s\": %.6f, "
-               "\"gflops\": %.1f}\n",
-               threads, n, sec, gf);
-        free(a);
-        free(b);
-        free(c);
-    }
-    return peak;
-}
-
 /* Forward FLOPs of one conv (or a linear: K = 1, T_out = 1). */
 static double conv_flops(const conv1d *l, int B, int T) {
     return 2.0 * B * conv1d_out_len(l, T) * (double)l->OC * l->C * l->K;
@@ -126,7 +91,7 @@ static void forward_only(ctx *c) {
 
 /* Median seconds of f over runs calls after BT_WARMUP untimed calls. */
 static double time_median(void (*f)(ctx *), ctx *c, int runs) {
-    double t[BT_MAX_RUNS];
+    double t[BENCH_MAX_RUNS];
     for (int r = -BT_WARMUP; r < runs; r++) {
         double t0 = bench_now();
         f(c);
@@ -142,16 +107,11 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: bench_train [THREADS [RUNS [PRESET]]]\n");
         return 2;
     }
-    if (runs > BT_MAX_RUNS) runs = BT_MAX_RUNS;
-    openblas_set_num_threads(threads);
-    omp_set_num_threads(threads);
-    static const char *const blas_builds[] = {"sequential", "pthread", "openmp"};
-    int par = openblas_get_parallel();
-    printf("{\"bench\": \"openblas\", \"build\": \"%s\", \"config\": \"%s\"}\n",
-           par >= 0 && par <= 2 ? blas_builds[par] : "unknown", openblas_get_config());
+    if (runs > BENCH_MAX_RUNS) runs = BENCH_MAX_RUNS;
+    bench_set_threads(threads);
     vc_rng rng;
     vc_rng_seed(&rng, 1);
-    double peak = sgemm_peak(threads, runs, &rng);
+    double peak = bench_sgemm_peak(threads, runs, &rng);
 
     ctx c = {0};
     vcm_config cfg;
@@ -162,12 +122,12 @@ int main(int argc, char **argv) {
     check(vcm_workspace_init(&c.ws, &c.m, BT_B, BT_T, BT_TS), "vcm_workspace_init");
     check(adamw_init(&c.opt, c.m.params.total, 0.9f, 0.999f, 1e-8f), "adamw_init");
     size_t M = (size_t)cfg.n_mels, F = (size_t)cfg.n_bins, B = BT_B;
-    c.x = alloc_rand(B * M * BT_T, &rng);
-    c.p = alloc_rand(B * 2 * BT_T, &rng);
-    c.xs = alloc_rand(B * M * BT_TS, &rng);
-    c.mel_t = alloc_rand(B * M * BT_T, &rng);
-    c.lin_t = alloc_rand(B * F * BT_T, &rng);
-    c.vq_scratch = alloc_rand(vq_scratch_size(&c.m.vq, BT_B, BT_T / 2) + 1, &rng);
+    c.x = bench_alloc_rand(B * M * BT_T, &rng);
+    c.p = bench_alloc_rand(B * 2 * BT_T, &rng);
+    c.xs = bench_alloc_rand(B * M * BT_TS, &rng);
+    c.mel_t = bench_alloc_rand(B * M * BT_T, &rng);
+    c.lin_t = bench_alloc_rand(B * F * BT_T, &rng);
+    c.vq_scratch = bench_alloc_rand(vq_scratch_size(&c.m.vq, BT_B, BT_T / 2) + 1, &rng);
 
     double fwd = time_median(forward_only, &c, runs);
     double step = time_median(train_step, &c, runs);
