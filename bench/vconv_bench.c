@@ -21,44 +21,31 @@ static void die(const char *what, vc_status st) {
 }
 
 typedef struct scratch {
-    float *mag, *mag2, *log_mel, *f0, *voicing, *out; /* (T,F), (T,F), (T,M), (T), (T), (n) */
+    float *log_mel, *f0, *voicing, *out; /* (T, M), (T), (T), (n) */
 } scratch;
 
-static void scratch_init(scratch *s, int T, int F, int M, size_t n) {
-    s->mag = malloc((size_t)T * (size_t)F * sizeof(float));
-    s->mag2 = malloc((size_t)T * (size_t)F * sizeof(float));
+static void scratch_init(scratch *s, int T, int M, size_t n) {
     s->log_mel = malloc((size_t)T * (size_t)M * sizeof(float));
     s->f0 = malloc((size_t)T * sizeof(float));
     s->voicing = malloc((size_t)T * sizeof(float));
     s->out = malloc(n * sizeof(float));
-    if (!s->mag || !s->mag2 || !s->log_mel || !s->f0 || !s->voicing || !s->out)
-        die("scratch", VC_ERR_NOMEM);
+    if (!s->log_mel || !s->f0 || !s->voicing || !s->out) die("scratch", VC_ERR_NOMEM);
 }
 
 static void scratch_free(scratch *s) {
-    free(s->mag);
-    free(s->mag2);
     free(s->log_mel);
     free(s->f0);
     free(s->voicing);
     free(s->out);
 }
 
-/* Resynthesis as `vconv resynth` does it: analysis, optional mel round trip, Griffin-Lim. */
+/* Resynthesis as `vconv resynth` does it (vc_resynthesize); returns the spectral convergence. */
 static double resynth(vc_frontend *fe, const vc_audio *a, scratch *s, int from_mel, int iters) {
-    int T = vc_frontend_n_frames(fe, a->n_samples);
     vc_vocoder_params vp = vc_vocoder_default_params();
     vp.iters = iters;
-    vc_status st = vc_frontend_magnitude(fe, a->samples, a->n_samples, s->mag);
-    const float *target = s->mag;
-    if (st == VC_OK && from_mel) {
-        st = vc_frontend_log_mel_from_magnitude(fe, s->mag, T, s->log_mel);
-        if (st == VC_OK) st = vc_frontend_mel_to_magnitude(fe, s->log_mel, T, s->mag2);
-        target = s->mag2;
-    }
-    if (st == VC_OK) st = vc_vocoder_griffin_lim(fe, target, T, &vp, s->out, a->n_samples);
     double sc = 0;
-    if (st == VC_OK) st = vc_spectral_convergence(fe, s->mag, T, s->out, a->n_samples, &sc);
+    vc_status st = vc_resynthesize(fe, a->samples, a->n_samples,
+                                   from_mel ? VC_RESYNTH_MEL : VC_RESYNTH_LINEAR, &vp, s->out, &sc);
     if (st != VC_OK) die("resynth", st);
     return sc;
 }
@@ -70,9 +57,9 @@ static int bench_speed(const char *path, int runs) {
     vc_status st = vc_audio_load(path, fp.sample_rate, &a, NULL);
     if (st != VC_OK) die(path, st);
     if ((st = vc_frontend_init(&fp, &fe)) != VC_OK) die("front end", st);
-    int T = vc_frontend_n_frames(fe, a.n_samples), F = vc_frontend_n_bins(fe);
+    int T = vc_frontend_n_frames(fe, a.n_samples);
     scratch s;
-    scratch_init(&s, T, F, fp.n_mels, a.n_samples);
+    scratch_init(&s, T, fp.n_mels, a.n_samples);
     double seconds = (double)a.n_samples / a.sample_rate;
     double *t = malloc((size_t)runs * sizeof *t);
     if (!t) die("alloc", VC_ERR_NOMEM);
@@ -126,9 +113,9 @@ static int bench_quality(int n_files, char **paths) {
     for (int i = 0; i < n_files; i++) {
         vc_audio a;
         if ((st = vc_audio_load(paths[i], fp.sample_rate, &a, NULL)) != VC_OK) die(paths[i], st);
-        int T = vc_frontend_n_frames(fe, a.n_samples), F = vc_frontend_n_bins(fe);
+        int T = vc_frontend_n_frames(fe, a.n_samples);
         scratch s;
-        scratch_init(&s, T, F, fp.n_mels, a.n_samples);
+        scratch_init(&s, T, fp.n_mels, a.n_samples);
         printf("{\"bench\": \"quality\", \"file\": \"%s\", \"audio_s\": %.3f", paths[i],
                (double)a.n_samples / a.sample_rate);
         static const int iters[] = {32, 64};

@@ -93,6 +93,12 @@ int main(void) {
     vp.iters = -1;
     CHECK(vc_vocoder_griffin_lim(fe, mag, 1, &vp, out, 16) == VC_ERR_ARG);
     double sc;
+    vp = vc_vocoder_default_params();
+    CHECK(vc_resynthesize(NULL, x, 16, VC_RESYNTH_LINEAR, &vp, out, &sc) == VC_ERR_ARG);
+    CHECK(vc_resynthesize(fe, x, 0, VC_RESYNTH_LINEAR, &vp, out, &sc) == VC_ERR_ARG);
+    CHECK(vc_resynthesize(fe, x, 16, (vc_resynth_source)7, &vp, out, &sc) == VC_ERR_ARG);
+    CHECK(vc_resynthesize(fe, x, 16, VC_RESYNTH_MEL, &vp, NULL, &sc) == VC_ERR_ARG);
+    CHECK(vc_resynthesize(fe, x, 16, VC_RESYNTH_MEL, &vp, out, NULL) == VC_OK); /* sc optional */
     CHECK(vc_spectral_convergence(fe, mag, 3, x, 16, &sc) == VC_ERR_SHAPE);
     CHECK(vc_spectral_convergence(fe, mag, 1, x, 16, NULL) == VC_ERR_ARG);
     vc_frontend_free(fe);

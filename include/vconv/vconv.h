@@ -154,6 +154,16 @@ VC_WARN_UNUSED vc_status vc_vocoder_griffin_lim(vc_frontend *fe, const float *ma
                                                 const vc_vocoder_params *p, float *out,
                                                 size_t n_samples);
 
+/* Analysis then resynthesis of x (n samples at the front end's rate) into out (n): the STFT
+ * magnitude, mapped through the log-mel and back when from is VC_RESYNTH_MEL (what the model's
+ * mel output sounds like), then Griffin-Lim. sc_db (may be NULL) receives the spectral
+ * convergence of out against x's own magnitude. */
+typedef enum vc_resynth_source { VC_RESYNTH_LINEAR = 0, VC_RESYNTH_MEL = 1 } vc_resynth_source;
+
+VC_WARN_UNUSED vc_status vc_resynthesize(vc_frontend *fe, const float *x, size_t n,
+                                         vc_resynth_source from, const vc_vocoder_params *p,
+                                         float *out, double *sc_db);
+
 /* Spectral convergence in dB between a target magnitude and the magnitude of audio x:
  * 20 log10(||mag(x) - target||_F / ||target||_F). Lower is better. */
 VC_WARN_UNUSED vc_status vc_spectral_convergence(vc_frontend *fe, const float *target_mag, int T,

@@ -52,28 +52,14 @@ int cmd_resynth(int argc, char **argv) {
     vc_audio in, out = {0};
     int rc = cli_load_input(cmd.name, pos[0], &in, NULL, &fe);
     if (rc != EXIT_OK) return rc;
-    const vc_frontend_params *fp = vc_frontend_params_of(fe);
-    float *mag = NULL, *log_mel = NULL; /* (T, F), (T, M) */
-    vc_status st = VC_OK;
+    vc_status st;
     rc = EXIT_RUNTIME;
-    int T = vc_frontend_n_frames(fe, in.n_samples), F = vc_frontend_n_bins(fe);
-    mag = malloc((size_t)T * (size_t)F * sizeof *mag);
-    log_mel = malloc((size_t)T * (size_t)fp->n_mels * sizeof *log_mel);
     out.samples = calloc(in.n_samples, sizeof *out.samples);
     out.n_samples = in.n_samples;
     out.sample_rate = in.sample_rate;
-    if (!mag || !log_mel || !out.samples) {
+    if (!out.samples) {
         rc = cli_fail(cmd.name, pos[0], VC_ERR_NOMEM);
         goto done;
-    }
-    st = vc_frontend_magnitude(fe, in.samples, in.n_samples, mag);
-    const float *target = mag;
-    float *mel_mag = NULL;
-    if (st == VC_OK && from == FROM_MEL) {
-        mel_mag = malloc((size_t)T * (size_t)F * sizeof *mel_mag);
-        st = !mel_mag ? VC_ERR_NOMEM : vc_frontend_log_mel_from_magnitude(fe, mag, T, log_mel);
-        if (st == VC_OK) st = vc_frontend_mel_to_magnitude(fe, log_mel, T, mel_mag);
-        target = mel_mag;
     }
     /* Progress only where the wait is noticeable: Griffin-Lim runs at about 50x real time. */
     cli_progress progress;
@@ -81,11 +67,11 @@ int cmd_resynth(int argc, char **argv) {
                       (double)in.n_samples / in.sample_rate >= 60.0);
     vp.progress = cli_progress_update;
     vp.progress_user = &progress;
-    if (st == VC_OK) st = vc_vocoder_griffin_lim(fe, target, T, &vp, out.samples, out.n_samples);
-    cli_progress_done(&progress);
     double sc_db = 0.0;
-    if (st == VC_OK) st = vc_spectral_convergence(fe, mag, T, out.samples, out.n_samples, &sc_db);
-    free(mel_mag);
+    st = vc_resynthesize(fe, in.samples, in.n_samples,
+                         from == FROM_MEL ? VC_RESYNTH_MEL : VC_RESYNTH_LINEAR, &vp, out.samples,
+                         &sc_db);
+    cli_progress_done(&progress);
     if (st != VC_OK) {
         rc = cli_fail(cmd.name, pos[0], st);
         goto done;
@@ -103,8 +89,6 @@ int cmd_resynth(int argc, char **argv) {
              elapsed > 0 ? seconds / elapsed : 0.0);
     rc = EXIT_OK;
 done:
-    free(mag);
-    free(log_mel);
     vc_audio_free(&in);
     vc_audio_free(&out);
     vc_frontend_free(fe);

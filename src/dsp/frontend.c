@@ -160,3 +160,33 @@ vc_status vc_spectral_convergence(vc_frontend *fe, const float *target_mag, int 
     *out_db = ref2 > 0.0 ? 10.0 * log10(fmax(err2, 1e-30) / ref2) : VC_LEVEL_FLOOR_DB;
     return VC_OK;
 }
+
+vc_status vc_resynthesize(vc_frontend *fe, const float *x, size_t n, vc_resynth_source from,
+                          const vc_vocoder_params *p, float *out, double *sc_db) {
+    if (!fe || !x || !p || !out || n == 0) return VC_ERR_ARG;
+    if (from != VC_RESYNTH_LINEAR && from != VC_RESYNTH_MEL) return VC_ERR_ARG;
+    int T = vc_frontend_n_frames(fe, n);
+    size_t count = (size_t)T * (size_t)fe->stft.F;
+    float *mag = malloc(count * sizeof *mag); // (T, F) the input's magnitude
+    float *mel_mag = NULL;                    // (T, F) through the mel, when asked
+    float *log_mel = NULL;                    // (T, M)
+    vc_status st = mag ? VC_OK : VC_ERR_NOMEM;
+    if (st == VC_OK) stft_magnitude(&fe->stft, mag, x, n);
+    const float *target = mag;
+    if (st == VC_OK && from == VC_RESYNTH_MEL) {
+        mel_mag = malloc(count * sizeof *mel_mag);
+        log_mel = malloc((size_t)T * (size_t)fe->mel.M * sizeof *log_mel);
+        if (!mel_mag || !log_mel) st = VC_ERR_NOMEM;
+        if (st == VC_OK) {
+            mel_log_forward(&fe->mel, log_mel, mag, T);
+            st = mel_to_magnitude(&fe->mel, mel_mag, log_mel, T, MEL_TO_MAG_ITERS);
+        }
+        target = mel_mag;
+    }
+    if (st == VC_OK) st = vc_vocoder_griffin_lim(fe, target, T, p, out, n);
+    if (st == VC_OK && sc_db) st = vc_spectral_convergence(fe, mag, T, out, n, sc_db);
+    free(mag);
+    free(mel_mag);
+    free(log_mel);
+    return st;
+}
