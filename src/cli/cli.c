@@ -10,25 +10,30 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Options every command accepts, appended to its own table when parsing and in the usage. */
-static int common_threads = 1;
-static int common_quiet = 0;
-static int common_help = 0;
-static const cli_option common_opts[] = {
-    {"threads", 0, OPT_INT, &common_threads, 1, 256, NULL, "N", "threads for compute"},
-    {"quiet", 'q', OPT_FLAG, &common_quiet, 0, 0, NULL, NULL, "print nothing but errors"},
-    {"help", 'h', OPT_FLAG, &common_help, 0, 0, NULL, NULL, "show this help"},
-};
-#define N_COMMON ((int)(sizeof common_opts / sizeof common_opts[0]))
+/* Options every command accepts, appended to its own table when parsing and in the usage; they
+ * write into c. */
+enum { N_COMMON = 3 };
+
+static void common_options(cli_common *c, cli_option out[N_COMMON]) {
+    const cli_option opts[N_COMMON] = {
+        {"threads", 0, OPT_INT, &c->threads, 1, 256, NULL, "N", "threads for compute"},
+        {"quiet", 'q', OPT_FLAG, &c->quiet, 0, 0, NULL, NULL, "print nothing but errors"},
+        {"help", 'h', OPT_FLAG, &c->help, 0, 0, NULL, NULL, "show this help"},
+    };
+    memcpy(out, opts, sizeof opts);
+}
+
+static void common_defaults(cli_common *c) {
+    memset(c, 0, sizeof *c);
+    c->threads = 1;
+}
 
 /* The log sink keeps the last error for the one-line failure message and prints warnings. */
-static char last_error[1024];
-
 static void cli_log(int level, const char *msg, void *user) {
-    const int *quiet = user;
+    cli_common *c = user;
     if (level == 0) {
-        snprintf(last_error, sizeof last_error, "%s", msg);
-    } else if (level == 1 && !*quiet) {
+        snprintf(c->last_error, sizeof c->last_error, "%s", msg);
+    } else if (level == 1 && !c->quiet) {
         fprintf(stderr, "vconv: warning: %s\n", msg);
     }
 }
@@ -70,13 +75,17 @@ void cli_usage(FILE *f, const cli_command *cmd) {
     fprintf(f, "usage: vconv %s %s\n\n%s\n\noptions:\n", cmd->name, cmd->synopsis,
             cmd->description);
     for (int i = 0; i < cmd->n_opts; i++) print_option(f, &cmd->opts[i]);
-    for (int i = 0; i < N_COMMON; i++) print_option(f, &common_opts[i]);
+    cli_common defaults;
+    cli_option common[N_COMMON];
+    common_defaults(&defaults);
+    common_options(&defaults, common);
+    for (int i = 0; i < N_COMMON; i++) print_option(f, &common[i]);
 }
 
-static const cli_option *find_option(const cli_command *cmd, const char *arg, size_t len,
-                                     char short_name) {
+static const cli_option *find_option(const cli_command *cmd, const cli_option *common,
+                                     const char *arg, size_t len, char short_name) {
     for (int k = 0; k < cmd->n_opts + N_COMMON; k++) {
-        const cli_option *o = k < cmd->n_opts ? &cmd->opts[k] : &common_opts[k - cmd->n_opts];
+        const cli_option *o = k < cmd->n_opts ? &cmd->opts[k] : &common[k - cmd->n_opts];
         if (short_name ? o->short_name == short_name
                        : strlen(o->long_name) == len && !strncmp(o->long_name, arg, len))
             return o;
@@ -137,9 +146,9 @@ static int set_value(const cli_command *cmd, const cli_option *o, const char *va
 int cli_parse(const cli_command *cmd, int argc, char **argv, cli_common *common,
               char **positional) {
     int n_pos = 0, only_positional = 0;
-    common_threads = 1;
-    common_quiet = 0;
-    common_help = 0;
+    cli_option common_opts[N_COMMON];
+    common_defaults(common);
+    common_options(common, common_opts);
     for (int i = 1; i < argc; i++) {
         char *arg = argv[i];
         if (only_positional || arg[0] != '-' || arg[1] == '\0') { /* "-" alone is a name */
@@ -157,11 +166,11 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, cli_common *common,
         if (arg[1] == '-') {
             const char *name = arg + 2, *eq = strchr(name, '=');
             size_t len = eq ? (size_t)(eq - name) : strlen(name);
-            o = find_option(cmd, name, len, 0);
+            o = find_option(cmd, common_opts, name, len, 0);
             if (eq) inline_value = eq + 1;
         } else {
             if (arg[2] != '\0') return usage_error(cmd, "unknown option '%s'", arg);
-            o = find_option(cmd, NULL, 0, arg[1]);
+            o = find_option(cmd, common_opts, NULL, 0, arg[1]);
         }
         if (!o) return usage_error(cmd, "unknown option '%s'", arg);
         if (o->kind == OPT_FLAG) {
@@ -177,25 +186,23 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, cli_common *common,
         int r = set_value(cmd, o, value);
         if (r) return r;
     }
-    if (common_help) {
+    if (common->help) {
         cli_usage(stdout, cmd);
         return CLI_HELP_SHOWN;
     }
     if (n_pos < cmd->min_positional) return usage_error(cmd, "%s", "missing argument");
-    common->threads = common_threads;
-    common->quiet = common_quiet;
     vc_set_num_threads(common->threads);
-    vc_log_set(cli_log, &common_quiet);
+    vc_log_set(cli_log, common);
     return n_pos;
 }
 
-int cli_fail(const char *cmd, const char *what, vc_status status) {
+int cli_fail(cli_common *common, const char *cmd, const char *what, vc_status status) {
     /* The library's own message already names the file and the reason. */
-    if (last_error[0])
-        fprintf(stderr, "vconv %s: %s\n", cmd, last_error);
+    if (common->last_error[0])
+        fprintf(stderr, "vconv %s: %s\n", cmd, common->last_error);
     else
         fprintf(stderr, "vconv %s: %s: %s\n", cmd, what, vc_strerror(status));
-    last_error[0] = '\0';
+    common->last_error[0] = '\0';
     return EXIT_RUNTIME;
 }
 
@@ -255,16 +262,16 @@ void cli_progress_done(cli_progress *p) {
     p->enabled = 0;
 }
 
-int cli_load_input(const char *cmd, const char *path, vc_audio *a, vc_audio_info *info,
-                   vc_frontend **fe) {
+int cli_load_input(cli_common *common, const char *cmd, const char *path, vc_audio *a,
+                   vc_audio_info *info, vc_frontend **fe) {
     vc_frontend_params fp = vc_frontend_default_params();
     *fe = NULL;
     vc_status st = vc_audio_load(path, fp.sample_rate, a, info);
-    if (st != VC_OK) return cli_fail(cmd, path, st);
+    if (st != VC_OK) return cli_fail(common, cmd, path, st);
     st = vc_frontend_init(&fp, fe);
     if (st != VC_OK) {
         vc_audio_free(a);
-        return cli_fail(cmd, "front end", st);
+        return cli_fail(common, cmd, "front end", st);
     }
     return EXIT_OK;
 }

@@ -41,10 +41,13 @@ typedef struct cli_command {
     int min_positional, max_positional;
 } cli_command;
 
-/* Options every command takes, filled in by cli_parse. */
+/* Options every command takes, filled in by cli_parse, and the last error the library logged
+ * (the log sink's user data), which cli_fail prints as the command's one line. */
 typedef struct cli_common {
     int threads;
     int quiet;
+    int help;
+    char last_error[1024];
 } cli_common;
 
 /* Parses argv (argv[0] is the command name) into the option destinations and positional[]
@@ -56,7 +59,7 @@ void cli_usage(FILE *f, const cli_command *cmd);
 
 /* Prints one line: "vconv CMD: <the library's last logged error>" if there is one, else
  * "vconv CMD: WHAT: <vc_strerror(status)>". Returns EXIT_RUNTIME. */
-int cli_fail(const char *cmd, const char *what, vc_status status);
+int cli_fail(cli_common *common, const char *cmd, const char *what, vc_status status);
 /* Informational line to stderr unless -q. */
 void cli_info(const cli_common *common, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -67,8 +70,8 @@ void cli_info(const cli_common *common, const char *fmt, ...)
 /* Loads path as mono audio at the default front end's rate and makes that front end. On failure
  * prints the one-line error and returns EXIT_RUNTIME with *a zeroed and *fe NULL. info may be
  * NULL. */
-int cli_load_input(const char *cmd, const char *path, vc_audio *a, vc_audio_info *info,
-                   vc_frontend **fe);
+int cli_load_input(cli_common *common, const char *cmd, const char *path, vc_audio *a,
+                   vc_audio_info *info, vc_frontend **fe);
 
 /* Progress of long work on stderr: a bar redrawn in place on a terminal, a plain line every
  * 25% otherwise, nothing with -q or when not enabled. cli_progress_update is a vc_progress_fn

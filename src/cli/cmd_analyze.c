@@ -136,7 +136,7 @@ int cmd_analyze(int argc, char **argv) {
     vc_frontend *fe;
     vc_audio a;
     vc_audio_info info;
-    int rc = cli_load_input(cmd.name, pos[0], &a, &info, &fe);
+    int rc = cli_load_input(&common, cmd.name, pos[0], &a, &info, &fe);
     if (rc != EXIT_OK) return rc;
     const vc_frontend_params *fp = vc_frontend_params_of(fe);
     float *f0 = NULL, *voicing = NULL; /* (T), (T) */
@@ -152,7 +152,7 @@ int cmd_analyze(int argc, char **argv) {
     if (st == VC_OK) st = vc_frontend_f0(fe, a.samples, a.n_samples, f0, voicing);
     if (st == VC_OK && summarise_f0(&fs, f0, T)) st = VC_ERR_NOMEM;
     if (st != VC_OK) {
-        rc = cli_fail(cmd.name, pos[0], st);
+        rc = cli_fail(&common, cmd.name, pos[0], st);
         goto done;
     }
     if (json)

@@ -50,7 +50,7 @@ int cmd_resynth(int argc, char **argv) {
     double t0 = cli_now_seconds();
     vc_frontend *fe;
     vc_audio in, out = {0};
-    int rc = cli_load_input(cmd.name, pos[0], &in, NULL, &fe);
+    int rc = cli_load_input(&common, cmd.name, pos[0], &in, NULL, &fe);
     if (rc != EXIT_OK) return rc;
     vc_status st;
     rc = EXIT_RUNTIME;
@@ -58,7 +58,7 @@ int cmd_resynth(int argc, char **argv) {
     out.n_samples = in.n_samples;
     out.sample_rate = in.sample_rate;
     if (!out.samples) {
-        rc = cli_fail(cmd.name, pos[0], VC_ERR_NOMEM);
+        rc = cli_fail(&common, cmd.name, pos[0], VC_ERR_NOMEM);
         goto done;
     }
     /* Progress only where the wait is noticeable: Griffin-Lim runs at about 50x real time. */
@@ -73,12 +73,12 @@ int cmd_resynth(int argc, char **argv) {
                          &sc_db);
     cli_progress_done(&progress);
     if (st != VC_OK) {
-        rc = cli_fail(cmd.name, pos[0], st);
+        rc = cli_fail(&common, cmd.name, pos[0], st);
         goto done;
     }
     st = vc_audio_save(out_path, &out, float_out ? VC_AUDIO_FLOAT : VC_AUDIO_PCM16);
     if (st != VC_OK) {
-        rc = cli_fail(cmd.name, out_path, st);
+        rc = cli_fail(&common, cmd.name, out_path, st);
         goto done;
     }
     double seconds = (double)in.n_samples / in.sample_rate, elapsed = cli_now_seconds() - t0;

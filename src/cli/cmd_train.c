@@ -165,7 +165,7 @@ int cmd_train(int argc, char **argv) {
     cli_progress_done(&features);
     if (display.tty && !common.quiet) fputc('\n', stderr);
     free(config_json);
-    if (st != VC_OK) return cli_fail(cmd.name, p.out_model, st);
+    if (st != VC_OK) return cli_fail(&common, cmd.name, p.out_model, st);
     cli_info(&common, "%s %s in %.0f s", stop_requested ? "stopped; wrote" : "wrote", p.out_model,
              cli_now_seconds() - t0);
     return EXIT_OK;
