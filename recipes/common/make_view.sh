@@ -12,6 +12,7 @@
 #   skip GLOB              files whose name matches GLOB are left out altogether (neither
 #                          trained on nor held out), e.g. VCTK 0.92's second microphone
 set -euo pipefail
+case "${1:-}" in -h|--help) sed -n '2,12p' "$0"; exit 0 ;; esac
 [ $# -ge 3 ] || { echo "usage: $0 HOLDOUT OUT DIR [DIR ...]" >&2; exit 2; }
 holdout=$1 out=$2
 shift 2

@@ -7,6 +7,7 @@
 # Reads OUT/train/<set>/ (recipes/common/make_view.sh), writes OUT/model.safetensors with its
 # checkpoint and JSON-lines log, and OUT/training.svg.
 set -euo pipefail
+case "${1:-}" in -h|--help) sed -n '2,12p' "$0"; exit 0 ;; esac
 [ $# -eq 3 ] || { echo "usage: $0 OUT STEPS THREADS" >&2; exit 2; }
 out=$1 steps=$2 threads=$3
 root=$(cd "$(dirname "$0")/../.." && pwd)

@@ -7,7 +7,10 @@
 #
 # Needs flite, espeak-ng and sox (apt-get install flite espeak-ng sox).
 set -euo pipefail
-[ $# -ge 1 ] || { echo "usage: $0 OUT [PER_VOICE]" >&2; exit 2; }
+case "${1:-}" in
+  -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+  ""|-*) echo "usage: $0 OUT [PER_VOICE]" >&2; exit 2 ;;
+esac
 out=$1 per=${2:-8}
 for tool in flite espeak-ng sox; do
   command -v "$tool" >/dev/null || { echo "make_corpus: $tool not installed (apt-get install $tool)" >&2; exit 1; }

@@ -7,6 +7,7 @@
 # Writes OUT_DIR/corpus/, OUT_DIR/model.safetensors, its checkpoint and its JSON-lines log.
 # Interrupt with Ctrl-C and run the printed --resume command to continue.
 set -euo pipefail
+case "${1:-}" in -h|--help) sed -n '2,9p' "$0"; exit 0 ;; -*) echo "run.sh: unknown option $1" >&2; exit 2 ;; esac
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 out=${1:-out/synthetic}
