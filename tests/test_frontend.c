@@ -60,6 +60,19 @@ int main(void) {
     CHECK(vc_frontend_log_mel_from_magnitude(fe, mag, T, lm2) == VC_OK);
     CHECK(!memcmp(lm1, lm2, (size_t)T * p.n_mels * sizeof *lm1));
 
+    /* Any range of frames equals the same frames of the whole (T is 94 here, so ranges cross
+     * the signal's edges, where frames reflect, and are short and long). */
+    const int ranges[][2] = {{0, 1}, {0, 94}, {3, 40}, {60, 34}, {93, 1}, {10, 5}};
+    for (int r = 0; r < 6; r++) {
+        CHECK(ranges[r][0] + ranges[r][1] <= T);
+        CHECK(vc_frontend_log_mel_frames(fe, x, n, ranges[r][0], ranges[r][1], lm2) == VC_OK);
+        CHECK(!memcmp(lm2, lm1 + (size_t)ranges[r][0] * p.n_mels,
+                      (size_t)ranges[r][1] * p.n_mels * sizeof *lm1));
+    }
+    CHECK(vc_frontend_log_mel_frames(fe, x, n, T - 3, 4, lm2) == VC_ERR_ARG);
+    CHECK(vc_frontend_log_mel_frames(fe, x, n, -1, 2, lm2) == VC_ERR_ARG);
+    CHECK(vc_frontend_log_mel_frames(fe, x, n, 0, 0, lm2) == VC_ERR_ARG);
+
     /* The log-mel mapped back to a linear magnitude is never negative and always finite. */
     float *mel_mag = malloc((size_t)T * F * sizeof *mel_mag);
     CHECK(vc_frontend_mel_to_magnitude(fe, lm2, T, mel_mag) == VC_OK);

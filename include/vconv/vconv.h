@@ -125,6 +125,10 @@ VC_WARN_UNUSED vc_status vc_frontend_magnitude(vc_frontend *fe, const float *x, 
 /* log(max(mel, 1e-5)) of the magnitude (not power) spectrum, (T, M). */
 VC_WARN_UNUSED vc_status vc_frontend_log_mel(vc_frontend *fe, const float *x, size_t n,
                                              float *log_mel);
+/* Frames [t0, t0 + T) of vc_frontend_log_mel(x), bit for bit, into log_mel (T, M): analysis of
+ * a long signal piece by piece. VC_ERR_ARG unless 0 <= t0 and t0 + T <= n_frames(n). */
+VC_WARN_UNUSED vc_status vc_frontend_log_mel_frames(vc_frontend *fe, const float *x, size_t n,
+                                                    int t0, int T, float *log_mel);
 VC_WARN_UNUSED vc_status vc_frontend_log_mel_from_magnitude(vc_frontend *fe, const float *mag,
                                                             int T, float *log_mel);
 /* Non-negative linear magnitude (T, F) whose mel projection best matches exp(log_mel). */
@@ -168,6 +172,59 @@ VC_WARN_UNUSED vc_status vc_resynthesize(vc_frontend *fe, const float *x, size_t
  * 20 log10(||mag(x) - target||_F / ||target||_F). Lower is better. */
 VC_WARN_UNUSED vc_status vc_spectral_convergence(vc_frontend *fe, const float *target_mag, int T,
                                                  const float *x, size_t n, double *out_db);
+
+/* ----------------------------------------------------------- conversion */
+
+/* A trained model (vconv train), read-only once loaded. */
+typedef struct vc_model vc_model;
+
+/* Reads and validates a model file: VC_ERR_IO, VC_ERR_FORMAT (not a model, a corrupt header or
+ * tensor, bad statistics), VC_ERR_VERSION (another format version), VC_ERR_SHAPE, each with a
+ * log line. */
+VC_WARN_UNUSED vc_status vc_model_load(const char *path, vc_model **out);
+void vc_model_free(vc_model *m);
+int vc_model_sample_rate(const vc_model *m); /* the rate of its front end, and of its output */
+int vc_model_speaker_dim(const vc_model *m);
+
+/* The target voice: a speaker embedding and a pitch range, from one or more references. */
+typedef struct vc_voice {
+    float *embedding;             /* (dim) averaged over every reference, weighted by frames */
+    int dim;                      /* vc_model_speaker_dim */
+    double logf0_mean, logf0_std; /* natural log of F0 in Hz, over every voiced frame */
+    int voiced_frames;
+    double seconds; /* speech analysed, after trimming */
+} vc_voice;
+
+/* Each reference (any rate) is levelled, trimmed of silence and analysed. VC_ERR_AUDIO (with a
+ * log line naming the reference) when one is silent or has under 0.5 s of speech. */
+VC_WARN_UNUSED vc_status vc_voice_from_audio(const vc_model *m, const vc_audio *refs, int n_refs,
+                                             vc_voice *out);
+void vc_voice_free(vc_voice *v);
+
+typedef struct vc_convert_params {
+    int auto_pitch; /* 1 (default): the source's contour in the voice's range */
+    float
+        pitch_shift; /* when auto_pitch == 0: the source's own pitch moved by this many semitones */
+    int harmonic;    /* 1 (default): the spectrum's envelope times harmonics drawn at the converted
+                      * F0, mixed with noise by the voicing (source-filter), then Griffin-Lim;
+                      * 0: Griffin-Lim on the model's spectrum as it is */
+    vc_vocoder_params vocoder; /* Griffin-Lim: iters 32, momentum 0.99, seed 1 (progress unused) */
+    double chunk_seconds;      /* speech converted per chunk (default 10): bounds memory */
+    vc_progress_fn progress;   /* after each chunk, when set */
+    void *progress_user;
+} vc_convert_params;
+
+vc_convert_params vc_convert_default_params(void);
+
+/* The source's words in the voice. The source (any rate) is levelled to the model's working level
+ * and trimmed of silence; the speech is converted in chunks with context and crossfades, brought
+ * back to the source's loudness (lowered, with a warning, if that would clip) and put back at
+ * its place: *out has the source's duration at the model's rate, silent where the source was
+ * (free with vc_audio_free). VC_ERR_AUDIO when the source is silent. The model is only read;
+ * calls from several threads at once must be serialised (FFTW's planner is not thread-safe). */
+VC_WARN_UNUSED vc_status vc_convert(const vc_model *m, const vc_audio *source,
+                                    const vc_voice *voice, const vc_convert_params *p,
+                                    vc_audio *out);
 
 /* ------------------------------------------------------------- training */
 

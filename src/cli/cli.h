@@ -90,6 +90,7 @@ void cli_derive_output(char *buf, size_t size, const char *input, const char *su
 
 double cli_now_seconds(void);
 
+int cmd_convert(int argc, char **argv);
 int cmd_resynth(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
 int cmd_train(int argc, char **argv);

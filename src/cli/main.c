@@ -8,6 +8,7 @@ static const struct {
     int (*run)(int argc, char **argv);
     const char *help;
 } commands[] = {
+    {"convert", cmd_convert, "say a source's words in a reference's voice"},
     {"resynth", cmd_resynth, "analysis + Griffin-Lim round trip, no model"},
     {"analyze", cmd_analyze, "duration, rate, loudness, F0 range and voiced share of a file"},
     {"train", cmd_train, "train a model on folders of speech (no labels, no parallel data)"},

@@ -1,5 +1,7 @@
 /* The public front end: one object that owns the STFT plans and the mel filterbank for a given
  * configuration, and the analysis and vocoder entry points of vconv.h built on them. */
+#include "dsp/frontend.h"
+
 #include "common.h"
 #include "dsp/f0.h"
 #include "dsp/griffinlim.h"
@@ -79,6 +81,10 @@ const vc_frontend_params *vc_frontend_params_of(const vc_frontend *fe) {
     return fe ? &fe->p : NULL;
 }
 
+stft *frontend_stft(vc_frontend *fe) {
+    return &fe->stft;
+}
+
 int vc_frontend_n_frames(const vc_frontend *fe, size_t n_samples) {
     return fe ? stft_n_frames(n_samples, fe->p.hop) : 0;
 }
@@ -100,15 +106,29 @@ vc_status vc_frontend_log_mel_from_magnitude(vc_frontend *fe, const float *mag, 
     return VC_OK;
 }
 
-vc_status vc_frontend_log_mel(vc_frontend *fe, const float *x, size_t n, float *log_mel) {
-    if (!fe || !x || !log_mel || n == 0) return VC_ERR_ARG;
-    int T = vc_frontend_n_frames(fe, n);
-    float *mag = malloc((size_t)T * (size_t)fe->stft.F * sizeof *mag); /* (T, F) */
+/* Frames per block of the log-mel: the (block, F) magnitude scratch stays small (about 0.5 MB)
+ * whatever the length of the signal. */
+#define LOG_MEL_BLOCK 256
+
+vc_status vc_frontend_log_mel_frames(vc_frontend *fe, const float *x, size_t n, int t0, int T,
+                                     float *log_mel) {
+    if (!fe || !x || !log_mel || n == 0 || t0 < 0 || T < 1 || t0 > vc_frontend_n_frames(fe, n) - T)
+        return VC_ERR_ARG;
+    int block = T < LOG_MEL_BLOCK ? T : LOG_MEL_BLOCK;
+    float *mag = malloc((size_t)block * (size_t)fe->stft.F * sizeof *mag); /* (block, F) */
     if (!mag) return VC_ERR_NOMEM;
-    stft_magnitude(&fe->stft, mag, x, n);
-    mel_log_forward(&fe->mel, log_mel, mag, T);
+    for (int t = 0; t < T; t += block) {
+        int nt = T - t < block ? T - t : block;
+        stft_magnitude_frames(&fe->stft, mag, x, n, t0 + t, nt);
+        mel_log_forward(&fe->mel, log_mel + (size_t)t * (size_t)fe->p.n_mels, mag, nt);
+    }
     free(mag);
     return VC_OK;
+}
+
+vc_status vc_frontend_log_mel(vc_frontend *fe, const float *x, size_t n, float *log_mel) {
+    if (!fe || !x || !log_mel || n == 0) return VC_ERR_ARG;
+    return vc_frontend_log_mel_frames(fe, x, n, 0, vc_frontend_n_frames(fe, n), log_mel);
 }
 
 vc_status vc_frontend_mel_to_magnitude(vc_frontend *fe, const float *log_mel, int T, float *mag) {

@@ -25,7 +25,12 @@ static void set_magnitude(float *c, float re, float im, float m) {
 
 vc_status griffin_lim(stft *s, float *x, size_t n, const float *mag, int T,
                       const vc_vocoder_params *p) {
-    if (!s || !x || !mag || !p || n == 0 || p->iters < 0) return VC_ERR_ARG;
+    return griffin_lim_prefix(s, x, n, mag, T, p, 0);
+}
+
+vc_status griffin_lim_prefix(stft *s, float *x, size_t n, const float *mag, int T,
+                             const vc_vocoder_params *p, size_t n_fixed) {
+    if (!s || !x || !mag || !p || n == 0 || p->iters < 0 || n_fixed > n) return VC_ERR_ARG;
     if (T != stft_n_frames(n, s->hop)) return VC_ERR_SHAPE;
     const size_t count = (size_t)T * (size_t)s->F; /* T*F bins */
     float *c = malloc(sizeof(float) * 2 * count);  // (T, F, 2) c_n, target magnitude
@@ -35,17 +40,38 @@ vc_status griffin_lim(stft *s, float *x, size_t n, const float *mag, int T,
         free(t);
         return VC_ERR_NOMEM;
     }
+    /* Frames whose window lies inside the prefix start from its phase (the rest at random). */
+    long warm_frames =
+        n_fixed >= (size_t)(s->n_fft / 2) ? (long)((n_fixed - s->n_fft / 2) / s->hop) + 1 : 0;
+    if (warm_frames > T) warm_frames = T;
+    const size_t warm = (size_t)warm_frames * (size_t)s->F; /* bins whose phase x gives */
+    float *prefix = NULL;                                   // (n_fixed) the samples to keep
+    if (n_fixed) {
+        prefix = malloc(n_fixed * sizeof *prefix);
+        if (!prefix) {
+            free(c);
+            free(t);
+            return VC_ERR_NOMEM;
+        }
+        memcpy(prefix, x, n_fixed * sizeof *prefix);
+        stft_forward(s, t, x, n);
+    }
     vc_rng rng;
     vc_rng_seed(&rng, p->seed);
     for (size_t i = 0; i < count; i++) {
-        double phase = VC_TWO_PI * (double)vc_rng_uniform(&rng);
-        c[2 * i] = mag[i] * (float)cos(phase);
-        c[2 * i + 1] = mag[i] * (float)sin(phase);
+        double phase = VC_TWO_PI * (double)vc_rng_uniform(&rng); /* drawn for every bin alike */
+        if (i < warm) {
+            set_magnitude(c + 2 * i, t[2 * i], t[2 * i + 1], mag[i]);
+        } else {
+            c[2 * i] = mag[i] * (float)cos(phase);
+            c[2 * i + 1] = mag[i] * (float)sin(phase);
+        }
     }
     memcpy(t, c, sizeof(float) * 2 * count); /* t_0 = c_0 */
     const float alpha = p->momentum;
     for (int it = 0; it < p->iters; it++) {
-        stft_inverse(s, x, n, t, T); /* x is the time-domain scratch */
+        stft_inverse(s, x, n, t, T);                         /* x is the time-domain scratch */
+        if (n_fixed) memcpy(x, prefix, n_fixed * sizeof *x); /* project onto the kept prefix */
         stft_forward(s, t, x, n);
         for (size_t i = 0; i < count; i++) {
             float cn[2];
@@ -62,6 +88,7 @@ vc_status griffin_lim(stft *s, float *x, size_t n, const float *mag, int T,
      * c is free to hold it now. With iters = 0 this is the random phase. */
     for (size_t i = 0; i < count; i++) set_magnitude(c + 2 * i, t[2 * i], t[2 * i + 1], mag[i]);
     stft_inverse(s, x, n, c, T);
+    free(prefix);
     free(c);
     free(t);
     return VC_OK;

@@ -15,4 +15,14 @@
 VC_WARN_UNUSED vc_status griffin_lim(stft *s, float *x, size_t n, const float *mag, int T,
                                      const vc_vocoder_params *p);
 
+/* The same with a fixed prefix: on entry x[0, n_fixed) holds audio that is already decided (the
+ * end of the previous chunk of a long signal). It is imposed after every inverse STFT, and the
+ * frames lying inside it start from its phase, so the rest of x is solved to continue it and
+ * the two pieces join without the comb filtering of two independent phase solutions. On return
+ * x[0, n_fixed) holds the solution's own estimate of the prefix (close to it, not equal), so the
+ * caller can crossfade from the prefix to the solution over its last samples.
+ * n_fixed = 0 is griffin_lim exactly; VC_ERR_ARG when n_fixed > n. */
+VC_WARN_UNUSED vc_status griffin_lim_prefix(stft *s, float *x, size_t n, const float *mag, int T,
+                                            const vc_vocoder_params *p, size_t n_fixed);
+
 #endif

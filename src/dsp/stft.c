@@ -88,16 +88,20 @@ void stft_forward(stft *s, float *spec, const float *x, size_t n) {
     }
 }
 
-void stft_magnitude(stft *s, float *mag, const float *x, size_t n) {
-    VC_ASSERT(s && mag && x && n >= 1);
-    int T = stft_n_frames(n, s->hop);
+void stft_magnitude_frames(stft *s, float *mag, const float *x, size_t n, int t0, int T) {
+    VC_ASSERT(s && mag && x && n >= 1 && t0 >= 0 && T >= 0 && t0 + T <= stft_n_frames(n, s->hop));
     for (int t = 0; t < T; t++) {
-        frame_spectrum(s, x, n, t);
+        frame_spectrum(s, x, n, t0 + t);
         float *row = mag + (size_t)t * (size_t)s->F; // (F)
         /* sqrtf, not hypotf: spectra of audio in [-1, 1] are far from overflow. */
         for (int f = 0; f < s->F; f++)
             row[f] = sqrtf(s->bins[f][0] * s->bins[f][0] + s->bins[f][1] * s->bins[f][1]);
     }
+}
+
+void stft_magnitude(stft *s, float *mag, const float *x, size_t n) {
+    VC_ASSERT(s && mag && x && n >= 1);
+    stft_magnitude_frames(s, mag, x, n, 0, stft_n_frames(n, s->hop));
 }
 
 void stft_inverse(stft *s, float *x, size_t n, const float *spec, int T) {

@@ -36,6 +36,8 @@ int stft_n_frames(size_t n_samples, int hop);
 void stft_forward(stft *s, float *spec, const float *x, size_t n);
 /* mag: (T, F), |X|. */
 void stft_magnitude(stft *s, float *mag, const float *x, size_t n);
+/* Frames [t0, t0 + T) of x's magnitude, exactly as stft_magnitude computes them: mag (T, F). */
+void stft_magnitude_frames(stft *s, float *mag, const float *x, size_t n, int t0, int T);
 /* x: (n) from spec (T, F, 2); spec is not modified. Samples whose window-square sum is tiny
  * (never, for hop <= n_fft/2) are left at 0. With hop = n_fft/2 the samples after the last
  * frame centre are seen only through that window's tail, so rounding there is amplified (round

@@ -34,9 +34,8 @@ static int16_t to_i16(float x) {
     return (int16_t)(q > 32767.0f ? 32767 : q < -32768.0f ? -32768 : q);
 }
 
-/* Span [*b, *e) of x to keep; VC_ERR_AUDIO when silent or too short (see features.h). */
-static vc_status trim_span(const float *x, size_t n, int rate, int hop, int n_fft, size_t *b,
-                           size_t *e) {
+vc_status vc_trim_span(const float *x, size_t n, int rate, int hop, int n_fft, size_t *b,
+                       size_t *e) {
     size_t blk = (size_t)(rate / 50); /* 20 ms */
     if (blk < 1) blk = 1;
     if (n < blk) blk = n;
@@ -85,7 +84,7 @@ vc_status vc_features_compute(vc_frontend *fe, const float *x, size_t n, vc_utt_
         xq[i] = (float)q[i] / 32767.0f;
     }
     size_t b = 0, e = 0;
-    vc_status st = trim_span(xq, n, p->sample_rate, p->hop, p->n_fft, &b, &e);
+    vc_status st = vc_trim_span(xq, n, p->sample_rate, p->hop, p->n_fft, &b, &e);
     size_t len = e - b;
     int T = st == VC_OK ? vc_frontend_n_frames(fe, len) : 0;
     int M = p->n_mels;

@@ -68,6 +68,11 @@ VC_WARN_UNUSED vc_status vc_features_build(const vc_corpus *c, const char *cache
                                            vc_feature_set *out, vc_feature_stats *stats);
 void vc_feature_set_free(vc_feature_set *fs); /* NULL or zeroed: no-op */
 
+/* The span [*b, *e) of x that step 3 above keeps. VC_ERR_AUDIO when x is silent or fewer than
+ * n_fft samples remain; VC_ERR_NOMEM. */
+VC_WARN_UNUSED vc_status vc_trim_span(const float *x, size_t n, int rate, int hop, int n_fft,
+                                      size_t *b, size_t *e);
+
 /* Features of one audio buffer (trim + mel + F0), as vc_features_build computes them, without
  * the cache. fe's params decide everything. VC_ERR_AUDIO when silent or too short. */
 VC_WARN_UNUSED vc_status vc_features_compute(vc_frontend *fe, const float *x, size_t n,

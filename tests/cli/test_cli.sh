@@ -35,7 +35,7 @@ expect 0 "--version" -- "$vconv" --version
 grep -q '^vconv [0-9]' "$work/out" && ok || bad "--version prints a version"
 expect 2 "unknown command" -- "$vconv" frobnicate
 one_line_error "unknown command"
-for cmd in resynth analyze train; do
+for cmd in resynth analyze train convert; do
   expect 0 "$cmd --help" -- "$vconv" $cmd --help
   grep -q -- '--threads' "$work/out" && ok || bad "$cmd --help lists --threads"
   expect 0 "$cmd -h" -- "$vconv" $cmd -h
@@ -115,6 +115,46 @@ expect 0 "train tiny on the samples" -- "$vconv" train -q --data "$samples" -o m
 expect 0 "train resumes" -- "$vconv" train -q --data "$samples" -o m.safetensors \
   --steps 8 --batch 2 --segment 32 --log-every 2 --cache cache --resume m.safetensors.ckpt
 
+# --- convert with the tiny model just trained
+src=$(ls "$samples"/*.wav | sed -n 1p) ref=$(ls "$samples"/*.wav | sed -n 2p)
+expect 2 "convert with one input" -- "$vconv" convert "$src"
+one_line_error "convert with one input"
+expect 0 "convert default name" -- "$vconv" convert "$src" "$ref" --model m.safetensors
+derived="$(basename "${src%.*}")_as_$(basename "${ref%.*}").wav"
+[ -s "$derived" ] && ok || bad "convert wrote $derived"
+grep -q "wrote $derived" "$work/err" && ok || bad "convert says what it wrote: $(cat "$work/err")"
+expect 0 "convert again" -- "$vconv" convert -q "$src" "$ref" --model m.safetensors -o again.wav
+cmp -s "$derived" again.wav && ok || bad "convert is deterministic"
+expect 0 "convert, two references, pitch shift, spectrum vocoder" -- "$vconv" convert -q "$src" "$ref" \
+  "$(ls "$samples"/*.wav | sed -n 3p)" --pitch-shift -3 --vocoder spectrum --model m.safetensors -o two.wav
+[ -s two.wav ] && ok || bad "convert with two references wrote its output"
+expect 1 "convert a missing source" -- "$vconv" convert nowhere.wav "$ref" --model m.safetensors -o x.wav
+one_line_error "convert a missing source"
+no_file x.wav "convert a missing source"
+expect 1 "convert to a missing reference" -- "$vconv" convert "$src" nowhere.wav --model m.safetensors -o x.wav
+one_line_error "convert to a missing reference"
+no_file x.wav "convert to a missing reference"
+expect 1 "convert with a missing model" -- "$vconv" convert "$src" "$ref" --model nowhere.safetensors -o x.wav
+one_line_error "convert with a missing model"
+no_file x.wav "convert with a missing model"
+expect 1 "convert without a default model" -- env VCONV_MODEL=nowhere.safetensors "$vconv" convert "$src" "$ref" -o x.wav
+one_line_error "convert without a default model"
+head -c 3000 /dev/urandom > garbage.safetensors
+expect 1 "convert with a corrupt model" -- "$vconv" convert "$src" "$ref" --model garbage.safetensors -o x.wav
+one_line_error "convert with a corrupt model"
+no_file x.wav "convert with a corrupt model"
+head -c 2000 m.safetensors > cut.safetensors
+expect 1 "convert with a truncated model" -- "$vconv" convert "$src" "$ref" --model cut.safetensors -o x.wav
+one_line_error "convert with a truncated model"
+# the same bytes with the format version "1" changed to "9"
+LC_ALL=C sed 's/"vconv.format_version":"1"/"vconv.format_version":"9"/' m.safetensors > v9.safetensors
+if cmp -s m.safetensors v9.safetensors; then bad "could not make a version-9 model"; else
+  expect 1 "convert with another format version" -- "$vconv" convert "$src" "$ref" --model v9.safetensors -o x.wav
+  one_line_error "convert with another format version"
+  grep -q 'version' "$work/err" && ok || bad "the version error names the version: $(cat "$work/err")"
+  no_file x.wav "convert with another format version"
+fi
+
 # --- other formats, rates, channels, silence (needs sox)
 if command -v sox >/dev/null; then
   sox "$sample" -r 44100 -c 2 -b 24 stereo44k.flac
@@ -131,6 +171,25 @@ if command -v sox >/dev/null; then
   grep -q 'griffin-lim 100%' "$work/err" && ok || bad "long resynth shows progress: $(cat "$work/err")"
   expect 0 "resynth long input -q" -- "$vconv" resynth -q --iters 2 long.wav -o long_out.wav
   [ ! -s "$work/err" ] && ok || bad "-q hides progress"
+  # convert: any format on either side, silence and a too-short reference refused
+  expect 0 "convert a 44.1 kHz stereo FLAC" -- "$vconv" convert -q stereo44k.flac "$ref" --model m.safetensors -o f.wav
+  "$vconv" analyze --json f.wav > f.json && "$vconv" analyze --json stereo44k.flac > s.json
+  grep -q '"file_rate": 16000' f.json && ok || bad "convert writes at the model's rate: $(head -c 300 f.json)"
+  lf=$(sed -n 's/.*"active_dbfs": \(-\{0,1\}[0-9.]*\).*/\1/p' f.json) ls=$(sed -n 's/.*"active_dbfs": \(-\{0,1\}[0-9.]*\).*/\1/p' s.json)
+  awk -v a="$lf" -v b="$ls" 'BEGIN { d = a - b; exit !(a != "" && d < 0.5 && d > -0.5) }' && ok \
+    || bad "convert keeps the source's loudness: $lf vs $ls dBFS"
+  expect 1 "convert silence" -- "$vconv" convert silence.wav "$ref" --model m.safetensors -o x.wav
+  one_line_error "convert silence"
+  no_file x.wav "convert silence"
+  expect 1 "convert to a silent reference" -- "$vconv" convert "$src" silence.wav --model m.safetensors -o x.wav
+  one_line_error "convert to a silent reference"
+  sox "$ref" short.wav trim 0.5 0.3
+  expect 1 "convert to a 0.3 s reference" -- "$vconv" convert "$src" short.wav --model m.safetensors -o x.wav
+  one_line_error "convert to a 0.3 s reference"
+  grep -q '0.5 s' "$work/err" && ok || bad "the short-reference error says what is needed: $(cat "$work/err")"
+  no_file x.wav "convert to a 0.3 s reference"
+  expect 0 "convert long input" -- "$vconv" convert --iters 2 long.wav "$ref" --model m.safetensors -o long_c.wav
+  grep -q 'convert 100%' "$work/err" && ok || bad "long convert shows progress: $(cat "$work/err")"
 else
   echo "note: sox not installed, format checks skipped" >&2
 fi

@@ -1,0 +1,439 @@
+/* Conversion: A's words in B's voice (the public vc_model, vc_voice and vc_convert).
+ *
+ *   source  resample -> level to VC_CONVERT_LEVEL_DBFS -> trim silence -> F0 over the whole
+ *           speech span (its log-F0 statistics set the pitch input)
+ *           -> chunks of frames, each with context frames either side:
+ *              log-mel -> content codes -> decode with the voice -> linear magnitude
+ *              -> (harmonic vocoder) its envelope times harmonics at the target F0
+ *              -> Griffin-Lim continuing the audio already written (a fixed prefix)
+ *              -> raised-cosine crossfade into the output at the chunk boundary
+ *           -> back to the source's loudness, silence restored around the speech span
+ *   voice   per reference: resample -> level -> trim -> speaker embedding over windows of at
+ *           most VOICE_WINDOW frames; embeddings averaged by frames over every reference, and
+ *           the log-F0 mean and spread pooled over their voiced frames
+ *
+ * Memory is bounded by the chunk, not the source: only the audio itself, F0 and pitch (a few
+ * floats per frame) span the whole input. The content encoder's instance norm and the decoder's
+ * AdaIN take their statistics over a chunk window instead of the whole utterance; with windows
+ * of several seconds the difference is small (tests/test_convert.c measures it).
+ */
+#include "common.h"
+#include "dsp/excitation.h"
+#include "dsp/frontend.h"
+#include "dsp/griffinlim.h"
+#include "io/features.h"
+#include "model/model.h"
+
+#include <math.h>
+#include <string.h>
+
+#define VC_CONVERT_LEVEL_DBFS (-24.0) /* the corpus's median active level */
+#define VOICE_WINDOW 1024             /* frames per speaker-embedding pass (16 s at hop 256) */
+#define CHUNK_CONTEXT 32              /* frames of context each side of a chunk; even */
+#define CHUNK_FADE 8                  /* frames of crossfade at the end of a chunk's fixed prefix */
+#define MIN_REFERENCE_SECONDS 0.5
+
+struct vc_model {
+    vcm_model m;
+    vc_frontend_params fp;
+};
+
+vc_status vc_model_load(const char *path, vc_model **out) {
+    if (!path || !out) return VC_ERR_ARG;
+    *out = NULL;
+    vc_model *vm = calloc(1, sizeof *vm);
+    if (!vm) return VC_ERR_NOMEM;
+    vc_status st = vcm_model_load(path, &vm->m, 0);
+    if (st != VC_OK) {
+        free(vm);
+        return st;
+    }
+    vm->fp = vc_frontend_default_params();
+    vm->fp.sample_rate = vm->m.cfg.sample_rate;
+    vm->fp.n_fft = vm->m.cfg.n_fft;
+    vm->fp.hop = vm->m.cfg.hop;
+    vm->fp.n_mels = vm->m.cfg.n_mels;
+    vm->fp.fmax = 0.5f * (float)vm->m.cfg.sample_rate;
+    *out = vm;
+    return VC_OK;
+}
+
+void vc_model_free(vc_model *m) {
+    if (!m) return;
+    vcm_model_free(&m->m);
+    free(m);
+}
+
+int vc_model_sample_rate(const vc_model *m) {
+    return m ? m->m.cfg.sample_rate : 0;
+}
+
+int vc_model_speaker_dim(const vc_model *m) {
+    return m ? m->m.cfg.spk_dim : 0;
+}
+
+vc_convert_params vc_convert_default_params(void) {
+    vc_convert_params p = {
+        .auto_pitch = 1,
+        .pitch_shift = 0.0f,
+        .harmonic = 1,
+        .vocoder = vc_vocoder_default_params(),
+        .chunk_seconds = 10.0,
+        .progress = NULL,
+    };
+    return p;
+}
+
+void vc_voice_free(vc_voice *v) {
+    if (!v) return;
+    free(v->embedding);
+    memset(v, 0, sizeof *v);
+}
+
+/* ---- shared analysis ---------------------------------------------------------------------- */
+
+/* An input brought to the model: resampled, levelled to VC_CONVERT_LEVEL_DBFS, its speech span
+ * [b, e) found. x is owned; level_db is the input's own active level. */
+typedef struct prepared {
+    float *x;
+    size_t n, b, e;
+    double level_db;
+} prepared;
+
+static vc_status prepare(const vc_model *vm, const vc_audio *a, const char *what, prepared *out) {
+    memset(out, 0, sizeof *out);
+    if (!a || !a->samples || a->n_samples == 0 || a->sample_rate < 1) {
+        vc_log(VC_LOG_ERROR, "%s: no audio", what);
+        return VC_ERR_AUDIO;
+    }
+    int rate = vm->fp.sample_rate;
+    vc_status st;
+    if (a->sample_rate != rate) {
+        st = vc_audio_resample(a->samples, a->n_samples, a->sample_rate, rate, &out->x, &out->n);
+        if (st != VC_OK) return st;
+    } else {
+        out->x = malloc(a->n_samples * sizeof *out->x);
+        if (!out->x) return VC_ERR_NOMEM;
+        memcpy(out->x, a->samples, a->n_samples * sizeof *out->x);
+        out->n = a->n_samples;
+    }
+    vc_level lv;
+    st = out->n ? vc_audio_level(out->x, out->n, rate, &lv) : VC_ERR_AUDIO;
+    if (st == VC_OK && lv.active_dbfs <= VC_SILENCE_DBFS) {
+        vc_log(VC_LOG_ERROR, "%s: silent (active level %.1f dBFS)", what, lv.active_dbfs);
+        st = VC_ERR_AUDIO;
+    }
+    if (st == VC_OK) {
+        out->level_db = lv.active_dbfs;
+        float g = (float)pow(10.0, (VC_CONVERT_LEVEL_DBFS - lv.active_dbfs) / 20.0);
+        for (size_t i = 0; i < out->n; i++) out->x[i] *= g;
+        st = vc_trim_span(out->x, out->n, rate, vm->fp.hop, vm->fp.n_fft, &out->b, &out->e);
+        if (st == VC_ERR_AUDIO)
+            vc_log(VC_LOG_ERROR, "%s: no speech found (silent, or shorter than %d samples)", what,
+                   vm->fp.n_fft);
+    }
+    if (st != VC_OK) {
+        free(out->x);
+        memset(out, 0, sizeof *out);
+    }
+    return st;
+}
+
+/* Normalised log-mel of frames [t0, t0 + T) of x (n), channel-major into out (M, T_pad), the
+ * frames past T repeating frame T - 1. tm is (T, M) scratch. */
+static vc_status normalised_mel(vc_frontend *fe, const vcm_model *m, const float *x, size_t n,
+                                int t0, int T, int T_pad, float *tm, float *out) {
+    int M = m->cfg.n_mels;
+    vc_status st = vc_frontend_log_mel_frames(fe, x, n, t0, T, tm);
+    if (st != VC_OK) return st;
+    for (int k = 0; k < M; k++) {
+        float mu = m->mel_mean[k], inv = 1.0f / m->mel_std[k];
+        float *row = out + (size_t)k * (size_t)T_pad;
+        for (int t = 0; t < T_pad; t++)
+            row[t] = (tm[(size_t)(t < T ? t : T - 1) * M + k] - mu) * inv;
+    }
+    return VC_OK;
+}
+
+/* ---- voice -------------------------------------------------------------------------------- */
+
+vc_status vc_voice_from_audio(const vc_model *vm, const vc_audio *refs, int n_refs, vc_voice *out) {
+    if (!vm || !refs || n_refs < 1 || !out) return VC_ERR_ARG;
+    memset(out, 0, sizeof *out);
+    const vcm_model *m = &vm->m;
+    int S = m->cfg.spk_dim, M = m->cfg.n_mels;
+    double *acc = calloc((size_t)S, sizeof *acc); // (S) frame-weighted sum of embeddings
+    float *spk = malloc((size_t)S * sizeof *spk);
+    float *tm = malloc((size_t)VOICE_WINDOW * M * sizeof *tm); // (window, M)
+    float *xs = malloc((size_t)VOICE_WINDOW * M * sizeof *xs); // (M, window)
+    vc_frontend *fe = NULL;
+    vcm_workspace ws = {0};
+    vc_status st = acc && spk && tm && xs ? VC_OK : VC_ERR_NOMEM;
+    if (st == VC_OK) st = vc_frontend_init(&vm->fp, &fe);
+    if (st == VC_OK) st = vcm_workspace_init(&ws, m, 1, 2, VOICE_WINDOW);
+    double frames = 0.0, s1 = 0.0, s2 = 0.0, seconds = 0.0;
+    long voiced = 0;
+    for (int r = 0; r < n_refs && st == VC_OK; r++) {
+        char what[32];
+        snprintf(what, sizeof what, "reference %d", r + 1);
+        prepared in;
+        if ((st = prepare(vm, &refs[r], what, &in)) != VC_OK) break;
+        const float *x = in.x + in.b;
+        size_t len = in.e - in.b;
+        double sec = (double)len / vm->fp.sample_rate;
+        if (sec < MIN_REFERENCE_SECONDS) {
+            vc_log(VC_LOG_ERROR, "%s: only %.2f s of speech; a reference needs at least %.1f s",
+                   what, sec, MIN_REFERENCE_SECONDS);
+            st = VC_ERR_AUDIO;
+        }
+        int T = vc_frontend_n_frames(fe, len);
+        float *f0 = st == VC_OK ? malloc(sizeof(float) * 2 * (size_t)T) : NULL; // (T) f0, voicing
+        if (st == VC_OK && !f0) st = VC_ERR_NOMEM;
+        if (st == VC_OK) st = vc_frontend_f0(fe, x, len, f0, f0 + T);
+        for (int t = 0; st == VC_OK && t < T; t++)
+            if (f0[t] > 0.0f) {
+                double l = log(f0[t]);
+                s1 += l;
+                s2 += l * l;
+                voiced++;
+            }
+        free(f0);
+        /* windows of near-equal length, none longer than VOICE_WINDOW */
+        int n_win = (T + VOICE_WINDOW - 1) / VOICE_WINDOW;
+        for (int w = 0; st == VC_OK && w < n_win; w++) {
+            int t0 = (int)((long)T * w / n_win), t1 = (int)((long)T * (w + 1) / n_win);
+            st = normalised_mel(fe, m, x, len, t0, t1 - t0, t1 - t0, tm, xs);
+            if (st == VC_OK) st = vcm_encode_speaker(m, &ws, xs, t1 - t0, spk);
+            for (int k = 0; st == VC_OK && k < S; k++) acc[k] += (double)spk[k] * (t1 - t0);
+            frames += t1 - t0;
+        }
+        seconds += sec;
+        free(in.x);
+    }
+    if (st == VC_OK) {
+        out->embedding = malloc((size_t)S * sizeof *out->embedding);
+        if (!out->embedding) st = VC_ERR_NOMEM;
+    }
+    if (st == VC_OK) {
+        for (int k = 0; k < S; k++) out->embedding[k] = (float)(acc[k] / frames);
+        out->dim = S;
+        out->voiced_frames = (int)voiced;
+        out->logf0_mean = voiced ? s1 / (double)voiced : 0.0;
+        double var = voiced ? s2 / (double)voiced - out->logf0_mean * out->logf0_mean : 0.0;
+        out->logf0_std = sqrt(var > 0.0 ? var : 0.0);
+        out->seconds = seconds;
+    }
+    vcm_workspace_free(&ws);
+    vc_frontend_free(fe);
+    free(xs);
+    free(tm);
+    free(spk);
+    free(acc);
+    return st;
+}
+
+/* ---- conversion --------------------------------------------------------------------------- */
+
+/* Pitch input of the decoder for the whole speech span, (2, T). Automatic key: the source's
+ * contour normalised by its own log-F0 statistics, which the decoder maps into the voice's range
+ * (training paired each contour with its own speaker). With a shift: the source's log-F0 moved
+ * by the shift, expressed in the voice's statistics, so the decoder renders that absolute pitch. */
+static void pitch_input(const float *f0, const float *voicing, int T, const vc_voice *v,
+                        const vc_convert_params *p, float *out) {
+    vc_pitch_features(f0, voicing, T, out);
+    if (p->auto_pitch) return;
+    double shift = p->pitch_shift * log(2.0) / 12.0;
+    double sigma = v->logf0_std > VC_PITCH_STD_FLOOR ? v->logf0_std : VC_PITCH_STD_FLOOR;
+    for (int t = 0; t < T; t++)
+        out[t] = f0[t] > 0.0f ? (float)((log(f0[t]) + shift - v->logf0_mean) / sigma) : 0.0f;
+}
+
+/* The F0 the output should have, for the harmonic vocoder, written over f0 (T): the source's
+ * normalised contour (pitch channel 0) in the voice's log-F0 range, or the source's own F0 moved
+ * by the shift. Unvoiced frames stay 0. A voice without voiced frames keeps the source's F0. */
+static void target_f0(float *f0, int T, const float *pitch, const vc_voice *v,
+                      const vc_convert_params *p) {
+    int automatic = p->auto_pitch && v->voiced_frames > 0;
+    double ratio = p->auto_pitch ? 1.0 : pow(2.0, p->pitch_shift / 12.0);
+    for (int t = 0; t < T; t++) {
+        if (f0[t] <= 0.0f) continue;
+        f0[t] = automatic ? (float)exp(v->logf0_mean + v->logf0_std * pitch[t])
+                          : (float)(f0[t] * ratio);
+    }
+}
+
+/* Scratch of one conversion, sized for the largest chunk window. */
+typedef struct chunk_ws {
+    vcm_workspace ws;
+    float *tm;    // (W, M) log-mel as the front end gives it
+    float *x;     // (M, W) normalised, channel-major
+    float *p;     // (2, W) pitch slice
+    int *codes;   // (W / 2)
+    float *mel;   // (M, W) decoder output (unused beyond the call)
+    float *lin;   // (F, W) normalised log-magnitude
+    float *mag;   // (W, F) linear magnitude, frame-major for the vocoder
+    float *tail;  // (2 ctx, F) log-magnitude of the previous window's last 2 ctx frames
+    float *exc;   // (2 F) excitation_shape scratch
+    float *audio; // (W * hop) the window's audio
+} chunk_ws;
+
+static void chunk_ws_free(chunk_ws *c) {
+    vcm_workspace_free(&c->ws);
+    free(c->tm);
+    free(c->x);
+    free(c->p);
+    free(c->codes);
+    free(c->mel);
+    free(c->lin);
+    free(c->mag);
+    free(c->tail);
+    free(c->exc);
+    free(c->audio);
+    memset(c, 0, sizeof *c);
+}
+
+static vc_status chunk_ws_init(chunk_ws *c, const vcm_model *m, int W, int hop) {
+    memset(c, 0, sizeof *c);
+    size_t M = (size_t)m->cfg.n_mels, F = (size_t)m->cfg.n_bins, w = (size_t)W;
+    c->tm = malloc(w * M * sizeof(float));
+    c->x = malloc(w * M * sizeof(float));
+    c->p = malloc(2 * w * sizeof(float));
+    c->codes = malloc(w / 2 * sizeof(int));
+    c->mel = malloc(w * M * sizeof(float));
+    c->lin = malloc(w * F * sizeof(float));
+    c->mag = malloc(w * F * sizeof(float));
+    c->tail = malloc(2 * CHUNK_CONTEXT * F * sizeof(float));
+    c->exc = malloc(2 * F * sizeof(float));
+    c->audio = malloc(w * (size_t)hop * sizeof(float));
+    vc_status st = c->tm && c->x && c->p && c->codes && c->mel && c->lin && c->mag && c->tail &&
+                           c->exc && c->audio
+                       ? vcm_workspace_init(&c->ws, m, 1, W, 1)
+                       : VC_ERR_NOMEM;
+    if (st != VC_OK) chunk_ws_free(c);
+    return st;
+}
+
+/* Raised-cosine weight of the new chunk at position i of a crossfade of n samples. */
+static float fade_in(size_t i, size_t n) {
+    return 0.5f - 0.5f * (float)cos(VC_TWO_PI * 0.5 * ((double)i + 0.5) / (double)n);
+}
+
+vc_status vc_convert(const vc_model *vm, const vc_audio *source, const vc_voice *voice,
+                     const vc_convert_params *p, vc_audio *out) {
+    if (!vm || !source || !voice || !p || !out || !voice->embedding ||
+        voice->dim != vm->m.cfg.spk_dim || p->vocoder.iters < 0 || !(p->chunk_seconds > 0.0))
+        return VC_ERR_ARG;
+    const vcm_model *m = &vm->m;
+    const int hop = vm->fp.hop, F = m->cfg.n_bins;
+    prepared in;
+    vc_status st = prepare(vm, source, "source", &in);
+    if (st != VC_OK) return st;
+    const float *x = in.x + in.b;
+    const size_t len = in.e - in.b;
+    vc_frontend *fe = NULL;
+    chunk_ws c = {0};
+    float *f0 = NULL, *pitch = NULL, *y = NULL;
+    int T = 0;
+    if ((st = vc_frontend_init(&vm->fp, &fe)) == VC_OK) {
+        T = vc_frontend_n_frames(fe, len);
+        f0 = malloc(sizeof(float) * 2 * (size_t)T);    // (T) f0, then (T) voicing
+        pitch = malloc(sizeof(float) * 2 * (size_t)T); // (2, T)
+        y = calloc(len, sizeof *y);                    // (len) the converted speech span
+        if (!f0 || !pitch || !y) st = VC_ERR_NOMEM;
+    }
+    if (st == VC_OK) st = vc_frontend_f0(fe, x, len, f0, f0 + T);
+    if (st == VC_OK) pitch_input(f0, f0 + T, T, voice, p, pitch);
+    if (st == VC_OK && p->harmonic) target_f0(f0, T, pitch, voice, p);
+
+    /* Chunk cores of L frames (even, so codes stay aligned) with CHUNK_CONTEXT frames either
+     * side: window [a, b) = [core start - ctx, core end + ctx) within [0, T). */
+    int L = 2 * (int)fmax(1.0, p->chunk_seconds * vm->fp.sample_rate / hop / 2.0);
+    if (L < 2 * CHUNK_CONTEXT) L = 2 * CHUNK_CONTEXT; /* the crossfade needs a core this long */
+    if (L > T) L = T + (T & 1);
+    const int ctx = CHUNK_CONTEXT, W = L + 2 * ctx + 2;
+    if (st == VC_OK) st = chunk_ws_init(&c, m, W, hop);
+    vc_vocoder_params vp = p->vocoder;
+    vp.progress = NULL;
+    int n_chunks = (T + L - 1) / L;
+    for (int k = 0; st == VC_OK && k < n_chunks; k++) {
+        int core = k * L;
+        int a = core - ctx > 0 ? core - ctx : 0, b = core + L + ctx < T ? core + L + ctx : T;
+        int Tw = b - a, Tw2 = Tw + (Tw & 1); /* the model wants an even length */
+        st = normalised_mel(fe, m, x, len, a, Tw, Tw2, c.tm, c.x);
+        if (st != VC_OK) break;
+        for (int ch = 0; ch < 2; ch++)
+            for (int t = 0; t < Tw2; t++)
+                c.p[(size_t)ch * Tw2 + t] = pitch[(size_t)ch * T + a + (t < Tw ? t : Tw - 1)];
+        if ((st = vcm_encode_content(m, &c.ws, c.x, Tw2, c.codes)) != VC_OK) break;
+        st = vcm_decode(m, &c.ws, c.codes, Tw2 / 2, voice->embedding, c.p, c.mel, c.lin);
+        if (st != VC_OK) break;
+        /* Log-magnitude; where the previous window overlaps, its values first, then a ramp to
+         * this window's over the ctx frames after the core's start, so the vocoder's target
+         * has no step at the junction. */
+        for (int t = 0; t < Tw; t++) {
+            float w = t < core - a          ? 0.0f
+                      : t >= core - a + ctx ? 1.0f
+                                            : fade_in((size_t)(t - core + a), ctx);
+            if (!k) w = 1.0f;
+            for (int f = 0; f < F; f++) {
+                float l = c.lin[(size_t)f * Tw2 + t] * m->lin_std[f] + m->lin_mean[f];
+                if (w < 1.0f) l = w * l + (1.0f - w) * c.tail[(size_t)t * F + f];
+                c.mag[(size_t)t * F + f] = l;
+            }
+        }
+        /* keep the frames the next window will overlap: [b - 2 ctx, b) */
+        if (b < T) memcpy(c.tail, c.mag + (size_t)(Tw - 2 * ctx) * F, sizeof(float) * 2 * ctx * F);
+        for (size_t i = 0; i < (size_t)Tw * F; i++) c.mag[i] = expf(fminf(c.mag[i], 20.0f));
+        if (p->harmonic)
+            excitation_shape(c.mag, Tw, F, f0 + a, f0 + T + a,
+                             (float)vm->fp.sample_rate / (float)vm->fp.n_fft, c.exc);
+        /* The window's audio starts at sample a * hop; the last window runs to the end. From
+         * the second chunk on, the audio already written up to the core's start is the fixed
+         * prefix the vocoder continues; a short crossfade after it hides what remains. */
+        size_t s0 = (size_t)a * hop, nw = b == T ? len - s0 : (size_t)(Tw - 1) * hop;
+        size_t fixed = k ? (size_t)(core - a) * hop : 0;
+        if (k) memcpy(c.audio, y + s0, fixed * sizeof(float));
+        if ((st = griffin_lim_prefix(frontend_stft(fe), c.audio, nw, c.mag, Tw, &vp, fixed)) !=
+            VC_OK)
+            break;
+        /* Into the output: from the prefix to the solution over the prefix's last samples,
+         * where the two are coherent (the solution was held to the prefix there). */
+        size_t fade_n = fixed < (size_t)CHUNK_FADE * hop ? fixed : (size_t)CHUNK_FADE * hop;
+        for (size_t i = fixed - fade_n; i < nw; i++) {
+            size_t s = s0 + i;
+            if (i < fixed) {
+                float w = fade_in(i - (fixed - fade_n), fade_n);
+                y[s] = (1.0f - w) * y[s] + w * c.audio[i];
+            } else {
+                y[s] = c.audio[i];
+            }
+        }
+        if (p->progress) p->progress((double)(k + 1) / n_chunks, p->progress_user);
+    }
+    /* Back to the source's loudness, speech span in place, silence around it. */
+    vc_level lv;
+    if (st == VC_OK) st = vc_audio_level(y, len, vm->fp.sample_rate, &lv);
+    if (st == VC_OK) {
+        double gain_db = in.level_db - lv.active_dbfs;
+        if (lv.peak_dbfs + gain_db > -0.1) {
+            vc_log(VC_LOG_WARN,
+                   "output lowered by %.1f dB below the source's loudness to avoid "
+                   "clipping",
+                   lv.peak_dbfs + gain_db + 0.1);
+            gain_db = -0.1 - lv.peak_dbfs;
+        }
+        float g = lv.active_dbfs > VC_LEVEL_FLOOR_DB ? (float)pow(10.0, gain_db / 20.0) : 0.0f;
+        out->samples = calloc(in.n, sizeof *out->samples);
+        if (!out->samples) st = VC_ERR_NOMEM;
+        for (size_t i = 0; st == VC_OK && i < len; i++) out->samples[in.b + i] = g * y[i];
+        out->n_samples = st == VC_OK ? in.n : 0;
+        out->sample_rate = vm->fp.sample_rate;
+    }
+    chunk_ws_free(&c);
+    vc_frontend_free(fe);
+    free(y);
+    free(pitch);
+    free(f0);
+    free(in.x);
+    return st;
+}

@@ -1,0 +1,10 @@
+/* Library-internal access to the public front end's parts. */
+#ifndef VC_DSP_FRONTEND_H
+#define VC_DSP_FRONTEND_H
+
+#include "dsp/stft.h"
+
+/* The front end's STFT (plans and scratch; the same one-thread rule applies). */
+stft *frontend_stft(vc_frontend *fe);
+
+#endif

@@ -1,0 +1,267 @@
+/* Conversion (vc_model_load, vc_voice_from_audio, vc_convert) on a tiny random model: output
+ * length, placement and loudness, chunked against whole conversion of a 30 s input,
+ * determinism, other input rates, and bad input. What the conversion sounds like is measured
+ * by scripts/evaluate on a trained model, not here. */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp */
+#include "io/features.h"
+#include "model/model.h"
+#include "tempdir.h"
+#include "test.h"
+
+#include <string.h>
+
+#define RATE 16000
+
+/* Speech-like test signal: syllables of 120-300 ms, each a harmonic glide (F0 in [f_lo, f_hi])
+ * with a smooth envelope and a little noise, separated by short pauses; 0.5 s of silence at
+ * each end. */
+static float *speechlike(size_t n, float f_lo, float f_hi, uint64_t seed) {
+    float *x = calloc(n, sizeof *x);
+    if (!x) abort();
+    vc_rng r;
+    vc_rng_seed(&r, seed);
+    size_t pos = RATE / 2, end = n - RATE / 2;
+    double phase = 0.0;
+    while (pos < end) {
+        size_t len = (size_t)((0.12 + 0.18 * vc_rng_uniform(&r)) * RATE);
+        if (pos + len > end) len = end - pos;
+        float f0a = f_lo + (f_hi - f_lo) * vc_rng_uniform(&r);
+        float f0b = f_lo + (f_hi - f_lo) * vc_rng_uniform(&r);
+        float bright = 0.5f + 0.5f * vc_rng_uniform(&r); /* per-syllable spectral tilt */
+        for (size_t i = 0; i < len; i++) {
+            double u = (double)i / (double)len, f0 = f0a + (f0b - f0a) * u;
+            phase += VC_TWO_PI * f0 / RATE;
+            double env = sin(3.14159265358979 * u), s = 0.0;
+            for (int h = 1; h * f0 < 7000.0; h++) s += pow(bright, h) * sin(h * phase) / h;
+            x[pos + i] = (float)(0.25 * env * s + 0.003 * vc_rng_normal(&r));
+        }
+        pos += len + (size_t)(0.05 * RATE * vc_rng_uniform(&r));
+    }
+    return x;
+}
+
+/* A random tiny model saved to path with plausible normalisation statistics. */
+static void make_model(const char *path) {
+    vcm_config c;
+    CHECK(vcm_config_preset("tiny", &c) == VC_OK);
+    vcm_model m;
+    CHECK(vcm_model_init(&m, &c, 0) == VC_OK);
+    vc_rng r;
+    vc_rng_seed(&r, 7);
+    vcm_model_randomize(&m, &r);
+    for (int i = 0; i < c.n_mels; i++) m.mel_mean[i] = -6.0f, m.mel_std[i] = 2.5f;
+    for (int i = 0; i < c.n_bins; i++)
+        m.lin_mean[i] = -5.0f - 3.0f * i / c.n_bins, m.lin_std[i] = 2.0f;
+    CHECK(vcm_model_save(path, &m, NULL, 0) == VC_OK);
+    vcm_model_free(&m);
+}
+
+/* Spectral distortion per frame between a and b (same length) into d (T): the RMS over mel
+ * bands of the log-mel difference in dB. Returns its mean over frames where either is above the
+ * floor (speech). About 1 dB is the classic threshold of transparent spectral distortion in
+ * speech coding (Paliwal & Atal 1993). */
+static double spectral_distortion(vc_frontend *fe, const vc_audio *a, const vc_audio *b, double *d,
+                                  int *T_out) {
+    int T = vc_frontend_n_frames(fe, a->n_samples), M = 80;
+    float *la = malloc(sizeof(float) * T * M), *lb = malloc(sizeof(float) * T * M);
+    if (!la || !lb) abort();
+    CHECK(vc_frontend_log_mel(fe, a->samples, a->n_samples, la) == VC_OK);
+    CHECK(vc_frontend_log_mel(fe, b->samples, b->n_samples, lb) == VC_OK);
+    const double db = 20.0 / log(10.0); /* log-mel is the natural log of a magnitude */
+    double sum = 0.0;
+    int used = 0;
+    for (int t = 0; t < T; t++) {
+        double s = 0.0, peak = -100.0;
+        for (int m = 0; m < M; m++) {
+            double diff = la[t * M + m] - lb[t * M + m];
+            s += diff * diff;
+            peak = fmax(peak, fmax(la[t * M + m], lb[t * M + m]));
+        }
+        d[t] = db * sqrt(s / M);
+        if (peak > -6.0) sum += d[t], used++;
+    }
+    free(la);
+    free(lb);
+    *T_out = T;
+    return used ? sum / used : 0.0;
+}
+
+static int compare_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double active_db(const vc_audio *a) {
+    vc_level lv;
+    CHECK(vc_audio_level(a->samples, a->n_samples, a->sample_rate, &lv) == VC_OK);
+    return lv.active_dbfs;
+}
+
+int main(void) {
+    char dir[] = "/tmp/vconv_test_convert_XXXXXX", path[1024];
+    if (!mkdtemp(dir)) return 1;
+    join(path, sizeof path, dir, "tiny.safetensors");
+    make_model(path);
+    vc_model *model = NULL;
+    CHECK(vc_model_load(path, &model) == VC_OK);
+    if (!model) return 1;
+    CHECK(vc_model_sample_rate(model) == RATE);
+
+    /* the voice: a 3 s reference, higher than the source */
+    vc_audio ref = {speechlike(3 * RATE, 180.0f, 260.0f, 2), 3 * RATE, RATE};
+    vc_voice voice;
+    CHECK(vc_voice_from_audio(model, &ref, 1, &voice) == VC_OK);
+    CHECK(voice.dim == vc_model_speaker_dim(model) && voice.voiced_frames > 50);
+    CHECK(exp(voice.logf0_mean) > 180.0 && exp(voice.logf0_mean) < 260.0);
+    CHECK(voice.seconds > 1.8 && voice.seconds < 3.0); /* the silent ends trimmed */
+
+    /* a 30 s source, converted whole and in 4 s chunks */
+    size_t n = 30 * RATE;
+    vc_audio src = {speechlike(n, 90.0f, 150.0f, 1), n, RATE};
+    for (size_t i = 0; i < n; i++) src.samples[i] *= 0.5f; /* 6 dB quieter than the reference */
+    vc_convert_params whole = vc_convert_default_params(), chunked = whole, seed2 = whole,
+                      fine = whole;
+    whole.chunk_seconds = 60.0;
+    seed2.chunk_seconds = 60.0;
+    seed2.vocoder.seed = 2;
+    fine.chunk_seconds = 4.0; /* many junctions, to look at them */
+    CHECK(chunked.chunk_seconds == 10.0);
+    vc_audio yw = {0}, yc = {0}, yf = {0}, yc2 = {0};
+    CHECK(vc_convert(model, &src, &voice, &whole, &yw) == VC_OK);
+    CHECK(vc_convert(model, &src, &voice, &chunked, &yc) == VC_OK);
+    CHECK(vc_convert(model, &src, &voice, &fine, &yf) == VC_OK);
+    CHECK(vc_convert(model, &src, &voice, &chunked, &yc2) == VC_OK);
+    CHECK(yw.n_samples == n && yc.n_samples == n && yf.n_samples == n && yw.sample_rate == RATE);
+    CHECK(yc2.n_samples == n && memcmp(yc.samples, yc2.samples, n * sizeof(float)) == 0);
+    /* the trimmed lead-in stays silent; the level is the source's (the active-level measure is
+     * over 20 ms blocks, so a tenth of a dB is its resolution here, not a tolerance for error) */
+    double lead = 0.0;
+    for (size_t i = 0; i < RATE / 4; i++) lead = fmax(lead, fabs(yw.samples[i]));
+    CHECK(lead == 0.0);
+    CHECK_NEAR(active_db(&yw), active_db(&src), 0.3, 0);
+    CHECK_NEAR(active_db(&yc), active_db(&src), 0.3, 0);
+
+    vc_frontend_params fp = vc_frontend_default_params();
+    vc_frontend *fe = NULL;
+    CHECK(vc_frontend_init(&fp, &fe) == VC_OK);
+    int T;
+    size_t n_frames = n / 256 + 2;
+    double *d_chunk = malloc(sizeof(double) * n_frames),
+           *d_seed = malloc(sizeof(double) * n_frames);
+    if (!d_chunk || !d_seed) abort();
+    /* Whole against the default 10 s chunks: chunking changes the instance-norm statistics (over a
+     * chunk window rather than the utterance) and the vocoder's phase. Another vocoder seed
+     * alone moves the output by some distortion; what chunking adds on top of that (the two
+     * taken as independent, adding in quadrature) must stay within transparent spectral
+     * distortion, 1 dB. Both vocoders. */
+    for (int harmonic = 1; harmonic >= 0; harmonic--) {
+        whole.harmonic = chunked.harmonic = seed2.harmonic = harmonic;
+        vc_audio a = {0}, bw = {0}, sw = {0};
+        CHECK(vc_convert(model, &src, &voice, &whole, &bw) == VC_OK);
+        CHECK(vc_convert(model, &src, &voice, &chunked, &a) == VC_OK);
+        CHECK(vc_convert(model, &src, &voice, &seed2, &sw) == VC_OK);
+        double seed_vs_seed = spectral_distortion(fe, &sw, &bw, d_seed, &T);
+        double chunk_vs_whole = spectral_distortion(fe, &a, &bw, d_chunk, &T);
+        double excess =
+            sqrt(fmax(0.0, chunk_vs_whole * chunk_vs_whole - seed_vs_seed * seed_vs_seed));
+        fprintf(stderr,
+                "%s vocoder: spectral distortion to the whole conversion: 10 s chunks "
+                "%.3f dB, another seed %.3f dB, chunking's own %.3f dB\n",
+                harmonic ? "harmonic" : "spectrum", chunk_vs_whole, seed_vs_seed, excess);
+        CHECK(seed_vs_seed > 0.0);
+        CHECK(excess <= 1.0);
+        vc_audio_free(&a);
+        vc_audio_free(&bw);
+        vc_audio_free(&sw);
+    }
+    whole.harmonic = chunked.harmonic = seed2.harmonic = 1;
+
+    /* No seams: with 4 s chunks, no junction stands out. The worst 5-frame stretch at a junction
+     * is compared with the 95th percentile of 5-frame stretches away from junctions (a click or a
+     * jump of level or timbre at a junction would exceed it). Junctions fall every L frames from
+     * the first frame of the trimmed speech. */
+    double fine_vs_whole = spectral_distortion(fe, &yf, &yw, d_chunk, &T);
+    size_t b, e;
+    CHECK(vc_trim_span(src.samples, n, RATE, 256, 1024, &b, &e) == VC_OK);
+    int t_speech = (int)(b / 256), t_end = (int)(e / 256), L = 2 * (int)(4.0 * RATE / 256 / 2.0);
+    double worst_junction = 0.0, *away = malloc(sizeof(double) * n_frames);
+    int n_away = 0, n_junctions = 0;
+    if (!away) abort();
+    for (int t = t_speech + 2; t < t_end - 2; t++) {
+        double s5 =
+            (d_chunk[t - 2] + d_chunk[t - 1] + d_chunk[t] + d_chunk[t + 1] + d_chunk[t + 2]) / 5;
+        int r = (t - t_speech) % L, dist = r < L - r ? r : L - r;
+        if (dist <= 2 && t > t_speech + L / 2) {
+            worst_junction = fmax(worst_junction, s5);
+            n_junctions += r == 0;
+        } else if (dist >= 16) {
+            away[n_away++] = s5;
+        }
+    }
+    qsort(away, (size_t)n_away, sizeof *away, compare_double);
+    double p95 = away[(int)(0.95 * (n_away - 1))];
+    fprintf(stderr,
+            "4 s chunks: %.3f dB overall; worst 5 frames at the %d junctions %.3f dB, "
+            "95th percentile away from them %.3f dB\n",
+            fine_vs_whole, n_junctions, worst_junction, p95);
+    CHECK(n_junctions >= 6);
+    CHECK(worst_junction <= p95);
+    free(away);
+
+    /* and the output changes over time (against itself 0.4 s later) by far more than those
+     * distances: the model is not ignoring its input */
+    size_t lag = 25 * 256;
+    vc_audio early = {yw.samples, n - lag, RATE}, late = {yw.samples + lag, n - lag, RATE};
+    double over_time = spectral_distortion(fe, &early, &late, d_seed, &T);
+    fprintf(stderr, "spectral distortion of the output to itself 0.4 s later: %.3f dB\n",
+            over_time);
+    CHECK(over_time > 4.0);
+
+    /* a source at 44.1 kHz, stereo-free but resampled: the output is at the model's rate */
+    size_t n44 = 2 * 44100;
+    vc_audio s44 = {speechlike(n44, 100.0f, 140.0f, 3), n44, 44100}, y44 = {0};
+    CHECK(vc_convert(model, &s44, &voice, &whole, &y44) == VC_OK);
+    CHECK(y44.sample_rate == RATE && llabs((long long)y44.n_samples - 2 * RATE) <= 1);
+
+    /* bad input */
+    vc_audio silent = {calloc(RATE, sizeof(float)), RATE, RATE}, out = {0};
+    CHECK(vc_convert(model, &silent, &voice, &whole, &out) == VC_ERR_AUDIO && !out.samples);
+    vc_voice v2;
+    CHECK(vc_voice_from_audio(model, &silent, 1, &v2) == VC_ERR_AUDIO);
+    vc_audio blip = {speechlike(RATE + RATE / 3, 150.0f, 160.0f, 4), RATE + RATE / 3, RATE};
+    CHECK(vc_voice_from_audio(model, &blip, 1, &v2) == VC_ERR_AUDIO); /* 0.33 s of speech */
+    vc_audio two[2] = {ref, blip};
+    CHECK(vc_voice_from_audio(model, two, 2, &v2) == VC_ERR_AUDIO);
+    vc_voice bad = voice;
+    bad.dim = voice.dim + 1;
+    CHECK(vc_convert(model, &src, &bad, &whole, &out) == VC_ERR_ARG && !out.samples);
+    vc_convert_params neg = whole;
+    neg.chunk_seconds = 0.0;
+    CHECK(vc_convert(model, &src, &voice, &neg, &out) == VC_ERR_ARG);
+    CHECK(vc_voice_from_audio(model, &ref, 0, &v2) == VC_ERR_ARG);
+
+    /* two references: the pitch range pools both */
+    vc_audio pair[2] = {ref, {speechlike(3 * RATE, 100.0f, 120.0f, 5), 3 * RATE, RATE}};
+    CHECK(vc_voice_from_audio(model, pair, 2, &v2) == VC_OK);
+    CHECK(exp(v2.logf0_mean) > 110.0 && exp(v2.logf0_mean) < 220.0 && v2.seconds > 3.6);
+    vc_voice_free(&v2);
+    free(pair[1].samples);
+
+    free(d_chunk);
+    free(d_seed);
+    vc_frontend_free(fe);
+    free(blip.samples);
+    free(silent.samples);
+    vc_audio_free(&y44);
+    free(s44.samples);
+    vc_audio_free(&yw);
+    vc_audio_free(&yc);
+    vc_audio_free(&yc2);
+    vc_audio_free(&yf);
+    free(src.samples);
+    vc_voice_free(&voice);
+    free(ref.samples);
+    vc_model_free(model);
+    remove_tree(dir);
+    return test_finish();
+}
