@@ -332,14 +332,15 @@ vc_status vc_convert(const vc_model *vm, const vc_audio *source, const vc_voice 
     const size_t len = in.e - in.b;
     vc_frontend *fe = NULL;
     chunk_ws c = {0};
-    float *f0 = NULL, *pitch = NULL, *y = NULL;
+    float *f0 = NULL, *pitch = NULL, *full = NULL, *y = NULL;
     int T = 0;
     if ((st = vc_frontend_init(&vm->fp, &fe)) == VC_OK) {
         T = vc_frontend_n_frames(fe, len);
         f0 = malloc(sizeof(float) * 2 * (size_t)T);    // (T) f0, then (T) voicing
         pitch = malloc(sizeof(float) * 2 * (size_t)T); // (2, T)
-        y = calloc(len, sizeof *y);                    // (len) the converted speech span
-        if (!f0 || !pitch || !y) st = VC_ERR_NOMEM;
+        full = calloc(in.n, sizeof *full); // (n) the output, silent outside the speech span
+        y = full ? full + in.b : NULL;     // (len) the converted speech span
+        if (!f0 || !pitch || !full) st = VC_ERR_NOMEM;
     }
     if (st == VC_OK) st = vc_frontend_f0(fe, x, len, f0, f0 + T);
     if (st == VC_OK) pitch_input(f0, f0 + T, T, voice, p, pitch);
@@ -423,15 +424,15 @@ vc_status vc_convert(const vc_model *vm, const vc_audio *source, const vc_voice 
             gain_db = -0.1 - lv.peak_dbfs;
         }
         float g = lv.active_dbfs > VC_LEVEL_FLOOR_DB ? (float)pow(10.0, gain_db / 20.0) : 0.0f;
-        out->samples = calloc(in.n, sizeof *out->samples);
-        if (!out->samples) st = VC_ERR_NOMEM;
-        for (size_t i = 0; st == VC_OK && i < len; i++) out->samples[in.b + i] = g * y[i];
-        out->n_samples = st == VC_OK ? in.n : 0;
+        for (size_t i = 0; i < len; i++) y[i] *= g;
+        out->samples = full;
+        out->n_samples = in.n;
         out->sample_rate = vm->fp.sample_rate;
+        full = NULL; /* handed over */
     }
     chunk_ws_free(&c);
     vc_frontend_free(fe);
-    free(y);
+    free(full);
     free(pitch);
     free(f0);
     free(in.x);
