@@ -52,7 +52,7 @@ static void make_model(const char *path) {
     for (int i = 0; i < c.n_mels; i++) m.mel_mean[i] = -6.0f, m.mel_std[i] = 2.5f;
     for (int i = 0; i < c.n_bins; i++)
         m.lin_mean[i] = -5.0f - 3.0f * i / c.n_bins, m.lin_std[i] = 2.0f;
-    CHECK(vcm_model_save(path, &m, NULL, 0) == VC_OK);
+    CHECK(vcm_model_save(path, &m, NULL, 0, 0) == VC_OK);
     vcm_model_free(&m);
 }
 

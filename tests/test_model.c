@@ -468,9 +468,12 @@ static void test_save_load(const char *dir, vc_rng *rng) {
     char path[512];
     join(path, sizeof path, dir, "model.safetensors");
     const char *extra[] = {"vconv.train_steps", "17"};
-    CHECK(vcm_model_save(path, &m, extra, 1) == VC_OK);
+    CHECK(vcm_model_save(path, &m, extra, 1, 0) == VC_OK);
     CHECK(vcm_model_load(path, &l, 0) == VC_OK);
     CHECK(config_equal(&m.cfg, &l.cfg));
+    /* the other metadata is kept, and only it */
+    CHECK(l.n_meta == 1 && !strcmp(l.meta_kv[0], "vconv.train_steps") &&
+          !strcmp(l.meta_kv[1], "17"));
     CHECK(l.params.total == m.params.total &&
           memcmp(l.params.data, m.params.data, m.params.total * sizeof(float)) == 0);
     CHECK(memcmp(l.mel_mean, m.mel_mean, sizeof(float) * c.n_mels) == 0 &&
@@ -485,6 +488,19 @@ static void test_save_load(const char *dir, vc_rng *rng) {
     CHECK(memcmp(mel0, mel1, sizeof(float) * 2 * c.n_mels * 16) == 0);
     CHECK(memcmp(lin0, lin1, sizeof(float) * 2 * c.n_bins * 16) == 0);
     free(mel0), free(lin0), free(mel1), free(lin1);
+    vcm_model_free(&l);
+
+    /* F16: every parameter within half a unit in the last place of binary16 (relative 2^-11),
+     * statistics exact (they are text) */
+    CHECK(vcm_model_save(path, &m, extra, 1, 1) == VC_OK);
+    CHECK(vcm_model_load(path, &l, 0) == VC_OK);
+    double worst = 0.0;
+    for (size_t i = 0; i < m.params.total; i++) {
+        float a = m.params.data[i], q = l.params.data[i];
+        if (fabsf(a) >= 6.1e-5f) worst = fmax(worst, fabs((double)q - a) / fabs((double)a));
+    }
+    CHECK(worst <= 1.0 / 2048.0);
+    CHECK(memcmp(l.lin_std, m.lin_std, sizeof(float) * c.n_bins) == 0);
     vcm_model_free(&l);
 
     /* a file with one config key missing: FORMAT; a config that does not fit the tensors:

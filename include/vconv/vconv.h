@@ -185,6 +185,24 @@ VC_WARN_UNUSED vc_status vc_model_load(const char *path, vc_model **out);
 void vc_model_free(vc_model *m);
 int vc_model_sample_rate(const vc_model *m); /* the rate of its front end, and of its output */
 int vc_model_speaker_dim(const vc_model *m);
+int vc_model_codebook_size(const vc_model *m);
+size_t vc_model_n_params(const vc_model *m);
+
+/* The architecture as one JSON object (every config field; docs/model.md). malloc'd: free(). */
+VC_WARN_UNUSED vc_status vc_model_config_json(const vc_model *m, char **out);
+
+/* The file's other metadata: training provenance ("vconv.train_steps", "vconv.train_corpus",
+ * "vconv.train_date", "vconv.version") and whatever an export added. i in [0, count). */
+int vc_model_meta_count(const vc_model *m);
+const char *vc_model_meta_key(const vc_model *m, int i);
+const char *vc_model_meta_value(const vc_model *m, int i);
+const char *vc_model_meta(const vc_model *m, const char *key); /* NULL when absent */
+
+/* Writes the model (F32, or F16 when f16: half the size) with its metadata, set_kv pairs
+ * (key0, value0, ...; n_set) replacing or adding entries. Keys of the config, the statistics and
+ * the format version are not the caller's: VC_ERR_ARG. Temp file + rename. */
+VC_WARN_UNUSED vc_status vc_model_save(const vc_model *m, const char *path, int f16,
+                                       const char *const *set_kv, int n_set);
 
 /* The target voice: a speaker embedding and a pitch range, from one or more references. */
 typedef struct vc_voice {

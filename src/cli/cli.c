@@ -275,3 +275,17 @@ int cli_load_input(cli_common *common, const char *cmd, const char *path, vc_aud
     }
     return EXIT_OK;
 }
+
+void cli_json_string(FILE *f, const char *s) {
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}

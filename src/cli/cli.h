@@ -90,7 +90,12 @@ void cli_derive_output(char *buf, size_t size, const char *input, const char *su
 
 double cli_now_seconds(void);
 
+/* s as a JSON string literal (quotes, escapes) on f. */
+void cli_json_string(FILE *f, const char *s);
+
 int cmd_convert(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 int cmd_resynth(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
 int cmd_train(int argc, char **argv);

@@ -36,28 +36,14 @@ static int summarise_f0(f0_summary *s, const float *f0, int T) {
     return 0;
 }
 
-static void json_string(FILE *f, const char *s) {
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 static void print_json(const char *path, const vc_audio_info *info, const vc_audio *a,
                        const vc_level *lv, const f0_summary *fs, int hop, const float *f0,
                        const float *voicing, int with_track) {
     FILE *f = stdout;
     fprintf(f, "{\"file\": ");
-    json_string(f, path);
+    cli_json_string(f, path);
     fprintf(f, ", \"format\": ");
-    json_string(f, info->format);
+    cli_json_string(f, info->format);
     fprintf(f,
             ", \"file_rate\": %d, \"channels\": %d, \"duration_s\": %.4f, "
             "\"analysis_rate\": %d,\n \"level\": {\"rms_dbfs\": %.2f, \"peak_dbfs\": %.2f, "

@@ -167,6 +167,17 @@ vc_status vcm_config_from_json(const char *text, vcm_config *out) {
     return VC_OK;
 }
 
+/* The double nearest the shortest decimal that reads back as f (0.99f -> 0.99, not
+ * 0.990000009536743), so JSON shows what the user wrote. */
+static double shortest_double(float f) {
+    char buf[32];
+    for (int digits = 6; digits <= 9; digits++) {
+        snprintf(buf, sizeof buf, "%.*g", digits, (double)f);
+        if (strtof(buf, NULL) == f) break;
+    }
+    return strtod(buf, NULL);
+}
+
 vc_status vcm_config_to_json(const vcm_config *c, char **out) {
     if (!c || !out) return VC_ERR_ARG;
     *out = NULL;
@@ -174,14 +185,14 @@ vc_status vcm_config_to_json(const vcm_config *c, char **out) {
     if (!root) return VC_ERR_NOMEM;
     vcm_config tmp = *c;
     for (int i = 0; i < N_FIELDS; i++) {
-        double v = fields[i].is_float ? (double)*float_at(&tmp, &fields[i])
+        double v = fields[i].is_float ? shortest_double(*float_at(&tmp, &fields[i]))
                                       : (double)*int_at(&tmp, &fields[i]);
         if (!cJSON_AddNumberToObject(root, fields[i].name, v)) {
             cJSON_Delete(root);
             return VC_ERR_NOMEM;
         }
     }
-    *out = cJSON_Print(root);
+    *out = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     return *out ? VC_OK : VC_ERR_NOMEM;
 }

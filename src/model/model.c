@@ -157,6 +157,8 @@ void vcm_model_free(vcm_model *m) {
     free(m->mel_std);
     free(m->lin_mean);
     free(m->lin_std);
+    for (int i = 0; i < 2 * m->n_meta; i++) free(m->meta_kv[i]);
+    free(m->meta_kv);
     memset(m, 0, sizeof *m);
 }
 
@@ -394,7 +396,7 @@ static vc_status parse_floats(const char *s, float *out, int n, int positive, co
 }
 
 vc_status vcm_model_save(const char *path, const vcm_model *m, const char *const *meta_kv,
-                         int n_meta) {
+                         int n_meta, int f16) {
     if (!path || !m || !m->spec || n_meta < 0 || (n_meta > 0 && !meta_kv)) return VC_ERR_ARG;
     vcm_config_meta cm;
     vcm_config_to_meta(&m->cfg, &cm);
@@ -411,7 +413,7 @@ vc_status vcm_model_save(const char *path, const vcm_model *m, const char *const
         for (int i = 0; i < 4; i++) kv[2 * (cm.n + i)] = keys[i], kv[2 * (cm.n + i) + 1] = norm[i];
         if (n_meta > 0) memcpy(kv + 2 * (cm.n + 4), meta_kv, sizeof *kv * (size_t)(2 * n_meta));
         /* a caller key equal to one of ours makes safetensors_write refuse (duplicate key) */
-        st = vc_params_save(path, &m->params, kv, n, 0);
+        st = vc_params_save(path, &m->params, kv, n, f16);
     }
     free(kv);
     for (int i = 0; i < 4; i++) free(norm[i]);
@@ -436,6 +438,40 @@ static vc_status read_norm(vcm_model *m, const st_file *f, const char *what) {
     return VC_OK;
 }
 
+static char *copy_string(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *c = malloc(n);
+    if (c) memcpy(c, s, n);
+    return c;
+}
+
+/* Copies the metadata pairs that are not the version, the config or the statistics. */
+static vc_status keep_other_meta(vcm_model *m, const st_file *f) {
+    vcm_config_meta cm;
+    vcm_config_to_meta(&m->cfg, &cm);
+    const char *ours[] = {VC_META_FORMAT_VERSION, META_NORM_MEL_MEAN, META_NORM_MEL_STD,
+                          META_NORM_LIN_MEAN, META_NORM_LIN_STD};
+    m->meta_kv = calloc(2 * (size_t)f->n_meta + 1, sizeof *m->meta_kv);
+    if (!m->meta_kv) return VC_ERR_NOMEM;
+    for (int i = 0; i < f->n_meta; i++) {
+        const char *key = f->meta[i].key;
+        int skip = 0;
+        for (int j = 0; j < 5 && !skip; j++) skip = !strcmp(key, ours[j]);
+        for (int j = 0; j < cm.n && !skip; j++) skip = !strcmp(key, cm.kv[2 * j]);
+        if (skip) continue;
+        char *k = copy_string(key), *v = copy_string(f->meta[i].value);
+        if (!k || !v) {
+            free(k);
+            free(v);
+            return VC_ERR_NOMEM;
+        }
+        m->meta_kv[2 * m->n_meta] = k;
+        m->meta_kv[2 * m->n_meta + 1] = v;
+        m->n_meta++;
+    }
+    return VC_OK;
+}
+
 vc_status vcm_model_load(const char *path, vcm_model *m, int with_grad) {
     if (!path || !m) return VC_ERR_ARG;
     memset(m, 0, sizeof *m);
@@ -454,8 +490,9 @@ vc_status vcm_model_load(const char *path, vcm_model *m, int with_grad) {
     vcm_config cfg;
     if ((st = vcm_config_from_meta(&f, path, &cfg)) == VC_OK &&
         (st = vcm_model_init(m, &cfg, with_grad)) == VC_OK &&
-        (st = vc_params_read(&f, path, &m->params)) == VC_OK)
-        st = read_norm(m, &f, path);
+        (st = vc_params_read(&f, path, &m->params)) == VC_OK &&
+        (st = read_norm(m, &f, path)) == VC_OK)
+        st = keep_other_meta(m, &f);
     safetensors_free(&f);
     if (st != VC_OK) vcm_model_free(m);
     return st;

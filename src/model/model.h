@@ -84,6 +84,11 @@ typedef struct vcm_model {
     /* normalisation statistics of the data (travel in the model file) */
     float *mel_mean, *mel_std; // (M), (M)
     float *lin_mean, *lin_std; // (F), (F)
+
+    /* the file's other metadata pairs (training provenance) as vcm_model_load found them:
+     * key0, value0, key1, ... each malloc'd; NULL for a model that was not loaded */
+    char **meta_kv; // (2 n_meta)
+    int n_meta;
 } vcm_model;
 
 /* Builds the table and slab (zeroed; call vcm_model_randomize) and binds every layer.
@@ -194,15 +199,17 @@ VC_WARN_UNUSED vc_status vcm_encode_speaker(const vcm_model *m, vcm_workspace *w
 VC_WARN_UNUSED vc_status vcm_decode(const vcm_model *m, vcm_workspace *ws, const int *codes, int T2,
                                     const float *spk, const float *p, float *mel, float *lin);
 
-/* Writes the parameters (F32) with the config, the normalisation statistics and the caller's
- * meta_kv pairs (n_meta, which must not use the keys written here). Temp file + rename. */
+/* Writes the parameters (F32, or F16 when f16) with the config, the normalisation statistics
+ * and the caller's meta_kv pairs (n_meta, which must not use the keys written here). Temp file
+ * + rename. */
 VC_WARN_UNUSED vc_status vcm_model_save(const char *path, const vcm_model *m,
-                                        const char *const *meta_kv, int n_meta);
+                                        const char *const *meta_kv, int n_meta, int f16);
 
 /* Reads the config from the file's metadata, builds the model (with_grad as in
  * vcm_model_init), then reads the parameters and statistics. Statuses: VC_ERR_IO, VC_ERR_FORMAT
  * (not safetensors, a missing or bad config key, bad statistics), VC_ERR_VERSION, VC_ERR_SHAPE
- * (tensors that do not fit the config), each with a log line. *m is zeroed on failure. */
+ * (tensors that do not fit the config), each with a log line. The file's other metadata pairs
+ * are kept in m->meta_kv. *m is zeroed on failure. */
 VC_WARN_UNUSED vc_status vcm_model_load(const char *path, vcm_model *m, int with_grad);
 
 #endif

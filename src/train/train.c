@@ -573,7 +573,7 @@ static vc_status save_model(const trainer *t) {
                         "vconv.train_corpus", corpus,
                         "vconv.version",      VC_VERSION_STRING,
                         "vconv.train_date",   date};
-    vc_status st = vcm_model_save(t->p.out_model, &t->m, kv, 4);
+    vc_status st = vcm_model_save(t->p.out_model, &t->m, kv, 4, 0);
     if (st != VC_OK) vc_log(VC_LOG_ERROR, "train: cannot write model %s", t->p.out_model);
     free(corpus);
     return st;

@@ -35,7 +35,7 @@ expect 0 "--version" -- "$vconv" --version
 grep -q '^vconv [0-9]' "$work/out" && ok || bad "--version prints a version"
 expect 2 "unknown command" -- "$vconv" frobnicate
 one_line_error "unknown command"
-for cmd in resynth analyze train convert; do
+for cmd in resynth analyze train convert info export; do
   expect 0 "$cmd --help" -- "$vconv" $cmd --help
   grep -q -- '--threads' "$work/out" && ok || bad "$cmd --help lists --threads"
   expect 0 "$cmd -h" -- "$vconv" $cmd -h
@@ -154,6 +154,26 @@ if cmp -s m.safetensors v9.safetensors; then bad "could not make a version-9 mod
   grep -q 'version' "$work/err" && ok || bad "the version error names the version: $(cat "$work/err")"
   no_file x.wav "convert with another format version"
 fi
+
+# --- info and export
+expect 0 "info" -- "$vconv" info m.safetensors
+grep -q '"codebook_size":32' "$work/out" && grep -q '^train_steps *8' "$work/out" && ok || bad "info shows config and provenance: $(cat "$work/out")"
+expect 0 "info --json" -- "$vconv" info --json m.safetensors
+grep -q '"vconv.train_steps": "8"' "$work/out" && ok || bad "info --json has the metadata"
+expect 0 "export F16 with metadata" -- "$vconv" export m.safetensors -o h.safetensors --f16 --set vconv.train_corpus=samples --set vconv.note=x=y
+[ "$(stat -c %s h.safetensors)" -lt "$(stat -c %s m.safetensors)" ] && ok || bad "F16 export is smaller"
+expect 0 "info on the export" -- "$vconv" info --json h.safetensors
+grep -q '"vconv.train_corpus": "samples"' "$work/out" && grep -q '"vconv.note": "x=y"' "$work/out" && ok || bad "export sets metadata: $(cat "$work/out")"
+expect 0 "convert with the F16 export" -- "$vconv" convert -q "$src" "$ref" --model h.safetensors -o h.wav
+expect 2 "export without -o" -- "$vconv" export m.safetensors
+one_line_error "export without -o"
+expect 2 "export with a bad --set" -- "$vconv" export m.safetensors -o bad.safetensors --set novalue
+one_line_error "export with a bad --set"
+expect 1 "export over a config key" -- "$vconv" export m.safetensors -o bad.safetensors --set vconv.channels=8
+one_line_error "export over a config key"
+no_file bad.safetensors "export over a config key"
+expect 1 "info on garbage" -- "$vconv" info garbage.safetensors
+one_line_error "info on garbage"
 
 # --- other formats, rates, channels, silence (needs sox)
 if command -v sox >/dev/null; then
