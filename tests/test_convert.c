@@ -217,6 +217,24 @@ int main(void) {
             over_time);
     CHECK(over_time > 4.0);
 
+    /* content codes: in range, one per two speech frames, and chunking changes few of them
+     * (only through the instance-norm statistics of the chunk windows) */
+    int *cw = NULL, *cc = NULL, nw = 0, nc = 0;
+    CHECK(vc_encode(model, &src, 60.0, &cw, &nw) == VC_OK);
+    CHECK(vc_encode(model, &src, 4.0, &cc, &nc) == VC_OK);
+    CHECK(nw == nc && nw == (t_end - t_speech) / 2 + 1);
+    int in_range = 1, same = 0;
+    for (int i = 0; i < nw && i < nc; i++) {
+        in_range &= cw[i] >= 0 && cw[i] < vc_model_codebook_size(model);
+        same += cw[i] == cc[i];
+    }
+    fprintf(stderr, "codes: %d, %.1f%% the same with 4 s chunks\n", nw, 100.0 * same / nw);
+    CHECK(in_range);
+    CHECK(same >= 0.8 * nw);
+    free(cw);
+    free(cc);
+    CHECK(vc_encode(model, &src, 0.0, &cw, &nw) == VC_ERR_ARG);
+
     /* a source at 44.1 kHz, stereo-free but resampled: the output is at the model's rate */
     size_t n44 = 2 * 44100;
     vc_audio s44 = {speechlike(n44, 100.0f, 140.0f, 3), n44, 44100}, y44 = {0};

@@ -186,6 +186,7 @@ void vc_model_free(vc_model *m);
 int vc_model_sample_rate(const vc_model *m); /* the rate of its front end, and of its output */
 int vc_model_speaker_dim(const vc_model *m);
 int vc_model_codebook_size(const vc_model *m);
+double vc_model_codes_per_second(const vc_model *m); /* sample_rate / (2 hop) */
 size_t vc_model_n_params(const vc_model *m);
 
 /* The architecture as one JSON object (every config field; docs/model.md). malloc'd: free(). */
@@ -243,6 +244,48 @@ vc_convert_params vc_convert_default_params(void);
 VC_WARN_UNUSED vc_status vc_convert(const vc_model *m, const vc_audio *source,
                                     const vc_voice *voice, const vc_convert_params *p,
                                     vc_audio *out);
+
+/* The content codes of a, as vc_convert computes them (levelled, trimmed, in chunks of
+ * chunk_seconds with context): *codes (n_codes, malloc'd, free with free()), one code in
+ * [0, vc_model_codebook_size) per two frames of the trimmed speech. VC_ERR_AUDIO when silent. */
+VC_WARN_UNUSED vc_status vc_encode(const vc_model *m, const vc_audio *a, double chunk_seconds,
+                                   int **codes, int *n_codes);
+
+/* ------------------------------------------------------------- codebook */
+
+/* Audio files under folders, found as vconv train finds them: recursively, in sorted order,
+ * by extension; speaker = the first folder level under each folder, named "<folder>/<speaker>".
+ * VC_ERR_IO for a missing folder, VC_ERR_AUDIO when no audio is found. */
+typedef struct vc_file_list {
+    int n;
+    const char *const *paths; /* (n) */
+    const int *speaker;       /* (n) index into speakers */
+    int n_speakers;
+    const char *const *speakers; /* (n_speakers) */
+    void *priv;
+} vc_file_list;
+
+VC_WARN_UNUSED vc_status vc_list_audio(const char *const *dirs, int n_dirs, vc_file_list *out);
+void vc_file_list_free(vc_file_list *l);
+
+typedef struct vc_code_stats {
+    int codebook_size;
+    long total;          /* codes counted */
+    int used;            /* codes seen at least once */
+    double entropy_bits; /* of the usage distribution, per code */
+    double perplexity;   /* 2^entropy: the number of equally used codes it amounts to */
+    int speakers;        /* speakers given (0: none) */
+    double mi_bits;      /* mutual information between code and speaker */
+    double nmi;          /* 2 I / (H(code) + H(speaker)), 0..1: 0 independent, 1 determined */
+    double nmi_shuffled; /* the same with speakers permuted across utterances: the floor that
+                          * finite data alone gives */
+} vc_code_stats;
+
+/* Statistics of n_utts code sequences (codes[u], n_codes[u] each in [0, codebook_size)) and, when
+ * speaker is not NULL, their speakers (speaker[u] >= 0). seed drives the shuffled control. */
+VC_WARN_UNUSED vc_status vc_code_stats_compute(const int *const *codes, const int *n_codes,
+                                               const int *speaker, int n_utts, int codebook_size,
+                                               uint64_t seed, vc_code_stats *out);
 
 /* ------------------------------------------------------------- training */
 

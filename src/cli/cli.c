@@ -289,3 +289,28 @@ void cli_json_string(FILE *f, const char *s) {
     }
     fputc('"', f);
 }
+
+#define DEFAULT_MODEL_NAME "vconv-default.safetensors"
+
+const char *cli_default_model(char *buf, size_t size) {
+    const char *env = getenv("VCONV_MODEL");
+    if (env && *env) return env;
+    char exe[1024];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            snprintf(buf, size, "%s/../share/vconv/%s", exe, DEFAULT_MODEL_NAME);
+            if (access(buf, R_OK) == 0) return buf;
+        }
+    }
+#ifdef VC_SOURCE_MODEL_DIR
+    snprintf(buf, size, "%s/%s", VC_SOURCE_MODEL_DIR, DEFAULT_MODEL_NAME);
+    return buf;
+#else
+    snprintf(buf, size, "%s", DEFAULT_MODEL_NAME);
+    return buf;
+#endif
+}

@@ -90,11 +90,16 @@ void cli_derive_output(char *buf, size_t size, const char *input, const char *su
 
 double cli_now_seconds(void);
 
+/* The bundled model's path into buf: $VCONV_MODEL, else beside an installed binary
+ * (PREFIX/share/vconv), else in the source tree the binary was built from. */
+const char *cli_default_model(char *buf, size_t size);
+
 /* s as a JSON string literal (quotes, escapes) on f. */
 void cli_json_string(FILE *f, const char *s);
 
 int cmd_convert(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_codebook(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_resynth(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);

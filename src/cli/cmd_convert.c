@@ -1,42 +1,13 @@
 /* vconv convert: SOURCE's words in the voice of REFERENCE (one or more files of one speaker). */
-#define _POSIX_C_SOURCE 200809L /* readlink, access */
 #include "cli.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define MAX_REFERENCES 32
 
 static const char *const vocoder_choices[] = {"harmonic", "spectrum", NULL};
-#define DEFAULT_MODEL_NAME "vconv-default.safetensors"
-
-/* The bundled model: $VCONV_MODEL, else beside an installed binary (PREFIX/share/vconv), else
- * in the source tree the binary was built from. */
-static const char *default_model(char *buf, size_t size) {
-    const char *env = getenv("VCONV_MODEL");
-    if (env && *env) return env;
-    char exe[1024];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = '\0';
-            snprintf(buf, size, "%s/../share/vconv/%s", exe, DEFAULT_MODEL_NAME);
-            if (access(buf, R_OK) == 0) return buf;
-        }
-    }
-#ifdef VC_SOURCE_MODEL_DIR
-    snprintf(buf, size, "%s/%s", VC_SOURCE_MODEL_DIR, DEFAULT_MODEL_NAME);
-    return buf;
-#else
-    snprintf(buf, size, "%s", DEFAULT_MODEL_NAME);
-    return buf;
-#endif
-}
-
 /* "dir/a.flac" + "dir/b.wav" -> "a_as_b.wav" in the current directory. */
 static void derive_name(char *buf, size_t size, const char *source, const char *reference) {
     char ref[512], suffix[600];
@@ -96,7 +67,7 @@ int cmd_convert(int argc, char **argv) {
         derive_name(derived, sizeof derived, pos[0], pos[1]);
         out_path = derived;
     }
-    if (!model_path) model_path = default_model(model_buf, sizeof model_buf);
+    if (!model_path) model_path = cli_default_model(model_buf, sizeof model_buf);
 
     double t0 = cli_now_seconds();
     int n_refs = n_pos - 1, rc = EXIT_RUNTIME;

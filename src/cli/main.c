@@ -12,6 +12,7 @@ static const struct {
     {"resynth", cmd_resynth, "analysis + Griffin-Lim round trip, no model"},
     {"analyze", cmd_analyze, "duration, rate, loudness, F0 range and voiced share of a file"},
     {"train", cmd_train, "train a model on folders of speech (no labels, no parallel data)"},
+    {"codebook", cmd_codebook, "how a model's codebook is used on speech, and by whom"},
     {"info", cmd_info, "what a model file holds: architecture, size, provenance"},
     {"export", cmd_export, "rewrite a model in F16 and/or with metadata set"},
 };

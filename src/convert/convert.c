@@ -76,6 +76,10 @@ int vc_model_codebook_size(const vc_model *m) {
     return m ? m->m.cfg.codebook_size : 0;
 }
 
+double vc_model_codes_per_second(const vc_model *m) {
+    return m ? (double)m->fp.sample_rate / (2.0 * m->fp.hop) : 0.0;
+}
+
 size_t vc_model_n_params(const vc_model *m) {
     return m ? vcm_model_n_params(&m->m) : 0;
 }
@@ -374,6 +378,63 @@ static float fade_in(size_t i, size_t n) {
     return 0.5f - 0.5f * (float)cos(VC_TWO_PI * 0.5 * ((double)i + 0.5) / (double)n);
 }
 
+/* Chunk cores of L frames (even, so codes stay aligned) for a speech span of T frames; each
+ * chunk is read with CHUNK_CONTEXT frames either side: window [a, b) = [core - ctx,
+ * core + L + ctx) within [0, T). */
+static int chunk_frames(const vc_model *vm, double chunk_seconds, int T) {
+    int L = 2 * (int)fmax(1.0, chunk_seconds * vm->fp.sample_rate / vm->fp.hop / 2.0);
+    if (L < 2 * CHUNK_CONTEXT) L = 2 * CHUNK_CONTEXT; /* the vocoder's prefix needs this much */
+    if (L > T) L = T + (T & 1);
+    return L;
+}
+
+/* Content codes of window [a, a + Tw) of the speech x (len) into c->codes (Tw2 / 2, Tw2 = Tw
+ * rounded up to even, the last frame repeated). */
+static vc_status encode_window(vc_frontend *fe, const vcm_model *m, const float *x, size_t len,
+                               int a, int Tw, chunk_ws *c) {
+    int Tw2 = Tw + (Tw & 1);
+    vc_status st = normalised_mel(fe, m, x, len, a, Tw, Tw2, c->tm, c->x);
+    return st == VC_OK ? vcm_encode_content(m, &c->ws, c->x, Tw2, c->codes) : st;
+}
+
+vc_status vc_encode(const vc_model *vm, const vc_audio *a, double chunk_seconds, int **codes,
+                    int *n_codes) {
+    if (!vm || !a || !codes || !n_codes || !(chunk_seconds > 0.0)) return VC_ERR_ARG;
+    *codes = NULL;
+    *n_codes = 0;
+    prepared in;
+    vc_status st = prepare(vm, a, "input", &in);
+    if (st != VC_OK) return st;
+    const float *x = in.x + in.b;
+    size_t len = in.e - in.b;
+    vc_frontend *fe = NULL;
+    chunk_ws c = {0};
+    int T = 0, L = 0, *out = NULL;
+    if ((st = vc_frontend_init(&vm->fp, &fe)) == VC_OK) {
+        T = vc_frontend_n_frames(fe, len);
+        L = chunk_frames(vm, chunk_seconds, T);
+        out = malloc(sizeof(int) * (size_t)(T + 1) / 2);
+        st = out ? chunk_ws_init(&c, &vm->m, L + 2 * CHUNK_CONTEXT + 2, vm->fp.hop) : VC_ERR_NOMEM;
+    }
+    for (int core = 0; st == VC_OK && core < T; core += L) {
+        int w0 = core - CHUNK_CONTEXT > 0 ? core - CHUNK_CONTEXT : 0;
+        int w1 = core + L + CHUNK_CONTEXT < T ? core + L + CHUNK_CONTEXT : T;
+        if ((st = encode_window(fe, &vm->m, x, len, w0, w1 - w0, &c)) != VC_OK) break;
+        int end = core + L < T ? core + L : T; /* the core's codes: frames [core, end) */
+        for (int t = core / 2; t < (end + 1) / 2; t++) out[t] = c.codes[t - w0 / 2];
+    }
+    if (st == VC_OK) {
+        *codes = out;
+        *n_codes = (T + 1) / 2;
+        out = NULL;
+    }
+    free(out);
+    chunk_ws_free(&c);
+    vc_frontend_free(fe);
+    free(in.x);
+    return st;
+}
+
 vc_status vc_convert(const vc_model *vm, const vc_audio *source, const vc_voice *voice,
                      const vc_convert_params *p, vc_audio *out) {
     if (!vm || !source || !voice || !p || !out || !voice->embedding ||
@@ -402,12 +463,7 @@ vc_status vc_convert(const vc_model *vm, const vc_audio *source, const vc_voice 
     if (st == VC_OK) pitch_input(f0, f0 + T, T, voice, p, pitch);
     if (st == VC_OK && p->harmonic) target_f0(f0, T, pitch, voice, p);
 
-    /* Chunk cores of L frames (even, so codes stay aligned) with CHUNK_CONTEXT frames either
-     * side: window [a, b) = [core start - ctx, core end + ctx) within [0, T). */
-    int L = 2 * (int)fmax(1.0, p->chunk_seconds * vm->fp.sample_rate / hop / 2.0);
-    if (L < 2 * CHUNK_CONTEXT) L = 2 * CHUNK_CONTEXT; /* the crossfade needs a core this long */
-    if (L > T) L = T + (T & 1);
-    const int ctx = CHUNK_CONTEXT, W = L + 2 * ctx + 2;
+    const int L = chunk_frames(vm, p->chunk_seconds, T), ctx = CHUNK_CONTEXT, W = L + 2 * ctx + 2;
     if (st == VC_OK) st = chunk_ws_init(&c, m, W, hop);
     vc_vocoder_params vp = p->vocoder;
     vp.progress = NULL;
@@ -416,12 +472,10 @@ vc_status vc_convert(const vc_model *vm, const vc_audio *source, const vc_voice 
         int core = k * L;
         int a = core - ctx > 0 ? core - ctx : 0, b = core + L + ctx < T ? core + L + ctx : T;
         int Tw = b - a, Tw2 = Tw + (Tw & 1); /* the model wants an even length */
-        st = normalised_mel(fe, m, x, len, a, Tw, Tw2, c.tm, c.x);
-        if (st != VC_OK) break;
+        if ((st = encode_window(fe, m, x, len, a, Tw, &c)) != VC_OK) break;
         for (int ch = 0; ch < 2; ch++)
             for (int t = 0; t < Tw2; t++)
                 c.p[(size_t)ch * Tw2 + t] = pitch[(size_t)ch * T + a + (t < Tw ? t : Tw - 1)];
-        if ((st = vcm_encode_content(m, &c.ws, c.x, Tw2, c.codes)) != VC_OK) break;
         st = vcm_decode(m, &c.ws, c.codes, Tw2 / 2, voice->embedding, c.p, c.mel, c.lin);
         if (st != VC_OK) break;
         /* Log-magnitude; where the previous window overlaps, its values first, then a ramp to

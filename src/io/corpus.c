@@ -307,3 +307,48 @@ int vc_corpus_split(const vc_corpus *c, float val_share, uint64_t seed, unsigned
     }
     return n_val;
 }
+
+/* ---- the public listing (vconv.h) --------------------------------------------------------- */
+
+vc_status vc_list_audio(const char *const *dirs, int n_dirs, vc_file_list *out) {
+    if (!dirs || n_dirs < 1 || !out) return VC_ERR_ARG;
+    memset(out, 0, sizeof *out);
+    vc_corpus *c = calloc(1, sizeof *c);
+    if (!c) return VC_ERR_NOMEM;
+    vc_status st = vc_corpus_scan(dirs, n_dirs, c);
+    const char **paths = NULL, **speakers = NULL;
+    int *speaker = NULL;
+    if (st == VC_OK) {
+        paths = malloc(sizeof *paths * (size_t)c->n_utt);
+        speaker = malloc(sizeof *speaker * (size_t)c->n_utt);
+        speakers = malloc(sizeof *speakers * (size_t)c->n_spk);
+        if (!paths || !speaker || !speakers) st = VC_ERR_NOMEM;
+    }
+    if (st != VC_OK) {
+        free(paths);
+        free(speaker);
+        free(speakers);
+        vc_corpus_free(c);
+        free(c);
+        return st;
+    }
+    for (int i = 0; i < c->n_utt; i++) paths[i] = c->utt[i].path, speaker[i] = c->utt[i].speaker;
+    for (int s = 0; s < c->n_spk; s++) speakers[s] = c->spk[s].name;
+    *out = (vc_file_list){.n = c->n_utt,
+                          .paths = paths,
+                          .speaker = speaker,
+                          .n_speakers = c->n_spk,
+                          .speakers = speakers,
+                          .priv = c};
+    return VC_OK;
+}
+
+void vc_file_list_free(vc_file_list *l) {
+    if (!l) return;
+    free((void *)l->paths);
+    free((void *)l->speaker);
+    free((void *)l->speakers);
+    vc_corpus_free(l->priv);
+    free(l->priv);
+    memset(l, 0, sizeof *l);
+}

@@ -35,7 +35,7 @@ expect 0 "--version" -- "$vconv" --version
 grep -q '^vconv [0-9]' "$work/out" && ok || bad "--version prints a version"
 expect 2 "unknown command" -- "$vconv" frobnicate
 one_line_error "unknown command"
-for cmd in resynth analyze train convert info export; do
+for cmd in resynth analyze train convert info export codebook; do
   expect 0 "$cmd --help" -- "$vconv" $cmd --help
   grep -q -- '--threads' "$work/out" && ok || bad "$cmd --help lists --threads"
   expect 0 "$cmd -h" -- "$vconv" $cmd -h
@@ -174,6 +174,19 @@ one_line_error "export over a config key"
 no_file bad.safetensors "export over a config key"
 expect 1 "info on garbage" -- "$vconv" info garbage.safetensors
 one_line_error "info on garbage"
+
+# --- codebook statistics
+expect 0 "codebook on files" -- "$vconv" codebook m.safetensors "$src" "$ref" --codes
+grep -q '^usage  *[0-9]* of 32 codes used' "$work/out" && ok || bad "codebook reports usage: $(cat "$work/out")"
+grep -q "^$src: " "$work/out" && ok || bad "codebook --codes prints each file's codes"
+mkdir -p spk/a spk/b && cp "$src" spk/a/ && cp "$ref" spk/b/ && cp "$(ls "$samples"/*.wav | sed -n 3p)" spk/b/
+expect 0 "codebook on speaker folders, JSON" -- "$vconv" codebook m.safetensors --data spk --json --codes
+grep -q '"nmi_shuffled"' "$work/out" && grep -q '"rle": \[\[' "$work/out" && grep -q '"speaker": "spk/a"' "$work/out" \
+  && ok || bad "codebook --json has speakers, codes and the control: $(head -c 400 "$work/out")"
+expect 2 "codebook without audio" -- "$vconv" codebook m.safetensors
+one_line_error "codebook without audio"
+expect 1 "codebook on a missing folder" -- "$vconv" codebook m.safetensors --data nowhere
+one_line_error "codebook on a missing folder"
 
 # --- other formats, rates, channels, silence (needs sox)
 if command -v sox >/dev/null; then

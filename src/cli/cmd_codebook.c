@@ -1,0 +1,222 @@
+/* vconv codebook: what the codes of a model do on speech: usage, perplexity, entropy, dead
+ * codes, and how much the code depends on the speaker. */
+#include "cli.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct encoded {
+    const char *path;
+    int speaker; /* index into the speaker names, -1 when given as a file */
+    int *codes;
+    int n;
+} encoded;
+
+static int ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && !strcmp(s + n - m, suffix);
+}
+
+/* Run-length encoded codes: "c" or "cxN" separated by spaces (text) or [c, N] pairs (JSON). */
+static void print_rle(FILE *f, const int *codes, int n, int json) {
+    for (int i = 0, first = 1; i < n; first = 0) {
+        int j = i;
+        while (j < n && codes[j] == codes[i]) j++;
+        if (json)
+            fprintf(f, "%s[%d, %d]", first ? "" : ", ", codes[i], j - i);
+        else if (j - i > 1)
+            fprintf(f, "%s%dx%d", first ? "" : " ", codes[i], j - i);
+        else
+            fprintf(f, "%s%d", first ? "" : " ", codes[i]);
+        i = j;
+    }
+}
+
+int cmd_codebook(int argc, char **argv) {
+    const char *model_path = NULL;
+    int json = 0, with_codes = 0;
+    cli_strings dirs = {0};
+    const cli_option opts[] = {
+        {"data", 'd', OPT_STRINGS, &dirs, 0, 0, NULL, "DIR",
+         "folder of speech, speaker = first folder level (repeatable)"},
+        {"model", 'm', OPT_STRING, &model_path, 0, 0, NULL, "MODEL",
+         "model file (or give it first; default: the bundled model)"},
+        {"json", 0, OPT_FLAG, &json, 0, 0, NULL, NULL, "print one JSON object (docs/codebook.md)"},
+        {"codes", 0, OPT_FLAG, &with_codes, 0, 0, NULL, NULL,
+         "print each file's code sequence, run-length encoded"},
+    };
+    const cli_command cmd = {
+        .name = "codebook",
+        .synopsis = "[MODEL] [AUDIO ...] [--data DIR ...] [--json] [--codes]",
+        .description =
+            "Encode speech with a model and report how its codebook is used: codes in use,\n"
+            "perplexity, entropy (bits per code and per second), dead codes, and with speaker\n"
+            "folders (--data) how much the code depends on the speaker: normalised mutual\n"
+            "information, next to the same with speakers shuffled between utterances.",
+        .opts = opts,
+        .n_opts = (int)(sizeof opts / sizeof opts[0]),
+        .min_positional = 0,
+        .max_positional = CLI_MAX_REPEAT,
+    };
+    cli_common common;
+    char *pos[CLI_MAX_REPEAT];
+    int n_pos = cli_parse(&cmd, argc, argv, &common, pos);
+    if (n_pos == CLI_HELP_SHOWN) return EXIT_OK;
+    if (n_pos < 0) return -n_pos;
+    int first_audio = 0;
+    if (n_pos > 0 && ends_with(pos[0], ".safetensors")) {
+        if (!model_path) model_path = pos[0];
+        first_audio = 1;
+    }
+    char model_buf[1200];
+    if (!model_path) model_path = cli_default_model(model_buf, sizeof model_buf);
+    if (first_audio == n_pos && dirs.n == 0) {
+        fprintf(stderr, "vconv codebook: give audio files or --data DIR\n");
+        return EXIT_USAGE;
+    }
+
+    vc_model *model = NULL;
+    vc_file_list list = {0};
+    encoded *enc = NULL;
+    int n_enc = 0, skipped = 0, rc = EXIT_RUNTIME;
+    vc_status st = vc_model_load(model_path, &model);
+    if (st != VC_OK) {
+        rc = cli_fail(&common, cmd.name, model_path, st);
+        goto done;
+    }
+    if (dirs.n && (st = vc_list_audio(dirs.items, dirs.n, &list)) != VC_OK) {
+        rc = cli_fail(&common, cmd.name, dirs.items[0], st);
+        goto done;
+    }
+    int n_files = (n_pos - first_audio) + list.n;
+    enc = calloc((size_t)n_files, sizeof *enc);
+    if (!enc) {
+        rc = cli_fail(&common, cmd.name, "encoding", VC_ERR_NOMEM);
+        goto done;
+    }
+    int rate = vc_model_sample_rate(model);
+    cli_progress progress;
+    cli_progress_init(&progress, &common, "encode", n_files >= 20);
+    for (int i = 0; i < n_files; i++) {
+        int from_list = i >= n_pos - first_audio;
+        const char *path = from_list ? list.paths[i - (n_pos - first_audio)] : pos[first_audio + i];
+        vc_audio a;
+        st = vc_audio_load(path, rate, &a, NULL);
+        if (st == VC_OK) {
+            encoded *e = &enc[n_enc];
+            st = vc_encode(model, &a, 10.0, &e->codes, &e->n);
+            vc_audio_free(&a);
+            if (st == VC_OK) {
+                e->path = path;
+                e->speaker = from_list ? list.speaker[i - (n_pos - first_audio)] : -1;
+                n_enc++;
+            }
+        }
+        if (st != VC_OK) {
+            if (st == VC_ERR_NOMEM) {
+                rc = cli_fail(&common, cmd.name, path, st);
+                goto done;
+            }
+            skipped++; /* unreadable or silent: counted, the library logged why */
+        }
+        cli_progress_update((double)(i + 1) / n_files, &progress);
+    }
+    cli_progress_done(&progress);
+    if (n_enc == 0) {
+        fprintf(stderr, "vconv codebook: none of the %d files could be encoded\n", n_files);
+        goto done;
+    }
+
+    /* statistics: speakers only when every file came from a speaker folder */
+    const int **codes = malloc(sizeof *codes * (size_t)n_enc);
+    int *lens = malloc(sizeof *lens * (size_t)n_enc), *spk = malloc(sizeof *spk * (size_t)n_enc);
+    int N = vc_model_codebook_size(model), with_speakers = list.n_speakers > 1;
+    long *counts = calloc((size_t)N, sizeof *counts);
+    if (!codes || !lens || !spk || !counts) {
+        free(codes), free(lens), free(spk), free(counts);
+        rc = cli_fail(&common, cmd.name, "statistics", VC_ERR_NOMEM);
+        goto done;
+    }
+    for (int i = 0; i < n_enc; i++) {
+        codes[i] = enc[i].codes, lens[i] = enc[i].n, spk[i] = enc[i].speaker;
+        with_speakers &= enc[i].speaker >= 0;
+        for (int k = 0; k < enc[i].n; k++) counts[enc[i].codes[k]]++;
+    }
+    vc_code_stats cs;
+    st = vc_code_stats_compute(codes, lens, with_speakers ? spk : NULL, n_enc, N, 1, &cs);
+    if (st != VC_OK) {
+        free(codes), free(lens), free(spk), free(counts);
+        rc = cli_fail(&common, cmd.name, "statistics", st);
+        goto done;
+    }
+    double codes_per_second = vc_model_codes_per_second(model);
+    double seconds = (double)cs.total / codes_per_second;
+    if (json) {
+        printf("{\"model\": ");
+        cli_json_string(stdout, model_path);
+        printf(", \"codebook_size\": %d, \"codes_per_second\": %.4f,\n \"files\": [", N,
+               codes_per_second);
+        for (int i = 0; i < n_enc; i++) {
+            printf("%s\n  {\"path\": ", i ? "," : "");
+            cli_json_string(stdout, enc[i].path);
+            printf(", \"speaker\": ");
+            if (enc[i].speaker >= 0)
+                cli_json_string(stdout, list.speakers[enc[i].speaker]);
+            else
+                printf("null");
+            printf(", \"codes\": %d", enc[i].n);
+            if (with_codes) {
+                printf(", \"rle\": [");
+                print_rle(stdout, enc[i].codes, enc[i].n, 1);
+                printf("]");
+            }
+            printf("}");
+        }
+        printf(
+            "],\n \"skipped\": %d,\n \"usage\": {\"total\": %ld, \"seconds\": %.3f, \"used\": %d, "
+            "\"share_used\": %.6f, \"perplexity\": %.4f, \"entropy_bits\": %.6f, "
+            "\"bits_per_second\": %.4f,\n  \"counts\": [",
+            skipped, cs.total, seconds, cs.used, (double)cs.used / N, cs.perplexity,
+            cs.entropy_bits, cs.entropy_bits * codes_per_second);
+        for (int k = 0; k < N; k++) printf("%s%ld", k ? ", " : "", counts[k]);
+        printf("],\n  \"dead\": [");
+        for (int k = 0, first = 1; k < N; k++)
+            if (!counts[k]) printf("%s%d", first ? "" : ", ", k), first = 0;
+        printf("]}");
+        if (with_speakers)
+            printf(",\n \"speaker\": {\"speakers\": %d, \"mi_bits\": %.6f, \"nmi\": %.6f, "
+                   "\"nmi_shuffled\": %.6f}",
+                   cs.speakers, cs.mi_bits, cs.nmi, cs.nmi_shuffled);
+        printf("}\n");
+    } else {
+        printf("model     %s: %d codes\n", model_path, N);
+        printf("audio     %d files (%d skipped), %.1f s of speech, %ld codes (%.2f per second)\n",
+               n_enc, skipped, seconds, cs.total, codes_per_second);
+        printf("usage     %d of %d codes used (%.1f%%), perplexity %.1f, entropy %.2f bits per "
+               "code, %.0f bits per second\n",
+               cs.used, N, 100.0 * cs.used / N, cs.perplexity, cs.entropy_bits,
+               cs.entropy_bits * codes_per_second);
+        printf("dead      %d codes", N - cs.used);
+        for (int k = 0, shown = 0; k < N && shown < 32; k++)
+            if (!counts[k]) printf("%s%d", shown++ ? " " : ": ", k);
+        printf(N - cs.used > 32 ? " ...\n" : "\n");
+        if (with_speakers)
+            printf("speaker   %d speakers: normalised mutual information code-speaker %.4f "
+                   "(%.3f bits); with speakers shuffled between utterances %.4f\n",
+                   cs.speakers, cs.nmi, cs.mi_bits, cs.nmi_shuffled);
+        for (int i = 0; with_codes && i < n_enc; i++) {
+            printf("%s: ", enc[i].path);
+            print_rle(stdout, enc[i].codes, enc[i].n, 0);
+            printf("\n");
+        }
+    }
+    free(codes), free(lens), free(spk), free(counts);
+    rc = EXIT_OK;
+done:
+    for (int i = 0; i < n_enc; i++) free(enc[i].codes);
+    free(enc);
+    vc_file_list_free(&list);
+    vc_model_free(model);
+    return rc;
+}
