@@ -211,7 +211,10 @@ typedef struct vc_voice {
     int dim;                      /* vc_model_speaker_dim */
     double logf0_mean, logf0_std; /* natural log of F0 in Hz, over every voiced frame */
     int voiced_frames;
-    double seconds; /* speech analysed, after trimming */
+    double seconds;     /* speech analysed, after trimming */
+    float *log_mag_std; /* (n_bins) each STFT bin's log-magnitude std over time: the spectral
+                         * dynamics vc_convert's match_dynamics restores */
+    int n_bins;
 } vc_voice;
 
 /* Each reference (any rate) is levelled, trimmed of silence and analysed. VC_ERR_AUDIO (with a
@@ -227,6 +230,8 @@ typedef struct vc_convert_params {
     int harmonic;    /* 1 (default): the spectrum's envelope times harmonics drawn at the converted
                       * F0, mixed with noise by the voicing (source-filter), then Griffin-Lim;
                       * 0: Griffin-Lim on the model's spectrum as it is */
+    int match_dynamics; /* 1 (default): stretch the model's over-smoothed spectral dynamics to the
+                         * voice's (per-bin log-magnitude std over time; never shrunk) */
     vc_vocoder_params vocoder; /* Griffin-Lim: iters 32, momentum 0.99, seed 1 (progress unused) */
     double chunk_seconds;      /* speech converted per chunk (default 10): bounds memory */
     vc_progress_fn progress;   /* after each chunk, when set */
@@ -237,7 +242,7 @@ vc_convert_params vc_convert_default_params(void);
 
 /* The source's words in the voice. The source (any rate) is levelled to the model's working level
  * and trimmed of silence; the speech is converted in chunks with context and crossfades, brought
- * back to the source's loudness (lowered, with a warning, if that would clip) and put back at
+ * back to the source's loudness (peaks above -1 dBFS rounded off by a soft limiter) and put back at
  * its place: *out has the source's duration at the model's rate, silent where the source was
  * (free with vc_audio_free). VC_ERR_AUDIO when the source is silent. The model is only read;
  * calls from several threads at once must be serialised (FFTW's planner is not thread-safe). */

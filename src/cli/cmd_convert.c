@@ -20,7 +20,7 @@ int cmd_convert(int argc, char **argv) {
     const char *out_path = NULL, *model_path = NULL;
     vc_convert_params cp = vc_convert_default_params();
     float pitch_shift = NAN, chunk = (float)cp.chunk_seconds;
-    int float_out = 0, seed = (int)cp.vocoder.seed, vocoder = 0;
+    int float_out = 0, seed = (int)cp.vocoder.seed, vocoder = 0, keep_dynamics = 0;
     const cli_option opts[] = {
         {"output", 'o', OPT_STRING, &out_path, 0, 0, NULL, "OUT.wav",
          "output WAV (default: <source>_as_<reference>.wav here)"},
@@ -31,6 +31,8 @@ int cmd_convert(int argc, char **argv) {
         {"vocoder", 0, OPT_CHOICE, &vocoder, 0, 0, vocoder_choices, "KIND",
          "harmonic: the model's spectral envelope with harmonics drawn at the output F0; "
          "spectrum: the model's spectrum as it is"},
+        {"model-dynamics", 0, OPT_FLAG, &keep_dynamics, 0, 0, NULL, NULL,
+         "keep the model's spectral dynamics (default: stretch them to the reference's)"},
         {"iters", 0, OPT_INT, &cp.vocoder.iters, 0, 1000, NULL, "N", "Griffin-Lim iterations"},
         {"seed", 0, OPT_INT, &seed, 0, 2147483647, NULL, "S", "vocoder phase seed"},
         {"chunk", 0, OPT_FLOAT, &chunk, 1, 600, NULL, "SECONDS",
@@ -58,6 +60,7 @@ int cmd_convert(int argc, char **argv) {
     cp.vocoder.seed = (uint64_t)seed;
     cp.chunk_seconds = chunk;
     cp.harmonic = vocoder == 0;
+    cp.match_dynamics = !keep_dynamics;
     if (!isnan(pitch_shift)) {
         cp.auto_pitch = 0;
         cp.pitch_shift = pitch_shift;

@@ -29,9 +29,14 @@
 
 #define VC_CONVERT_LEVEL_DBFS (-24.0) /* the corpus's median active level */
 #define VOICE_WINDOW 1024             /* frames per speaker-embedding pass (16 s at hop 256) */
-#define CHUNK_CONTEXT 32              /* frames of context each side of a chunk; even */
-#define CHUNK_FADE 8                  /* frames of crossfade at the end of a chunk's fixed prefix */
+#define CHUNK_CONTEXT 128             /* frames of model context each side of a chunk; even */
+#define GL_MARGIN 64                  /* frames of vocoder context each side of a chunk's core */
+#define CHUNK_FADE 2                  /* frames of crossfade at the end of a chunk's fixed prefix */
 #define MIN_REFERENCE_SECONDS 0.5
+#define LOG_MAG_FLOOR 1e-5     /* as the training targets' log-magnitude floor */
+#define LIMIT_KNEE 0.891f      /* -1 dBFS: where the output's soft limiter starts */
+#define LEVEL_ROUNDS 4         /* level, limit, measure again */
+#define DYNAMICS_MAX_GAIN 4.0f /* the most the spectral dynamics are stretched */
 
 struct vc_model {
     vcm_model m;
@@ -137,6 +142,7 @@ vc_convert_params vc_convert_default_params(void) {
         .auto_pitch = 1,
         .pitch_shift = 0.0f,
         .harmonic = 1,
+        .match_dynamics = 1,
         .vocoder = vc_vocoder_default_params(),
         .chunk_seconds = 10.0,
         .progress = NULL,
@@ -147,6 +153,7 @@ vc_convert_params vc_convert_default_params(void) {
 void vc_voice_free(vc_voice *v) {
     if (!v) return;
     free(v->embedding);
+    free(v->log_mag_std);
     memset(v, 0, sizeof *v);
 }
 
@@ -226,9 +233,12 @@ vc_status vc_voice_from_audio(const vc_model *vm, const vc_audio *refs, int n_re
     float *spk = malloc((size_t)S * sizeof *spk);
     float *tm = malloc((size_t)VOICE_WINDOW * M * sizeof *tm); // (window, M)
     float *xs = malloc((size_t)VOICE_WINDOW * M * sizeof *xs); // (M, window)
+    const int F = m->cfg.n_bins;
+    float *mag = malloc((size_t)VOICE_WINDOW * F * sizeof *mag); // (window, F)
+    double *lsum = calloc(2 * (size_t)F, sizeof *lsum);          // (2, F) log-magnitude moments
     vc_frontend *fe = NULL;
     vcm_workspace ws = {0};
-    vc_status st = acc && spk && tm && xs ? VC_OK : VC_ERR_NOMEM;
+    vc_status st = acc && spk && tm && xs && mag && lsum ? VC_OK : VC_ERR_NOMEM;
     if (st == VC_OK) st = vc_frontend_init(&vm->fp, &fe);
     if (st == VC_OK) st = vcm_workspace_init(&ws, m, 1, 2, VOICE_WINDOW);
     double frames = 0.0, s1 = 0.0, s2 = 0.0, seconds = 0.0;
@@ -266,16 +276,30 @@ vc_status vc_voice_from_audio(const vc_model *vm, const vc_audio *refs, int n_re
             if (st == VC_OK) st = vcm_encode_speaker(m, &ws, xs, t1 - t0, spk);
             for (int k = 0; st == VC_OK && k < S; k++) acc[k] += (double)spk[k] * (t1 - t0);
             frames += t1 - t0;
+            if (st != VC_OK) break;
+            stft_magnitude_frames(frontend_stft(fe), mag, x, len, t0, t1 - t0);
+            for (int t = 0; t < t1 - t0; t++)
+                for (int f = 0; f < F; f++) {
+                    double l = log(fmax(mag[(size_t)t * F + f], LOG_MAG_FLOOR));
+                    lsum[f] += l;
+                    lsum[F + f] += l * l;
+                }
         }
         seconds += sec;
         free(in.x);
     }
     if (st == VC_OK) {
         out->embedding = malloc((size_t)S * sizeof *out->embedding);
-        if (!out->embedding) st = VC_ERR_NOMEM;
+        out->log_mag_std = malloc((size_t)F * sizeof *out->log_mag_std);
+        if (!out->embedding || !out->log_mag_std) st = VC_ERR_NOMEM;
     }
     if (st == VC_OK) {
         for (int k = 0; k < S; k++) out->embedding[k] = (float)(acc[k] / frames);
+        for (int f = 0; f < F; f++) {
+            double mu = lsum[f] / frames, var = lsum[F + f] / frames - mu * mu;
+            out->log_mag_std[f] = (float)sqrt(var > 0.0 ? var : 0.0);
+        }
+        out->n_bins = F;
         out->dim = S;
         out->voiced_frames = (int)voiced;
         out->logf0_mean = voiced ? s1 / (double)voiced : 0.0;
@@ -283,8 +307,11 @@ vc_status vc_voice_from_audio(const vc_model *vm, const vc_audio *refs, int n_re
         out->logf0_std = sqrt(var > 0.0 ? var : 0.0);
         out->seconds = seconds;
     }
+    if (st != VC_OK) vc_voice_free(out);
     vcm_workspace_free(&ws);
     vc_frontend_free(fe);
+    free(lsum);
+    free(mag);
     free(xs);
     free(tm);
     free(spk);
@@ -322,19 +349,57 @@ static void target_f0(float *f0, int T, const float *pitch, const vc_voice *v,
     }
 }
 
+/* Undo the over-smoothing of a regression model (its outputs vary less over time than speech
+ * does, which is heard as muffled and averaged): each bin's log-magnitude deviation from its
+ * mean is stretched so that its spread over time matches the voice's (target_std), never
+ * shrunk and at most DYNAMICS_MAX_GAIN times: the "global variance" compensation of statistical
+ * speech synthesis (Toda & Tokuda 2007), per bin. Measured on lm (T, F); mean and gain (F). */
+static void dynamics_gain(const float *lm, int T, int F, const float *target_std, float *mean,
+                          float *gain) {
+    for (int f = 0; f < F; f++) {
+        double s1 = 0.0, s2 = 0.0;
+        for (int t = 0; t < T; t++) {
+            double l = lm[(size_t)t * F + f];
+            s1 += l;
+            s2 += l * l;
+        }
+        double mu = s1 / T, var = s2 / T - mu * mu, sd = sqrt(var > 0.0 ? var : 0.0);
+        float g = sd > 1e-6 ? (float)(target_std[f] / sd) : 1.0f;
+        mean[f] = (float)mu;
+        gain[f] = fminf(fmaxf(g, 1.0f), DYNAMICS_MAX_GAIN);
+    }
+}
+
+/* *y times g, through a soft limiter: above LIMIT_KNEE the excess is compressed by tanh into
+ * the headroom left below full scale, so a rare peak is rounded off instead of the whole output
+ * being turned down (which would move its loudness away from the source's). Returns 1 when the
+ * sample was limited. */
+static int soft_limit(float *y, float g) {
+    float v = *y * g, a = fabsf(v);
+    if (a <= LIMIT_KNEE) {
+        *y = v;
+        return 0;
+    }
+    const float room = 1.0f - LIMIT_KNEE;
+    float l = LIMIT_KNEE + room * tanhf((a - LIMIT_KNEE) / room);
+    *y = v < 0.0f ? -l : l;
+    return 1;
+}
+
 /* Scratch of one conversion, sized for the largest chunk window. */
 typedef struct chunk_ws {
     vcm_workspace ws;
-    float *tm;    // (W, M) log-mel as the front end gives it
-    float *x;     // (M, W) normalised, channel-major
-    float *p;     // (2, W) pitch slice
-    int *codes;   // (W / 2)
-    float *mel;   // (M, W) decoder output (unused beyond the call)
-    float *lin;   // (F, W) normalised log-magnitude
-    float *mag;   // (W, F) linear magnitude, frame-major for the vocoder
-    float *tail;  // (2 ctx, F) log-magnitude of the previous window's last 2 ctx frames
-    float *exc;   // (2 F) excitation_shape scratch
-    float *audio; // (W * hop) the window's audio
+    float *tm;   // (W, M) log-mel as the front end gives it
+    float *x;    // (M, W) normalised, channel-major
+    float *p;    // (2, W) pitch slice
+    int *codes;  // (W / 2)
+    float *mel;  // (M, W) decoder output (unused beyond the call)
+    float *lin;  // (F, W) normalised log-magnitude
+    float *mag;  // (W, F) linear magnitude, frame-major for the vocoder
+    float *tail; // (2 ctx, F) log-magnitude of the previous window's last 2 ctx frames
+    float *exc;  // (2 F) excitation_shape scratch
+    float *dyn_mean, *dyn_gain; // (F), (F) match_dynamics: each bin's mean and stretch
+    float *audio;               // (W * hop) the window's audio
 } chunk_ws;
 
 static void chunk_ws_free(chunk_ws *c) {
@@ -348,6 +413,7 @@ static void chunk_ws_free(chunk_ws *c) {
     free(c->mag);
     free(c->tail);
     free(c->exc);
+    free(c->dyn_mean);
     free(c->audio);
     memset(c, 0, sizeof *c);
 }
@@ -364,11 +430,14 @@ static vc_status chunk_ws_init(chunk_ws *c, const vcm_model *m, int W, int hop) 
     c->mag = malloc(w * F * sizeof(float));
     c->tail = malloc(2 * CHUNK_CONTEXT * F * sizeof(float));
     c->exc = malloc(2 * F * sizeof(float));
+    c->dyn_mean = malloc(2 * F * sizeof(float));
+    c->dyn_gain = c->dyn_mean ? c->dyn_mean + F : NULL;
     c->audio = malloc(w * (size_t)hop * sizeof(float));
     vc_status st = c->tm && c->x && c->p && c->codes && c->mel && c->lin && c->mag && c->tail &&
-                           c->exc && c->audio
+                           c->exc && c->dyn_mean && c->audio
                        ? vcm_workspace_init(&c->ws, m, 1, W, 1)
                        : VC_ERR_NOMEM;
+    c->ws.norm_window = VCM_TRAIN_FRAMES;
     if (st != VC_OK) chunk_ws_free(c);
     return st;
 }
@@ -395,6 +464,26 @@ static vc_status encode_window(vc_frontend *fe, const vcm_model *m, const float 
     int Tw2 = Tw + (Tw & 1);
     vc_status st = normalised_mel(fe, m, x, len, a, Tw, Tw2, c->tm, c->x);
     return st == VC_OK ? vcm_encode_content(m, &c->ws, c->x, Tw2, c->codes) : st;
+}
+
+/* Content codes of window [a, a + Tw) decoded with the voice and the pitch input (2, T) into
+ * c->mag as the log-magnitude (Tw, F), denormalised. */
+static vc_status decode_window(vc_frontend *fe, const vcm_model *m, const float *x, size_t len,
+                               const float *pitch, int T, int a, int Tw, const vc_voice *voice,
+                               chunk_ws *c) {
+    int Tw2 = Tw + (Tw & 1), F = m->cfg.n_bins;
+    vc_status st = encode_window(fe, m, x, len, a, Tw, c);
+    if (st != VC_OK) return st;
+    for (int ch = 0; ch < 2; ch++)
+        for (int t = 0; t < Tw2; t++)
+            c->p[(size_t)ch * Tw2 + t] = pitch[(size_t)ch * T + a + (t < Tw ? t : Tw - 1)];
+    st = vcm_decode(m, &c->ws, c->codes, Tw2 / 2, voice->embedding, c->p, c->mel, c->lin);
+    if (st != VC_OK) return st;
+    for (int t = 0; t < Tw; t++)
+        for (int f = 0; f < F; f++)
+            c->mag[(size_t)t * F + f] =
+                c->lin[(size_t)f * Tw2 + t] * m->lin_std[f] + m->lin_mean[f];
+    return VC_OK;
 }
 
 vc_status vc_encode(const vc_model *vm, const vc_audio *a, double chunk_seconds, int **codes,
@@ -438,7 +527,9 @@ vc_status vc_encode(const vc_model *vm, const vc_audio *a, double chunk_seconds,
 vc_status vc_convert(const vc_model *vm, const vc_audio *source, const vc_voice *voice,
                      const vc_convert_params *p, vc_audio *out) {
     if (!vm || !source || !voice || !p || !out || !voice->embedding ||
-        voice->dim != vm->m.cfg.spk_dim || p->vocoder.iters < 0 || !(p->chunk_seconds > 0.0))
+        voice->dim != vm->m.cfg.spk_dim ||
+        (p->match_dynamics && (!voice->log_mag_std || voice->n_bins != vm->m.cfg.n_bins)) ||
+        p->vocoder.iters < 0 || !(p->chunk_seconds > 0.0))
         return VC_ERR_ARG;
     const vcm_model *m = &vm->m;
     const int hop = vm->fp.hop, F = m->cfg.n_bins;
@@ -469,44 +560,49 @@ vc_status vc_convert(const vc_model *vm, const vc_audio *source, const vc_voice 
     vp.progress = NULL;
     int n_chunks = (T + L - 1) / L;
     for (int k = 0; st == VC_OK && k < n_chunks; k++) {
-        int core = k * L;
+        int core = k * L, end = core + L < T ? core + L : T;
         int a = core - ctx > 0 ? core - ctx : 0, b = core + L + ctx < T ? core + L + ctx : T;
-        int Tw = b - a, Tw2 = Tw + (Tw & 1); /* the model wants an even length */
-        if ((st = encode_window(fe, m, x, len, a, Tw, &c)) != VC_OK) break;
-        for (int ch = 0; ch < 2; ch++)
-            for (int t = 0; t < Tw2; t++)
-                c.p[(size_t)ch * Tw2 + t] = pitch[(size_t)ch * T + a + (t < Tw ? t : Tw - 1)];
-        st = vcm_decode(m, &c.ws, c.codes, Tw2 / 2, voice->embedding, c.p, c.mel, c.lin);
-        if (st != VC_OK) break;
-        /* Log-magnitude; where the previous window overlaps, its values first, then a ramp to
-         * this window's over the ctx frames after the core's start, so the vocoder's target
-         * has no step at the junction. */
-        for (int t = 0; t < Tw; t++) {
-            float w = t < core - a          ? 0.0f
-                      : t >= core - a + ctx ? 1.0f
-                                            : fade_in((size_t)(t - core + a), ctx);
-            if (!k) w = 1.0f;
+        int Tw = b - a;
+        if ((st = decode_window(fe, m, x, len, pitch, T, a, Tw, voice, &c)) != VC_OK) break;
+        /* The stretch is measured once, on the first chunk's core (all of the speech up to
+         * chunk_seconds), and applied alike to every chunk. */
+        if (p->match_dynamics && k == 0)
+            dynamics_gain(c.mag + (size_t)(core - a) * F, end - core, F, voice->log_mag_std,
+                          c.dyn_mean, c.dyn_gain);
+        if (p->match_dynamics)
+            for (int t = 0; t < Tw; t++)
+                for (int f = 0; f < F; f++) {
+                    float *l = &c.mag[(size_t)t * F + f];
+                    *l = c.dyn_mean[f] + c.dyn_gain[f] * (*l - c.dyn_mean[f]);
+                }
+        /* Where the previous window overlaps: its values first, then a ramp to this window's
+         * over the ctx frames after the core's start, so the vocoder's target has no step at
+         * the junction. */
+        for (int t = 0; k && t < core - a + ctx / 2 && t < Tw; t++) {
+            float w = t < core - a ? 0.0f : fade_in((size_t)(t - core + a), ctx / 2);
             for (int f = 0; f < F; f++) {
-                float l = c.lin[(size_t)f * Tw2 + t] * m->lin_std[f] + m->lin_mean[f];
-                if (w < 1.0f) l = w * l + (1.0f - w) * c.tail[(size_t)t * F + f];
-                c.mag[(size_t)t * F + f] = l;
+                float *l = &c.mag[(size_t)t * F + f];
+                *l = w * *l + (1.0f - w) * c.tail[(size_t)t * F + f];
             }
         }
         /* keep the frames the next window will overlap: [b - 2 ctx, b) */
         if (b < T) memcpy(c.tail, c.mag + (size_t)(Tw - 2 * ctx) * F, sizeof(float) * 2 * ctx * F);
-        for (size_t i = 0; i < (size_t)Tw * F; i++) c.mag[i] = expf(fminf(c.mag[i], 20.0f));
+        /* The vocoder runs on frames [g0, g1): the chunk's core with GL_MARGIN frames either
+         * side (the model needed more context than the vocoder does). From the second chunk on,
+         * the audio already written over [g0, core) is the fixed prefix the vocoder continues;
+         * the audio starts at sample g0 * hop, and the last window runs to the end. */
+        int g0 = k ? core - GL_MARGIN : 0, g1 = end + GL_MARGIN < T ? end + GL_MARGIN : T;
+        int Tg = g1 - g0;
+        float *gm = c.mag + (size_t)(g0 - a) * F; // (Tg, F)
+        for (size_t i = 0; i < (size_t)Tg * F; i++) gm[i] = expf(fminf(gm[i], 20.0f));
         if (p->harmonic)
-            excitation_shape(c.mag, Tw, F, f0 + a, f0 + T + a,
+            excitation_shape(gm, Tg, F, f0 + g0, f0 + T + g0,
                              (float)vm->fp.sample_rate / (float)vm->fp.n_fft, c.exc);
-        /* The window's audio starts at sample a * hop; the last window runs to the end. From
-         * the second chunk on, the audio already written up to the core's start is the fixed
-         * prefix the vocoder continues; a short crossfade after it hides what remains. */
-        size_t s0 = (size_t)a * hop, nw = b == T ? len - s0 : (size_t)(Tw - 1) * hop;
-        size_t fixed = k ? (size_t)(core - a) * hop : 0;
+        size_t s0 = (size_t)g0 * hop, nw = g1 == T ? len - s0 : (size_t)(Tg - 1) * hop;
+        size_t fixed = k ? (size_t)(core - g0) * hop : 0;
         if (k) memcpy(c.audio, y + s0, fixed * sizeof(float));
-        if ((st = griffin_lim_prefix(frontend_stft(fe), c.audio, nw, c.mag, Tw, &vp, fixed)) !=
-            VC_OK)
-            break;
+        st = griffin_lim_prefix(frontend_stft(fe), c.audio, nw, gm, Tg, &vp, fixed);
+        if (st != VC_OK) break;
         /* Into the output: from the prefix to the solution over the prefix's last samples,
          * where the two are coherent (the solution was held to the prefix there). */
         size_t fade_n = fixed < (size_t)CHUNK_FADE * hop ? fixed : (size_t)CHUNK_FADE * hop;
@@ -521,20 +617,23 @@ vc_status vc_convert(const vc_model *vm, const vc_audio *source, const vc_voice 
         }
         if (p->progress) p->progress((double)(k + 1) / n_chunks, p->progress_user);
     }
-    /* Back to the source's loudness, speech span in place, silence around it. */
+    /* Back to the source's loudness, speech span in place, silence around it. The limiter takes
+     * a little energy from the peaks, so the level is measured again and the shortfall made up
+     * (a few rounds at most; each adds less). */
     vc_level lv;
-    if (st == VC_OK) st = vc_audio_level(y, len, vm->fp.sample_rate, &lv);
-    if (st == VC_OK) {
+    size_t limited = 0;
+    for (int round = 0; st == VC_OK && round < LEVEL_ROUNDS; round++) {
+        if ((st = vc_audio_level(full, in.n, vm->fp.sample_rate, &lv)) != VC_OK) break;
         double gain_db = in.level_db - lv.active_dbfs;
-        if (lv.peak_dbfs + gain_db > -0.1) {
-            vc_log(VC_LOG_WARN,
-                   "output lowered by %.1f dB below the source's loudness to avoid "
-                   "clipping",
-                   lv.peak_dbfs + gain_db + 0.1);
-            gain_db = -0.1 - lv.peak_dbfs;
-        }
-        float g = lv.active_dbfs > VC_LEVEL_FLOOR_DB ? (float)pow(10.0, gain_db / 20.0) : 0.0f;
-        for (size_t i = 0; i < len; i++) y[i] *= g;
+        if (lv.active_dbfs <= VC_LEVEL_FLOOR_DB || (round && fabs(gain_db) < 0.05)) break;
+        float g = (float)pow(10.0, gain_db / 20.0);
+        limited = 0;
+        for (size_t i = 0; i < len; i++) limited += soft_limit(&y[i], g);
+    }
+    if (st == VC_OK) {
+        if (limited > len / 1000)
+            vc_log(VC_LOG_WARN, "%.2f%% of the output's samples were above %.1f dBFS and limited",
+                   100.0 * (double)limited / (double)len, 20.0 * log10(LIMIT_KNEE));
         out->samples = full;
         out->n_samples = in.n;
         out->sample_rate = vm->fp.sample_rate;

@@ -322,7 +322,8 @@ vc_status vcm_workspace_init(vcm_workspace *ws, const vcm_model *m, int B, int T
     ws->vslab = calloc(ws->vn, sizeof(float));
     ws->dslab = g ? calloc(ws->dn, sizeof(float)) : NULL;
     ws->scratch = malloc(sizeof(float) * (ws->n_scratch + 1));
-    if (!ws->vslab || (g && !ws->dslab) || !ws->scratch) {
+    ws->norm_scratch = malloc(sizeof(double) * 2 * ((size_t)T + 1));
+    if (!ws->vslab || (g && !ws->dslab) || !ws->scratch || !ws->norm_scratch) {
         vcm_workspace_free(ws);
         return VC_ERR_NOMEM;
     }
@@ -338,6 +339,7 @@ void vcm_workspace_free(vcm_workspace *ws) {
     free(ws->vslab);
     free(ws->dslab);
     free(ws->scratch);
+    free(ws->norm_scratch);
     free(ws->res);
     free(ws->blk);
     free(ws->idx);

@@ -42,6 +42,7 @@
 
 #define VCM_NORM_EPS 1e-5f /* instance norm, AdaIN and pooling variance floor */
 #define VCM_SPK_CONVS 3
+#define VCM_TRAIN_FRAMES 128 /* the default training segment: the inference norm_window */
 
 typedef struct vcm_dec_block {
     conv1d conv;        /* C -> C, k5 */
@@ -137,6 +138,12 @@ typedef struct vcm_workspace {
     size_t vn, dn;        /* floats in each */
     float *scratch;       // (n_scratch) GEMM / VQ scratch
     size_t n_scratch;
+    /* Inference: 0 (the default, and training's) normalises each row over all its frames;
+     * N > 0 uses statistics over a sliding window of N frames at the frame rate (N / 2 at the
+     * content encoder's half rate), the length the model was trained on (VCM_TRAIN_FRAMES), so
+     * long inputs are normalised as training segments were (norm.h, norm_local_forward). */
+    int norm_window;
+    double *norm_scratch; // (2 (T + 1))
     /* inputs of the last forward (the caller's arrays) and their gradients */
     const float *x, *p, *xs, *mel_t, *lin_t; /* (B,M,T) (B,2,T) (B,M,Ts) (B,M,T) (B,F,T) */
     float *dx, *dp, *dxs;                    // (B,M,T) (B,2,T) (B,M,Ts)

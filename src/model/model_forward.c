@@ -23,24 +23,36 @@ static void act_backward(const vcm_config *c, float *dinp, const float *dout, co
         relu_backward(dinp, dout, inp, n);
 }
 
+/* Instance norm of the content encoder (no affine); over a sliding window at inference when
+ * the workspace asks for one (window frames at the frame rate, half that at half rate). */
+static void content_norm(const vcm_model *m, vcm_workspace *ws, float *out, float *mean,
+                         float *rstd, const float *inp, int B, int T, int window) {
+    if (ws->norm_window > 0)
+        norm_local_forward(out, inp, NULL, NULL, B, m->cfg.channels, T, window, VCM_NORM_EPS,
+                           ws->norm_scratch);
+    else
+        instnorm_forward(&m->inorm, out, mean, rstd, inp, B, T);
+}
+
 /* x (B, M, T) -> ws->z (B, D, T/2). */
 static void content_forward(const vcm_model *m, vcm_workspace *ws, const float *x, int B, int T) {
     size_t nC = (size_t)B * (size_t)m->cfg.channels * (size_t)T;
     int T2 = T / 2;
     conv1d_forward(&m->c_in, ws->c_a.v, x, B, T, ws->scratch);
-    instnorm_forward(&m->inorm, ws->c_n.v, ws->c_mean, ws->c_rstd, ws->c_a.v, B, T);
+    content_norm(m, ws, ws->c_n.v, ws->c_mean, ws->c_rstd, ws->c_a.v, B, T, ws->norm_window);
     act_forward(&m->cfg, ws->c_h.v, ws->c_n.v, nC);
     const float *h = ws->c_h.v; // (B, C, T)
     for (int i = 0; i < m->cfg.res_blocks; i++) {
         vcm_res_ws *r = &ws->res[i];
         conv1d_forward(&m->c_res[i], r->a.v, h, B, T, ws->scratch);
-        instnorm_forward(&m->inorm, r->n.v, r->mean, r->rstd, r->a.v, B, T);
+        content_norm(m, ws, r->n.v, r->mean, r->rstd, r->a.v, B, T, ws->norm_window);
         act_forward(&m->cfg, r->r.v, r->n.v, nC);
         add_forward(r->h.v, h, r->r.v, nC);
         h = r->h.v;
     }
     conv1d_forward(&m->c_down, ws->dn_a.v, h, B, T, ws->scratch);
-    instnorm_forward(&m->inorm, ws->dn_n.v, ws->dn_mean, ws->dn_rstd, ws->dn_a.v, B, T2);
+    content_norm(m, ws, ws->dn_n.v, ws->dn_mean, ws->dn_rstd, ws->dn_a.v, B, T2,
+                 ws->norm_window / 2);
     act_forward(&m->cfg, ws->dn_h.v, ws->dn_n.v, nC / 2);
     conv1d_forward(&m->c_out, ws->z.v, ws->dn_h.v, B, T2, ws->scratch);
 }
@@ -81,7 +93,11 @@ static void decoder_forward(const vcm_model *m, vcm_workspace *ws, const float *
         conv1d_forward(&l->conv, b->a.v, h, B, T, ws->scratch);
         linear_forward(&l->gamma, b->g.v, ws->spk.v, B);
         linear_forward(&l->beta, b->be.v, ws->spk.v, B);
-        adain_forward(b->b.v, b->mean, b->rstd, b->a.v, b->g.v, b->be.v, B, C, T, VCM_NORM_EPS);
+        if (ws->norm_window > 0)
+            norm_local_forward(b->b.v, b->a.v, b->g.v, b->be.v, B, C, T, ws->norm_window,
+                               VCM_NORM_EPS, ws->norm_scratch);
+        else
+            adain_forward(b->b.v, b->mean, b->rstd, b->a.v, b->g.v, b->be.v, B, C, T, VCM_NORM_EPS);
         act_forward(&m->cfg, b->r.v, b->b.v, nC);
         add_forward(b->h.v, h, b->r.v, nC);
         h = b->h.v;

@@ -99,3 +99,31 @@ void adain_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
     VC_ASSERT(gamma);
     norm_backward(dinp, dgamma, dbeta, dout, inp, mean, rstd, gamma, C, B, C, T);
 }
+
+void norm_local_forward(float *out, const float *inp, const float *gamma, const float *beta, int B,
+                        int C, int T, int window, float eps, double *scratch) {
+    VC_ASSERT(out && inp && window >= 1 && scratch);
+    double *s1 = scratch, *s2 = scratch + T + 1; // (T + 1) prefix sums of x and x^2
+    int w = window < T ? window : T;
+    for (int b = 0; b < B; b++)
+        for (int c = 0; c < C; c++) {
+            const float *x = inp + ((size_t)b * C + c) * (size_t)T;
+            float *y = out + ((size_t)b * C + c) * (size_t)T;
+            s1[0] = s2[0] = 0.0;
+            for (int t = 0; t < T; t++) {
+                s1[t + 1] = s1[t] + x[t];
+                s2[t + 1] = s2[t] + (double)x[t] * x[t];
+            }
+            float g = gamma ? gamma[(size_t)b * C + c] : 1.0f;
+            float be = beta ? beta[(size_t)b * C + c] : 0.0f;
+            for (int t = 0; t < T; t++) {
+                int t0 = t - w / 2; /* w frames around t, shifted inside [0, T) at the ends */
+                if (t0 < 0) t0 = 0;
+                if (t0 > T - w) t0 = T - w;
+                double mu = (s1[t0 + w] - s1[t0]) / w;
+                double var = (s2[t0 + w] - s2[t0]) / w - mu * mu;
+                float rstd = (float)(1.0 / sqrt((var > 0.0 ? var : 0.0) + eps));
+                y[t] = g * ((x[t] - (float)mu) * rstd) + be;
+            }
+        }
+}

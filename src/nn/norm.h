@@ -42,6 +42,14 @@ void adain_forward(float *out, float *mean, float *rstd, const float *inp, const
 void adain_backward(float *dinp, float *dgamma, float *dbeta, const float *dout, const float *inp,
                     const float *mean, const float *rstd, const float *gamma, int B, int C, int T);
 
+/* Inference only: the same normalisation with statistics over a sliding window of `window`
+ * frames around each frame (shifted inside the row at its ends) instead of the whole row, so
+ * that a long input is normalised as the training segments were, and a frame's result depends
+ * only on frames near it (chunked processing agrees with whole processing). T <= window is
+ * instance norm exactly. gamma, beta (B, C) or NULL (1 and 0). scratch: 2 (T + 1) doubles. */
+void norm_local_forward(float *out, const float *inp, const float *gamma, const float *beta, int B,
+                        int C, int T, int window, float eps, double *scratch);
+
 /* Mean and population variance of x (n) in double, two-pass; shared with the pooling op. */
 void norm_moments(const float *x, int n, double *mean, double *var);
 
