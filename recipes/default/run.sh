@@ -7,8 +7,9 @@
 #
 # Writes to DIR (default out/default): train/ (the training view: symlinks to every corpus file
 # not held out, so speakers stay SUBSET/SPEAKER), heldout.txt (the held-out files, for
-# evaluation), model.safetensors with its checkpoint and JSON-lines log, and training.svg (the
-# training curve). Run it again after an interruption: it resumes from the checkpoint.
+# evaluation), model.safetensors with its checkpoint and JSON-lines log, training.svg (the
+# training curve), and vconv-default.safetensors: the model in F16 with its provenance, as
+# bundled in samples/. Run it again after an interruption: it resumes from the checkpoint.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -31,3 +32,8 @@ corpus=$(cd "$corpus" && pwd)
 "$here/../common/make_view.sh" "$here/holdout.txt" "$out" "$corpus"/*/
 [ "$prepare" -eq 1 ] && exit 0
 "$here/../common/train.sh" "$out" "$steps" "$threads"
+# The bundled form: F16, and provenance that names the corpus and recipe, not this machine.
+"$root/build/vconv" export "$out/model.safetensors" -o "$out/vconv-default.safetensors" --f16 \
+  --set "vconv.train_corpus=shared/corpus without recipes/default/holdout.txt" \
+  --set "vconv.train_recipe=recipes/default/run.sh --steps $steps"
+echo "run.sh: bundled form $out/vconv-default.safetensors (copy it to samples/ to make it the default)"
