@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # `cmake --install` into a temp prefix gives the binary, the static library, the header and a
 # pkg-config file with which an outside program compiles, links and runs.
-# usage: test_install.sh BUILD_DIR C_COMPILER
+# With the bundled model, the installed binary finds it in PREFIX/share/vconv and converts.
+# usage: test_install.sh BUILD_DIR C_COMPILER SOURCE_DIR
 set -euo pipefail
-build=$1 cc=$2
+build=$1 cc=$2 src=$3
 prefix=$(mktemp -d)
 trap 'rm -rf "$prefix"' EXIT
 cmake --install "$build" --prefix "$prefix" >/dev/null
@@ -32,4 +33,11 @@ export PKG_CONFIG_PATH=$(dirname "$pc")
 "$cc" -std=c11 -Wall -Werror "$prefix/use.c" $(pkg-config --cflags --libs --static vconv) \
   -o "$prefix/use"
 "$prefix/use" >/dev/null
-echo "install: 4 passed, 0 failed"
+n=4
+if [ -f "$src/samples/vconv-default.safetensors" ]; then
+  [ -f "$prefix/share/vconv/vconv-default.safetensors" ] || { echo "FAIL: bundled model not installed" >&2; exit 1; }
+  (cd "$prefix" && env -u VCONV_MODEL bin/vconv convert -q "$src/samples/bdl_arctic_a0310.wav" \
+    "$src/samples/slt_arctic_a0318.wav" -o out.wav) || { echo "FAIL: installed vconv converts with its model" >&2; exit 1; }
+  n=6
+fi
+echo "install: $n passed, 0 failed"
