@@ -258,6 +258,21 @@ VC_WARN_UNUSED vc_status vc_encode(const vc_model *m, const vc_audio *a, double 
 
 /* ------------------------------------------------------------- codebook */
 
+/* The codebook's geometry. nn: the nearest other code (Euclidean). pca: each code's coordinates
+ * on the two leading principal axes of the codebook (deterministic power iteration), and the
+ * share of the codebook's variance each axis explains. */
+typedef struct vc_codebook_geometry {
+    int n, dim;
+    float *norms;        /* (n) */
+    float *nn_dist;      /* (n) */
+    int *nn_index;       /* (n) */
+    float *pca;          /* (n, 2) */
+    double pca_share[2]; /* 0..1 */
+} vc_codebook_geometry;
+
+VC_WARN_UNUSED vc_status vc_codebook_geometry_of(const vc_model *m, vc_codebook_geometry *out);
+void vc_codebook_geometry_free(vc_codebook_geometry *g);
+
 /* Audio files under folders, found as vconv train finds them: recursively, in sorted order,
  * by extension; speaker = the first folder level under each folder, named "<folder>/<speaker>".
  * VC_ERR_IO for a missing folder, VC_ERR_AUDIO when no audio is found. */

@@ -33,6 +33,64 @@ static void print_rle(FILE *f, const int *codes, int n, int json) {
     }
 }
 
+static int compare_float(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* q-quantile of v (n), sorted in place (nearest rank). */
+static float quantile(float *v, int n, double q) {
+    qsort(v, (size_t)n, sizeof *v, compare_float);
+    return v[(int)(q * (n - 1) + 0.5)];
+}
+
+/* Near-duplicates: pairs of codes closer than a tenth of the median nearest-neighbour
+ * distance (each pair once). */
+#define NEAR_DUPLICATE_SHARE 0.1
+
+/* The geometry as text, or as the opening of the JSON object ("{" and its keys, without the
+ * closing brace unless close). */
+static void print_geometry(const vc_codebook_geometry *g, const char *model_path, int json,
+                           int close) {
+    int n = g->n;
+    float *v = malloc(sizeof(float) * (size_t)n);
+    if (!v) abort();
+    memcpy(v, g->norms, sizeof(float) * (size_t)n);
+    float nmin = quantile(v, n, 0.0), nmed = quantile(v, n, 0.5), nmax = quantile(v, n, 1.0);
+    memcpy(v, g->nn_dist, sizeof(float) * (size_t)n);
+    float d[5] = {quantile(v, n, 0.0), quantile(v, n, 0.1), quantile(v, n, 0.5),
+                  quantile(v, n, 0.9), quantile(v, n, 1.0)};
+    free(v);
+    float dup = (float)NEAR_DUPLICATE_SHARE * d[2];
+    int n_dup = 0;
+    for (int i = 0; i < n; i++) n_dup += g->nn_dist[i] < dup && g->nn_index[i] > i;
+    if (json) {
+        printf("{\"model\": ");
+        cli_json_string(stdout, model_path);
+        printf(", \"codebook_size\": %d, \"code_dim\": %d,\n \"geometry\": {\"norm\": "
+               "{\"min\": %.6g, \"median\": %.6g, \"max\": %.6g}, \"nn_distance\": {\"min\": "
+               "%.6g, \"p10\": %.6g, \"median\": %.6g, \"p90\": %.6g, \"max\": %.6g},\n  "
+               "\"near_duplicates\": [",
+               n, g->dim, nmin, nmed, nmax, d[0], d[1], d[2], d[3], d[4]);
+        for (int i = 0, first = 1; i < n; i++)
+            if (g->nn_dist[i] < dup && g->nn_index[i] > i)
+                printf("%s[%d, %d]", first ? "" : ", ", i, g->nn_index[i]), first = 0;
+        printf("], \"pca_share\": [%.6f, %.6f],\n  \"pca\": [", g->pca_share[0], g->pca_share[1]);
+        for (int i = 0; i < n; i++)
+            printf("%s[%.5g, %.5g]", i ? ", " : "", g->pca[2 * i], g->pca[2 * i + 1]);
+        printf("]}%s", close ? "}\n" : "");
+    } else {
+        printf("model     %s: %d codes of %d dimensions\n", model_path, n, g->dim);
+        printf("norms     min %.3g, median %.3g, max %.3g\n", nmin, nmed, nmax);
+        printf("nearest   distance to the nearest other code: min %.3g, 10%% %.3g, median %.3g, "
+               "90%% %.3g, max %.3g\n",
+               d[0], d[1], d[2], d[3], d[4]);
+        printf("twins     %d pairs closer than %.2g (a tenth of the median)\n", n_dup, dup);
+        printf("pca       the two leading axes explain %.1f%% and %.1f%% of the variance\n",
+               100.0 * g->pca_share[0], 100.0 * g->pca_share[1]);
+    }
+}
+
 int cmd_codebook(int argc, char **argv) {
     const char *model_path = NULL;
     int json = 0, with_codes = 0;
@@ -50,7 +108,9 @@ int cmd_codebook(int argc, char **argv) {
         .name = "codebook",
         .synopsis = "[MODEL] [AUDIO ...] [--data DIR ...] [--json] [--codes]",
         .description =
-            "Encode speech with a model and report how its codebook is used: codes in use,\n"
+            "Without audio: the codebook's geometry (norms, nearest-neighbour distances,\n"
+            "near-duplicate codes, a 2-D PCA). With audio: encode it and report how the\n"
+            "codebook is used: codes in use,\n"
             "perplexity, entropy (bits per code and per second), dead codes, and with speaker\n"
             "folders (--data) how much the code depends on the speaker: normalised mutual\n"
             "information, next to the same with speakers shuffled between utterances.",
@@ -71,10 +131,7 @@ int cmd_codebook(int argc, char **argv) {
     }
     char model_buf[1200];
     if (!model_path) model_path = cli_default_model(model_buf, sizeof model_buf);
-    if (first_audio == n_pos && dirs.n == 0) {
-        fprintf(stderr, "vconv codebook: give audio files or --data DIR\n");
-        return EXIT_USAGE;
-    }
+    int with_audio = first_audio < n_pos || dirs.n > 0;
 
     vc_model *model = NULL;
     vc_file_list list = {0};
@@ -83,6 +140,16 @@ int cmd_codebook(int argc, char **argv) {
     vc_status st = vc_model_load(model_path, &model);
     if (st != VC_OK) {
         rc = cli_fail(&common, cmd.name, model_path, st);
+        goto done;
+    }
+    vc_codebook_geometry geo = {0};
+    if ((st = vc_codebook_geometry_of(model, &geo)) != VC_OK) {
+        rc = cli_fail(&common, cmd.name, model_path, st);
+        goto done;
+    }
+    if (!with_audio) {
+        print_geometry(&geo, model_path, json, 1);
+        rc = EXIT_OK;
         goto done;
     }
     if (dirs.n && (st = vc_list_audio(dirs.items, dirs.n, &list)) != VC_OK) {
@@ -153,10 +220,8 @@ int cmd_codebook(int argc, char **argv) {
     double codes_per_second = vc_model_codes_per_second(model);
     double seconds = (double)cs.total / codes_per_second;
     if (json) {
-        printf("{\"model\": ");
-        cli_json_string(stdout, model_path);
-        printf(", \"codebook_size\": %d, \"codes_per_second\": %.4f,\n \"files\": [", N,
-               codes_per_second);
+        print_geometry(&geo, model_path, 1, 0);
+        printf(",\n \"codes_per_second\": %.4f,\n \"files\": [", codes_per_second);
         for (int i = 0; i < n_enc; i++) {
             printf("%s\n  {\"path\": ", i ? "," : "");
             cli_json_string(stdout, enc[i].path);
@@ -190,7 +255,7 @@ int cmd_codebook(int argc, char **argv) {
                    cs.speakers, cs.mi_bits, cs.nmi, cs.nmi_shuffled);
         printf("}\n");
     } else {
-        printf("model     %s: %d codes\n", model_path, N);
+        print_geometry(&geo, model_path, 0, 0);
         printf("audio     %d files (%d skipped), %.1f s of speech, %ld codes (%.2f per second)\n",
                n_enc, skipped, seconds, cs.total, codes_per_second);
         printf("usage     %d of %d codes used (%.1f%%), perplexity %.1f, entropy %.2f bits per "
@@ -216,6 +281,7 @@ int cmd_codebook(int argc, char **argv) {
 done:
     for (int i = 0; i < n_enc; i++) free(enc[i].codes);
     free(enc);
+    vc_codebook_geometry_free(&geo);
     vc_file_list_free(&list);
     vc_model_free(model);
     return rc;

@@ -17,6 +17,8 @@
  * AdaIN take their statistics over a chunk window instead of the whole utterance; with windows
  * of several seconds the difference is small (tests/test_convert.c measures it).
  */
+#include "convert/convert.h"
+
 #include "common.h"
 #include "dsp/excitation.h"
 #include "dsp/frontend.h"
@@ -75,6 +77,10 @@ int vc_model_sample_rate(const vc_model *m) {
 
 int vc_model_speaker_dim(const vc_model *m) {
     return m ? m->m.cfg.spk_dim : 0;
+}
+
+const vcm_model *vc_model_internal(const vc_model *m) {
+    return &m->m;
 }
 
 int vc_model_codebook_size(const vc_model *m) {
