@@ -224,8 +224,8 @@ int main(void) {
     /* content codes: in range, one per two speech frames, and chunking changes few of them
      * (only through the instance-norm statistics of the chunk windows) */
     int *cw = NULL, *cc = NULL, nw = 0, nc = 0;
-    CHECK(vc_encode(model, &src, 60.0, &cw, &nw) == VC_OK);
-    CHECK(vc_encode(model, &src, 4.0, &cc, &nc) == VC_OK);
+    CHECK(vc_encode(model, &src, 60.0, &cw, &nw, NULL) == VC_OK);
+    CHECK(vc_encode(model, &src, 4.0, &cc, &nc, NULL) == VC_OK);
     CHECK(nw == nc && nw == (t_end - t_speech) / 2 + 1);
     int in_range = 1, same = 0;
     for (int i = 0; i < nw && i < nc; i++) {
@@ -237,7 +237,7 @@ int main(void) {
     CHECK(same >= 0.8 * nw);
     free(cw);
     free(cc);
-    CHECK(vc_encode(model, &src, 0.0, &cw, &nw) == VC_ERR_ARG);
+    CHECK(vc_encode(model, &src, 0.0, &cw, &nw, NULL) == VC_ERR_ARG);
 
     /* a source at 44.1 kHz, stereo-free but resampled: the output is at the model's rate */
     size_t n44 = 2 * 44100;

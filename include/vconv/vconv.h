@@ -252,9 +252,18 @@ VC_WARN_UNUSED vc_status vc_convert(const vc_model *m, const vc_audio *source,
 
 /* The content codes of a, as vc_convert computes them (levelled, trimmed, in chunks of
  * chunk_seconds with context): *codes (n_codes, malloc'd, free with free()), one code in
- * [0, vc_model_codebook_size) per two frames of the trimmed speech. VC_ERR_AUDIO when silent. */
+ * [0, vc_model_codebook_size) per two frames of the trimmed speech, which starts near frame
+ * *first_frame of a at the model's rate and hop (the trim starts within a hop of it; may be
+ * NULL). VC_ERR_AUDIO when silent. */
 VC_WARN_UNUSED vc_status vc_encode(const vc_model *m, const vc_audio *a, double chunk_seconds,
-                                   int **codes, int *n_codes);
+                                   int **codes, int *n_codes, int *first_frame);
+
+/* Audio for a code sequence alone (n_codes in [1, 4096], two frames each), decoded with the
+ * voice at a level pitch (its mean F0, fully voiced): what a code, or a run of codes, sounds
+ * like. At -24 dBFS active level, the model's rate. p: its vocoder fields and harmonic. */
+VC_WARN_UNUSED vc_status vc_synthesize_codes(const vc_model *m, const int *codes, int n_codes,
+                                             const vc_voice *voice, const vc_convert_params *p,
+                                             vc_audio *out);
 
 /* ------------------------------------------------------------- codebook */
 

@@ -1,17 +1,11 @@
 /* vconv codebook: what the codes of a model do on speech: usage, perplexity, entropy, dead
  * codes, and how much the code depends on the speaker. */
 #include "cli.h"
+#include "codebook_html.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct encoded {
-    const char *path;
-    int speaker; /* index into the speaker names, -1 when given as a file */
-    int *codes;
-    int n;
-} encoded;
 
 static int ends_with(const char *s, const char *suffix) {
     size_t n = strlen(s), m = strlen(suffix);
@@ -92,7 +86,7 @@ static void print_geometry(const vc_codebook_geometry *g, const char *model_path
 }
 
 int cmd_codebook(int argc, char **argv) {
-    const char *model_path = NULL;
+    const char *model_path = NULL, *html_path = NULL, *voice_path = NULL;
     int json = 0, with_codes = 0;
     cli_strings dirs = {0};
     const cli_option opts[] = {
@@ -103,6 +97,10 @@ int cmd_codebook(int argc, char **argv) {
         {"json", 0, OPT_FLAG, &json, 0, 0, NULL, NULL, "print one JSON object (docs/codebook.md)"},
         {"codes", 0, OPT_FLAG, &with_codes, 0, 0, NULL, NULL,
          "print each file's code sequence, run-length encoded"},
+        {"html", 0, OPT_STRING, &html_path, 0, 0, NULL, "REPORT.html",
+         "also write a self-contained HTML report (plots, spectrograms, code clips)"},
+        {"voice", 0, OPT_STRING, &voice_path, 0, 0, NULL, "REF",
+         "voice of the report's code clips (default: the first audio file)"},
     };
     const cli_command cmd = {
         .name = "codebook",
@@ -135,7 +133,7 @@ int cmd_codebook(int argc, char **argv) {
 
     vc_model *model = NULL;
     vc_file_list list = {0};
-    encoded *enc = NULL;
+    codebook_file *enc = NULL;
     int n_enc = 0, skipped = 0, rc = EXIT_RUNTIME;
     vc_status st = vc_model_load(model_path, &model);
     if (st != VC_OK) {
@@ -149,6 +147,11 @@ int cmd_codebook(int argc, char **argv) {
     }
     if (!with_audio) {
         print_geometry(&geo, model_path, json, 1);
+        if (html_path && codebook_html_write(html_path, model, model_path, &geo, NULL, NULL, NULL,
+                                             0, NULL, "") != 0) {
+            fprintf(stderr, "vconv codebook: could not write %s\n", html_path);
+            goto done;
+        }
         rc = EXIT_OK;
         goto done;
     }
@@ -171,8 +174,8 @@ int cmd_codebook(int argc, char **argv) {
         vc_audio a;
         st = vc_audio_load(path, rate, &a, NULL);
         if (st == VC_OK) {
-            encoded *e = &enc[n_enc];
-            st = vc_encode(model, &a, 10.0, &e->codes, &e->n);
+            codebook_file *e = &enc[n_enc];
+            st = vc_encode(model, &a, 10.0, &e->codes, &e->n, &e->first_frame);
             vc_audio_free(&a);
             if (st == VC_OK) {
                 e->path = path;
@@ -275,6 +278,24 @@ int cmd_codebook(int argc, char **argv) {
             print_rle(stdout, enc[i].codes, enc[i].n, 0);
             printf("\n");
         }
+    }
+    if (html_path) {
+        vc_voice voice = {0};
+        vc_audio va = {0};
+        const char *vp = voice_path ? voice_path : enc[0].path;
+        int ok = vc_audio_load(vp, rate, &va, NULL) == VC_OK &&
+                 vc_voice_from_audio(model, &va, 1, &voice) == VC_OK;
+        vc_audio_free(&va);
+        if (!ok) fprintf(stderr, "vconv codebook: no voice from %s; the report has no clips\n", vp);
+        int w = codebook_html_write(html_path, model, model_path, &geo, &cs, counts, enc, n_enc,
+                                    ok ? &voice : NULL, vp);
+        vc_voice_free(&voice);
+        if (w != 0) {
+            free(codes), free(lens), free(spk), free(counts);
+            fprintf(stderr, "vconv codebook: could not write %s\n", html_path);
+            goto done;
+        }
+        cli_info(&common, "wrote %s", html_path);
     }
     free(codes), free(lens), free(spk), free(counts);
     rc = EXIT_OK;

@@ -37,6 +37,7 @@
 #define MIN_REFERENCE_SECONDS 0.5
 #define LOG_MAG_FLOOR 1e-5     /* as the training targets' log-magnitude floor */
 #define LIMIT_KNEE 0.891f      /* -1 dBFS: where the output's soft limiter starts */
+#define SYNTH_MAX_CODES 4096   /* codes vc_synthesize_codes takes at once (about 2 min) */
 #define LEVEL_ROUNDS 4         /* level, limit, measure again */
 #define DYNAMICS_MAX_GAIN 4.0f /* the most the spectral dynamics are stretched */
 
@@ -492,8 +493,71 @@ static vc_status decode_window(vc_frontend *fe, const vcm_model *m, const float 
     return VC_OK;
 }
 
+vc_status vc_synthesize_codes(const vc_model *vm, const int *codes, int n_codes,
+                              const vc_voice *voice, const vc_convert_params *p, vc_audio *out) {
+    if (!vm || !codes || n_codes < 1 || n_codes > SYNTH_MAX_CODES || !voice || !p || !out ||
+        !voice->embedding || voice->dim != vm->m.cfg.spk_dim || p->vocoder.iters < 0)
+        return VC_ERR_ARG;
+    const vcm_model *m = &vm->m;
+    const int T = 2 * n_codes, F = m->cfg.n_bins, hop = vm->fp.hop;
+    for (int i = 0; i < n_codes; i++)
+        if (codes[i] < 0 || codes[i] >= m->cfg.codebook_size) return VC_ERR_ARG;
+    vc_frontend *fe = NULL;
+    chunk_ws c = {0};
+    float *f0 = malloc(sizeof(float) * 2 * (size_t)T); // (T) F0, (T) voicing
+    size_t n = (size_t)(T - 1) * hop;
+    vc_status st = f0 ? vc_frontend_init(&vm->fp, &fe) : VC_ERR_NOMEM;
+    if (st == VC_OK) st = chunk_ws_init(&c, m, T, hop);
+    if (st == VC_OK) {
+        /* level pitch at the voice's mean, fully voiced: the contour input is 0 */
+        float hz = voice->voiced_frames > 0 ? (float)exp(voice->logf0_mean) : 120.0f;
+        for (int t = 0; t < T; t++) {
+            c.p[t] = 0.0f;
+            c.p[T + t] = 1.0f;
+            f0[t] = hz;
+            f0[T + t] = 1.0f;
+        }
+        st = vcm_decode(m, &c.ws, codes, n_codes, voice->embedding, c.p, c.mel, c.lin);
+    }
+    if (st == VC_OK) {
+        for (int t = 0; t < T; t++)
+            for (int f = 0; f < F; f++) {
+                float l = c.lin[(size_t)f * T + t] * m->lin_std[f] + m->lin_mean[f];
+                c.mag[(size_t)t * F + f] = expf(fminf(l, 20.0f));
+            }
+        if (p->harmonic)
+            excitation_shape(c.mag, T, F, f0, f0 + T,
+                             (float)vm->fp.sample_rate / (float)vm->fp.n_fft, c.exc);
+        vc_vocoder_params vp = p->vocoder;
+        vp.progress = NULL;
+        st = griffin_lim(frontend_stft(fe), c.audio, n, c.mag, T, &vp);
+    }
+    if (st == VC_OK) {
+        out->samples = malloc(n * sizeof *out->samples);
+        if (!out->samples) st = VC_ERR_NOMEM;
+    }
+    if (st == VC_OK) {
+        vc_level lv;
+        st = vc_audio_level(c.audio, n, vm->fp.sample_rate, &lv);
+        float g = st == VC_OK && lv.active_dbfs > VC_LEVEL_FLOOR_DB
+                      ? (float)pow(10.0, (VC_CONVERT_LEVEL_DBFS - lv.active_dbfs) / 20.0)
+                      : 0.0f;
+        for (size_t i = 0; i < n; i++) {
+            out->samples[i] = c.audio[i];
+            soft_limit(&out->samples[i], g);
+        }
+        out->n_samples = n;
+        out->sample_rate = vm->fp.sample_rate;
+    }
+    if (st != VC_OK) vc_audio_free(out);
+    chunk_ws_free(&c);
+    vc_frontend_free(fe);
+    free(f0);
+    return st;
+}
+
 vc_status vc_encode(const vc_model *vm, const vc_audio *a, double chunk_seconds, int **codes,
-                    int *n_codes) {
+                    int *n_codes, int *first_frame) {
     if (!vm || !a || !codes || !n_codes || !(chunk_seconds > 0.0)) return VC_ERR_ARG;
     *codes = NULL;
     *n_codes = 0;
@@ -521,6 +585,7 @@ vc_status vc_encode(const vc_model *vm, const vc_audio *a, double chunk_seconds,
     if (st == VC_OK) {
         *codes = out;
         *n_codes = (T + 1) / 2;
+        if (first_frame) *first_frame = (int)(in.b / (size_t)vm->fp.hop);
         out = NULL;
     }
     free(out);
