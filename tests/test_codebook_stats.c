@@ -1,5 +1,9 @@
 /* Codebook statistics on code sequences built so that usage, perplexity and mutual
- * information are known exactly. */
+ * information are known exactly, and through a whole model built so that every frame of any
+ * input lands on one chosen code. */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp */
+#include "model/model.h"
+#include "tempdir.h"
 #include "test.h"
 #include "vconv/vconv.h"
 
@@ -57,5 +61,47 @@ int main(void) {
     spk[7] = -1;
     CHECK(vc_code_stats_compute(codes, n, spk, U, 16, 1, &st) == VC_ERR_ARG);
     CHECK(vc_code_stats_compute(codes, n, NULL, 0, 16, 1, &st) == VC_ERR_ARG);
+
+    /* A tiny model whose content encoder ends in a zero convolution with code 5 as its bias: z
+     * is code 5 at every frame, whatever the input, so encoding any speech gives only code 5:
+     * one code used, perplexity 1, entropy 0, and no information about the speaker. */
+    char dir[] = "/tmp/vconv_test_codebook_XXXXXX", path[1024];
+    if (!mkdtemp(dir)) return 1;
+    join(path, sizeof path, dir, "m.safetensors");
+    vcm_config c;
+    CHECK(vcm_config_preset("tiny", &c) == VC_OK);
+    vcm_model m;
+    CHECK(vcm_model_init(&m, &c, 0) == VC_OK);
+    vc_rng r;
+    vc_rng_seed(&r, 5);
+    vcm_model_randomize(&m, &r);
+    memset(m.c_out.w, 0, sizeof(float) * (size_t)m.c_out.OC * m.c_out.C * m.c_out.K);
+    memcpy(m.c_out.b, m.vq.codebook + 5 * c.code_dim, sizeof(float) * (size_t)c.code_dim);
+    CHECK(vcm_model_save(path, &m, NULL, 0, 0) == VC_OK);
+    vcm_model_free(&m);
+    vc_model *model = NULL;
+    CHECK(vc_model_load(path, &model) == VC_OK);
+    enum { RATE = 16000, SECONDS = 2 };
+    static float wave[2][RATE * SECONDS];
+    int *mc[2] = {NULL, NULL}, mn[2] = {0, 0}, ms[2] = {0, 1};
+    for (int u = 0; u < 2; u++) {
+        for (int i = 0; i < RATE * SECONDS; i++) /* two "speakers": different tones and noise */
+            wave[u][i] = 0.2f * sinf(6.2831853f * (u ? 220.0f : 110.0f) * i / RATE) +
+                         0.02f * (vc_rng_uniform(&r) - 0.5f);
+        vc_audio a = {wave[u], RATE * SECONDS, RATE};
+        CHECK(vc_encode(model, &a, 10.0, &mc[u], &mn[u], NULL) == VC_OK);
+    }
+    int only5 = 1;
+    for (int u = 0; u < 2; u++)
+        for (int i = 0; i < mn[u]; i++) only5 &= mc[u][i] == 5;
+    CHECK(only5 && mn[0] > 50);
+    CHECK(vc_code_stats_compute((const int *const *)mc, mn, ms, 2, c.codebook_size, 1, &st) ==
+          VC_OK);
+    CHECK(st.used == 1 && st.total == mn[0] + mn[1] && st.speakers == 2);
+    CHECK(st.entropy_bits == 0.0 && st.perplexity == 1.0 && st.mi_bits == 0.0 && st.nmi == 0.0);
+    free(mc[0]);
+    free(mc[1]);
+    vc_model_free(model);
+    remove_tree(dir);
     return test_finish();
 }

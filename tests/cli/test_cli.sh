@@ -183,6 +183,28 @@ grep -q '^usage  *[0-9]* of 32 codes used' "$work/out" && ok || bad "codebook re
 grep -q "^$src: " "$work/out" && ok || bad "codebook --codes prints each file's codes"
 mkdir -p spk/a spk/b && cp "$src" spk/a/ && cp "$ref" spk/b/ && cp "$(ls "$samples"/*.wav | sed -n 3p)" spk/b/
 expect 0 "codebook on speaker folders, JSON" -- "$vconv" codebook m.safetensors --data spk --json --codes
+# every documented key (docs/codebook.md), with the types it promises
+if command -v python3 >/dev/null; then
+  python3 - "$work/out" <<'PY' && ok || bad "codebook JSON keys as documented"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert isinstance(j["model"], str) and j["codebook_size"] == 32 and j["code_dim"] > 0
+g = j["geometry"]
+assert set(g["norm"]) == {"min", "median", "max"}
+assert set(g["nn_distance"]) == {"min", "p10", "median", "p90", "max"}
+assert isinstance(g["near_duplicates"], list) and len(g["pca_share"]) == 2
+assert len(g["pca"]) == 32 and all(len(p) == 2 for p in g["pca"])
+assert j["codes_per_second"] > 0 and j["skipped"] == 0
+for f in j["files"]:
+    assert set(f) == {"path", "speaker", "codes", "rle"} and f["speaker"].startswith("spk/")
+    assert sum(r for _, r in f["rle"]) == f["codes"]
+u = j["usage"]
+assert set(u) == {"total", "seconds", "used", "share_used", "perplexity", "entropy_bits",
+                  "bits_per_second", "counts", "dead"}
+assert len(u["counts"]) == 32 and sum(u["counts"]) == u["total"] and len(u["dead"]) == 32 - u["used"]
+assert set(j["speaker"]) == {"speakers", "mi_bits", "nmi", "nmi_shuffled"} and j["speaker"]["speakers"] == 2
+PY
+fi
 grep -q '"nmi_shuffled"' "$work/out" && grep -q '"rle": \[\[' "$work/out" && grep -q '"speaker": "spk/a"' "$work/out" \
   && ok || bad "codebook --json has speakers, codes and the control: $(head -c 400 "$work/out")"
 expect 0 "codebook without audio: geometry" -- "$vconv" codebook m.safetensors
