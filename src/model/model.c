@@ -480,22 +480,29 @@ vc_status vcm_model_load(const char *path, vcm_model *m, int with_grad) {
     st_file f;
     vc_status st = safetensors_load(path, &f);
     if (st != VC_OK) return st;
+    st = vcm_model_read(&f, path, m, with_grad);
+    safetensors_free(&f);
+    return st;
+}
+
+vc_status vcm_model_read(const st_file *f, const char *what, vcm_model *m, int with_grad) {
+    if (!f || !what || !m) return VC_ERR_ARG;
+    memset(m, 0, sizeof *m);
     /* The version first: another version may keep its config under other keys. */
-    const char *ver = safetensors_meta(&f, VC_META_FORMAT_VERSION);
+    const char *ver = safetensors_meta(f, VC_META_FORMAT_VERSION);
     if (!ver || strcmp(ver, VC_FORMAT_VERSION) != 0) {
-        vc_log(VC_LOG_ERROR, "%s: model format version \"%.32s\", this vconv reads \"%s\"", path,
+        vc_log(VC_LOG_ERROR, "%s: model format version \"%.32s\", this vconv reads \"%s\"", what,
                ver ? ver : "(none)", VC_FORMAT_VERSION);
         vc_log(VC_LOG_ERROR, "HINT: re-export or retrain the model with this vconv version");
-        safetensors_free(&f);
         return VC_ERR_VERSION;
     }
     vcm_config cfg;
-    if ((st = vcm_config_from_meta(&f, path, &cfg)) == VC_OK &&
+    vc_status st;
+    if ((st = vcm_config_from_meta(f, what, &cfg)) == VC_OK &&
         (st = vcm_model_init(m, &cfg, with_grad)) == VC_OK &&
-        (st = vc_params_read(&f, path, &m->params)) == VC_OK &&
-        (st = read_norm(m, &f, path)) == VC_OK)
-        st = keep_other_meta(m, &f);
-    safetensors_free(&f);
+        (st = vc_params_read(f, what, &m->params)) == VC_OK &&
+        (st = read_norm(m, f, what)) == VC_OK)
+        st = keep_other_meta(m, f);
     if (st != VC_OK) vcm_model_free(m);
     return st;
 }

@@ -218,5 +218,8 @@ VC_WARN_UNUSED vc_status vcm_model_save(const char *path, const vcm_model *m,
  * (tensors that do not fit the config), each with a log line. The file's other metadata pairs
  * are kept in m->meta_kv. *m is zeroed on failure. */
 VC_WARN_UNUSED vc_status vcm_model_load(const char *path, vcm_model *m, int with_grad);
+/* The same from a parsed file (a buffer, for fuzzing); what names it in log lines. */
+VC_WARN_UNUSED vc_status vcm_model_read(const st_file *f, const char *what, vcm_model *m,
+                                        int with_grad);
 
 #endif
