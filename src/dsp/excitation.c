@@ -5,6 +5,8 @@
 
 #define HANN_ENERGY 1.5   /* 1 + 2 * 0.5^2: energy of the Hann transform over bins, W(0) = 1 */
 #define UNVOICED_SPAN 4.0 /* bins averaged for the envelope of an unvoiced frame */
+#define HARMONIC_FULL_HZ 3000.0f /* fully harmonic below this (times the voicing) */
+#define HARMONIC_TOP_SHARE 0.3f  /* harmonic share at the top bin */
 
 static double sinc(double x) {
     return fabs(x) < 1e-9 ? 1.0 : sin(0.5 * VC_TWO_PI * x) / (0.5 * VC_TWO_PI * x);
@@ -40,14 +42,22 @@ void excitation_shape(float *mag, int T, int F, const float *f0, const float *vo
             for (int k = 0; k < F; k++) row[k] = env[k];
             continue;
         }
-        float norm = (float)sqrt(s / HANN_ENERGY), noise = 1.0f - v;
+        float norm = (float)sqrt(s / HANN_ENERGY);
         for (int k = 0; k < F; k++) {
             /* harmonics within the main lobe of bin k: h in (k - 2, k + 2) / s */
             double comb = 0.0;
             int h0 = (int)ceil((k - 2.0) / s), h1 = (int)floor((k + 2.0) / s);
             for (int h = h0 > 1 ? h0 : 1; h <= h1; h++) comb += hann_lobe(k - h * s);
             double c = comb * norm;
-            row[k] = env[k] * (float)sqrt(v * c * c + noise);
+            /* above HARMONIC_FULL_HZ the harmonic share falls linearly to HARMONIC_TOP_SHARE at
+             * the top bin: speech is less periodic high up */
+            float fk = (float)k * bin_hz, top = (float)(F - 1) * bin_hz;
+            float share = fk <= HARMONIC_FULL_HZ
+                              ? 1.0f
+                              : 1.0f - (1.0f - HARMONIC_TOP_SHARE) * (fk - HARMONIC_FULL_HZ) /
+                                           fmaxf(top - HARMONIC_FULL_HZ, 1.0f);
+            float vk = v * share;
+            row[k] = env[k] * (float)sqrt(vk * c * c + (1.0f - vk));
         }
     }
 }

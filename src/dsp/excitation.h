@@ -12,9 +12,11 @@
  *              W the Hann window's transform with W(0) = 1 (main lobe, +-2 bins), s_t =
  *              f0_t / bin_hz the spacing in bins; 1.5 = the energy of W over bins, so comb^2
  *              averages 1 over a spacing
- *   out_t(k)  = E_t(k) sqrt(v_t comb_t(k)^2 + (1 - v_t))
+ *   out_t(k)  = E_t(k) sqrt(v_tk comb_t(k)^2 + (1 - v_tk)),  v_tk = v_t a(k)
  *
- * so every frame keeps its power per band, and voicing moves it between harmonics and noise. */
+ * with a(k) = 1 up to 3 kHz, falling linearly to 0.3 at the top bin (speech is less periodic
+ * high up; all-harmonic upper bands sound buzzy). Every frame keeps its power per band, and
+ * voicing moves it between harmonics and noise. */
 #ifndef VC_DSP_EXCITATION_H
 #define VC_DSP_EXCITATION_H
 
