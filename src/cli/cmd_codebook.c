@@ -85,6 +85,26 @@ static void print_geometry(const vc_codebook_geometry *g, const char *model_path
     }
 }
 
+typedef struct speaker_usage {
+    int files;
+    vc_code_stats stats; /* usage of this speaker's codes alone */
+} speaker_usage;
+
+/* Codes used, and their perplexity, over the files of speaker sp. */
+static speaker_usage usage_of(const codebook_file *enc, int n_enc, int sp, int N) {
+    speaker_usage u = {0};
+    const int **codes = malloc(sizeof *codes * (size_t)n_enc);
+    int *lens = malloc(sizeof *lens * (size_t)n_enc);
+    if (!codes || !lens) abort();
+    for (int i = 0; i < n_enc; i++)
+        if (enc[i].speaker == sp) codes[u.files] = enc[i].codes, lens[u.files++] = enc[i].n;
+    if (u.files && vc_code_stats_compute(codes, lens, NULL, u.files, N, 1, &u.stats) != VC_OK)
+        memset(&u.stats, 0, sizeof u.stats);
+    free(codes);
+    free(lens);
+    return u;
+}
+
 int cmd_codebook(int argc, char **argv) {
     const char *model_path = NULL, *html_path = NULL, *voice_path = NULL;
     int json = 0, with_codes = 0;
@@ -252,10 +272,19 @@ int cmd_codebook(int argc, char **argv) {
         for (int k = 0, first = 1; k < N; k++)
             if (!counts[k]) printf("%s%d", first ? "" : ", ", k), first = 0;
         printf("]}");
-        if (with_speakers)
+        if (with_speakers) {
             printf(",\n \"speaker\": {\"speakers\": %d, \"mi_bits\": %.6f, \"nmi\": %.6f, "
-                   "\"nmi_shuffled\": %.6f}",
+                   "\"nmi_shuffled\": %.6f,\n  \"per_speaker\": [",
                    cs.speakers, cs.mi_bits, cs.nmi, cs.nmi_shuffled);
+            for (int sp = 0; sp < list.n_speakers; sp++) {
+                speaker_usage u = usage_of(enc, n_enc, sp, N);
+                printf("%s\n   {\"speaker\": ", sp ? "," : "");
+                cli_json_string(stdout, list.speakers[sp]);
+                printf(", \"files\": %d, \"codes\": %ld, \"used\": %d, \"perplexity\": %.4f}",
+                       u.files, u.stats.total, u.stats.used, u.stats.perplexity);
+            }
+            printf("]}");
+        }
         printf("}\n");
     } else {
         print_geometry(&geo, model_path, 0, 0);
@@ -269,10 +298,16 @@ int cmd_codebook(int argc, char **argv) {
         for (int k = 0, shown = 0; k < N && shown < 32; k++)
             if (!counts[k]) printf("%s%d", shown++ ? " " : ": ", k);
         printf(N - cs.used > 32 ? " ...\n" : "\n");
-        if (with_speakers)
+        if (with_speakers) {
             printf("speaker   %d speakers: normalised mutual information code-speaker %.4f "
                    "(%.3f bits); with speakers shuffled between utterances %.4f\n",
                    cs.speakers, cs.nmi, cs.mi_bits, cs.nmi_shuffled);
+            for (int sp = 0; sp < list.n_speakers; sp++) {
+                speaker_usage u = usage_of(enc, n_enc, sp, N);
+                printf("          %-28s %4d files %7ld codes, %4d used, perplexity %.1f\n",
+                       list.speakers[sp], u.files, u.stats.total, u.stats.used, u.stats.perplexity);
+            }
+        }
         for (int i = 0; with_codes && i < n_enc; i++) {
             printf("%s: ", enc[i].path);
             print_rle(stdout, enc[i].codes, enc[i].n, 0);

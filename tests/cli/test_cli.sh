@@ -202,7 +202,11 @@ u = j["usage"]
 assert set(u) == {"total", "seconds", "used", "share_used", "perplexity", "entropy_bits",
                   "bits_per_second", "counts", "dead"}
 assert len(u["counts"]) == 32 and sum(u["counts"]) == u["total"] and len(u["dead"]) == 32 - u["used"]
-assert set(j["speaker"]) == {"speakers", "mi_bits", "nmi", "nmi_shuffled"} and j["speaker"]["speakers"] == 2
+sp = j["speaker"]
+assert set(sp) == {"speakers", "mi_bits", "nmi", "nmi_shuffled", "per_speaker"} and sp["speakers"] == 2
+assert [p["speaker"] for p in sp["per_speaker"]] == ["spk/a", "spk/b"]
+assert all(set(p) == {"speaker", "files", "codes", "used", "perplexity"} for p in sp["per_speaker"])
+assert sum(p["codes"] for p in sp["per_speaker"]) == u["total"] and sp["per_speaker"][1]["files"] == 2
 PY
 fi
 grep -q '"nmi_shuffled"' "$work/out" && grep -q '"rle": \[\[' "$work/out" && grep -q '"speaker": "spk/a"' "$work/out" \
