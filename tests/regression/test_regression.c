@@ -11,6 +11,10 @@
  *             summation order in BLAS) differ by about 1e-8 relative after 20 steps (printed
  *             each run), so 1e-3 leaves room for other CPUs' kernels, while a changed layer,
  *             loss or optimiser moves these losses by 1e-2 or more
+ *   forward   the tiny preset with seed-1 parameters (and set normalisation statistics) on a
+ *             fixed 32-frame input: its codes must match exactly and its log-mel output (80 x 32)
+ *             within 1e-4 absolute: float32 GEMMs blocked differently round differently, near
+ *             1e-6 here; a changed layer moves outputs by 1e-2 or more
  *   convert   the bundled model converting the samples into each other's voices: the output's
  *             time-averaged log-mel spectrum (80 bands); tolerance 0.5 dB spectral distortion,
  *             half the 1 dB threshold of audible spectral change (the average over time does
@@ -19,6 +23,7 @@
  * REGEN=1 writes golden.json anew (tests/regression/regen); every run prints a before/after
  * table of every figure. */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp */
+#include "model/model.h"
 #include "tempdir.h"
 #include "test.h"
 #include "vconv/vconv.h"
@@ -29,6 +34,7 @@
 #define N_SAMPLES 3
 #define N_LOSSES 20
 #define M 80
+#define FWD_T 32
 
 static const char *const samples[N_SAMPLES] = {"bdl_arctic_a0310.wav", "slt_arctic_a0318.wav",
                                                "kathleen_arctic_a0300.wav"};
@@ -39,7 +45,36 @@ typedef struct figures {
     double sc_db[N_SAMPLES], sc_seed_spread[N_SAMPLES];
     double loss[N_LOSSES];
     double spectrum[N_SAMPLES][M]; /* mean log-mel of each conversion */
+    int codes[FWD_T / 2];
+    double mel[M * FWD_T]; /* the tiny model's normalised log-mel output */
 } figures;
+
+/* The tiny preset, seed-1 parameters, on a fixed input: codes and log-mel output. */
+static void forward(figures *f) {
+    vcm_config c;
+    CHECK(vcm_config_preset("tiny", &c) == VC_OK);
+    vcm_model m;
+    CHECK(vcm_model_init(&m, &c, 0) == VC_OK);
+    vc_rng r;
+    vc_rng_seed(&r, 1);
+    vcm_model_randomize(&m, &r);
+    vcm_workspace ws;
+    CHECK(vcm_workspace_init(&ws, &m, 1, FWD_T, FWD_T) == VC_OK);
+    float x[M * FWD_T], p[2 * FWD_T], spk[64], mel[M * FWD_T];
+    float *lin = malloc(sizeof(float) * (size_t)c.n_bins * FWD_T);
+    for (int b = 0; b < M; b++)
+        for (int t = 0; t < FWD_T; t++)
+            x[b * FWD_T + t] = (float)(sin(0.3 * t + 0.1 * b) + 0.5 * cos(0.05 * b * t));
+    for (int t = 0; t < FWD_T; t++) p[t] = (float)sin(0.2 * t), p[FWD_T + t] = t % 5 ? 1.0f : 0.0f;
+    CHECK(c.spk_dim <= 64);
+    CHECK(vcm_encode_content(&m, &ws, x, FWD_T, f->codes) == VC_OK);
+    CHECK(vcm_encode_speaker(&m, &ws, x, FWD_T, spk) == VC_OK);
+    CHECK(vcm_decode(&m, &ws, f->codes, FWD_T / 2, spk, p, mel, lin) == VC_OK);
+    for (int i = 0; i < M * FWD_T; i++) f->mel[i] = mel[i];
+    free(lin);
+    vcm_workspace_free(&ws);
+    vcm_model_free(&m);
+}
 
 static void sample_path(char *buf, size_t n, const char *name) {
     snprintf(buf, n, "%s/%s", VC_SAMPLES_DIR, name);
@@ -167,6 +202,8 @@ static cJSON *to_json(const figures *f) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddItemToObject(o, "resynth_sc_db", cJSON_CreateDoubleArray(f->sc_db, N_SAMPLES));
     cJSON_AddItemToObject(o, "train_loss", cJSON_CreateDoubleArray(f->loss, N_LOSSES));
+    cJSON_AddItemToObject(o, "forward_codes", cJSON_CreateIntArray(f->codes, FWD_T / 2));
+    cJSON_AddItemToObject(o, "forward_mel", cJSON_CreateDoubleArray(f->mel, M * FWD_T));
     cJSON *sp = cJSON_AddArrayToObject(o, "convert_mean_log_mel");
     for (int k = 0; k < N_SAMPLES; k++)
         cJSON_AddItemToArray(sp, cJSON_CreateDoubleArray(f->spectrum[k], M));
@@ -181,6 +218,7 @@ int main(void) {
     training(&now, 1);
     training(&two_threads, 2);
     conversions(&now);
+    forward(&now);
     char golden_path[1024];
     snprintf(golden_path, sizeof golden_path, "%s/golden.json", VC_REGRESSION_DIR);
     FILE *g = fopen(golden_path, "rb");
@@ -218,6 +256,22 @@ int main(void) {
         if (!regen) CHECK(fabs(now.loss[i] - want) <= 1e-3 * fabs(want));
     }
     printf("(one against two threads: %.1e relative at most)\n", thread_rel);
+    int same_codes = 1;
+    double worst = 0.0;
+    for (int i = 0; i < FWD_T / 2; i++)
+        same_codes &= old && (int)num(old, "forward_codes", i) == now.codes[i];
+    for (int i = 0; i < M * FWD_T; i++) {
+        double d = old ? fabs(num(old, "forward_mel", i) - now.mel[i]) : NAN;
+        if (!(d <= worst)) worst = d; /* a missing golden value (NaN) sticks */
+    }
+    printf("%-34s %12s %12s %10s %10s\n", "forward codes (16)", "", "",
+           same_codes ? "same" : "CHANGED", "exact");
+    printf("%-34s %12s %12s %10.2e %10.0e abs\n", "forward log-mel (80 x 32), worst", "", "", worst,
+           1e-4);
+    if (!regen) {
+        CHECK(same_codes);
+        CHECK(worst <= 1e-4);
+    }
     const cJSON *sp = old ? cJSON_GetObjectItemCaseSensitive(old, "convert_mean_log_mel") : NULL;
     for (int k = 0; k < N_SAMPLES; k++) {
         double want[M];
