@@ -40,6 +40,7 @@
 #define SYNTH_MAX_CODES 4096   /* codes vc_synthesize_codes takes at once (about 2 min) */
 #define LEVEL_ROUNDS 4         /* level, limit, measure again */
 #define DYNAMICS_MAX_GAIN 4.0f /* the most the spectral dynamics are stretched */
+#define DYNAMICS_WINDOW 128    /* frames (2 s) of the slow part's moving average */
 
 struct vc_model {
     vcm_model m;
@@ -229,6 +230,25 @@ static vc_status normalised_mel(vc_frontend *fe, const vcm_model *m, const float
     return VC_OK;
 }
 
+/* Splits the log-magnitude lm (T, F) into a slow part, each bin's mean over the DYNAMICS_WINDOW
+ * frames around each frame (cut at the ends), written to slow (T, F), and the fast part left in
+ * lm: lm - slow. scratch: T + 1 doubles. The spectral dynamics are measured and stretched on
+ * the fast part only, so a slow change of level or timbre (a new sentence, another speaker in a
+ * long recording) is kept as it is, not amplified. */
+static void split_dynamics(float *lm, float *slow, int T, int F, double *scratch) {
+    const int half = DYNAMICS_WINDOW / 2;
+    for (int f = 0; f < F; f++) {
+        scratch[0] = 0.0;
+        for (int t = 0; t < T; t++) scratch[t + 1] = scratch[t] + lm[(size_t)t * F + f];
+        for (int t = 0; t < T; t++) {
+            int t0 = t - half > 0 ? t - half : 0, t1 = t + half < T ? t + half : T;
+            float mu = (float)((scratch[t1] - scratch[t0]) / (t1 - t0));
+            slow[(size_t)t * F + f] = mu;
+            lm[(size_t)t * F + f] -= mu;
+        }
+    }
+}
+
 /* ---- voice -------------------------------------------------------------------------------- */
 
 vc_status vc_voice_from_audio(const vc_model *vm, const vc_audio *refs, int n_refs, vc_voice *out) {
@@ -241,11 +261,13 @@ vc_status vc_voice_from_audio(const vc_model *vm, const vc_audio *refs, int n_re
     float *tm = malloc((size_t)VOICE_WINDOW * M * sizeof *tm); // (window, M)
     float *xs = malloc((size_t)VOICE_WINDOW * M * sizeof *xs); // (M, window)
     const int F = m->cfg.n_bins;
-    float *mag = malloc((size_t)VOICE_WINDOW * F * sizeof *mag); // (window, F)
-    double *lsum = calloc(2 * (size_t)F, sizeof *lsum);          // (2, F) log-magnitude moments
+    float *mag = malloc((size_t)VOICE_WINDOW * F * sizeof *mag);   // (window, F)
+    double *lsum = calloc(2 * (size_t)F, sizeof *lsum);            // (2, F) fast-part moments
+    float *slow = malloc((size_t)VOICE_WINDOW * F * sizeof *slow); // (window, F)
+    double *dscratch = malloc(((size_t)VOICE_WINDOW + 1) * sizeof *dscratch);
     vc_frontend *fe = NULL;
     vcm_workspace ws = {0};
-    vc_status st = acc && spk && tm && xs && mag && lsum ? VC_OK : VC_ERR_NOMEM;
+    vc_status st = acc && spk && tm && xs && mag && lsum && slow && dscratch ? VC_OK : VC_ERR_NOMEM;
     if (st == VC_OK) st = vc_frontend_init(&vm->fp, &fe);
     if (st == VC_OK) st = vcm_workspace_init(&ws, m, 1, 2, VOICE_WINDOW);
     double frames = 0.0, s1 = 0.0, s2 = 0.0, seconds = 0.0;
@@ -285,9 +307,12 @@ vc_status vc_voice_from_audio(const vc_model *vm, const vc_audio *refs, int n_re
             frames += t1 - t0;
             if (st != VC_OK) break;
             stft_magnitude_frames(frontend_stft(fe), mag, x, len, t0, t1 - t0);
+            for (size_t i = 0; i < (size_t)(t1 - t0) * F; i++)
+                mag[i] = (float)log(fmax(mag[i], LOG_MAG_FLOOR));
+            split_dynamics(mag, slow, t1 - t0, F, dscratch);
             for (int t = 0; t < t1 - t0; t++)
                 for (int f = 0; f < F; f++) {
-                    double l = log(fmax(mag[(size_t)t * F + f], LOG_MAG_FLOOR));
+                    double l = mag[(size_t)t * F + f];
                     lsum[f] += l;
                     lsum[F + f] += l * l;
                 }
@@ -318,6 +343,8 @@ vc_status vc_voice_from_audio(const vc_model *vm, const vc_audio *refs, int n_re
     vcm_workspace_free(&ws);
     vc_frontend_free(fe);
     free(lsum);
+    free(slow);
+    free(dscratch);
     free(mag);
     free(xs);
     free(tm);
@@ -357,22 +384,17 @@ static void target_f0(float *f0, int T, const float *pitch, const vc_voice *v,
 }
 
 /* Undo the over-smoothing of a regression model (its outputs vary less over time than speech
- * does, which is heard as muffled and averaged): each bin's log-magnitude deviation from its
- * mean is stretched so that its spread over time matches the voice's (target_std), never
+ * does, which is heard as muffled and averaged): the fast part of each bin's log-magnitude
+ * (split_dynamics) is stretched so that its spread matches the voice's (target_std), never
  * shrunk and at most DYNAMICS_MAX_GAIN times: the "global variance" compensation of statistical
- * speech synthesis (Toda & Tokuda 2007), per bin. Measured on lm (T, F); mean and gain (F). */
-static void dynamics_gain(const float *lm, int T, int F, const float *target_std, float *mean,
-                          float *gain) {
+ * speech synthesis (Toda & Tokuda 2007), per bin, on the fast part. Measured on fast (T, F);
+ * gain (F). */
+static void dynamics_gain(const float *fast, int T, int F, const float *target_std, float *gain) {
     for (int f = 0; f < F; f++) {
-        double s1 = 0.0, s2 = 0.0;
-        for (int t = 0; t < T; t++) {
-            double l = lm[(size_t)t * F + f];
-            s1 += l;
-            s2 += l * l;
-        }
-        double mu = s1 / T, var = s2 / T - mu * mu, sd = sqrt(var > 0.0 ? var : 0.0);
+        double s2 = 0.0;
+        for (int t = 0; t < T; t++) s2 += (double)fast[(size_t)t * F + f] * fast[(size_t)t * F + f];
+        double sd = sqrt(s2 / T);
         float g = sd > 1e-6 ? (float)(target_std[f] / sd) : 1.0f;
-        mean[f] = (float)mu;
         gain[f] = fminf(fmaxf(g, 1.0f), DYNAMICS_MAX_GAIN);
     }
 }
@@ -396,17 +418,19 @@ static int soft_limit(float *y, float g) {
 /* Scratch of one conversion, sized for the largest chunk window. */
 typedef struct chunk_ws {
     vcm_workspace ws;
-    float *tm;   // (W, M) log-mel as the front end gives it
-    float *x;    // (M, W) normalised, channel-major
-    float *p;    // (2, W) pitch slice
-    int *codes;  // (W / 2)
-    float *mel;  // (M, W) decoder output (unused beyond the call)
-    float *lin;  // (F, W) normalised log-magnitude
-    float *mag;  // (W, F) linear magnitude, frame-major for the vocoder
-    float *tail; // (2 ctx, F) log-magnitude of the previous window's last 2 ctx frames
-    float *exc;  // (2 F) excitation_shape scratch
-    float *dyn_mean, *dyn_gain; // (F), (F) match_dynamics: each bin's mean and stretch
-    float *audio;               // (W * hop) the window's audio
+    float *tm;        // (W, M) log-mel as the front end gives it
+    float *x;         // (M, W) normalised, channel-major
+    float *p;         // (2, W) pitch slice
+    int *codes;       // (W / 2)
+    float *mel;       // (M, W) decoder output (unused beyond the call)
+    float *lin;       // (F, W) normalised log-magnitude
+    float *mag;       // (W, F) linear magnitude, frame-major for the vocoder
+    float *tail;      // (2 ctx, F) log-magnitude of the previous window's last 2 ctx frames
+    float *exc;       // (2 F) excitation_shape scratch
+    float *dyn_gain;  // (F) match_dynamics: each bin's stretch
+    float *slow;      // (W, F) the slow part of the log-magnitude
+    double *dscratch; // (W + 1)
+    float *audio;     // (W * hop) the window's audio
 } chunk_ws;
 
 static void chunk_ws_free(chunk_ws *c) {
@@ -420,7 +444,9 @@ static void chunk_ws_free(chunk_ws *c) {
     free(c->mag);
     free(c->tail);
     free(c->exc);
-    free(c->dyn_mean);
+    free(c->dyn_gain);
+    free(c->slow);
+    free(c->dscratch);
     free(c->audio);
     memset(c, 0, sizeof *c);
 }
@@ -437,11 +463,12 @@ static vc_status chunk_ws_init(chunk_ws *c, const vcm_model *m, int W, int hop) 
     c->mag = malloc(w * F * sizeof(float));
     c->tail = malloc(2 * CHUNK_CONTEXT * F * sizeof(float));
     c->exc = malloc(2 * F * sizeof(float));
-    c->dyn_mean = malloc(2 * F * sizeof(float));
-    c->dyn_gain = c->dyn_mean ? c->dyn_mean + F : NULL;
+    c->dyn_gain = malloc(F * sizeof(float));
+    c->slow = malloc(w * F * sizeof(float));
+    c->dscratch = malloc((w + 1) * sizeof(double));
     c->audio = malloc(w * (size_t)hop * sizeof(float));
     vc_status st = c->tm && c->x && c->p && c->codes && c->mel && c->lin && c->mag && c->tail &&
-                           c->exc && c->dyn_mean && c->audio
+                           c->exc && c->dyn_gain && c->slow && c->dscratch && c->audio
                        ? vcm_workspace_init(&c->ws, m, 1, W, 1)
                        : VC_ERR_NOMEM;
     c->ws.norm_window = VCM_TRAIN_FRAMES;
@@ -635,17 +662,19 @@ vc_status vc_convert(const vc_model *vm, const vc_audio *source, const vc_voice 
         int a = core - ctx > 0 ? core - ctx : 0, b = core + L + ctx < T ? core + L + ctx : T;
         int Tw = b - a;
         if ((st = decode_window(fe, m, x, len, pitch, T, a, Tw, voice, &c)) != VC_OK) break;
-        /* The stretch is measured once, on the first chunk's core (all of the speech up to
-         * chunk_seconds), and applied alike to every chunk. */
-        if (p->match_dynamics && k == 0)
-            dynamics_gain(c.mag + (size_t)(core - a) * F, end - core, F, voice->log_mag_std,
-                          c.dyn_mean, c.dyn_gain);
-        if (p->match_dynamics)
+        /* The fast part's stretch is measured once, on the first chunk's core (all of the
+         * speech up to chunk_seconds), and applied alike to every chunk. */
+        if (p->match_dynamics) {
+            split_dynamics(c.mag, c.slow, Tw, F, c.dscratch);
+            if (k == 0)
+                dynamics_gain(c.mag + (size_t)(core - a) * F, end - core, F, voice->log_mag_std,
+                              c.dyn_gain);
             for (int t = 0; t < Tw; t++)
                 for (int f = 0; f < F; f++) {
-                    float *l = &c.mag[(size_t)t * F + f];
-                    *l = c.dyn_mean[f] + c.dyn_gain[f] * (*l - c.dyn_mean[f]);
+                    size_t i = (size_t)t * F + f;
+                    c.mag[i] = c.slow[i] + c.dyn_gain[f] * c.mag[i];
                 }
+        }
         /* Where the previous window overlaps: its values first, then a ramp to this window's
          * over the ctx frames after the core's start, so the vocoder's target has no step at
          * the junction. */
