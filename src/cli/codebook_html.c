@@ -91,10 +91,9 @@ static int bmp_data_uri(FILE *f, const float *lm, int T, int M) {
     return 0;
 }
 
-static void hue_of(int code, int n, char *buf, size_t size) {
+static void hue_of(int code, char *buf, size_t size) {
     snprintf(buf, size, "hsl(%d,65%%,50%%)",
              (int)(360.0 * (code * 0.618034 - floor(code * 0.618034))));
-    (void)n;
 }
 
 static void escape(FILE *f, const char *s) {
@@ -125,7 +124,7 @@ static void pca_svg(FILE *f, const vc_codebook_geometry *g, const long *counts) 
                "role=\"img\"><rect width=\"480\" height=\"480\" fill=\"#fafafa\"/>\n");
     for (int i = 0; i < g->n; i++) {
         char hue[40];
-        hue_of(i, g->n, hue, sizeof hue);
+        hue_of(i, hue, sizeof hue);
         long c = counts ? counts[i] : 1;
         double r = counts ? 1.5 + 10.0 * sqrt((double)c / most) : 3.0;
         fprintf(f,
@@ -195,7 +194,7 @@ static int utterance_view(FILE *f, const vc_model *m, const codebook_file *e, in
             int x = e->first_frame + 2 * i, w = 2 * (j - i);
             if (x >= T) break;
             char hue[40];
-            hue_of(e->codes[i], 0, hue, sizeof hue);
+            hue_of(e->codes[i], hue, sizeof hue);
             fprintf(f,
                     "<rect x=\"%d\" y=\"0\" width=\"%d\" height=\"20\" fill=\"%s\"><title>code "
                     "%d, %d frames</title></rect>",

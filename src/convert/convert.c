@@ -491,6 +491,21 @@ static int chunk_frames(const vc_model *vm, double chunk_seconds, int T) {
     return L;
 }
 
+/* The decoder's normalised log-magnitude lin (F, stride), frames [0, T), denormalised into
+ * mag (T, F), frame-major as the vocoder wants it. */
+static void log_magnitude_of(const vcm_model *m, const float *lin, int stride, int T, float *mag) {
+    const int F = m->cfg.n_bins;
+    for (int t = 0; t < T; t++)
+        for (int f = 0; f < F; f++)
+            mag[(size_t)t * F + f] = lin[(size_t)f * stride + t] * m->lin_std[f] + m->lin_mean[f];
+}
+
+/* Log-magnitude to magnitude in place; capped at e^20, far above any real spectrum, so a wild
+ * output cannot overflow the vocoder. */
+static void to_magnitude(float *mag, size_t n) {
+    for (size_t i = 0; i < n; i++) mag[i] = expf(fminf(mag[i], 20.0f));
+}
+
 /* Content codes of window [a, a + Tw) of the speech x (len) into c->codes (Tw2 / 2, Tw2 = Tw
  * rounded up to even, the last frame repeated). */
 static vc_status encode_window(vc_frontend *fe, const vcm_model *m, const float *x, size_t len,
@@ -505,7 +520,7 @@ static vc_status encode_window(vc_frontend *fe, const vcm_model *m, const float 
 static vc_status decode_window(vc_frontend *fe, const vcm_model *m, const float *x, size_t len,
                                const float *pitch, int T, int a, int Tw, const vc_voice *voice,
                                chunk_ws *c) {
-    int Tw2 = Tw + (Tw & 1), F = m->cfg.n_bins;
+    int Tw2 = Tw + (Tw & 1);
     vc_status st = encode_window(fe, m, x, len, a, Tw, c);
     if (st != VC_OK) return st;
     for (int ch = 0; ch < 2; ch++)
@@ -513,10 +528,7 @@ static vc_status decode_window(vc_frontend *fe, const vcm_model *m, const float 
             c->p[(size_t)ch * Tw2 + t] = pitch[(size_t)ch * T + a + (t < Tw ? t : Tw - 1)];
     st = vcm_decode(m, &c->ws, c->codes, Tw2 / 2, voice->embedding, c->p, c->mel, c->lin);
     if (st != VC_OK) return st;
-    for (int t = 0; t < Tw; t++)
-        for (int f = 0; f < F; f++)
-            c->mag[(size_t)t * F + f] =
-                c->lin[(size_t)f * Tw2 + t] * m->lin_std[f] + m->lin_mean[f];
+    log_magnitude_of(m, c->lin, Tw2, Tw, c->mag);
     return VC_OK;
 }
 
@@ -547,11 +559,8 @@ vc_status vc_synthesize_codes(const vc_model *vm, const int *codes, int n_codes,
         st = vcm_decode(m, &c.ws, codes, n_codes, voice->embedding, c.p, c.mel, c.lin);
     }
     if (st == VC_OK) {
-        for (int t = 0; t < T; t++)
-            for (int f = 0; f < F; f++) {
-                float l = c.lin[(size_t)f * T + t] * m->lin_std[f] + m->lin_mean[f];
-                c.mag[(size_t)t * F + f] = expf(fminf(l, 20.0f));
-            }
+        log_magnitude_of(m, c.lin, T, T, c.mag);
+        to_magnitude(c.mag, (size_t)T * F);
         if (p->harmonic)
             excitation_shape(c.mag, T, F, f0, f0 + T,
                              (float)vm->fp.sample_rate / (float)vm->fp.n_fft, c.exc);
@@ -694,7 +703,7 @@ vc_status vc_convert(const vc_model *vm, const vc_audio *source, const vc_voice 
         int g0 = k ? core - GL_MARGIN : 0, g1 = end + GL_MARGIN < T ? end + GL_MARGIN : T;
         int Tg = g1 - g0;
         float *gm = c.mag + (size_t)(g0 - a) * F; // (Tg, F)
-        for (size_t i = 0; i < (size_t)Tg * F; i++) gm[i] = expf(fminf(gm[i], 20.0f));
+        to_magnitude(gm, (size_t)Tg * F);
         if (p->harmonic)
             excitation_shape(gm, Tg, F, f0 + g0, f0 + T + g0,
                              (float)vm->fp.sample_rate / (float)vm->fp.n_fft, c.exc);
