@@ -102,11 +102,14 @@ typedef struct vc_frontend_params {
     int n_fft;            /* FFT size = Hann window length, default 1024 */
     int hop;              /* samples between frames, default 256 */
     int n_mels;           /* mel bands, default 80 */
-    float fmin, fmax;     /* mel range in Hz, default 0..sample_rate/2 */
+    float fmin, fmax;     /* mel range in Hz, default 0..8000 */
     float f0_min, f0_max; /* F0 search range in Hz, default 60..500 */
 } vc_frontend_params;
 
 vc_frontend_params vc_frontend_default_params(void);
+
+/* The floor of every log the front end and the model take: log(max(v, VC_LOG_FLOOR)). */
+#define VC_LOG_FLOOR 1e-5f
 
 /* Holds FFTW plans, the window and the mel filterbank. Not safe to use from two threads at once
  * (it owns scratch buffers); create one per thread. */
@@ -122,7 +125,7 @@ int vc_frontend_n_bins(const vc_frontend *fe);                     /* F = n_fft/
 /* Linear STFT magnitude, (T, F). */
 VC_WARN_UNUSED vc_status vc_frontend_magnitude(vc_frontend *fe, const float *x, size_t n,
                                                float *mag);
-/* log(max(mel, 1e-5)) of the magnitude (not power) spectrum, (T, M). */
+/* log(max(mel, VC_LOG_FLOOR)) of the magnitude (not power) spectrum, (T, M). */
 VC_WARN_UNUSED vc_status vc_frontend_log_mel(vc_frontend *fe, const float *x, size_t n,
                                              float *log_mel);
 /* Frames [t0, t0 + T) of vc_frontend_log_mel(x), bit for bit, into log_mel (T, M): analysis of
@@ -184,6 +187,9 @@ typedef struct vc_model vc_model;
 VC_WARN_UNUSED vc_status vc_model_load(const char *path, vc_model **out);
 void vc_model_free(vc_model *m);
 int vc_model_sample_rate(const vc_model *m); /* the rate of its front end, and of its output */
+/* The front end the model was trained with (rate, FFT, hop, mels, mel and F0 ranges): analysis
+ * meant to show what the model hears uses it. Zeroed for NULL. */
+vc_frontend_params vc_model_frontend_params(const vc_model *m);
 int vc_model_speaker_dim(const vc_model *m);
 int vc_model_codebook_size(const vc_model *m);
 double vc_model_codes_per_second(const vc_model *m); /* sample_rate / (2 hop) */

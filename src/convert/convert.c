@@ -1,6 +1,6 @@
 /* Conversion: A's words in B's voice (the public vc_model, vc_voice and vc_convert).
  *
- *   source  resample -> level to VC_CONVERT_LEVEL_DBFS -> trim silence -> F0 over the whole
+ *   source  resample -> level to VCM_LEVEL_DBFS -> trim silence -> F0 over the whole
  *           speech span (its log-F0 statistics set the pitch input)
  *           -> chunks of frames, each with context frames either side:
  *              log-mel -> content codes -> decode with the voice -> linear magnitude
@@ -17,133 +17,27 @@
  * AdaIN take their statistics over a chunk window instead of the whole utterance; with windows
  * of several seconds the difference is small (tests/test_convert.c measures it).
  */
-#include "convert/convert.h"
+#include "model/handle.h"
 
 #include "common.h"
 #include "dsp/excitation.h"
 #include "dsp/frontend.h"
 #include "dsp/griffinlim.h"
-#include "io/features.h"
-#include "model/model.h"
+#include "model/audio_contract.h"
 
 #include <math.h>
 #include <string.h>
 
-#define VC_CONVERT_LEVEL_DBFS (-24.0) /* the corpus's median active level */
-#define VOICE_WINDOW 1024             /* frames per speaker-embedding pass (16 s at hop 256) */
-#define CHUNK_CONTEXT 128             /* frames of model context each side of a chunk; even */
-#define GL_MARGIN 64                  /* frames of vocoder context each side of a chunk's core */
-#define CHUNK_FADE 2                  /* frames of crossfade at the end of a chunk's fixed prefix */
+#define VOICE_WINDOW 1024 /* frames per speaker-embedding pass (16 s at hop 256) */
+#define CHUNK_CONTEXT 128 /* frames of model context each side of a chunk; even */
+#define GL_MARGIN 64      /* frames of vocoder context each side of a chunk's core */
+#define CHUNK_FADE 2      /* frames of crossfade at the end of a chunk's fixed prefix */
 #define MIN_REFERENCE_SECONDS 0.5
-#define LOG_MAG_FLOOR 1e-5     /* as the training targets' log-magnitude floor */
 #define LIMIT_KNEE 0.891f      /* -1 dBFS: where the output's soft limiter starts */
 #define SYNTH_MAX_CODES 4096   /* codes vc_synthesize_codes takes at once (about 2 min) */
 #define LEVEL_ROUNDS 4         /* level, limit, measure again */
 #define DYNAMICS_MAX_GAIN 4.0f /* the most the spectral dynamics are stretched */
 #define DYNAMICS_WINDOW 128    /* frames (2 s) of the slow part's moving average */
-
-struct vc_model {
-    vcm_model m;
-    vc_frontend_params fp;
-};
-
-vc_status vc_model_load(const char *path, vc_model **out) {
-    if (!path || !out) return VC_ERR_ARG;
-    *out = NULL;
-    vc_model *vm = calloc(1, sizeof *vm);
-    if (!vm) return VC_ERR_NOMEM;
-    vc_status st = vcm_model_load(path, &vm->m, 0);
-    if (st != VC_OK) {
-        free(vm);
-        return st;
-    }
-    vm->fp = vc_frontend_default_params();
-    vm->fp.sample_rate = vm->m.cfg.sample_rate;
-    vm->fp.n_fft = vm->m.cfg.n_fft;
-    vm->fp.hop = vm->m.cfg.hop;
-    vm->fp.n_mels = vm->m.cfg.n_mels;
-    vm->fp.fmax = 0.5f * (float)vm->m.cfg.sample_rate;
-    *out = vm;
-    return VC_OK;
-}
-
-void vc_model_free(vc_model *m) {
-    if (!m) return;
-    vcm_model_free(&m->m);
-    free(m);
-}
-
-int vc_model_sample_rate(const vc_model *m) {
-    return m ? m->m.cfg.sample_rate : 0;
-}
-
-int vc_model_speaker_dim(const vc_model *m) {
-    return m ? m->m.cfg.spk_dim : 0;
-}
-
-const vcm_model *vc_model_internal(const vc_model *m) {
-    return &m->m;
-}
-
-int vc_model_codebook_size(const vc_model *m) {
-    return m ? m->m.cfg.codebook_size : 0;
-}
-
-double vc_model_codes_per_second(const vc_model *m) {
-    return m ? (double)m->fp.sample_rate / (2.0 * m->fp.hop) : 0.0;
-}
-
-size_t vc_model_n_params(const vc_model *m) {
-    return m ? vcm_model_n_params(&m->m) : 0;
-}
-
-vc_status vc_model_config_json(const vc_model *m, char **out) {
-    if (!m || !out) return VC_ERR_ARG;
-    return vcm_config_to_json(&m->m.cfg, out);
-}
-
-int vc_model_meta_count(const vc_model *m) {
-    return m ? m->m.n_meta : 0;
-}
-
-const char *vc_model_meta_key(const vc_model *m, int i) {
-    return m && i >= 0 && i < m->m.n_meta ? m->m.meta_kv[2 * i] : NULL;
-}
-
-const char *vc_model_meta_value(const vc_model *m, int i) {
-    return m && i >= 0 && i < m->m.n_meta ? m->m.meta_kv[2 * i + 1] : NULL;
-}
-
-const char *vc_model_meta(const vc_model *m, const char *key) {
-    for (int i = 0; key && i < vc_model_meta_count(m); i++)
-        if (!strcmp(m->m.meta_kv[2 * i], key)) return m->m.meta_kv[2 * i + 1];
-    return NULL;
-}
-
-vc_status vc_model_save(const vc_model *m, const char *path, int f16, const char *const *set_kv,
-                        int n_set) {
-    if (!m || !path || n_set < 0 || (n_set && !set_kv)) return VC_ERR_ARG;
-    int n_meta = m->m.n_meta, n = 0;
-    const char **kv = malloc(sizeof *kv * 2 * (size_t)(n_meta + n_set + 1));
-    if (!kv) return VC_ERR_NOMEM;
-    for (int i = 0; i < n_meta; i++) { /* kept unless set_kv replaces it */
-        int replaced = 0;
-        for (int j = 0; j < n_set && !replaced; j++)
-            replaced = !strcmp(set_kv[2 * j], m->m.meta_kv[2 * i]);
-        if (!replaced)
-            kv[2 * n] = m->m.meta_kv[2 * i], kv[2 * n + 1] = m->m.meta_kv[2 * i + 1], n++;
-    }
-    for (int j = 0; j < n_set; j++)
-        kv[2 * n] = set_kv[2 * j], kv[2 * n + 1] = set_kv[2 * j + 1], n++;
-    vc_status st = vcm_model_save(path, &m->m, kv, n, f16);
-    if (st == VC_ERR_ARG)
-        vc_log(VC_LOG_ERROR,
-               "%s: not written (a key that is not the caller's, a repeated key, or "
-               "a value F16 cannot hold)",
-               path);
-    free(kv);
-    return st;
-}
 
 vc_convert_params vc_convert_default_params(void) {
     vc_convert_params p = {
@@ -167,7 +61,7 @@ void vc_voice_free(vc_voice *v) {
 
 /* ---- shared analysis ---------------------------------------------------------------------- */
 
-/* An input brought to the model: resampled, levelled to VC_CONVERT_LEVEL_DBFS, its speech span
+/* An input brought to the model: resampled, levelled to VCM_LEVEL_DBFS, its speech span
  * [b, e) found. x is owned; level_db is the input's own active level. */
 typedef struct prepared {
     float *x;
@@ -192,17 +86,9 @@ static vc_status prepare(const vc_model *vm, const vc_audio *a, const char *what
         memcpy(out->x, a->samples, a->n_samples * sizeof *out->x);
         out->n = a->n_samples;
     }
-    vc_level lv;
-    st = out->n ? vc_audio_level(out->x, out->n, rate, &lv) : VC_ERR_AUDIO;
-    if (st == VC_OK && lv.active_dbfs <= VC_SILENCE_DBFS) {
-        vc_log(VC_LOG_ERROR, "%s: silent (active level %.1f dBFS)", what, lv.active_dbfs);
-        st = VC_ERR_AUDIO;
-    }
+    st = vcm_level(out->x, out->n, rate, what, &out->level_db);
     if (st == VC_OK) {
-        out->level_db = lv.active_dbfs;
-        float g = (float)pow(10.0, (VC_CONVERT_LEVEL_DBFS - lv.active_dbfs) / 20.0);
-        for (size_t i = 0; i < out->n; i++) out->x[i] *= g;
-        st = vc_trim_span(out->x, out->n, rate, vm->fp.hop, vm->fp.n_fft, &out->b, &out->e);
+        st = vcm_trim_span(out->x, out->n, &vm->fp, &out->b, &out->e);
         if (st == VC_ERR_AUDIO)
             vc_log(VC_LOG_ERROR, "%s: no speech found (silent, or shorter than %d samples)", what,
                    vm->fp.n_fft);
@@ -212,22 +98,6 @@ static vc_status prepare(const vc_model *vm, const vc_audio *a, const char *what
         memset(out, 0, sizeof *out);
     }
     return st;
-}
-
-/* Normalised log-mel of frames [t0, t0 + T) of x (n), channel-major into out (M, T_pad), the
- * frames past T repeating frame T - 1. tm is (T, M) scratch. */
-static vc_status normalised_mel(vc_frontend *fe, const vcm_model *m, const float *x, size_t n,
-                                int t0, int T, int T_pad, float *tm, float *out) {
-    int M = m->cfg.n_mels;
-    vc_status st = vc_frontend_log_mel_frames(fe, x, n, t0, T, tm);
-    if (st != VC_OK) return st;
-    for (int k = 0; k < M; k++) {
-        float mu = m->mel_mean[k], inv = 1.0f / m->mel_std[k];
-        float *row = out + (size_t)k * (size_t)T_pad;
-        for (int t = 0; t < T_pad; t++)
-            row[t] = (tm[(size_t)(t < T ? t : T - 1) * M + k] - mu) * inv;
-    }
-    return VC_OK;
 }
 
 /* Splits the log-magnitude lm (T, F) into a slow part, each bin's mean over the DYNAMICS_WINDOW
@@ -301,14 +171,13 @@ vc_status vc_voice_from_audio(const vc_model *vm, const vc_audio *refs, int n_re
         int n_win = (T + VOICE_WINDOW - 1) / VOICE_WINDOW;
         for (int w = 0; st == VC_OK && w < n_win; w++) {
             int t0 = (int)((long)T * w / n_win), t1 = (int)((long)T * (w + 1) / n_win);
-            st = normalised_mel(fe, m, x, len, t0, t1 - t0, t1 - t0, tm, xs);
+            st = vcm_model_input(fe, m, x, len, t0, t1 - t0, t1 - t0, tm, xs);
             if (st == VC_OK) st = vcm_encode_speaker(m, &ws, xs, t1 - t0, spk);
             for (int k = 0; st == VC_OK && k < S; k++) acc[k] += (double)spk[k] * (t1 - t0);
             frames += t1 - t0;
             if (st != VC_OK) break;
             stft_magnitude_frames(frontend_stft(fe), mag, x, len, t0, t1 - t0);
-            for (size_t i = 0; i < (size_t)(t1 - t0) * F; i++)
-                mag[i] = (float)log(fmax(mag[i], LOG_MAG_FLOOR));
+            vcm_log_magnitude(mag, (size_t)(t1 - t0) * F);
             split_dynamics(mag, slow, t1 - t0, F, dscratch);
             for (int t = 0; t < t1 - t0; t++)
                 for (int f = 0; f < F; f++) {
@@ -361,10 +230,10 @@ vc_status vc_voice_from_audio(const vc_model *vm, const vc_audio *refs, int n_re
  * by the shift, expressed in the voice's statistics, so the decoder renders that absolute pitch. */
 static void pitch_input(const float *f0, const float *voicing, int T, const vc_voice *v,
                         const vc_convert_params *p, float *out) {
-    vc_pitch_features(f0, voicing, T, out);
+    vcm_pitch_features(f0, voicing, T, out);
     if (p->auto_pitch) return;
     double shift = p->pitch_shift * log(2.0) / 12.0;
-    double sigma = v->logf0_std > VC_PITCH_STD_FLOOR ? v->logf0_std : VC_PITCH_STD_FLOOR;
+    double sigma = v->logf0_std > VCM_PITCH_STD_FLOOR ? v->logf0_std : VCM_PITCH_STD_FLOOR;
     for (int t = 0; t < T; t++)
         out[t] = f0[t] > 0.0f ? (float)((log(f0[t]) + shift - v->logf0_mean) / sigma) : 0.0f;
 }
@@ -497,13 +366,7 @@ static void log_magnitude_of(const vcm_model *m, const float *lin, int stride, i
     const int F = m->cfg.n_bins;
     for (int t = 0; t < T; t++)
         for (int f = 0; f < F; f++)
-            mag[(size_t)t * F + f] = lin[(size_t)f * stride + t] * m->lin_std[f] + m->lin_mean[f];
-}
-
-/* Log-magnitude to magnitude in place; capped at e^20, far above any real spectrum, so a wild
- * output cannot overflow the vocoder. */
-static void to_magnitude(float *mag, size_t n) {
-    for (size_t i = 0; i < n; i++) mag[i] = expf(fminf(mag[i], 20.0f));
+            mag[(size_t)t * F + f] = vcm_lin_denorm(m, f, lin[(size_t)f * stride + t]);
 }
 
 /* Content codes of window [a, a + Tw) of the speech x (len) into c->codes (Tw2 / 2, Tw2 = Tw
@@ -511,7 +374,7 @@ static void to_magnitude(float *mag, size_t n) {
 static vc_status encode_window(vc_frontend *fe, const vcm_model *m, const float *x, size_t len,
                                int a, int Tw, chunk_ws *c) {
     int Tw2 = Tw + (Tw & 1);
-    vc_status st = normalised_mel(fe, m, x, len, a, Tw, Tw2, c->tm, c->x);
+    vc_status st = vcm_model_input(fe, m, x, len, a, Tw, Tw2, c->tm, c->x);
     return st == VC_OK ? vcm_encode_content(m, &c->ws, c->x, Tw2, c->codes) : st;
 }
 
@@ -560,7 +423,7 @@ vc_status vc_synthesize_codes(const vc_model *vm, const int *codes, int n_codes,
     }
     if (st == VC_OK) {
         log_magnitude_of(m, c.lin, T, T, c.mag);
-        to_magnitude(c.mag, (size_t)T * F);
+        vcm_magnitude(c.mag, (size_t)T * F);
         if (p->harmonic)
             excitation_shape(c.mag, T, F, f0, f0 + T,
                              (float)vm->fp.sample_rate / (float)vm->fp.n_fft, c.exc);
@@ -575,9 +438,8 @@ vc_status vc_synthesize_codes(const vc_model *vm, const int *codes, int n_codes,
     if (st == VC_OK) {
         vc_level lv;
         st = vc_audio_level(c.audio, n, vm->fp.sample_rate, &lv);
-        float g = st == VC_OK && lv.active_dbfs > VC_LEVEL_FLOOR_DB
-                      ? (float)pow(10.0, (VC_CONVERT_LEVEL_DBFS - lv.active_dbfs) / 20.0)
-                      : 0.0f;
+        float g = st == VC_OK && lv.active_dbfs > VC_LEVEL_FLOOR_DB ? vcm_level_gain(lv.active_dbfs)
+                                                                    : 0.0f;
         for (size_t i = 0; i < n; i++) {
             out->samples[i] = c.audio[i];
             soft_limit(&out->samples[i], g);
@@ -703,7 +565,7 @@ vc_status vc_convert(const vc_model *vm, const vc_audio *source, const vc_voice 
         int g0 = k ? core - GL_MARGIN : 0, g1 = end + GL_MARGIN < T ? end + GL_MARGIN : T;
         int Tg = g1 - g0;
         float *gm = c.mag + (size_t)(g0 - a) * F; // (Tg, F)
-        to_magnitude(gm, (size_t)Tg * F);
+        vcm_magnitude(gm, (size_t)Tg * F);
         if (p->harmonic)
             excitation_shape(gm, Tg, F, f0 + g0, f0 + T + g0,
                              (float)vm->fp.sample_rate / (float)vm->fp.n_fft, c.exc);
