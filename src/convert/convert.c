@@ -17,7 +17,7 @@
  * AdaIN take their statistics over a chunk window instead of the whole utterance; with windows
  * of several seconds the difference is small (tests/test_convert.c measures it).
  */
-#include "model/handle.h"
+#include "convert/convert.h"
 
 #include "common.h"
 #include "dsp/excitation.h"
@@ -61,15 +61,7 @@ void vc_voice_free(vc_voice *v) {
 
 /* ---- shared analysis ---------------------------------------------------------------------- */
 
-/* An input brought to the model: resampled, levelled to VCM_LEVEL_DBFS, its speech span
- * [b, e) found. x is owned; level_db is the input's own active level. */
-typedef struct prepared {
-    float *x;
-    size_t n, b, e;
-    double level_db;
-} prepared;
-
-static vc_status prepare(const vc_model *vm, const vc_audio *a, const char *what, prepared *out) {
+vc_status vcc_prepare(const vc_model *vm, const vc_audio *a, const char *what, vcc_input *out) {
     memset(out, 0, sizeof *out);
     if (!a || !a->samples || a->n_samples == 0 || a->sample_rate < 1) {
         vc_log(VC_LOG_ERROR, "%s: no audio", what);
@@ -145,8 +137,8 @@ vc_status vc_voice_from_audio(const vc_model *vm, const vc_audio *refs, int n_re
     for (int r = 0; r < n_refs && st == VC_OK; r++) {
         char what[32];
         snprintf(what, sizeof what, "reference %d", r + 1);
-        prepared in;
-        if ((st = prepare(vm, &refs[r], what, &in)) != VC_OK) break;
+        vcc_input in;
+        if ((st = vcc_prepare(vm, &refs[r], what, &in)) != VC_OK) break;
         const float *x = in.x + in.b;
         size_t len = in.e - in.b;
         double sec = (double)len / vm->fp.sample_rate;
@@ -459,8 +451,8 @@ vc_status vc_encode(const vc_model *vm, const vc_audio *a, double chunk_seconds,
     if (!vm || !a || !codes || !n_codes || !(chunk_seconds > 0.0)) return VC_ERR_ARG;
     *codes = NULL;
     *n_codes = 0;
-    prepared in;
-    vc_status st = prepare(vm, a, "input", &in);
+    vcc_input in;
+    vc_status st = vcc_prepare(vm, a, "input", &in);
     if (st != VC_OK) return st;
     const float *x = in.x + in.b;
     size_t len = in.e - in.b;
@@ -502,8 +494,8 @@ vc_status vc_convert(const vc_model *vm, const vc_audio *source, const vc_voice 
         return VC_ERR_ARG;
     const vcm_model *m = &vm->m;
     const int hop = vm->fp.hop, F = m->cfg.n_bins;
-    prepared in;
-    vc_status st = prepare(vm, source, "source", &in);
+    vcc_input in;
+    vc_status st = vcc_prepare(vm, source, "source", &in);
     if (st != VC_OK) return st;
     const float *x = in.x + in.b;
     const size_t len = in.e - in.b;
