@@ -112,7 +112,8 @@ vc_frontend_params vc_frontend_default_params(void);
 #define VC_LOG_FLOOR 1e-5f
 
 /* Holds FFTW plans, the window and the mel filterbank. Not safe to use from two threads at once
- * (it owns scratch buffers); create one per thread. */
+ * (it owns scratch buffers); create one per thread (creating them in several threads at once is
+ * safe). */
 typedef struct vc_frontend vc_frontend;
 
 VC_WARN_UNUSED vc_status vc_frontend_init(const vc_frontend_params *p, vc_frontend **out);
@@ -215,7 +216,9 @@ VC_WARN_UNUSED vc_status vc_model_save(const vc_model *m, const char *path, int 
 typedef struct vc_voice {
     float *embedding;             /* (dim) averaged over every reference, weighted by frames */
     int dim;                      /* vc_model_speaker_dim */
-    double logf0_mean, logf0_std; /* natural log of F0 in Hz, over every voiced frame */
+    double logf0_mean, logf0_std; /* natural log of F0 in Hz, over every voiced frame; both 0
+                                   * when voiced_frames is 0 (no pitch found: the output then
+                                   * keeps the source's pitch) */
     int voiced_frames;
     double seconds;     /* speech analysed, after trimming */
     float *log_mag_std; /* (n_bins) each STFT bin's log-magnitude std over time: the spectral
@@ -250,8 +253,9 @@ vc_convert_params vc_convert_default_params(void);
  * and trimmed of silence; the speech is converted in chunks with context and crossfades, brought
  * back to the source's loudness (peaks above -1 dBFS rounded off by a soft limiter) and put back at
  * its place: *out has the source's duration at the model's rate, silent where the source was
- * (free with vc_audio_free). VC_ERR_AUDIO when the source is silent. The model is only read;
- * calls from several threads at once must be serialised (FFTW's planner is not thread-safe). */
+ * (free with vc_audio_free). VC_ERR_AUDIO when the source is silent. The model is only read:
+ * several threads may convert at once with one loaded model (each call makes its own FFTW plans
+ * and scratch, once; the library serialises FFTW's planner, which is not thread-safe). */
 VC_WARN_UNUSED vc_status vc_convert(const vc_model *m, const vc_audio *source,
                                     const vc_voice *voice, const vc_convert_params *p,
                                     vc_audio *out);
