@@ -1,6 +1,9 @@
-/* Two threads converting different files at once with one loaded model give the same bytes as
- * the same conversions one after the other (the model is only read; every conversion makes its
- * own plans and scratch, FFTW's planner under one lock). */
+/* Conversion and threads:
+ * - one conversion gives the same bytes with 1 and 2 compute threads (vc_set_num_threads, what
+ *   --threads sets; ctest runs this test with 2 OpenMP and OpenBLAS threads available);
+ * - two threads converting different files at once with one loaded model give the same bytes as
+ *   the same conversions one after the other (the model is only read; every conversion makes its
+ *   own plans and scratch, FFTW's planner under one lock). */
 #include "test.h"
 
 #include "vconv/vconv.h"
@@ -63,10 +66,21 @@ int main(void) {
     snprintf(b, sizeof b, "%s/slt_arctic_a0318.wav", VC_SAMPLES_DIR);
     snprintf(k, sizeof k, "%s/kathleen_arctic_a0300.wav", VC_SAMPLES_DIR);
     job one[2] = {{m, a, b, 1, {0}, VC_OK}, {m, k, a, 0, {0}, VC_OK}};
+    vc_set_num_threads(1);
     for (int i = 0; i < 2; i++) { /* one after the other */
         run(&one[i]);
         CHECK(one[i].st == VC_OK);
     }
+    vc_set_num_threads(2);
+    for (int i = 0; i < 2; i++) { /* the same with two compute threads */
+        job again = one[i];
+        memset(&again.out, 0, sizeof again.out);
+        run(&again);
+        CHECK(again.st == VC_OK);
+        CHECK(same(&again.out, &one[i].out));
+        vc_audio_free(&again.out);
+    }
+    vc_set_num_threads(1);
     for (int r = 0; r < ROUNDS; r++) { /* at once */
         job two[2] = {one[0], one[1]};
         pthread_t th[2];
