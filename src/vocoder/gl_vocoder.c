@@ -26,6 +26,7 @@ typedef struct gl_state {
     float *mag;   // (max_frames, F) the frames being rendered, as a magnitude
     float *exc;   // (2 F) excitation_shape scratch
     float *audio; // (max_frames * hop) the rendered span
+    float *gl_ws; // Griffin-Lim's spectra and prefix for max_frames (griffin_lim_scratch_floats)
 } gl_state;
 
 static void gl_free(void *state) {
@@ -48,7 +49,8 @@ static vc_status gl_init_kind(const vcv_setup *s, void **state, int harmonic) {
     g->gl.progress = NULL;
     size_t nm = (size_t)s->max_frames * g->F, ne = 2 * (size_t)g->F;
     size_t na = (size_t)s->max_frames * (size_t)s->hop;
-    g->mag = malloc(sizeof(float) * (nm + ne + na)); /* one block: mag, exc, audio */
+    size_t nw = griffin_lim_scratch_floats(s->max_frames, g->F, (size_t)GL_MARGIN * s->hop);
+    g->mag = malloc(sizeof(float) * (nm + ne + na + nw)); /* one block: mag, exc, audio, gl */
     vc_status st = g->mag ? stft_init(&g->stft, s->n_fft, s->hop) : VC_ERR_NOMEM;
     if (st != VC_OK) {
         gl_free(g);
@@ -56,6 +58,7 @@ static vc_status gl_init_kind(const vcv_setup *s, void **state, int harmonic) {
     }
     g->exc = g->mag + nm;
     g->audio = g->exc + ne;
+    g->gl_ws = g->audio + na;
     *state = g;
     return VC_OK;
 }
@@ -83,7 +86,8 @@ static vc_status gl_render(void *state, const vcv_frames *fr, int t0, int t1, fl
     size_t s0 = (size_t)g0 * hop, nw = g1 == T ? n - s0 : (size_t)(Tg - 1) * hop;
     size_t fixed = (size_t)(t0 - g0) * hop;
     if (fixed) memcpy(g->audio, y + s0, fixed * sizeof(float));
-    vc_status st = griffin_lim_prefix(&g->stft, g->audio, nw, g->mag, Tg, &g->gl, fixed);
+    vc_status st =
+        griffin_lim_prefix_ws(&g->stft, g->audio, nw, g->mag, Tg, &g->gl, fixed, g->gl_ws);
     if (st != VC_OK) return st;
     size_t fade_n = fixed < (size_t)CHUNK_FADE * hop ? fixed : (size_t)CHUNK_FADE * hop;
     for (size_t i = fixed - fade_n; i < nw; i++) {
