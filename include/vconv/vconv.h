@@ -260,6 +260,18 @@ VC_WARN_UNUSED vc_status vc_convert(const vc_model *m, const vc_audio *source,
                                     const vc_voice *voice, const vc_convert_params *p,
                                     vc_audio *out);
 
+/* A reusable conversion state for one thread: the front end's and the vocoder's FFTW plans, the
+ * model workspace and every chunk array, made once for p's chunk length and vocoder (a full
+ * chunk, whatever the source's length; chunk_seconds at most 600). vc_converter_run converts as
+ * vc_convert(m, source, voice, p, out) does, to the same bytes, without allocating them again.
+ * Several threads may each run their own converter with one model. */
+typedef struct vc_converter vc_converter;
+VC_WARN_UNUSED vc_status vc_converter_init(const vc_model *m, const vc_convert_params *p,
+                                           vc_converter **out);
+VC_WARN_UNUSED vc_status vc_converter_run(vc_converter *c, const vc_audio *source,
+                                          const vc_voice *voice, vc_audio *out);
+void vc_converter_free(vc_converter *c);
+
 /* The content codes of a, as vc_convert computes them (levelled, trimmed, in chunks of
  * chunk_seconds with context): *codes (n_codes, malloc'd, free with free()), one code in
  * [0, vc_model_codebook_size) per two frames of the trimmed speech, which starts near frame

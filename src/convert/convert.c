@@ -25,13 +25,15 @@
 #include "dsp/stft.h"
 #include "model/audio_contract.h"
 
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
-#define LIMIT_KNEE 0.891f      /* -1 dBFS: where the output's soft limiter starts */
-#define LEVEL_ROUNDS 4         /* level, limit, measure again */
-#define DYNAMICS_MAX_GAIN 4.0f /* the most the spectral dynamics are stretched */
-#define DYNAMICS_WINDOW 128    /* frames (2 s) of the slow part's moving average */
+#define LIMIT_KNEE 0.891f           /* -1 dBFS: where the output's soft limiter starts */
+#define LEVEL_ROUNDS 4              /* level, limit, measure again */
+#define DYNAMICS_MAX_GAIN 4.0f      /* the most the spectral dynamics are stretched */
+#define DYNAMICS_WINDOW 128         /* frames (2 s) of the slow part's moving average */
+#define VCC_MAX_CHUNK_SECONDS 600.0 /* a reusable state's chunk (as --chunk allows) */
 
 vc_convert_params vc_convert_default_params(void) {
     vc_convert_params p = {
@@ -364,34 +366,94 @@ static vc_status convert_chunks(vcc_chunk *c, const float *x, size_t len, const 
     return VC_OK;
 }
 
+/* The conversion of a prepared source with the state c (made for windows of up to c->W
+ * frames, the vocoder p asks for): analyse the source, convert every chunk, stitch into *out. */
+static vc_status convert_prepared(vcc_chunk *c, const vcc_input *in, const vc_voice *voice,
+                                  const vc_convert_params *p, vc_audio *out) {
+    const vc_model *vm = c->vm;
+    const float *x = in->x + in->b;
+    const size_t len = in->e - in->b;
+    const int T = stft_n_frames(len, vm->fp.hop), L = vcc_core_frames(vm, p->chunk_seconds, T);
+    if (L + 2 * VCC_CONTEXT + 2 > c->W) return VC_ERR_ARG; /* a state made for shorter chunks */
+    source_track s = {0};
+    float *full = calloc(in->n, sizeof *full); // (n) the output, silent outside the speech span
+    vc_status st = full ? analyse_source(c->fe, x, len, voice, p, &s) : VC_ERR_NOMEM;
+    if (st == VC_OK) st = convert_chunks(c, x, len, &s, voice, p, L, full + in->b);
+    if (st == VC_OK) st = stitch(vm, in, full);
+    if (st == VC_OK) {
+        out->samples = full;
+        out->n_samples = in->n;
+        out->sample_rate = vm->fp.sample_rate;
+        full = NULL; /* handed over */
+    }
+    free(full);
+    free(s.f0);
+    return st;
+}
+
+/* The vocoder of parameters p for windows of W frames. */
+static vcv_setup vocoder_setup(const vc_model *vm, const vc_convert_params *p, int W) {
+    vcv_setup vs = {vcv_kind_of(p), vm->fp.sample_rate, vm->fp.n_fft, vm->fp.hop, W, p->vocoder};
+    return vs;
+}
+
 vc_status vc_convert(const vc_model *vm, const vc_audio *source, const vc_voice *voice,
                      const vc_convert_params *p, vc_audio *out) {
     if (!convert_args_ok(vm, source, voice, p, out)) return VC_ERR_ARG;
     vcc_input in;
     vc_status st = vcc_prepare(vm, source, "source", &in);
     if (st != VC_OK) return st;
-    const float *x = in.x + in.b;
-    const size_t len = in.e - in.b;
-    const int T = stft_n_frames(len, vm->fp.hop), L = vcc_core_frames(vm, p->chunk_seconds, T);
-    const int W = L + 2 * VCC_CONTEXT + 2;
-    vcv_setup vs = {vcv_kind_of(p), vm->fp.sample_rate, vm->fp.n_fft, vm->fp.hop, W, p->vocoder};
+    /* sized for this source: a short one needs only a short window */
+    const int T = stft_n_frames(in.e - in.b, vm->fp.hop);
+    const int W = vcc_core_frames(vm, p->chunk_seconds, T) + 2 * VCC_CONTEXT + 2;
+    vcv_setup vs = vocoder_setup(vm, p, W);
     vcc_chunk c;
-    memset(&c, 0, sizeof c);
-    source_track s = {0};
-    float *full = calloc(in.n, sizeof *full); // (n) the output, silent outside the speech span
-    st = full ? vcc_chunk_init(&c, vm, W, &vs) : VC_ERR_NOMEM;
-    if (st == VC_OK) st = analyse_source(c.fe, x, len, voice, p, &s);
-    if (st == VC_OK) st = convert_chunks(&c, x, len, &s, voice, p, L, full + in.b);
-    if (st == VC_OK) st = stitch(vm, &in, full);
-    if (st == VC_OK) {
-        out->samples = full;
-        out->n_samples = in.n;
-        out->sample_rate = vm->fp.sample_rate;
-        full = NULL; /* handed over */
-    }
+    st = vcc_chunk_init(&c, vm, W, &vs);
+    if (st == VC_OK) st = convert_prepared(&c, &in, voice, p, out);
     vcc_chunk_free(&c);
-    free(full);
-    free(s.f0);
+    free(in.x);
+    return st;
+}
+
+/* ---- the reusable state ------------------------------------------------------------------- */
+
+struct vc_converter {
+    vc_convert_params p;
+    vcc_chunk c;
+};
+
+vc_status vc_converter_init(const vc_model *vm, const vc_convert_params *p, vc_converter **out) {
+    if (!vm || !p || !out || p->vocoder.iters < 0 || !(p->chunk_seconds > 0.0) ||
+        p->chunk_seconds > VCC_MAX_CHUNK_SECONDS)
+        return VC_ERR_ARG;
+    *out = NULL;
+    vc_converter *cv = calloc(1, sizeof *cv);
+    if (!cv) return VC_ERR_NOMEM;
+    cv->p = *p;
+    /* sized for a full chunk: any source fits */
+    const int W = vcc_core_frames(vm, p->chunk_seconds, INT_MAX - 2) + 2 * VCC_CONTEXT + 2;
+    vcv_setup vs = vocoder_setup(vm, p, W);
+    vc_status st = vcc_chunk_init(&cv->c, vm, W, &vs);
+    if (st != VC_OK) {
+        free(cv);
+        return st;
+    }
+    *out = cv;
+    return VC_OK;
+}
+
+void vc_converter_free(vc_converter *cv) {
+    if (!cv) return;
+    vcc_chunk_free(&cv->c);
+    free(cv);
+}
+
+vc_status vc_converter_run(vc_converter *cv, const vc_audio *source, const vc_voice *voice,
+                           vc_audio *out) {
+    if (!cv || !convert_args_ok(cv->c.vm, source, voice, &cv->p, out)) return VC_ERR_ARG;
+    vcc_input in;
+    vc_status st = vcc_prepare(cv->c.vm, source, "source", &in);
+    if (st == VC_OK) st = convert_prepared(&cv->c, &in, voice, &cv->p, out);
     free(in.x);
     return st;
 }
