@@ -303,7 +303,8 @@ static void match_dynamics(vcc_chunk *c, const vc_voice *voice) {
 
 /* Where the previous window overlaps: its values first, then a ramp to this window's over the
  * VCC_CONTEXT / 2 frames after the core's start, so the vocoder's input has no step at the
- * junction. Then keeps the frames the next window will overlap: [b - 2 ctx, b). */
+ * junction. Then keeps the frames the next window will overlap: from its start, end - ctx, at
+ * most 2 ctx frames (fewer when this window already reaches the end of the speech). */
 static void join(vcc_chunk *c, int T) {
     const int F = c->m->cfg.n_bins, Tw = c->b - c->a, ctx = VCC_CONTEXT, lead = c->core - c->a;
     for (int t = 0; c->k && t < lead + ctx / 2 && t < Tw; t++) {
@@ -313,7 +314,10 @@ static void join(vcc_chunk *c, int T) {
             *l = w * *l + (1.0f - w) * c->tail[(size_t)t * F + f];
         }
     }
-    if (c->b < T) memcpy(c->tail, c->lm + (size_t)(Tw - 2 * ctx) * F, sizeof(float) * 2 * ctx * F);
+    if (c->end < T) {
+        int next = c->end - ctx, n = c->b - next < 2 * ctx ? c->b - next : 2 * ctx;
+        memcpy(c->tail, c->lm + (size_t)(next - c->a) * F, sizeof(float) * (size_t)n * F);
+    }
 }
 
 /* Back to the source's loudness, speech span y (len) in place within full (n). The limiter
