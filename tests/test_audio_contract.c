@@ -266,10 +266,27 @@ static void test_round_trip(const char *root) {
     }
 }
 
+/* Training configs: fmax follows the rate unless given; ranges outside the rate are refused. */
+static void test_config_json(void) {
+    vcm_config c;
+    CHECK(vcm_config_from_json("{\"preset\": \"tiny\", \"sample_rate\": 24000}", &c) == VC_OK);
+    CHECK(c.fmin == 0.0f && c.fmax == 8000.0f && c.f0_min == 60.0f && c.f0_max == 500.0f);
+    CHECK(vcm_config_from_json("{\"preset\": \"tiny\", \"sample_rate\": 8000}", &c) == VC_OK);
+    CHECK(c.fmax == 4000.0f);
+    CHECK(vcm_config_from_json("{\"sample_rate\": 24000, \"fmax\": 12000, \"fmin\": 40}", &c) ==
+          VC_OK);
+    CHECK(c.fmax == 12000.0f && c.fmin == 40.0f);
+    CHECK(vcm_config_from_json("{\"fmax\": 9000}", &c) == VC_ERR_ARG);
+    CHECK(vcm_config_from_json("{\"fmin\": 8000}", &c) == VC_ERR_ARG);
+    CHECK(vcm_config_from_json("{\"f0_min\": 600}", &c) == VC_ERR_ARG);
+    CHECK(vcm_config_from_json("{\"fmax\": \"8000\"}", &c) == VC_ERR_FORMAT);
+}
+
 int main(void) {
     vc_log_set(quiet_log, NULL);
     char root[] = "/tmp/vconv_test_contract_XXXXXX";
     if (!mkdtemp(root)) return 1;
+    test_config_json();
     test_round_trip(root);
     test_rate(root, 22050);
     test_rate(root, 24000);
