@@ -75,9 +75,9 @@ static vc_status gl_render(void *state, const vcv_frames *fr, int t0, int t1, fl
     const int F = g->F, hop = g->hop, T = stft_n_frames(n, hop);
     const int w1 = fr->first + fr->T < T ? fr->first + fr->T : T;
     int g0 = t0 - GL_MARGIN > fr->first ? t0 - GL_MARGIN : fr->first;
-    if (t0 == 0) g0 = 0;
     int g1 = t1 + GL_MARGIN < w1 ? t1 + GL_MARGIN : w1, Tg = g1 - g0;
-    if (F != fr->F || Tg > g->max_frames || (g0 > 0 && g0 == t0)) return VC_ERR_ARG;
+    /* a continuation (t0 > 0) needs frames before t0 to hold the prefix over */
+    if (F != fr->F || Tg > g->max_frames || (t0 > 0 && g0 == t0)) return VC_ERR_ARG;
     memcpy(g->mag, fr->log_env + (size_t)(g0 - fr->first) * F, sizeof(float) * (size_t)Tg * F);
     vcm_magnitude(g->mag, (size_t)Tg * F);
     if (g->harmonic)
