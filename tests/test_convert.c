@@ -4,7 +4,7 @@
  * by scripts/evaluate on a trained model, not here. */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp */
 #include "io/features.h"
-#include "model/model.h"
+#include "model/audio_contract.h"
 #include "tempdir.h"
 #include "test.h"
 
@@ -186,7 +186,7 @@ int main(void) {
      * the trimmed speech. */
     double fine_vs_whole = spectral_distortion(fe, &yf, &yw, d_chunk, &T);
     size_t b, e;
-    CHECK(vc_trim_span(src.samples, n, RATE, 256, 1024, &b, &e) == VC_OK);
+    CHECK(vcm_trim_span(src.samples, n, &fp, &b, &e) == VC_OK);
     int t_speech = (int)(b / 256), t_end = (int)(e / 256), L = 2 * (int)(4.5 * RATE / 256 / 2.0);
     double worst_junction = 0.0, *away = malloc(sizeof(double) * n_frames);
     int n_away = 0, n_junctions = 0;

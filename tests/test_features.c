@@ -3,6 +3,7 @@
  * segment sampling. */
 #define _POSIX_C_SOURCE 200809L
 #include "io/features.h"
+#include "model/audio_contract.h"
 
 #include "tempdir.h"
 #include "test.h"
@@ -314,7 +315,7 @@ static void test_pitch(void) {
         f0[t] = voiced ? 180.0f * expf(0.2f * vc_rng_normal(&r)) : 0.0f;
         vo[t] = voiced ? 0.9f : 0.1f;
     }
-    vc_pitch_features(f0, vo, T, out);
+    vcm_pitch_features(f0, vo, T, out);
     double s = 0, s2 = 0;
     int nv = 0, ok = 1;
     for (int t = 0; t < T; t++) {
@@ -329,7 +330,7 @@ static void test_pitch(void) {
     CHECK_NEAR(s / nv, 0.0, 1e-5, 0); /* float outputs of a double computation */
     CHECK_NEAR(sqrt(s2 / nv), 1.0, 1e-5, 0);
     for (int t = 0; t < T; t++) f0[t] = f0[t] > 0 ? 200.0f : 0.0f; /* monotone: floor, no blow-up */
-    vc_pitch_features(f0, vo, T, out);
+    vcm_pitch_features(f0, vo, T, out);
     ok = 1;
     for (int t = 0; t < T; t++) ok &= fabsf(out[t]) < 1e-4f; /* log-domain rounding / floor */
     CHECK(ok);

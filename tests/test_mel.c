@@ -196,7 +196,7 @@ static void test_mel_to_magnitude(void) {
      * come out 0; floors, huge and NaN inputs give finite non-negative output. */
     for (int t = 0; t < T; t++) CHECK(est[(size_t)t * F] == 0.0f);
     for (int i = 0; i < T * n_mels; i++)
-        log_mel[i] = i % 3 == 0 ? logf(VC_LOG_MEL_FLOOR) : i % 3 == 1 ? 200.0f : NAN;
+        log_mel[i] = i % 3 == 0 ? logf(VC_LOG_FLOOR) : i % 3 == 1 ? 200.0f : NAN;
     CHECK(mel_to_magnitude(&mb, est, log_mel, T, 8) == VC_OK);
     int bad = 0;
     for (int i = 0; i < T * F; i++) bad += !(est[i] >= 0.0f && isfinite(est[i]));

@@ -21,7 +21,8 @@ static int config_equal(const vcm_config *a, const vcm_config *b) {
            a->codebook_size == b->codebook_size && a->spk_channels == b->spk_channels &&
            a->spk_dim == b->spk_dim && a->dec_blocks == b->dec_blocks &&
            a->postnet_channels == b->postnet_channels && a->beta == b->beta &&
-           a->ema_decay == b->ema_decay;
+           a->ema_decay == b->ema_decay && a->fmin == b->fmin && a->fmax == b->fmax &&
+           a->f0_min == b->f0_min && a->f0_max == b->f0_max;
 }
 
 /* The gradient-check config: tiny's structure at a fraction of its width, with a small front

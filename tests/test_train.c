@@ -7,7 +7,7 @@
 
 #include "io/features.h"
 #include "io/safetensors.h"
-#include "model/model.h"
+#include "model/audio_contract.h"
 #include "train/batch.h"
 
 #include <math.h>
@@ -314,7 +314,7 @@ static void test_segment_stft(void) {
     float *seg = malloc(sizeof(float) * (size_t)T * F);
     for (size_t i = 0; i < u.n_samples; i++) af[i] = (float)u.audio[i] / 32767.0f;
     CHECK(vc_frontend_magnitude(fe, af, u.n_samples, whole) == VC_OK);
-    for (size_t i = 0; i < (size_t)u.T * F; i++) whole[i] = logf(fmaxf(whole[i], VCT_LOG_FLOOR));
+    vcm_log_magnitude(whole, (size_t)u.T * F);
     int starts[4] = {0, 1, u.T / 2, u.T - T};
     for (int k = 0; k < 4; k++) {
         CHECK(vct_log_magnitude(fe, &u, starts[k], T, &sc, seg) == VC_OK);

@@ -102,14 +102,18 @@ typedef struct vc_frontend_params {
     int n_fft;            /* FFT size = Hann window length, default 1024 */
     int hop;              /* samples between frames, default 256 */
     int n_mels;           /* mel bands, default 80 */
-    float fmin, fmax;     /* mel range in Hz, default 0..sample_rate/2 */
+    float fmin, fmax;     /* mel range in Hz, default 0..8000 */
     float f0_min, f0_max; /* F0 search range in Hz, default 60..500 */
 } vc_frontend_params;
 
 vc_frontend_params vc_frontend_default_params(void);
 
+/* The floor of every log the front end and the model take: log(max(v, VC_LOG_FLOOR)). */
+#define VC_LOG_FLOOR 1e-5f
+
 /* Holds FFTW plans, the window and the mel filterbank. Not safe to use from two threads at once
- * (it owns scratch buffers); create one per thread. */
+ * (it owns scratch buffers); create one per thread (creating them in several threads at once is
+ * safe). */
 typedef struct vc_frontend vc_frontend;
 
 VC_WARN_UNUSED vc_status vc_frontend_init(const vc_frontend_params *p, vc_frontend **out);
@@ -122,7 +126,7 @@ int vc_frontend_n_bins(const vc_frontend *fe);                     /* F = n_fft/
 /* Linear STFT magnitude, (T, F). */
 VC_WARN_UNUSED vc_status vc_frontend_magnitude(vc_frontend *fe, const float *x, size_t n,
                                                float *mag);
-/* log(max(mel, 1e-5)) of the magnitude (not power) spectrum, (T, M). */
+/* log(max(mel, VC_LOG_FLOOR)) of the magnitude (not power) spectrum, (T, M). */
 VC_WARN_UNUSED vc_status vc_frontend_log_mel(vc_frontend *fe, const float *x, size_t n,
                                              float *log_mel);
 /* Frames [t0, t0 + T) of vc_frontend_log_mel(x), bit for bit, into log_mel (T, M): analysis of
@@ -184,6 +188,9 @@ typedef struct vc_model vc_model;
 VC_WARN_UNUSED vc_status vc_model_load(const char *path, vc_model **out);
 void vc_model_free(vc_model *m);
 int vc_model_sample_rate(const vc_model *m); /* the rate of its front end, and of its output */
+/* The front end the model was trained with (rate, FFT, hop, mels, mel and F0 ranges): analysis
+ * meant to show what the model hears uses it. Zeroed for NULL. */
+vc_frontend_params vc_model_frontend_params(const vc_model *m);
 int vc_model_speaker_dim(const vc_model *m);
 int vc_model_codebook_size(const vc_model *m);
 double vc_model_codes_per_second(const vc_model *m); /* sample_rate / (2 hop) */
@@ -209,7 +216,9 @@ VC_WARN_UNUSED vc_status vc_model_save(const vc_model *m, const char *path, int 
 typedef struct vc_voice {
     float *embedding;             /* (dim) averaged over every reference, weighted by frames */
     int dim;                      /* vc_model_speaker_dim */
-    double logf0_mean, logf0_std; /* natural log of F0 in Hz, over every voiced frame */
+    double logf0_mean, logf0_std; /* natural log of F0 in Hz, over every voiced frame; both 0
+                                   * when voiced_frames is 0 (no pitch found: the output then
+                                   * keeps the source's pitch) */
     int voiced_frames;
     double seconds;     /* speech analysed, after trimming */
     float *log_mag_std; /* (n_bins) each STFT bin's log-magnitude std over time: the spectral
@@ -244,11 +253,24 @@ vc_convert_params vc_convert_default_params(void);
  * and trimmed of silence; the speech is converted in chunks with context and crossfades, brought
  * back to the source's loudness (peaks above -1 dBFS rounded off by a soft limiter) and put back at
  * its place: *out has the source's duration at the model's rate, silent where the source was
- * (free with vc_audio_free). VC_ERR_AUDIO when the source is silent. The model is only read;
- * calls from several threads at once must be serialised (FFTW's planner is not thread-safe). */
+ * (free with vc_audio_free). VC_ERR_AUDIO when the source is silent. The model is only read:
+ * several threads may convert at once with one loaded model (each call makes its own FFTW plans
+ * and scratch, once; the library serialises FFTW's planner, which is not thread-safe). */
 VC_WARN_UNUSED vc_status vc_convert(const vc_model *m, const vc_audio *source,
                                     const vc_voice *voice, const vc_convert_params *p,
                                     vc_audio *out);
+
+/* A reusable conversion state for one thread: the front end's and the vocoder's FFTW plans, the
+ * model workspace and every chunk array, made once for p's chunk length and vocoder (a full
+ * chunk, whatever the source's length; chunk_seconds at most 600). vc_converter_run converts as
+ * vc_convert(m, source, voice, p, out) does, to the same bytes, without allocating them again.
+ * Several threads may each run their own converter with one model. */
+typedef struct vc_converter vc_converter;
+VC_WARN_UNUSED vc_status vc_converter_init(const vc_model *m, const vc_convert_params *p,
+                                           vc_converter **out);
+VC_WARN_UNUSED vc_status vc_converter_run(vc_converter *c, const vc_audio *source,
+                                          const vc_voice *voice, vc_audio *out);
+void vc_converter_free(vc_converter *c);
 
 /* The content codes of a, as vc_convert computes them (levelled, trimmed, in chunks of
  * chunk_seconds with context): *codes (n_codes, malloc'd, free with free()), one code in

@@ -112,11 +112,16 @@ int cmd_convert(int argc, char **argv) {
         goto done;
     }
     double elapsed = cli_now_seconds() - t0;
-    if (cp.auto_pitch)
+    if (cp.auto_pitch && voice.voiced_frames > 0)
         cli_info(
             &common,
             "voice: %.1f s of reference speech, pitch around %.0f Hz (the output takes its key)",
             voice.seconds, exp(voice.logf0_mean));
+    else if (cp.auto_pitch) /* whisper, noise or unvoiced sounds only: no key to take */
+        cli_info(&common,
+                 "voice: %.1f s of reference speech, no voiced frame found (no pitch to take): "
+                 "the output keeps the source's pitch",
+                 voice.seconds);
     else
         cli_info(&common, "voice: %.1f s of reference speech; pitch: the source's, %+.1f semitones",
                  voice.seconds, cp.pitch_shift);

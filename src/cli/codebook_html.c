@@ -162,8 +162,7 @@ static void usage_svg(FILE *f, const long *counts, int n) {
 
 /* One file: its log-mel as an image and its code sequence as a strip under it, same x scale. */
 static int utterance_view(FILE *f, const vc_model *m, const codebook_file *e, int index) {
-    vc_frontend_params p = vc_frontend_default_params();
-    p.sample_rate = vc_model_sample_rate(m);
+    vc_frontend_params p = vc_model_frontend_params(m); /* what the model hears */
     vc_audio a;
     vc_frontend *fe = NULL;
     if (vc_audio_load(e->path, p.sample_rate, &a, NULL) != VC_OK) return -1;

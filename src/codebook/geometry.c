@@ -1,7 +1,7 @@
 /* Geometry of a model's codebook: norms, nearest neighbours, and a 2-D principal-component
  * projection (vconv.h, vc_codebook_geometry_of). */
 #include "common.h"
-#include "convert/convert.h"
+#include "model/handle.h"
 
 #include <math.h>
 #include <string.h>

@@ -1,149 +1,39 @@
-/* Conversion: A's words in B's voice (the public vc_model, vc_voice and vc_convert).
+/* Conversion: A's words in B's voice (vc_convert), as a pipeline of named steps:
  *
- *   source  resample -> level to VC_CONVERT_LEVEL_DBFS -> trim silence -> F0 over the whole
- *           speech span (its log-F0 statistics set the pitch input)
- *           -> chunks of frames, each with context frames either side:
- *              log-mel -> content codes -> decode with the voice -> linear magnitude
- *              -> (harmonic vocoder) its envelope times harmonics at the target F0
- *              -> Griffin-Lim continuing the audio already written (a fixed prefix)
- *              -> raised-cosine crossfade into the output at the chunk boundary
- *           -> back to the source's loudness, silence restored around the speech span
- *   voice   per reference: resample -> level -> trim -> speaker embedding over windows of at
- *           most VOICE_WINDOW frames; embeddings averaged by frames over every reference, and
- *           the log-F0 mean and spread pooled over their voiced frames
+ *   prepare         resample, level to VCM_LEVEL_DBFS, trim silence (vcc_prepare)
+ *   analyse source  F0 over the whole speech span; the decoder's pitch input (its log-F0
+ *                   statistics, or the voice's with a shift) and the output's F0
+ *   per chunk       a core of frames read through a window with VCC_CONTEXT frames either side:
+ *     decode window     model input -> content codes -> decode with the voice -> log-magnitude
+ *     match dynamics    stretch the fast part of each bin to the voice's spread
+ *     join              ramp from the previous window's frames over the junction
+ *     vocode            the vocoder renders the core, continuing the audio already written
+ *   stitch          back to the source's loudness (soft limiter), silence restored around the
+ *                   speech span
  *
  * Memory is bounded by the chunk, not the source: only the audio itself, F0 and pitch (a few
  * floats per frame) span the whole input. The content encoder's instance norm and the decoder's
  * AdaIN take their statistics over a chunk window instead of the whole utterance; with windows
  * of several seconds the difference is small (tests/test_convert.c measures it).
+ *
+ * Every array of a conversion is made once (vcc_chunk: one arena, the front end's and the
+ * vocoder's FFTW plans), so conversions in several threads at once share one loaded model.
  */
 #include "convert/convert.h"
 
 #include "common.h"
-#include "dsp/excitation.h"
-#include "dsp/frontend.h"
-#include "dsp/griffinlim.h"
-#include "io/features.h"
-#include "model/model.h"
+#include "dsp/stft.h"
+#include "model/audio_contract.h"
 
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
-#define VC_CONVERT_LEVEL_DBFS (-24.0) /* the corpus's median active level */
-#define VOICE_WINDOW 1024             /* frames per speaker-embedding pass (16 s at hop 256) */
-#define CHUNK_CONTEXT 128             /* frames of model context each side of a chunk; even */
-#define GL_MARGIN 64                  /* frames of vocoder context each side of a chunk's core */
-#define CHUNK_FADE 2                  /* frames of crossfade at the end of a chunk's fixed prefix */
-#define MIN_REFERENCE_SECONDS 0.5
-#define LOG_MAG_FLOOR 1e-5     /* as the training targets' log-magnitude floor */
-#define LIMIT_KNEE 0.891f      /* -1 dBFS: where the output's soft limiter starts */
-#define SYNTH_MAX_CODES 4096   /* codes vc_synthesize_codes takes at once (about 2 min) */
-#define LEVEL_ROUNDS 4         /* level, limit, measure again */
-#define DYNAMICS_MAX_GAIN 4.0f /* the most the spectral dynamics are stretched */
-#define DYNAMICS_WINDOW 128    /* frames (2 s) of the slow part's moving average */
-
-struct vc_model {
-    vcm_model m;
-    vc_frontend_params fp;
-};
-
-vc_status vc_model_load(const char *path, vc_model **out) {
-    if (!path || !out) return VC_ERR_ARG;
-    *out = NULL;
-    vc_model *vm = calloc(1, sizeof *vm);
-    if (!vm) return VC_ERR_NOMEM;
-    vc_status st = vcm_model_load(path, &vm->m, 0);
-    if (st != VC_OK) {
-        free(vm);
-        return st;
-    }
-    vm->fp = vc_frontend_default_params();
-    vm->fp.sample_rate = vm->m.cfg.sample_rate;
-    vm->fp.n_fft = vm->m.cfg.n_fft;
-    vm->fp.hop = vm->m.cfg.hop;
-    vm->fp.n_mels = vm->m.cfg.n_mels;
-    vm->fp.fmax = 0.5f * (float)vm->m.cfg.sample_rate;
-    *out = vm;
-    return VC_OK;
-}
-
-void vc_model_free(vc_model *m) {
-    if (!m) return;
-    vcm_model_free(&m->m);
-    free(m);
-}
-
-int vc_model_sample_rate(const vc_model *m) {
-    return m ? m->m.cfg.sample_rate : 0;
-}
-
-int vc_model_speaker_dim(const vc_model *m) {
-    return m ? m->m.cfg.spk_dim : 0;
-}
-
-const vcm_model *vc_model_internal(const vc_model *m) {
-    return &m->m;
-}
-
-int vc_model_codebook_size(const vc_model *m) {
-    return m ? m->m.cfg.codebook_size : 0;
-}
-
-double vc_model_codes_per_second(const vc_model *m) {
-    return m ? (double)m->fp.sample_rate / (2.0 * m->fp.hop) : 0.0;
-}
-
-size_t vc_model_n_params(const vc_model *m) {
-    return m ? vcm_model_n_params(&m->m) : 0;
-}
-
-vc_status vc_model_config_json(const vc_model *m, char **out) {
-    if (!m || !out) return VC_ERR_ARG;
-    return vcm_config_to_json(&m->m.cfg, out);
-}
-
-int vc_model_meta_count(const vc_model *m) {
-    return m ? m->m.n_meta : 0;
-}
-
-const char *vc_model_meta_key(const vc_model *m, int i) {
-    return m && i >= 0 && i < m->m.n_meta ? m->m.meta_kv[2 * i] : NULL;
-}
-
-const char *vc_model_meta_value(const vc_model *m, int i) {
-    return m && i >= 0 && i < m->m.n_meta ? m->m.meta_kv[2 * i + 1] : NULL;
-}
-
-const char *vc_model_meta(const vc_model *m, const char *key) {
-    for (int i = 0; key && i < vc_model_meta_count(m); i++)
-        if (!strcmp(m->m.meta_kv[2 * i], key)) return m->m.meta_kv[2 * i + 1];
-    return NULL;
-}
-
-vc_status vc_model_save(const vc_model *m, const char *path, int f16, const char *const *set_kv,
-                        int n_set) {
-    if (!m || !path || n_set < 0 || (n_set && !set_kv)) return VC_ERR_ARG;
-    int n_meta = m->m.n_meta, n = 0;
-    const char **kv = malloc(sizeof *kv * 2 * (size_t)(n_meta + n_set + 1));
-    if (!kv) return VC_ERR_NOMEM;
-    for (int i = 0; i < n_meta; i++) { /* kept unless set_kv replaces it */
-        int replaced = 0;
-        for (int j = 0; j < n_set && !replaced; j++)
-            replaced = !strcmp(set_kv[2 * j], m->m.meta_kv[2 * i]);
-        if (!replaced)
-            kv[2 * n] = m->m.meta_kv[2 * i], kv[2 * n + 1] = m->m.meta_kv[2 * i + 1], n++;
-    }
-    for (int j = 0; j < n_set; j++)
-        kv[2 * n] = set_kv[2 * j], kv[2 * n + 1] = set_kv[2 * j + 1], n++;
-    vc_status st = vcm_model_save(path, &m->m, kv, n, f16);
-    if (st == VC_ERR_ARG)
-        vc_log(VC_LOG_ERROR,
-               "%s: not written (a key that is not the caller's, a repeated key, or "
-               "a value F16 cannot hold)",
-               path);
-    free(kv);
-    return st;
-}
+#define LIMIT_KNEE 0.891f           /* -1 dBFS: where the output's soft limiter starts */
+#define LEVEL_ROUNDS 4              /* level, limit, measure again */
+#define DYNAMICS_MAX_GAIN 4.0f      /* the most the spectral dynamics are stretched */
+#define DYNAMICS_WINDOW 128         /* frames (2 s) of the slow part's moving average */
+#define VCC_MAX_CHUNK_SECONDS 600.0 /* a reusable state's chunk (as --chunk allows) */
 
 vc_convert_params vc_convert_default_params(void) {
     vc_convert_params p = {
@@ -158,24 +48,9 @@ vc_convert_params vc_convert_default_params(void) {
     return p;
 }
 
-void vc_voice_free(vc_voice *v) {
-    if (!v) return;
-    free(v->embedding);
-    free(v->log_mag_std);
-    memset(v, 0, sizeof *v);
-}
+/* ---- shared steps ------------------------------------------------------------------------- */
 
-/* ---- shared analysis ---------------------------------------------------------------------- */
-
-/* An input brought to the model: resampled, levelled to VC_CONVERT_LEVEL_DBFS, its speech span
- * [b, e) found. x is owned; level_db is the input's own active level. */
-typedef struct prepared {
-    float *x;
-    size_t n, b, e;
-    double level_db;
-} prepared;
-
-static vc_status prepare(const vc_model *vm, const vc_audio *a, const char *what, prepared *out) {
+vc_status vcc_prepare(const vc_model *vm, const vc_audio *a, const char *what, vcc_input *out) {
     memset(out, 0, sizeof *out);
     if (!a || !a->samples || a->n_samples == 0 || a->sample_rate < 1) {
         vc_log(VC_LOG_ERROR, "%s: no audio", what);
@@ -192,17 +67,9 @@ static vc_status prepare(const vc_model *vm, const vc_audio *a, const char *what
         memcpy(out->x, a->samples, a->n_samples * sizeof *out->x);
         out->n = a->n_samples;
     }
-    vc_level lv;
-    st = out->n ? vc_audio_level(out->x, out->n, rate, &lv) : VC_ERR_AUDIO;
-    if (st == VC_OK && lv.active_dbfs <= VC_SILENCE_DBFS) {
-        vc_log(VC_LOG_ERROR, "%s: silent (active level %.1f dBFS)", what, lv.active_dbfs);
-        st = VC_ERR_AUDIO;
-    }
+    st = vcm_level(out->x, out->n, rate, what, &out->level_db);
     if (st == VC_OK) {
-        out->level_db = lv.active_dbfs;
-        float g = (float)pow(10.0, (VC_CONVERT_LEVEL_DBFS - lv.active_dbfs) / 20.0);
-        for (size_t i = 0; i < out->n; i++) out->x[i] *= g;
-        st = vc_trim_span(out->x, out->n, rate, vm->fp.hop, vm->fp.n_fft, &out->b, &out->e);
+        st = vcm_trim_span(out->x, out->n, &vm->fp, &out->b, &out->e);
         if (st == VC_ERR_AUDIO)
             vc_log(VC_LOG_ERROR, "%s: no speech found (silent, or shorter than %d samples)", what,
                    vm->fp.n_fft);
@@ -214,28 +81,7 @@ static vc_status prepare(const vc_model *vm, const vc_audio *a, const char *what
     return st;
 }
 
-/* Normalised log-mel of frames [t0, t0 + T) of x (n), channel-major into out (M, T_pad), the
- * frames past T repeating frame T - 1. tm is (T, M) scratch. */
-static vc_status normalised_mel(vc_frontend *fe, const vcm_model *m, const float *x, size_t n,
-                                int t0, int T, int T_pad, float *tm, float *out) {
-    int M = m->cfg.n_mels;
-    vc_status st = vc_frontend_log_mel_frames(fe, x, n, t0, T, tm);
-    if (st != VC_OK) return st;
-    for (int k = 0; k < M; k++) {
-        float mu = m->mel_mean[k], inv = 1.0f / m->mel_std[k];
-        float *row = out + (size_t)k * (size_t)T_pad;
-        for (int t = 0; t < T_pad; t++)
-            row[t] = (tm[(size_t)(t < T ? t : T - 1) * M + k] - mu) * inv;
-    }
-    return VC_OK;
-}
-
-/* Splits the log-magnitude lm (T, F) into a slow part, each bin's mean over the DYNAMICS_WINDOW
- * frames around each frame (cut at the ends), written to slow (T, F), and the fast part left in
- * lm: lm - slow. scratch: T + 1 doubles. The spectral dynamics are measured and stretched on
- * the fast part only, so a slow change of level or timbre (a new sentence, another speaker in a
- * long recording) is kept as it is, not amplified. */
-static void split_dynamics(float *lm, float *slow, int T, int F, double *scratch) {
+void vcc_split_dynamics(float *lm, float *slow, int T, int F, double *scratch) {
     const int half = DYNAMICS_WINDOW / 2;
     for (int f = 0; f < F; f++) {
         scratch[0] = 0.0;
@@ -249,161 +95,9 @@ static void split_dynamics(float *lm, float *slow, int T, int F, double *scratch
     }
 }
 
-/* ---- voice -------------------------------------------------------------------------------- */
-
-vc_status vc_voice_from_audio(const vc_model *vm, const vc_audio *refs, int n_refs, vc_voice *out) {
-    if (!vm || !refs || n_refs < 1 || !out) return VC_ERR_ARG;
-    memset(out, 0, sizeof *out);
-    const vcm_model *m = &vm->m;
-    int S = m->cfg.spk_dim, M = m->cfg.n_mels;
-    double *acc = calloc((size_t)S, sizeof *acc); // (S) frame-weighted sum of embeddings
-    float *spk = malloc((size_t)S * sizeof *spk);
-    float *tm = malloc((size_t)VOICE_WINDOW * M * sizeof *tm); // (window, M)
-    float *xs = malloc((size_t)VOICE_WINDOW * M * sizeof *xs); // (M, window)
-    const int F = m->cfg.n_bins;
-    float *mag = malloc((size_t)VOICE_WINDOW * F * sizeof *mag);   // (window, F)
-    double *lsum = calloc(2 * (size_t)F, sizeof *lsum);            // (2, F) fast-part moments
-    float *slow = malloc((size_t)VOICE_WINDOW * F * sizeof *slow); // (window, F)
-    double *dscratch = malloc(((size_t)VOICE_WINDOW + 1) * sizeof *dscratch);
-    vc_frontend *fe = NULL;
-    vcm_workspace ws = {0};
-    vc_status st = acc && spk && tm && xs && mag && lsum && slow && dscratch ? VC_OK : VC_ERR_NOMEM;
-    if (st == VC_OK) st = vc_frontend_init(&vm->fp, &fe);
-    if (st == VC_OK) st = vcm_workspace_init(&ws, m, 1, 2, VOICE_WINDOW);
-    double frames = 0.0, s1 = 0.0, s2 = 0.0, seconds = 0.0;
-    long voiced = 0;
-    for (int r = 0; r < n_refs && st == VC_OK; r++) {
-        char what[32];
-        snprintf(what, sizeof what, "reference %d", r + 1);
-        prepared in;
-        if ((st = prepare(vm, &refs[r], what, &in)) != VC_OK) break;
-        const float *x = in.x + in.b;
-        size_t len = in.e - in.b;
-        double sec = (double)len / vm->fp.sample_rate;
-        if (sec < MIN_REFERENCE_SECONDS) {
-            vc_log(VC_LOG_ERROR, "%s: only %.2f s of speech; a reference needs at least %.1f s",
-                   what, sec, MIN_REFERENCE_SECONDS);
-            st = VC_ERR_AUDIO;
-        }
-        int T = vc_frontend_n_frames(fe, len);
-        float *f0 = st == VC_OK ? malloc(sizeof(float) * 2 * (size_t)T) : NULL; // (T) f0, voicing
-        if (st == VC_OK && !f0) st = VC_ERR_NOMEM;
-        if (st == VC_OK) st = vc_frontend_f0(fe, x, len, f0, f0 + T);
-        for (int t = 0; st == VC_OK && t < T; t++)
-            if (f0[t] > 0.0f) {
-                double l = log(f0[t]);
-                s1 += l;
-                s2 += l * l;
-                voiced++;
-            }
-        free(f0);
-        /* windows of near-equal length, none longer than VOICE_WINDOW */
-        int n_win = (T + VOICE_WINDOW - 1) / VOICE_WINDOW;
-        for (int w = 0; st == VC_OK && w < n_win; w++) {
-            int t0 = (int)((long)T * w / n_win), t1 = (int)((long)T * (w + 1) / n_win);
-            st = normalised_mel(fe, m, x, len, t0, t1 - t0, t1 - t0, tm, xs);
-            if (st == VC_OK) st = vcm_encode_speaker(m, &ws, xs, t1 - t0, spk);
-            for (int k = 0; st == VC_OK && k < S; k++) acc[k] += (double)spk[k] * (t1 - t0);
-            frames += t1 - t0;
-            if (st != VC_OK) break;
-            stft_magnitude_frames(frontend_stft(fe), mag, x, len, t0, t1 - t0);
-            for (size_t i = 0; i < (size_t)(t1 - t0) * F; i++)
-                mag[i] = (float)log(fmax(mag[i], LOG_MAG_FLOOR));
-            split_dynamics(mag, slow, t1 - t0, F, dscratch);
-            for (int t = 0; t < t1 - t0; t++)
-                for (int f = 0; f < F; f++) {
-                    double l = mag[(size_t)t * F + f];
-                    lsum[f] += l;
-                    lsum[F + f] += l * l;
-                }
-        }
-        seconds += sec;
-        free(in.x);
-    }
-    if (st == VC_OK) {
-        out->embedding = malloc((size_t)S * sizeof *out->embedding);
-        out->log_mag_std = malloc((size_t)F * sizeof *out->log_mag_std);
-        if (!out->embedding || !out->log_mag_std) st = VC_ERR_NOMEM;
-    }
-    if (st == VC_OK) {
-        for (int k = 0; k < S; k++) out->embedding[k] = (float)(acc[k] / frames);
-        for (int f = 0; f < F; f++) {
-            double mu = lsum[f] / frames, var = lsum[F + f] / frames - mu * mu;
-            out->log_mag_std[f] = (float)sqrt(var > 0.0 ? var : 0.0);
-        }
-        out->n_bins = F;
-        out->dim = S;
-        out->voiced_frames = (int)voiced;
-        out->logf0_mean = voiced ? s1 / (double)voiced : 0.0;
-        double var = voiced ? s2 / (double)voiced - out->logf0_mean * out->logf0_mean : 0.0;
-        out->logf0_std = sqrt(var > 0.0 ? var : 0.0);
-        out->seconds = seconds;
-    }
-    if (st != VC_OK) vc_voice_free(out);
-    vcm_workspace_free(&ws);
-    vc_frontend_free(fe);
-    free(lsum);
-    free(slow);
-    free(dscratch);
-    free(mag);
-    free(xs);
-    free(tm);
-    free(spk);
-    free(acc);
-    return st;
-}
-
-/* ---- conversion --------------------------------------------------------------------------- */
-
-/* Pitch input of the decoder for the whole speech span, (2, T). Automatic key: the source's
- * contour normalised by its own log-F0 statistics, which the decoder maps into the voice's range
- * (training paired each contour with its own speaker). With a shift: the source's log-F0 moved
- * by the shift, expressed in the voice's statistics, so the decoder renders that absolute pitch. */
-static void pitch_input(const float *f0, const float *voicing, int T, const vc_voice *v,
-                        const vc_convert_params *p, float *out) {
-    vc_pitch_features(f0, voicing, T, out);
-    if (p->auto_pitch) return;
-    double shift = p->pitch_shift * log(2.0) / 12.0;
-    double sigma = v->logf0_std > VC_PITCH_STD_FLOOR ? v->logf0_std : VC_PITCH_STD_FLOOR;
-    for (int t = 0; t < T; t++)
-        out[t] = f0[t] > 0.0f ? (float)((log(f0[t]) + shift - v->logf0_mean) / sigma) : 0.0f;
-}
-
-/* The F0 the output should have, for the harmonic vocoder, written over f0 (T): the source's
- * normalised contour (pitch channel 0) in the voice's log-F0 range, or the source's own F0 moved
- * by the shift. Unvoiced frames stay 0. A voice without voiced frames keeps the source's F0. */
-static void target_f0(float *f0, int T, const float *pitch, const vc_voice *v,
-                      const vc_convert_params *p) {
-    int automatic = p->auto_pitch && v->voiced_frames > 0;
-    double ratio = p->auto_pitch ? 1.0 : pow(2.0, p->pitch_shift / 12.0);
-    for (int t = 0; t < T; t++) {
-        if (f0[t] <= 0.0f) continue;
-        f0[t] = automatic ? (float)exp(v->logf0_mean + v->logf0_std * pitch[t])
-                          : (float)(f0[t] * ratio);
-    }
-}
-
-/* Undo the over-smoothing of a regression model (its outputs vary less over time than speech
- * does, which is heard as muffled and averaged): the fast part of each bin's log-magnitude
- * (split_dynamics) is stretched so that its spread matches the voice's (target_std), never
- * shrunk and at most DYNAMICS_MAX_GAIN times: the "global variance" compensation of statistical
- * speech synthesis (Toda & Tokuda 2007), per bin, on the fast part. Measured on fast (T, F);
- * gain (F). */
-static void dynamics_gain(const float *fast, int T, int F, const float *target_std, float *gain) {
-    for (int f = 0; f < F; f++) {
-        double s2 = 0.0;
-        for (int t = 0; t < T; t++) s2 += (double)fast[(size_t)t * F + f] * fast[(size_t)t * F + f];
-        double sd = sqrt(s2 / T);
-        float g = sd > 1e-6 ? (float)(target_std[f] / sd) : 1.0f;
-        gain[f] = fminf(fmaxf(g, 1.0f), DYNAMICS_MAX_GAIN);
-    }
-}
-
-/* *y times g, through a soft limiter: above LIMIT_KNEE the excess is compressed by tanh into
- * the headroom left below full scale, so a rare peak is rounded off instead of the whole output
- * being turned down (which would move its loudness away from the source's). Returns 1 when the
- * sample was limited. */
-static int soft_limit(float *y, float g) {
+/* A rare peak is rounded off instead of the whole output being turned down (which would move
+ * its loudness away from the source's). */
+int vcc_soft_limit(float *y, float g) {
     float v = *y * g, a = fabsf(v);
     if (a <= LIMIT_KNEE) {
         *y = v;
@@ -415,344 +109,355 @@ static int soft_limit(float *y, float g) {
     return 1;
 }
 
-/* Scratch of one conversion, sized for the largest chunk window. */
-typedef struct chunk_ws {
-    vcm_workspace ws;
-    float *tm;        // (W, M) log-mel as the front end gives it
-    float *x;         // (M, W) normalised, channel-major
-    float *p;         // (2, W) pitch slice
-    int *codes;       // (W / 2)
-    float *mel;       // (M, W) decoder output (unused beyond the call)
-    float *lin;       // (F, W) normalised log-magnitude
-    float *mag;       // (W, F) linear magnitude, frame-major for the vocoder
-    float *tail;      // (2 ctx, F) log-magnitude of the previous window's last 2 ctx frames
-    float *exc;       // (2 F) excitation_shape scratch
-    float *dyn_gain;  // (F) match_dynamics: each bin's stretch
-    float *slow;      // (W, F) the slow part of the log-magnitude
-    double *dscratch; // (W + 1)
-    float *audio;     // (W * hop) the window's audio
-} chunk_ws;
-
-static void chunk_ws_free(chunk_ws *c) {
-    vcm_workspace_free(&c->ws);
-    free(c->tm);
-    free(c->x);
-    free(c->p);
-    free(c->codes);
-    free(c->mel);
-    free(c->lin);
-    free(c->mag);
-    free(c->tail);
-    free(c->exc);
-    free(c->dyn_gain);
-    free(c->slow);
-    free(c->dscratch);
-    free(c->audio);
-    memset(c, 0, sizeof *c);
-}
-
-static vc_status chunk_ws_init(chunk_ws *c, const vcm_model *m, int W, int hop) {
-    memset(c, 0, sizeof *c);
-    size_t M = (size_t)m->cfg.n_mels, F = (size_t)m->cfg.n_bins, w = (size_t)W;
-    c->tm = malloc(w * M * sizeof(float));
-    c->x = malloc(w * M * sizeof(float));
-    c->p = malloc(2 * w * sizeof(float));
-    c->codes = malloc(w / 2 * sizeof(int));
-    c->mel = malloc(w * M * sizeof(float));
-    c->lin = malloc(w * F * sizeof(float));
-    c->mag = malloc(w * F * sizeof(float));
-    c->tail = malloc(2 * CHUNK_CONTEXT * F * sizeof(float));
-    c->exc = malloc(2 * F * sizeof(float));
-    c->dyn_gain = malloc(F * sizeof(float));
-    c->slow = malloc(w * F * sizeof(float));
-    c->dscratch = malloc((w + 1) * sizeof(double));
-    c->audio = malloc(w * (size_t)hop * sizeof(float));
-    vc_status st = c->tm && c->x && c->p && c->codes && c->mel && c->lin && c->mag && c->tail &&
-                           c->exc && c->dyn_gain && c->slow && c->dscratch && c->audio
-                       ? vcm_workspace_init(&c->ws, m, 1, W, 1)
-                       : VC_ERR_NOMEM;
-    c->ws.norm_window = VCM_TRAIN_FRAMES;
-    if (st != VC_OK) chunk_ws_free(c);
-    return st;
-}
-
-/* Raised-cosine weight of the new chunk at position i of a crossfade of n samples. */
-static float fade_in(size_t i, size_t n) {
-    return 0.5f - 0.5f * (float)cos(VC_TWO_PI * 0.5 * ((double)i + 0.5) / (double)n);
-}
-
-/* Chunk cores of L frames (even, so codes stay aligned) for a speech span of T frames; each
- * chunk is read with CHUNK_CONTEXT frames either side: window [a, b) = [core - ctx,
- * core + L + ctx) within [0, T). */
-static int chunk_frames(const vc_model *vm, double chunk_seconds, int T) {
+int vcc_core_frames(const vc_model *vm, double chunk_seconds, int T) {
     int L = 2 * (int)fmax(1.0, chunk_seconds * vm->fp.sample_rate / vm->fp.hop / 2.0);
-    if (L < 2 * CHUNK_CONTEXT) L = 2 * CHUNK_CONTEXT; /* the vocoder's prefix needs this much */
+    if (L < 2 * VCC_CONTEXT) L = 2 * VCC_CONTEXT; /* the vocoder's context needs this much */
     if (L > T) L = T + (T & 1);
     return L;
 }
 
-/* The decoder's normalised log-magnitude lin (F, stride), frames [0, T), denormalised into
- * mag (T, F), frame-major as the vocoder wants it. */
-static void log_magnitude_of(const vcm_model *m, const float *lin, int stride, int T, float *mag) {
-    const int F = m->cfg.n_bins;
+/* ---- the chunk state ---------------------------------------------------------------------- */
+
+void vcc_chunk_free(vcc_chunk *c) {
+    vcm_workspace_free(&c->ws);
+    vcv_free(c->voc);
+    vc_frontend_free(c->fe);
+    free(c->arena);
+    memset(c, 0, sizeof *c);
+}
+
+/* Carves n bytes from *at (64-byte steps keep every array aligned for its type). */
+static void *carve(char **at, size_t n) {
+    void *p = *at;
+    *at += (n + 63) & ~(size_t)63;
+    return p;
+}
+
+/* The arena's arrays for windows of W frames; with base NULL, only the total size. */
+static size_t layout(vcc_chunk *c, char *base) {
+    size_t M = (size_t)c->m->cfg.n_mels, F = (size_t)c->m->cfg.n_bins, W = (size_t)c->W;
+    size_t f = sizeof(float);
+    char *at = base ? base : (char *)64; /* any aligned address: only the size is wanted */
+    char *start = at;
+    vcc_chunk tmp, *d = base ? c : &tmp;
+    d->dscratch = carve(&at, (W + 1) * sizeof(double));
+    d->codes = carve(&at, W / 2 * sizeof(int));
+    d->tm = carve(&at, W * M * f);
+    d->x = carve(&at, W * M * f);
+    d->p = carve(&at, 2 * W * f);
+    d->mel = carve(&at, W * M * f);
+    d->lin = carve(&at, W * F * f);
+    d->lm = carve(&at, W * F * f);
+    d->slow = carve(&at, W * F * f);
+    d->tail = carve(&at, 2 * VCC_CONTEXT * F * f);
+    d->dyn_gain = carve(&at, F * f);
+    return (size_t)(at - start);
+}
+
+vc_status vcc_chunk_init(vcc_chunk *c, const vc_model *vm, int W, const vcv_setup *vocoder) {
+    memset(c, 0, sizeof *c);
+    c->vm = vm;
+    c->m = &vm->m;
+    c->W = W;
+    c->arena = malloc(layout(c, NULL));
+    if (!c->arena) return VC_ERR_NOMEM;
+    layout(c, c->arena);
+    vc_status st = vc_frontend_init(&vm->fp, &c->fe);
+    if (st == VC_OK) st = vcm_workspace_init(&c->ws, c->m, 1, W, 1);
+    c->ws.norm_window = VCM_TRAIN_FRAMES;
+    if (st == VC_OK && vocoder) st = vcv_init(vocoder, &c->voc);
+    if (st != VC_OK) vcc_chunk_free(c);
+    return st;
+}
+
+vc_status vcc_encode_window(vcc_chunk *c, const float *x, size_t len, int a, int Tw) {
+    int Tw2 = Tw + (Tw & 1);
+    vc_status st = vcm_model_input(c->fe, c->m, x, len, a, Tw, Tw2, c->tm, c->x);
+    return st == VC_OK ? vcm_encode_content(c->m, &c->ws, c->x, Tw2, c->codes) : st;
+}
+
+void vcc_denormalise(vcc_chunk *c, int stride, int T) {
+    const int F = c->m->cfg.n_bins;
     for (int t = 0; t < T; t++)
         for (int f = 0; f < F; f++)
-            mag[(size_t)t * F + f] = lin[(size_t)f * stride + t] * m->lin_std[f] + m->lin_mean[f];
+            c->lm[(size_t)t * F + f] = vcm_lin_denorm(c->m, f, c->lin[(size_t)f * stride + t]);
 }
 
-/* Log-magnitude to magnitude in place; capped at e^20, far above any real spectrum, so a wild
- * output cannot overflow the vocoder. */
-static void to_magnitude(float *mag, size_t n) {
-    for (size_t i = 0; i < n; i++) mag[i] = expf(fminf(mag[i], 20.0f));
+vcv_frames vcc_frames(const vcc_chunk *c, const float *f0, const float *voicing) {
+    vcv_frames fr = {
+        .first = c->a,
+        .T = c->b - c->a,
+        .F = c->m->cfg.n_bins,
+        .log_env = c->lm,
+        .f0 = f0 + c->a,
+        .voicing = voicing + c->a,
+        .aperiodicity = NULL,
+        .n_bands = 0,
+    };
+    return fr;
 }
 
-/* Content codes of window [a, a + Tw) of the speech x (len) into c->codes (Tw2 / 2, Tw2 = Tw
- * rounded up to even, the last frame repeated). */
-static vc_status encode_window(vc_frontend *fe, const vcm_model *m, const float *x, size_t len,
-                               int a, int Tw, chunk_ws *c) {
-    int Tw2 = Tw + (Tw & 1);
-    vc_status st = normalised_mel(fe, m, x, len, a, Tw, Tw2, c->tm, c->x);
-    return st == VC_OK ? vcm_encode_content(m, &c->ws, c->x, Tw2, c->codes) : st;
+/* ---- the source --------------------------------------------------------------------------- */
+
+/* What conversion keeps of the source over the whole speech span: T frames. */
+typedef struct source_track {
+    int T;
+    float *f0;      // (T) the source's F0, then the output's (0 unvoiced)
+    float *voicing; // (T)
+    float *pitch;   // (2, T) the decoder's pitch input
+} source_track;
+
+/* Pitch input of the decoder, (2, T). Automatic key: the source's contour normalised by its own
+ * log-F0 statistics, which the decoder maps into the voice's range (training paired each
+ * contour with its own speaker). With a shift: the source's log-F0 moved by the shift, expressed
+ * in the voice's statistics, so the decoder renders that absolute pitch. */
+static void pitch_input(const source_track *s, const vc_voice *v, const vc_convert_params *p) {
+    vcm_pitch_features(s->f0, s->voicing, s->T, s->pitch);
+    if (p->auto_pitch) return;
+    double shift = p->pitch_shift * log(2.0) / 12.0;
+    double sigma = v->logf0_std > VCM_PITCH_STD_FLOOR ? v->logf0_std : VCM_PITCH_STD_FLOOR;
+    for (int t = 0; t < s->T; t++)
+        s->pitch[t] =
+            s->f0[t] > 0.0f ? (float)((log(s->f0[t]) + shift - v->logf0_mean) / sigma) : 0.0f;
 }
 
-/* Content codes of window [a, a + Tw) decoded with the voice and the pitch input (2, T) into
- * c->mag as the log-magnitude (Tw, F), denormalised. */
-static vc_status decode_window(vc_frontend *fe, const vcm_model *m, const float *x, size_t len,
-                               const float *pitch, int T, int a, int Tw, const vc_voice *voice,
-                               chunk_ws *c) {
-    int Tw2 = Tw + (Tw & 1);
-    vc_status st = encode_window(fe, m, x, len, a, Tw, c);
+/* The F0 the output should have, written over s->f0: the source's normalised contour (pitch
+ * channel 0) in the voice's log-F0 range, or the source's own F0 moved by the shift. Unvoiced
+ * frames stay 0. A voice without voiced frames keeps the source's F0. */
+static void target_f0(source_track *s, const vc_voice *v, const vc_convert_params *p) {
+    int automatic = p->auto_pitch && v->voiced_frames > 0;
+    double ratio = p->auto_pitch ? 1.0 : pow(2.0, p->pitch_shift / 12.0);
+    for (int t = 0; t < s->T; t++) {
+        if (s->f0[t] <= 0.0f) continue;
+        s->f0[t] = automatic ? (float)exp(v->logf0_mean + v->logf0_std * s->pitch[t])
+                             : (float)(s->f0[t] * ratio);
+    }
+}
+
+static vc_status analyse_source(vc_frontend *fe, const float *x, size_t len, const vc_voice *v,
+                                const vc_convert_params *p, source_track *s) {
+    s->T = vc_frontend_n_frames(fe, len);
+    s->f0 = malloc(sizeof(float) * 4 * (size_t)s->T); /* f0, voicing, pitch (2) */
+    if (!s->f0) return VC_ERR_NOMEM;
+    s->voicing = s->f0 + s->T;
+    s->pitch = s->voicing + s->T;
+    vc_status st = vc_frontend_f0(fe, x, len, s->f0, s->voicing);
     if (st != VC_OK) return st;
-    for (int ch = 0; ch < 2; ch++)
-        for (int t = 0; t < Tw2; t++)
-            c->p[(size_t)ch * Tw2 + t] = pitch[(size_t)ch * T + a + (t < Tw ? t : Tw - 1)];
-    st = vcm_decode(m, &c->ws, c->codes, Tw2 / 2, voice->embedding, c->p, c->mel, c->lin);
-    if (st != VC_OK) return st;
-    log_magnitude_of(m, c->lin, Tw2, Tw, c->mag);
+    pitch_input(s, v, p);
+    target_f0(s, v, p);
     return VC_OK;
 }
 
-vc_status vc_synthesize_codes(const vc_model *vm, const int *codes, int n_codes,
-                              const vc_voice *voice, const vc_convert_params *p, vc_audio *out) {
-    if (!vm || !codes || n_codes < 1 || n_codes > SYNTH_MAX_CODES || !voice || !p || !out ||
-        !voice->embedding || voice->dim != vm->m.cfg.spk_dim || p->vocoder.iters < 0)
-        return VC_ERR_ARG;
-    const vcm_model *m = &vm->m;
-    const int T = 2 * n_codes, F = m->cfg.n_bins, hop = vm->fp.hop;
-    for (int i = 0; i < n_codes; i++)
-        if (codes[i] < 0 || codes[i] >= m->cfg.codebook_size) return VC_ERR_ARG;
-    vc_frontend *fe = NULL;
-    chunk_ws c = {0};
-    float *f0 = malloc(sizeof(float) * 2 * (size_t)T); // (T) F0, (T) voicing
-    size_t n = (size_t)(T - 1) * hop;
-    vc_status st = f0 ? vc_frontend_init(&vm->fp, &fe) : VC_ERR_NOMEM;
-    if (st == VC_OK) st = chunk_ws_init(&c, m, T, hop);
-    if (st == VC_OK) {
-        /* level pitch at the voice's mean, fully voiced: the contour input is 0 */
-        float hz = voice->voiced_frames > 0 ? (float)exp(voice->logf0_mean) : 120.0f;
-        for (int t = 0; t < T; t++) {
-            c.p[t] = 0.0f;
-            c.p[T + t] = 1.0f;
-            f0[t] = hz;
-            f0[T + t] = 1.0f;
-        }
-        st = vcm_decode(m, &c.ws, codes, n_codes, voice->embedding, c.p, c.mel, c.lin);
-    }
-    if (st == VC_OK) {
-        log_magnitude_of(m, c.lin, T, T, c.mag);
-        to_magnitude(c.mag, (size_t)T * F);
-        if (p->harmonic)
-            excitation_shape(c.mag, T, F, f0, f0 + T,
-                             (float)vm->fp.sample_rate / (float)vm->fp.n_fft, c.exc);
-        vc_vocoder_params vp = p->vocoder;
-        vp.progress = NULL;
-        st = griffin_lim(frontend_stft(fe), c.audio, n, c.mag, T, &vp);
-    }
-    if (st == VC_OK) {
-        out->samples = malloc(n * sizeof *out->samples);
-        if (!out->samples) st = VC_ERR_NOMEM;
-    }
-    if (st == VC_OK) {
-        vc_level lv;
-        st = vc_audio_level(c.audio, n, vm->fp.sample_rate, &lv);
-        float g = st == VC_OK && lv.active_dbfs > VC_LEVEL_FLOOR_DB
-                      ? (float)pow(10.0, (VC_CONVERT_LEVEL_DBFS - lv.active_dbfs) / 20.0)
-                      : 0.0f;
-        for (size_t i = 0; i < n; i++) {
-            out->samples[i] = c.audio[i];
-            soft_limit(&out->samples[i], g);
-        }
-        out->n_samples = n;
-        out->sample_rate = vm->fp.sample_rate;
-    }
-    if (st != VC_OK) vc_audio_free(out);
-    chunk_ws_free(&c);
-    vc_frontend_free(fe);
-    free(f0);
+/* ---- the chunk steps ---------------------------------------------------------------------- */
+
+/* The chunk k of cores of L frames over T frames: core, end, and its window a, b. */
+static void select_chunk(vcc_chunk *c, int k, int L, int T) {
+    c->k = k;
+    c->core = k * L;
+    c->end = c->core + L < T ? c->core + L : T;
+    c->a = c->core - VCC_CONTEXT > 0 ? c->core - VCC_CONTEXT : 0;
+    c->b = c->core + L + VCC_CONTEXT < T ? c->core + L + VCC_CONTEXT : T;
+}
+
+/* The window's content codes decoded with the voice and the pitch input into c->lm. */
+static vc_status decode_window(vcc_chunk *c, const float *x, size_t len, const source_track *s,
+                               const vc_voice *voice) {
+    int Tw = c->b - c->a, Tw2 = Tw + (Tw & 1);
+    vc_status st = vcc_encode_window(c, x, len, c->a, Tw);
+    if (st != VC_OK) return st;
+    for (int ch = 0; ch < 2; ch++)
+        for (int t = 0; t < Tw2; t++)
+            c->p[(size_t)ch * Tw2 + t] = s->pitch[(size_t)ch * s->T + c->a + (t < Tw ? t : Tw - 1)];
+    st = vcm_decode(c->m, &c->ws, c->codes, Tw2 / 2, voice->embedding, c->p, c->mel, c->lin);
+    if (st == VC_OK) vcc_denormalise(c, Tw2, Tw);
     return st;
 }
 
-vc_status vc_encode(const vc_model *vm, const vc_audio *a, double chunk_seconds, int **codes,
-                    int *n_codes, int *first_frame) {
-    if (!vm || !a || !codes || !n_codes || !(chunk_seconds > 0.0)) return VC_ERR_ARG;
-    *codes = NULL;
-    *n_codes = 0;
-    prepared in;
-    vc_status st = prepare(vm, a, "input", &in);
-    if (st != VC_OK) return st;
-    const float *x = in.x + in.b;
-    size_t len = in.e - in.b;
-    vc_frontend *fe = NULL;
-    chunk_ws c = {0};
-    int T = 0, L = 0, *out = NULL;
-    if ((st = vc_frontend_init(&vm->fp, &fe)) == VC_OK) {
-        T = vc_frontend_n_frames(fe, len);
-        L = chunk_frames(vm, chunk_seconds, T);
-        out = malloc(sizeof(int) * (size_t)(T + 1) / 2);
-        st = out ? chunk_ws_init(&c, &vm->m, L + 2 * CHUNK_CONTEXT + 2, vm->fp.hop) : VC_ERR_NOMEM;
+/* Undo the over-smoothing of a regression model (its outputs vary less over time than speech
+ * does, which is heard as muffled and averaged): the fast part of each bin's log-magnitude is
+ * stretched so that its spread matches the voice's, never shrunk and at most DYNAMICS_MAX_GAIN
+ * times: the "global variance" compensation of statistical speech synthesis (Toda & Tokuda
+ * 2007), per bin, on the fast part. The stretch is measured once, on the first chunk's core
+ * (all of the speech up to chunk_seconds), and applied alike to every chunk. */
+static void match_dynamics(vcc_chunk *c, const vc_voice *voice) {
+    const int F = c->m->cfg.n_bins, Tw = c->b - c->a;
+    vcc_split_dynamics(c->lm, c->slow, Tw, F, c->dscratch);
+    if (c->k == 0) {
+        const float *fast = c->lm + (size_t)(c->core - c->a) * F;
+        int T = c->end - c->core;
+        for (int f = 0; f < F; f++) {
+            double s2 = 0.0;
+            for (int t = 0; t < T; t++)
+                s2 += (double)fast[(size_t)t * F + f] * fast[(size_t)t * F + f];
+            double sd = sqrt(s2 / T);
+            float g = sd > 1e-6 ? (float)(voice->log_mag_std[f] / sd) : 1.0f;
+            c->dyn_gain[f] = fminf(fmaxf(g, 1.0f), DYNAMICS_MAX_GAIN);
+        }
     }
-    for (int core = 0; st == VC_OK && core < T; core += L) {
-        int w0 = core - CHUNK_CONTEXT > 0 ? core - CHUNK_CONTEXT : 0;
-        int w1 = core + L + CHUNK_CONTEXT < T ? core + L + CHUNK_CONTEXT : T;
-        if ((st = encode_window(fe, &vm->m, x, len, w0, w1 - w0, &c)) != VC_OK) break;
-        int end = core + L < T ? core + L : T; /* the core's codes: frames [core, end) */
-        for (int t = core / 2; t < (end + 1) / 2; t++) out[t] = c.codes[t - w0 / 2];
+    for (int t = 0; t < Tw; t++)
+        for (int f = 0; f < F; f++) {
+            size_t i = (size_t)t * F + f;
+            c->lm[i] = c->slow[i] + c->dyn_gain[f] * c->lm[i];
+        }
+}
+
+/* Where the previous window overlaps: its values first, then a ramp to this window's over the
+ * VCC_CONTEXT / 2 frames after the core's start, so the vocoder's input has no step at the
+ * junction. Then keeps the frames the next window will overlap: from its start, end - ctx, at
+ * most 2 ctx frames (fewer when this window already reaches the end of the speech). */
+static void join(vcc_chunk *c, int T) {
+    const int F = c->m->cfg.n_bins, Tw = c->b - c->a, ctx = VCC_CONTEXT, lead = c->core - c->a;
+    for (int t = 0; c->k && t < lead + ctx / 2 && t < Tw; t++) {
+        float w = t < lead ? 0.0f : vcv_fade_in((size_t)(t - lead), ctx / 2);
+        for (int f = 0; f < F; f++) {
+            float *l = &c->lm[(size_t)t * F + f];
+            *l = w * *l + (1.0f - w) * c->tail[(size_t)t * F + f];
+        }
     }
+    if (c->end < T) {
+        int next = c->end - ctx, n = c->b - next < 2 * ctx ? c->b - next : 2 * ctx;
+        memcpy(c->tail, c->lm + (size_t)(next - c->a) * F, sizeof(float) * (size_t)n * F);
+    }
+}
+
+/* Back to the source's loudness, speech span y (len) in place within full (n). The limiter
+ * takes a little energy from the peaks, so the level is measured again and the shortfall made
+ * up (a few rounds at most; each adds less). */
+static vc_status stitch(const vc_model *vm, const vcc_input *in, float *full) {
+    float *y = full + in->b;
+    size_t len = in->e - in->b, limited = 0;
+    vc_level lv;
+    for (int round = 0; round < LEVEL_ROUNDS; round++) {
+        vc_status st = vc_audio_level(full, in->n, vm->fp.sample_rate, &lv);
+        if (st != VC_OK) return st;
+        double gain_db = in->level_db - lv.active_dbfs;
+        if (lv.active_dbfs <= VC_LEVEL_FLOOR_DB || (round && fabs(gain_db) < 0.05)) break;
+        float g = (float)pow(10.0, gain_db / 20.0);
+        limited = 0;
+        for (size_t i = 0; i < len; i++) limited += vcc_soft_limit(&y[i], g);
+    }
+    if (limited > len / 1000)
+        vc_log(VC_LOG_WARN, "%.2f%% of the output's samples were above %.1f dBFS and limited",
+               100.0 * (double)limited / (double)len, 20.0 * log10(LIMIT_KNEE));
+    return VC_OK;
+}
+
+/* ---- the pipeline ------------------------------------------------------------------------- */
+
+static int convert_args_ok(const vc_model *vm, const vc_audio *source, const vc_voice *voice,
+                           const vc_convert_params *p, const vc_audio *out) {
+    return vm && source && voice && p && out && voice->embedding &&
+           voice->dim == vm->m.cfg.spk_dim &&
+           (!p->match_dynamics || (voice->log_mag_std && voice->n_bins == vm->m.cfg.n_bins)) &&
+           p->vocoder.iters >= 0 && p->chunk_seconds > 0.0;
+}
+
+/* Every chunk of the speech x (len) into y (len). */
+static vc_status convert_chunks(vcc_chunk *c, const float *x, size_t len, const source_track *s,
+                                const vc_voice *voice, const vc_convert_params *p, int L,
+                                float *y) {
+    const int n_chunks = (s->T + L - 1) / L;
+    for (int k = 0; k < n_chunks; k++) {
+        select_chunk(c, k, L, s->T);
+        vc_status st = decode_window(c, x, len, s, voice);
+        if (st != VC_OK) return st;
+        if (p->match_dynamics) match_dynamics(c, voice);
+        join(c, s->T);
+        vcv_frames fr = vcc_frames(c, s->f0, s->voicing);
+        if ((st = vcv_render(c->voc, &fr, c->core, c->end, y, len)) != VC_OK) return st;
+        if (p->progress) p->progress((double)(k + 1) / n_chunks, p->progress_user);
+    }
+    return VC_OK;
+}
+
+/* The conversion of a prepared source with the state c (made for windows of up to c->W
+ * frames, the vocoder p asks for): analyse the source, convert every chunk, stitch into *out. */
+static vc_status convert_prepared(vcc_chunk *c, const vcc_input *in, const vc_voice *voice,
+                                  const vc_convert_params *p, vc_audio *out) {
+    const vc_model *vm = c->vm;
+    const float *x = in->x + in->b;
+    const size_t len = in->e - in->b;
+    const int T = stft_n_frames(len, vm->fp.hop), L = vcc_core_frames(vm, p->chunk_seconds, T);
+    if (L + 2 * VCC_CONTEXT + 2 > c->W) return VC_ERR_ARG; /* a state made for shorter chunks */
+    source_track s = {0};
+    float *full = calloc(in->n, sizeof *full); // (n) the output, silent outside the speech span
+    vc_status st = full ? analyse_source(c->fe, x, len, voice, p, &s) : VC_ERR_NOMEM;
+    if (st == VC_OK) st = convert_chunks(c, x, len, &s, voice, p, L, full + in->b);
+    if (st == VC_OK) st = stitch(vm, in, full);
     if (st == VC_OK) {
-        *codes = out;
-        *n_codes = (T + 1) / 2;
-        if (first_frame) *first_frame = (int)(in.b / (size_t)vm->fp.hop);
-        out = NULL;
+        out->samples = full;
+        out->n_samples = in->n;
+        out->sample_rate = vm->fp.sample_rate;
+        full = NULL; /* handed over */
     }
-    free(out);
-    chunk_ws_free(&c);
-    vc_frontend_free(fe);
-    free(in.x);
+    free(full);
+    free(s.f0);
     return st;
+}
+
+/* The vocoder of parameters p for windows of W frames. */
+static vcv_setup vocoder_setup(const vc_model *vm, const vc_convert_params *p, int W) {
+    vcv_setup vs = {vcv_kind_of(p), vm->fp.sample_rate, vm->fp.n_fft, vm->fp.hop, W, p->vocoder};
+    return vs;
 }
 
 vc_status vc_convert(const vc_model *vm, const vc_audio *source, const vc_voice *voice,
                      const vc_convert_params *p, vc_audio *out) {
-    if (!vm || !source || !voice || !p || !out || !voice->embedding ||
-        voice->dim != vm->m.cfg.spk_dim ||
-        (p->match_dynamics && (!voice->log_mag_std || voice->n_bins != vm->m.cfg.n_bins)) ||
-        p->vocoder.iters < 0 || !(p->chunk_seconds > 0.0))
-        return VC_ERR_ARG;
-    const vcm_model *m = &vm->m;
-    const int hop = vm->fp.hop, F = m->cfg.n_bins;
-    prepared in;
-    vc_status st = prepare(vm, source, "source", &in);
+    if (!convert_args_ok(vm, source, voice, p, out)) return VC_ERR_ARG;
+    vcc_input in;
+    vc_status st = vcc_prepare(vm, source, "source", &in);
     if (st != VC_OK) return st;
-    const float *x = in.x + in.b;
-    const size_t len = in.e - in.b;
-    vc_frontend *fe = NULL;
-    chunk_ws c = {0};
-    float *f0 = NULL, *pitch = NULL, *full = NULL, *y = NULL;
-    int T = 0;
-    if ((st = vc_frontend_init(&vm->fp, &fe)) == VC_OK) {
-        T = vc_frontend_n_frames(fe, len);
-        f0 = malloc(sizeof(float) * 2 * (size_t)T);    // (T) f0, then (T) voicing
-        pitch = malloc(sizeof(float) * 2 * (size_t)T); // (2, T)
-        full = calloc(in.n, sizeof *full); // (n) the output, silent outside the speech span
-        y = full ? full + in.b : NULL;     // (len) the converted speech span
-        if (!f0 || !pitch || !full) st = VC_ERR_NOMEM;
-    }
-    if (st == VC_OK) st = vc_frontend_f0(fe, x, len, f0, f0 + T);
-    if (st == VC_OK) pitch_input(f0, f0 + T, T, voice, p, pitch);
-    if (st == VC_OK && p->harmonic) target_f0(f0, T, pitch, voice, p);
+    /* sized for this source: a short one needs only a short window */
+    const int T = stft_n_frames(in.e - in.b, vm->fp.hop);
+    const int W = vcc_core_frames(vm, p->chunk_seconds, T) + 2 * VCC_CONTEXT + 2;
+    vcv_setup vs = vocoder_setup(vm, p, W);
+    vcc_chunk c;
+    st = vcc_chunk_init(&c, vm, W, &vs);
+    if (st == VC_OK) st = convert_prepared(&c, &in, voice, p, out);
+    vcc_chunk_free(&c);
+    free(in.x);
+    return st;
+}
 
-    const int L = chunk_frames(vm, p->chunk_seconds, T), ctx = CHUNK_CONTEXT, W = L + 2 * ctx + 2;
-    if (st == VC_OK) st = chunk_ws_init(&c, m, W, hop);
-    vc_vocoder_params vp = p->vocoder;
-    vp.progress = NULL;
-    int n_chunks = (T + L - 1) / L;
-    for (int k = 0; st == VC_OK && k < n_chunks; k++) {
-        int core = k * L, end = core + L < T ? core + L : T;
-        int a = core - ctx > 0 ? core - ctx : 0, b = core + L + ctx < T ? core + L + ctx : T;
-        int Tw = b - a;
-        if ((st = decode_window(fe, m, x, len, pitch, T, a, Tw, voice, &c)) != VC_OK) break;
-        /* The fast part's stretch is measured once, on the first chunk's core (all of the
-         * speech up to chunk_seconds), and applied alike to every chunk. */
-        if (p->match_dynamics) {
-            split_dynamics(c.mag, c.slow, Tw, F, c.dscratch);
-            if (k == 0)
-                dynamics_gain(c.mag + (size_t)(core - a) * F, end - core, F, voice->log_mag_std,
-                              c.dyn_gain);
-            for (int t = 0; t < Tw; t++)
-                for (int f = 0; f < F; f++) {
-                    size_t i = (size_t)t * F + f;
-                    c.mag[i] = c.slow[i] + c.dyn_gain[f] * c.mag[i];
-                }
-        }
-        /* Where the previous window overlaps: its values first, then a ramp to this window's
-         * over the ctx frames after the core's start, so the vocoder's target has no step at
-         * the junction. */
-        for (int t = 0; k && t < core - a + ctx / 2 && t < Tw; t++) {
-            float w = t < core - a ? 0.0f : fade_in((size_t)(t - core + a), ctx / 2);
-            for (int f = 0; f < F; f++) {
-                float *l = &c.mag[(size_t)t * F + f];
-                *l = w * *l + (1.0f - w) * c.tail[(size_t)t * F + f];
-            }
-        }
-        /* keep the frames the next window will overlap: [b - 2 ctx, b) */
-        if (b < T) memcpy(c.tail, c.mag + (size_t)(Tw - 2 * ctx) * F, sizeof(float) * 2 * ctx * F);
-        /* The vocoder runs on frames [g0, g1): the chunk's core with GL_MARGIN frames either
-         * side (the model needed more context than the vocoder does). From the second chunk on,
-         * the audio already written over [g0, core) is the fixed prefix the vocoder continues;
-         * the audio starts at sample g0 * hop, and the last window runs to the end. */
-        int g0 = k ? core - GL_MARGIN : 0, g1 = end + GL_MARGIN < T ? end + GL_MARGIN : T;
-        int Tg = g1 - g0;
-        float *gm = c.mag + (size_t)(g0 - a) * F; // (Tg, F)
-        to_magnitude(gm, (size_t)Tg * F);
-        if (p->harmonic)
-            excitation_shape(gm, Tg, F, f0 + g0, f0 + T + g0,
-                             (float)vm->fp.sample_rate / (float)vm->fp.n_fft, c.exc);
-        size_t s0 = (size_t)g0 * hop, nw = g1 == T ? len - s0 : (size_t)(Tg - 1) * hop;
-        size_t fixed = k ? (size_t)(core - g0) * hop : 0;
-        if (k) memcpy(c.audio, y + s0, fixed * sizeof(float));
-        st = griffin_lim_prefix(frontend_stft(fe), c.audio, nw, gm, Tg, &vp, fixed);
-        if (st != VC_OK) break;
-        /* Into the output: from the prefix to the solution over the prefix's last samples,
-         * where the two are coherent (the solution was held to the prefix there). */
-        size_t fade_n = fixed < (size_t)CHUNK_FADE * hop ? fixed : (size_t)CHUNK_FADE * hop;
-        for (size_t i = fixed - fade_n; i < nw; i++) {
-            size_t s = s0 + i;
-            if (i < fixed) {
-                float w = fade_in(i - (fixed - fade_n), fade_n);
-                y[s] = (1.0f - w) * y[s] + w * c.audio[i];
-            } else {
-                y[s] = c.audio[i];
-            }
-        }
-        if (p->progress) p->progress((double)(k + 1) / n_chunks, p->progress_user);
+/* ---- the reusable state ------------------------------------------------------------------- */
+
+struct vc_converter {
+    vc_convert_params p;
+    vcc_chunk c;
+};
+
+vc_status vc_converter_init(const vc_model *vm, const vc_convert_params *p, vc_converter **out) {
+    if (!vm || !p || !out || p->vocoder.iters < 0 || !(p->chunk_seconds > 0.0) ||
+        p->chunk_seconds > VCC_MAX_CHUNK_SECONDS)
+        return VC_ERR_ARG;
+    *out = NULL;
+    vc_converter *cv = calloc(1, sizeof *cv);
+    if (!cv) return VC_ERR_NOMEM;
+    cv->p = *p;
+    /* sized for a full chunk: any source fits */
+    const int W = vcc_core_frames(vm, p->chunk_seconds, INT_MAX - 2) + 2 * VCC_CONTEXT + 2;
+    vcv_setup vs = vocoder_setup(vm, p, W);
+    vc_status st = vcc_chunk_init(&cv->c, vm, W, &vs);
+    if (st != VC_OK) {
+        free(cv);
+        return st;
     }
-    /* Back to the source's loudness, speech span in place, silence around it. The limiter takes
-     * a little energy from the peaks, so the level is measured again and the shortfall made up
-     * (a few rounds at most; each adds less). */
-    vc_level lv;
-    size_t limited = 0;
-    for (int round = 0; st == VC_OK && round < LEVEL_ROUNDS; round++) {
-        if ((st = vc_audio_level(full, in.n, vm->fp.sample_rate, &lv)) != VC_OK) break;
-        double gain_db = in.level_db - lv.active_dbfs;
-        if (lv.active_dbfs <= VC_LEVEL_FLOOR_DB || (round && fabs(gain_db) < 0.05)) break;
-        float g = (float)pow(10.0, gain_db / 20.0);
-        limited = 0;
-        for (size_t i = 0; i < len; i++) limited += soft_limit(&y[i], g);
-    }
-    if (st == VC_OK) {
-        if (limited > len / 1000)
-            vc_log(VC_LOG_WARN, "%.2f%% of the output's samples were above %.1f dBFS and limited",
-                   100.0 * (double)limited / (double)len, 20.0 * log10(LIMIT_KNEE));
-        out->samples = full;
-        out->n_samples = in.n;
-        out->sample_rate = vm->fp.sample_rate;
-        full = NULL; /* handed over */
-    }
-    chunk_ws_free(&c);
-    vc_frontend_free(fe);
-    free(full);
-    free(pitch);
-    free(f0);
+    *out = cv;
+    return VC_OK;
+}
+
+void vc_converter_free(vc_converter *cv) {
+    if (!cv) return;
+    vcc_chunk_free(&cv->c);
+    free(cv);
+}
+
+vc_status vc_converter_run(vc_converter *cv, const vc_audio *source, const vc_voice *voice,
+                           vc_audio *out) {
+    if (!cv || !convert_args_ok(cv->c.vm, source, voice, &cv->p, out)) return VC_ERR_ARG;
+    vcc_input in;
+    vc_status st = vcc_prepare(cv->c.vm, source, "source", &in);
+    if (st == VC_OK) st = convert_prepared(&cv->c, &in, voice, &cv->p, out);
     free(in.x);
     return st;
 }

@@ -28,31 +28,34 @@ vc_status griffin_lim(stft *s, float *x, size_t n, const float *mag, int T,
     return griffin_lim_prefix(s, x, n, mag, T, p, 0);
 }
 
+size_t griffin_lim_scratch_floats(int T, int F, size_t n_fixed) {
+    return 4 * (size_t)T * (size_t)F + n_fixed;
+}
+
 vc_status griffin_lim_prefix(stft *s, float *x, size_t n, const float *mag, int T,
                              const vc_vocoder_params *p, size_t n_fixed) {
-    if (!s || !x || !mag || !p || n == 0 || p->iters < 0 || n_fixed > n) return VC_ERR_ARG;
+    if (!s || T < 1) return VC_ERR_ARG;
+    float *ws = malloc(sizeof(float) * griffin_lim_scratch_floats(T, s->F, n_fixed));
+    if (!ws) return VC_ERR_NOMEM;
+    vc_status st = griffin_lim_prefix_ws(s, x, n, mag, T, p, n_fixed, ws);
+    free(ws);
+    return st;
+}
+
+vc_status griffin_lim_prefix_ws(stft *s, float *x, size_t n, const float *mag, int T,
+                                const vc_vocoder_params *p, size_t n_fixed, float *ws) {
+    if (!s || !x || !mag || !p || !ws || n == 0 || p->iters < 0 || n_fixed > n) return VC_ERR_ARG;
     if (T != stft_n_frames(n, s->hop)) return VC_ERR_SHAPE;
     const size_t count = (size_t)T * (size_t)s->F; /* T*F bins */
-    float *c = malloc(sizeof(float) * 2 * count);  // (T, F, 2) c_n, target magnitude
-    float *t = malloc(sizeof(float) * 2 * count);  // (T, F, 2) t_n, then stft(istft(t_n))
-    if (!c || !t) {
-        free(c);
-        free(t);
-        return VC_ERR_NOMEM;
-    }
+    float *c = ws;                                 // (T, F, 2) c_n, target magnitude
+    float *t = c + 2 * count;                      // (T, F, 2) t_n, then stft(istft(t_n))
     /* Frames whose window lies inside the prefix start from its phase (the rest at random). */
     long warm_frames =
         n_fixed >= (size_t)(s->n_fft / 2) ? (long)((n_fixed - s->n_fft / 2) / s->hop) + 1 : 0;
     if (warm_frames > T) warm_frames = T;
     const size_t warm = (size_t)warm_frames * (size_t)s->F; /* bins whose phase x gives */
-    float *prefix = NULL;                                   // (n_fixed) the samples to keep
+    float *prefix = t + 2 * count;                          // (n_fixed) the samples to keep
     if (n_fixed) {
-        prefix = malloc(n_fixed * sizeof *prefix);
-        if (!prefix) {
-            free(c);
-            free(t);
-            return VC_ERR_NOMEM;
-        }
         memcpy(prefix, x, n_fixed * sizeof *prefix);
         stft_forward(s, t, x, n);
     }
@@ -88,8 +91,5 @@ vc_status griffin_lim_prefix(stft *s, float *x, size_t n, const float *mag, int 
      * c is free to hold it now. With iters = 0 this is the random phase. */
     for (size_t i = 0; i < count; i++) set_magnitude(c + 2 * i, t[2 * i], t[2 * i + 1], mag[i]);
     stft_inverse(s, x, n, c, T);
-    free(prefix);
-    free(c);
-    free(t);
     return VC_OK;
 }

@@ -9,7 +9,8 @@
 
 /* x: (n) from target magnitude mag (T, F); T must equal stft_n_frames(n, s->hop) (else
  * VC_ERR_SHAPE; NULL pointers, n == 0 or iters < 0 give VC_ERR_ARG). iters = 0 returns the
- * random-phase signal. Allocates two (T, F, 2) spectra (VC_ERR_NOMEM if it cannot) and uses x
+ * random-phase signal. Allocates two (T, F, 2) spectra (VC_ERR_NOMEM if it cannot; see
+ * griffin_lim_prefix_ws for caller scratch) and uses x
  * as scratch between iterations. Takes the public vocoder parameters as they are; calls
  * p->progress after each iteration when it is set. */
 VC_WARN_UNUSED vc_status griffin_lim(stft *s, float *x, size_t n, const float *mag, int T,
@@ -24,5 +25,12 @@ VC_WARN_UNUSED vc_status griffin_lim(stft *s, float *x, size_t n, const float *m
  * n_fixed = 0 is griffin_lim exactly; VC_ERR_ARG when n_fixed > n. */
 VC_WARN_UNUSED vc_status griffin_lim_prefix(stft *s, float *x, size_t n, const float *mag, int T,
                                             const vc_vocoder_params *p, size_t n_fixed);
+
+/* griffin_lim_prefix on caller scratch ws of griffin_lim_scratch_floats(T, F, n_fixed) floats:
+ * no allocation (a vocoder sizes it once for its longest window). */
+size_t griffin_lim_scratch_floats(int T, int F, size_t n_fixed);
+VC_WARN_UNUSED vc_status griffin_lim_prefix_ws(stft *s, float *x, size_t n, const float *mag, int T,
+                                               const vc_vocoder_params *p, size_t n_fixed,
+                                               float *ws);
 
 #endif

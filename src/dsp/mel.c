@@ -104,7 +104,7 @@ void mel_log_forward(const melbank *mb, float *log_mel, const float *mag, int T)
     mel_forward(mb, log_mel, mag, T);
     const size_t count = (size_t)T * (size_t)mb->M;
     for (size_t i = 0; i < count; i++)
-        log_mel[i] = logf(log_mel[i] > VC_LOG_MEL_FLOOR ? log_mel[i] : VC_LOG_MEL_FLOOR);
+        log_mel[i] = logf(log_mel[i] > VC_LOG_FLOOR ? log_mel[i] : VC_LOG_FLOOR);
 }
 
 /* Target mel value from a log-mel entry, clamped so that NaN cannot propagate and the float

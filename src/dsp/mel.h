@@ -7,8 +7,6 @@
 
 #include "common.h"
 
-#define VC_LOG_MEL_FLOOR 1e-5f
-
 typedef struct melbank {
     int M, F;
     float *w; /* (M, F) filter weights, non-negative */
@@ -28,7 +26,7 @@ double hz_from_mel(double mel);
 
 /* mel: (T, M) = mag (T, F) projected on the bands. */
 void mel_forward(const melbank *mb, float *mel, const float *mag, int T);
-/* log_mel: (T, M) = log(max(mel, VC_LOG_MEL_FLOOR)). */
+/* log_mel: (T, M) = log(max(mel, VC_LOG_FLOOR)). */
 void mel_log_forward(const melbank *mb, float *log_mel, const float *mag, int T);
 /* mag: (T, F) >= 0 approximately solving min ||W mag - exp(log_mel)|| subject to mag >= 0
  * (non-negative least squares by multiplicative updates, each frame on its own). Starts from

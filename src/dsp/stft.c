@@ -1,9 +1,26 @@
 /* STFT with FFTW single precision: centred, reflect-padded frames, periodic Hann window,
  * unnormalised forward transform (like numpy.fft.rfft) and least-squares overlap-add inverse. */
+#define _POSIX_C_SOURCE 200809L
 #include "dsp/stft.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
+
+/* FFTW's planner (plan creation and destruction) is one global state and not thread-safe; plan
+ * execution with the new-array interface is. Every plan of the library is made and destroyed
+ * under this lock, so conversions may run in several threads at once. (fftwf_make_planner_
+ * thread_safe would do the same but needs libfftw3f_threads, which pkg-config's fftw3f does not
+ * link.) */
+static pthread_mutex_t planner_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void vcd_fftw_planner_lock(void) {
+    pthread_mutex_lock(&planner_lock);
+}
+
+void vcd_fftw_planner_unlock(void) {
+    pthread_mutex_unlock(&planner_lock);
+}
 
 vc_status stft_init(stft *s, int n_fft, int hop) {
     if (!s) return VC_ERR_ARG;
@@ -31,8 +48,10 @@ vc_status stft_init(stft *s, int n_fft, int hop) {
         for (int k = r; k < n_fft; k += hop) s->wss[r] += (double)s->window[k] * s->window[k];
     }
     /* FFTW_ESTIMATE does not touch the arrays while planning and gives the same plan every run. */
+    vcd_fftw_planner_lock();
     s->r2c = fftwf_plan_dft_r2c_1d(n_fft, s->frame, s->bins, FFTW_ESTIMATE);
     s->c2r = fftwf_plan_dft_c2r_1d(n_fft, s->bins, s->frame, FFTW_ESTIMATE);
+    vcd_fftw_planner_unlock();
     if (!s->r2c || !s->c2r) {
         stft_free(s);
         return VC_ERR_INTERNAL;
@@ -42,8 +61,10 @@ vc_status stft_init(stft *s, int n_fft, int hop) {
 
 void stft_free(stft *s) {
     if (!s) return;
+    vcd_fftw_planner_lock();
     if (s->r2c) fftwf_destroy_plan(s->r2c);
     if (s->c2r) fftwf_destroy_plan(s->c2r);
+    vcd_fftw_planner_unlock();
     fftwf_free(s->window);
     fftwf_free(s->frame);
     fftwf_free(s->bins);

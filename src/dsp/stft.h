@@ -8,6 +8,8 @@
  *
  * Plans are made once in stft_init with FFTW_ESTIMATE (deterministic, leaves buffers alone) and
  * executed with the new-array interface on scratch owned by the struct: one stft per thread.
+ * Making and destroying plans goes through vcd_fftw_planner_lock (FFTW's planner is global and
+ * not thread-safe), so stfts may be made in several threads at once.
  */
 #ifndef VC_DSP_STFT_H
 #define VC_DSP_STFT_H
@@ -31,6 +33,11 @@ VC_WARN_UNUSED vc_status stft_init(stft *s, int n_fft, int hop);
 void stft_free(stft *s); /* safe on a zeroed or freed struct */
 
 int stft_n_frames(size_t n_samples, int hop);
+
+/* Held around every FFTW plan creation and destruction in the library (any new FFTW user, e.g.
+ * a vocoder with its own transforms, takes it too). */
+void vcd_fftw_planner_lock(void);
+void vcd_fftw_planner_unlock(void);
 
 /* spec: (T, F, 2) with T = stft_n_frames(n, hop). n >= 1. */
 void stft_forward(stft *s, float *spec, const float *x, size_t n);

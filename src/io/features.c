@@ -4,6 +4,7 @@
 #include "io/features.h"
 
 #include "io/safetensors.h"
+#include "model/audio_contract.h"
 
 #include <errno.h>
 #include <math.h>
@@ -34,40 +35,6 @@ static int16_t to_i16(float x) {
     return (int16_t)(q > 32767.0f ? 32767 : q < -32768.0f ? -32768 : q);
 }
 
-vc_status vc_trim_span(const float *x, size_t n, int rate, int hop, int n_fft, size_t *b,
-                       size_t *e) {
-    size_t blk = (size_t)(rate / 50); /* 20 ms */
-    if (blk < 1) blk = 1;
-    if (n < blk) blk = n;
-    size_t n_blk = (n - blk) / (size_t)hop + 1; /* blocks start every hop, end inside x */
-    double emax = 0.0;
-    double *en = malloc(n_blk * sizeof *en); // (n_blk) mean square per block
-    if (!en) return VC_ERR_NOMEM;
-    for (size_t t = 0; t < n_blk; t++) {
-        const float *p = x + t * (size_t)hop;
-        double s = 0.0;
-        for (size_t i = 0; i < blk; i++) s += (double)p[i] * p[i];
-        en[t] = s / (double)blk;
-        if (en[t] > emax) emax = en[t];
-    }
-    vc_status st = VC_OK;
-    if (10.0 * log10(emax + 1e-30) < VC_SILENCE_DBFS) {
-        st = VC_ERR_AUDIO;
-    } else {
-        double thr = emax * pow(10.0, -VC_TRIM_DB / 10.0);
-        size_t first = 0, last = n_blk - 1;
-        while (en[first] < thr) first++; /* the loudest block stops both scans */
-        while (en[last] < thr) last--;
-        size_t margin = (size_t)VC_TRIM_MARGIN_HOPS * (size_t)hop;
-        size_t sb = first * (size_t)hop, se = last * (size_t)hop + blk;
-        *b = sb > margin ? sb - margin : 0;
-        *e = se + margin < n ? se + margin : n;
-        if (*e - *b < (size_t)n_fft) st = VC_ERR_AUDIO;
-    }
-    free(en);
-    return st;
-}
-
 vc_status vc_features_compute(vc_frontend *fe, const float *x, size_t n, vc_utt_features *out) {
     if (!fe || !x || !out || n < 1) return VC_ERR_ARG;
     memset(out, 0, sizeof *out);
@@ -84,7 +51,7 @@ vc_status vc_features_compute(vc_frontend *fe, const float *x, size_t n, vc_utt_
         xq[i] = (float)q[i] / 32767.0f;
     }
     size_t b = 0, e = 0;
-    vc_status st = vc_trim_span(xq, n, p->sample_rate, p->hop, p->n_fft, &b, &e);
+    vc_status st = vcm_trim_span(xq, n, p, &b, &e);
     size_t len = e - b;
     int T = st == VC_OK ? vc_frontend_n_frames(fe, len) : 0;
     int M = p->n_mels;
@@ -121,8 +88,8 @@ static void cache_key(const vc_frontend_params *p, char *buf, size_t cap) {
              "vconv-features v%s rate=%d n_fft=%d hop=%d mels=%d fmin=%.9g fmax=%.9g "
              "f0=%.9g..%.9g trim=%.9gdB margin=%d silence=%.9gdBFS q=int16/32767",
              VC_FEATURES_VERSION, p->sample_rate, p->n_fft, p->hop, p->n_mels, (double)p->fmin,
-             (double)p->fmax, (double)p->f0_min, (double)p->f0_max, VC_TRIM_DB, VC_TRIM_MARGIN_HOPS,
-             VC_SILENCE_DBFS);
+             (double)p->fmax, (double)p->f0_min, (double)p->f0_max, VCM_TRIM_DB,
+             VCM_TRIM_MARGIN_HOPS, VCM_SILENCE_DBFS);
 }
 
 /* FNV-1a 64 of the file's bytes. VC_ERR_IO (logged) when it cannot be read. */
@@ -383,26 +350,4 @@ vc_status vc_features_sample_segment(const vc_feature_set *fs, int i, int T, vc_
     if (room < 0) return VC_ERR_SHAPE;
     *start = (int)(((uint64_t)vc_rng_u32(rng) * (uint64_t)(room + 1)) >> 32);
     return VC_OK;
-}
-
-void vc_pitch_features(const float *f0, const float *voicing, int T, float *out) {
-    double s = 0.0, s2 = 0.0;
-    int nv = 0;
-    for (int t = 0; t < T; t++)
-        if (f0[t] > 0.0f) {
-            s += log(f0[t]);
-            nv++;
-        }
-    double mu = nv ? s / nv : 0.0;
-    for (int t = 0; t < T; t++)
-        if (f0[t] > 0.0f) {
-            double d = log(f0[t]) - mu;
-            s2 += d * d;
-        }
-    double sigma = nv ? sqrt(s2 / nv) : 1.0;
-    if (sigma < VC_PITCH_STD_FLOOR) sigma = VC_PITCH_STD_FLOOR;
-    for (int t = 0; t < T; t++) {
-        out[t] = f0[t] > 0.0f ? (float)((log(f0[t]) - mu) / sigma) : 0.0f;
-        out[T + t] = voicing[t];
-    }
 }

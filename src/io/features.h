@@ -4,11 +4,9 @@
  *   1. load with vc_audio_load at the front end's rate (downmix, resample);
  *   2. quantise to int16 (round(x * 32767), clipped): this is the stored audio, and every feature
  *      below is computed from it (as q / 32767), so a cached and a fresh utterance agree exactly;
- *   3. trim leading/trailing silence: a frame (20 ms block starting at t * hop) is silent when
- *      its energy is more than VC_TRIM_DB (40 dB) below the utterance's loudest 20 ms block; the
- *      kept span runs from the first to the end of the last loud block, widened by
- *      VC_TRIM_MARGIN_HOPS (2) hops each side. Unusable (skipped): the loudest block below
- *      VC_SILENCE_DBFS (-60 dBFS RMS), or fewer than n_fft samples left after trimming;
+ *   3. trim leading/trailing silence with vcm_trim_span (model/audio_contract.h, the same trim
+ *      conversion applies). Unusable (skipped): the loudest 20 ms block below VCM_SILENCE_DBFS
+ *      (-60 dBFS RMS), or fewer than n_fft samples left after trimming;
  *   4. log-mel (M, T) channel-major (the transpose of vc_frontend_log_mel's (T, M)), F0 in Hz
  *      (0 unvoiced) and voicing probability (T) by vc_frontend_f0; T = vc_frontend_n_frames(n).
  *
@@ -32,9 +30,6 @@
 #include "io/corpus.h"
 
 #define VC_FEATURES_VERSION "1"
-#define VC_TRIM_DB 40.0
-#define VC_TRIM_MARGIN_HOPS 2
-#define VC_SILENCE_DBFS (-60.0)
 
 typedef struct vc_utt_features {
     int utt;        /* index into the corpus */
@@ -68,11 +63,6 @@ VC_WARN_UNUSED vc_status vc_features_build(const vc_corpus *c, const char *cache
                                            vc_feature_set *out, vc_feature_stats *stats);
 void vc_feature_set_free(vc_feature_set *fs); /* NULL or zeroed: no-op */
 
-/* The span [*b, *e) of x that step 3 above keeps. VC_ERR_AUDIO when x is silent or fewer than
- * n_fft samples remain; VC_ERR_NOMEM. */
-VC_WARN_UNUSED vc_status vc_trim_span(const float *x, size_t n, int rate, int hop, int n_fft,
-                                      size_t *b, size_t *e);
-
 /* Features of one audio buffer (trim + mel + F0), as vc_features_build computes them, without
  * the cache. fe's params decide everything. VC_ERR_AUDIO when silent or too short. */
 VC_WARN_UNUSED vc_status vc_features_compute(vc_frontend *fe, const float *x, size_t n,
@@ -92,16 +82,5 @@ VC_WARN_UNUSED vc_status vc_features_mel_stats(const vc_feature_set *fs,
  * random number drawn (the caller pads or picks another); it never pads silently. */
 VC_WARN_UNUSED vc_status vc_features_sample_segment(const vc_feature_set *fs, int i, int T,
                                                     vc_rng *rng, int *start);
-
-/* Speaker-normalised pitch for the decoder, out (2, T):
- *   channel 0: (log f0 - mu) / sigma, with mu and sigma the mean and std of log f0 over the
- *              utterance's voiced frames (f0 > 0), sigma floored at VC_PITCH_STD_FLOOR (a
- *              near-monotone voice must not blow up); 0 on unvoiced frames and everywhere when
- *              no frame is voiced;
- *   channel 1: the voicing probability, copied.
- * So the contour follows the source while the range comes from elsewhere (the target's mu, sigma).
- */
-#define VC_PITCH_STD_FLOOR 0.01f
-void vc_pitch_features(const float *f0, const float *voicing, int T, float *out);
 
 #endif

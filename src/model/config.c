@@ -12,19 +12,23 @@ typedef struct field {
     const char *name;
     size_t offset;
     int is_float;
+    int optional; /* may be absent from a model file (added later; defaults in fill_defaults) */
 } field;
 
 #define INT_FIELD(f)                                                                               \
-    { #f, offsetof(vcm_config, f), 0 }
+    { #f, offsetof(vcm_config, f), 0, 0 }
 #define FLOAT_FIELD(f)                                                                             \
-    { #f, offsetof(vcm_config, f), 1 }
+    { #f, offsetof(vcm_config, f), 1, 0 }
+#define LATER_FLOAT_FIELD(f)                                                                       \
+    { #f, offsetof(vcm_config, f), 1, 1 }
 static const field fields[] = {
-    INT_FIELD(sample_rate),      INT_FIELD(n_fft),      INT_FIELD(hop),
-    INT_FIELD(n_mels),           INT_FIELD(n_bins),     INT_FIELD(channels),
-    INT_FIELD(res_blocks),       INT_FIELD(code_dim),   INT_FIELD(codebook_size),
-    INT_FIELD(spk_channels),     INT_FIELD(spk_dim),    INT_FIELD(dec_blocks),
-    INT_FIELD(postnet_channels), INT_FIELD(activation), FLOAT_FIELD(beta),
-    FLOAT_FIELD(ema_decay),
+    INT_FIELD(sample_rate),      INT_FIELD(n_fft),          INT_FIELD(hop),
+    INT_FIELD(n_mels),           INT_FIELD(n_bins),         INT_FIELD(channels),
+    INT_FIELD(res_blocks),       INT_FIELD(code_dim),       INT_FIELD(codebook_size),
+    INT_FIELD(spk_channels),     INT_FIELD(spk_dim),        INT_FIELD(dec_blocks),
+    INT_FIELD(postnet_channels), INT_FIELD(activation),     FLOAT_FIELD(beta),
+    FLOAT_FIELD(ema_decay),      LATER_FLOAT_FIELD(fmin),   LATER_FLOAT_FIELD(fmax),
+    LATER_FLOAT_FIELD(f0_min),   LATER_FLOAT_FIELD(f0_max),
 };
 #define N_FIELDS ((int)(sizeof fields / sizeof fields[0]))
 
@@ -40,6 +44,20 @@ static const field *find_field(const char *name) {
     return NULL;
 }
 
+float vcm_default_fmax(int sample_rate) {
+    float fmax = vc_frontend_default_params().fmax, nyquist = 0.5f * (float)sample_rate;
+    return fmax < nyquist ? fmax : nyquist;
+}
+
+/* The front-end ranges of a file that does not store them: what its training used. */
+static void fill_defaults(vcm_config *c) {
+    vc_frontend_params fe = vc_frontend_default_params();
+    c->fmin = fe.fmin;
+    c->fmax = vcm_default_fmax(c->sample_rate);
+    c->f0_min = fe.f0_min;
+    c->f0_max = fe.f0_max;
+}
+
 vc_status vcm_config_preset(const char *name, vcm_config *c) {
     if (!name || !c) return VC_ERR_ARG;
     vc_frontend_params fe = vc_frontend_default_params();
@@ -47,6 +65,10 @@ vc_status vcm_config_preset(const char *name, vcm_config *c) {
                        .n_fft = fe.n_fft,
                        .hop = fe.hop,
                        .n_mels = fe.n_mels,
+                       .fmin = fe.fmin,
+                       .fmax = fe.fmax,
+                       .f0_min = fe.f0_min,
+                       .f0_max = fe.f0_max,
                        .n_bins = fe.n_fft / 2 + 1,
                        .beta = 0.25f,
                        .ema_decay = 0.99f,
@@ -102,6 +124,17 @@ vc_status vcm_config_validate(const vcm_config *c) {
                c->n_fft, c->n_fft / 2 + 1);
         return VC_ERR_ARG;
     }
+    float nyquist = 0.5f * (float)c->sample_rate;
+    if (!(c->fmin >= 0.0f && c->fmin < c->fmax && c->fmax <= nyquist)) {
+        vc_log(VC_LOG_ERROR, "model config: mel range fmin %g .. fmax %g Hz outside [0, %g]",
+               (double)c->fmin, (double)c->fmax, (double)nyquist);
+        return VC_ERR_ARG;
+    }
+    if (!(c->f0_min > 0.0f && c->f0_min < c->f0_max && c->f0_max < nyquist)) {
+        vc_log(VC_LOG_ERROR, "model config: F0 range %g .. %g Hz outside (0, %g)",
+               (double)c->f0_min, (double)c->f0_max, (double)nyquist);
+        return VC_ERR_ARG;
+    }
     if (!(c->beta >= 0.0f && c->beta <= 100.0f)) {
         vc_log(VC_LOG_ERROR, "model config: beta = %g outside [0, 100]", (double)c->beta);
         return VC_ERR_ARG;
@@ -137,7 +170,7 @@ vc_status vcm_config_from_json(const char *text, vcm_config *out) {
         cJSON_Delete(root);
         return st;
     }
-    int bins_given = 0;
+    int bins_given = 0, fmax_given = 0;
     for (const cJSON *it = root->child; it; it = it->next) {
         if (!strcmp(it->string, "preset")) continue;
         const field *f = find_field(it->string);
@@ -159,9 +192,11 @@ vc_status vcm_config_from_json(const char *text, vcm_config *out) {
         else
             *int_at(&c, f) = (int)v;
         bins_given |= !strcmp(f->name, "n_bins");
+        fmax_given |= !strcmp(f->name, "fmax");
     }
     cJSON_Delete(root);
     if (!bins_given) c.n_bins = c.n_fft / 2 + 1;
+    if (!fmax_given) c.fmax = vcm_default_fmax(c.sample_rate);
     if ((st = vcm_config_validate(&c)) != VC_OK) return st;
     *out = c;
     return VC_OK;
@@ -213,35 +248,54 @@ void vcm_config_to_meta(const vcm_config *c, vcm_config_meta *out) {
     }
 }
 
+/* Field fd of the file's metadata into *c; *value is the text found (NULL when absent: *c
+ * untouched). VC_ERR_FORMAT with a log line when present but not a complete number. */
+static vc_status read_field(const st_file *f, const char *what, const field *fd, vcm_config *c,
+                            const char **value) {
+    char key[40];
+    snprintf(key, sizeof key, "vconv.%s", fd->name);
+    const char *v = *value = safetensors_meta(f, key);
+    if (!v) return VC_OK;
+    char *end;
+    errno = 0;
+    if (fd->is_float) {
+        float x = strtof(v, &end);
+        if (end != v && !*end && !errno && isfinite(x)) {
+            *float_at(c, fd) = x;
+            return VC_OK;
+        }
+    } else {
+        long x = strtol(v, &end, 10);
+        if (end != v && !*end && !errno && x >= -2000000000L && x <= 2000000000L) {
+            *int_at(c, fd) = (int)x;
+            return VC_OK;
+        }
+    }
+    vc_log(VC_LOG_ERROR, "%s: config key %s = \"%.32s\" is not a %s", what, key, v,
+           fd->is_float ? "number" : "decimal integer");
+    return VC_ERR_FORMAT;
+}
+
 vc_status vcm_config_from_meta(const st_file *f, const char *what, vcm_config *out) {
     if (!f || !out) return VC_ERR_ARG;
     if (!what) what = "model file";
     vcm_config c;
     memset(&c, 0, sizeof c);
-    for (int i = 0; i < N_FIELDS; i++) {
-        char key[40];
-        snprintf(key, sizeof key, "vconv.%s", fields[i].name);
-        const char *v = safetensors_meta(f, key);
+    for (int i = 0; i < N_FIELDS; i++) { /* the required fields first: defaults follow the rate */
+        if (fields[i].optional) continue;
+        const char *v = NULL;
+        if (read_field(f, what, &fields[i], &c, &v) != VC_OK) return VC_ERR_FORMAT;
         if (!v) {
-            vc_log(VC_LOG_ERROR, "%s: config key %s missing from __metadata__", what, key);
+            vc_log(VC_LOG_ERROR, "%s: config key vconv.%s missing from __metadata__", what,
+                   fields[i].name);
             return VC_ERR_FORMAT;
         }
-        char *end;
-        errno = 0;
-        if (fields[i].is_float) {
-            float x = strtof(v, &end);
-            if (end == v || *end || errno || !isfinite(x)) goto bad;
-            *float_at(&c, &fields[i]) = x;
-        } else {
-            long x = strtol(v, &end, 10);
-            if (end == v || *end || errno || x < -2000000000L || x > 2000000000L) goto bad;
-            *int_at(&c, &fields[i]) = (int)x;
-        }
-        continue;
-    bad:
-        vc_log(VC_LOG_ERROR, "%s: config key %s = \"%.32s\" is not a %s", what, key, v,
-               fields[i].is_float ? "number" : "decimal integer");
-        return VC_ERR_FORMAT;
+    }
+    fill_defaults(&c);
+    for (int i = 0; i < N_FIELDS; i++) {
+        const char *v;
+        if (fields[i].optional && read_field(f, what, &fields[i], &c, &v) != VC_OK)
+            return VC_ERR_FORMAT;
     }
     if (vcm_config_validate(&c) != VC_OK) {
         vc_log(VC_LOG_ERROR, "%s: invalid model config in __metadata__", what);

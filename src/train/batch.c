@@ -1,6 +1,8 @@
 /* Training batch assembly: see batch.h. */
 #include "train/batch.h"
 
+#include "model/audio_contract.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -50,14 +52,14 @@ vc_status vct_log_magnitude(vc_frontend *fe, const vc_utt_features *u, int t, in
     if (st != VC_OK) return st;
     int j0 = (int)(t - a / hop); /* frame t of the utterance is frame j0 of the span */
     VC_ASSERT(j0 + T <= vc_frontend_n_frames(fe, n));
-    /* out may be s->mag itself: element i is read from index j0 F + i >= i before any write
-     * reaches it, so the in-place shift is safe */
+    /* out may be s->mag itself: memmove shifts in place */
     const float *src = s->mag + (size_t)j0 * (size_t)F;
-    for (size_t i = 0; i < (size_t)T * (size_t)F; i++) out[i] = logf(fmaxf(src[i], VCT_LOG_FLOOR));
+    memmove(out, src, sizeof(float) * (size_t)T * (size_t)F);
+    vcm_log_magnitude(out, (size_t)T * (size_t)F);
     return VC_OK;
 }
 
-vc_status vct_fill_item(vc_frontend *fe, const vc_feature_set *fs, const vct_norm *nm,
+vc_status vct_fill_item(vc_frontend *fe, const vc_feature_set *fs, const vcm_model *m,
                         const vct_item *it, int b, int B, int T, int Ts, vct_scratch *s, float *x,
                         float *p, float *xs, float *lin) {
     const vc_utt_features *u = &fs->u[it->u];
@@ -65,14 +67,13 @@ vc_status vct_fill_item(vc_frontend *fe, const vc_feature_set *fs, const vct_nor
     VC_ASSERT(b >= 0 && b < B && it->t + T <= u->T && it->ts + Ts <= u->T);
     float *xb = x + (size_t)b * (size_t)M * (size_t)T;    // (M, T)
     float *xsb = xs + (size_t)b * (size_t)M * (size_t)Ts; // (M, Ts)
-    for (int m = 0; m < M; m++) {
-        const float *row = u->mel + (size_t)m * (size_t)u->T;
-        float mu = nm->mel_mean[m], inv = 1.0f / nm->mel_std[m];
-        for (int t = 0; t < T; t++) xb[(size_t)m * T + t] = (row[it->t + t] - mu) * inv;
-        for (int t = 0; t < Ts; t++) xsb[(size_t)m * Ts + t] = (row[it->ts + t] - mu) * inv;
+    for (int k = 0; k < M; k++) {
+        const float *row = u->mel + (size_t)k * (size_t)u->T;
+        for (int t = 0; t < T; t++) xb[(size_t)k * T + t] = vcm_mel_norm(m, k, row[it->t + t]);
+        for (int t = 0; t < Ts; t++) xsb[(size_t)k * Ts + t] = vcm_mel_norm(m, k, row[it->ts + t]);
     }
     /* pitch normalised over the whole utterance, then sliced: (2, T_utt) -> (2, T) */
-    vc_pitch_features(u->f0, u->voicing, u->T, s->pitch);
+    vcm_pitch_features(u->f0, u->voicing, u->T, s->pitch);
     float *pb = p + (size_t)b * 2 * (size_t)T;
     for (int c = 0; c < 2; c++)
         memcpy(pb + (size_t)c * T, s->pitch + (size_t)c * u->T + it->t, sizeof(float) * (size_t)T);
@@ -82,7 +83,7 @@ vc_status vct_fill_item(vc_frontend *fe, const vc_feature_set *fs, const vct_nor
     if (st != VC_OK) return st;
     for (int t = 0; t < T; t++)
         for (int f = 0; f < F; f++)
-            lb[(size_t)f * T + t] = (s->mag[(size_t)t * F + f] - nm->lin_mean[f]) / nm->lin_std[f];
+            lb[(size_t)f * T + t] = vcm_lin_norm(m, f, s->mag[(size_t)t * F + f]);
     return VC_OK;
 }
 

@@ -2,11 +2,12 @@
  *
  * One batch item is (utterance u, content start t, speaker start ts), all drawn from the
  * caller's vc_rng (vct_draw_item); vct_fill_item then writes, for frames t .. t+T-1:
- *   x     (M, T)  normalized log-mel, (mel - mel_mean) / mel_std (also the mel target)
- *   p     (2, T)  vc_pitch_features of the WHOLE utterance, sliced (normalised per utterance)
+ *   x     (M, T)  normalized log-mel, vcm_mel_norm (also the mel target)
+ *   p     (2, T)  vcm_pitch_features of the WHOLE utterance, sliced (normalised per utterance)
  *   xs    (M, Ts) normalized log-mel from ts (a second, independent draw: it may overlap the
  *                 content segment, or even coincide when the utterance is barely longer than T)
- *   lin   (F, T)  normalized log-magnitude, (log(max(|X|, 1e-5)) - lin_mean) / lin_std
+ *   lin   (F, T)  normalized log-magnitude, vcm_lin_norm of vcm_log_magnitude(|X|)
+ * (all from the audio contract, model/audio_contract.h, as conversion computes them)
  *
  * The magnitude is computed on the fly from the utterance's int16 audio (a whole-utterance
  * cache would be ~1 GB for a real corpus). Frame t of the whole-utterance STFT is centred at
@@ -21,8 +22,7 @@
 #define VC_TRAIN_BATCH_H
 
 #include "io/features.h"
-
-#define VCT_LOG_FLOOR 1e-5f /* log-magnitude floor, as the front end's log-mel */
+#include "model/model.h"
 
 /* Scratch for one item assembly, sized for the longest utterance of a feature set. */
 typedef struct vct_scratch {
@@ -36,7 +36,7 @@ VC_WARN_UNUSED vc_status vct_scratch_init(vct_scratch *s, const vc_feature_set *
                                           int hop, int F);
 void vct_scratch_free(vct_scratch *s);
 
-/* The log-magnitude log(max(|X|, 1e-5)) of frames t .. t+T-1 of utterance u, out (T, F),
+/* The log-magnitude vcm_log_magnitude(|X|) of frames t .. t+T-1 of utterance u, out (T, F),
  * bit-identical to those frames of the whole utterance's STFT (see above). */
 VC_WARN_UNUSED vc_status vct_log_magnitude(vc_frontend *fe, const vc_utt_features *u, int t, int T,
                                            vct_scratch *s, float *out);
@@ -46,15 +46,10 @@ typedef struct vct_item {
     int t, ts; /* content and speaker segment starts */
 } vct_item;
 
-/* Normalisation statistics (model order). */
-typedef struct vct_norm {
-    const float *mel_mean, *mel_std; // (M), (M)
-    const float *lin_mean, *lin_std; // (F), (F)
-} vct_norm;
-
-/* Writes item b of a batch of B into x (B,M,T), p (B,2,T), xs (B,M,Ts), lin (B,F,T). */
+/* Writes item b of a batch of B into x (B,M,T), p (B,2,T), xs (B,M,Ts), lin (B,F,T),
+ * normalised with m's statistics. */
 VC_WARN_UNUSED vc_status vct_fill_item(vc_frontend *fe, const vc_feature_set *fs,
-                                       const vct_norm *nm, const vct_item *it, int b, int B, int T,
+                                       const vcm_model *m, const vct_item *it, int b, int B, int T,
                                        int Ts, vct_scratch *s, float *x, float *p, float *xs,
                                        float *lin);
 

@@ -39,6 +39,7 @@
 #include "io/features.h"
 #include "io/params_file.h"
 #include "io/safetensors.h"
+#include "model/audio_contract.h"
 #include "model/model.h"
 #include "nn/adam.h"
 #include "nn/vq.h"
@@ -185,15 +186,9 @@ static void draw_item(const trainer *t, vc_rng *rng, vct_item *it) {
     VC_ASSERT(st == VC_OK);
 }
 
-static vct_norm norm_of(const vcm_model *m) {
-    vct_norm nm = {m->mel_mean, m->mel_std, m->lin_mean, m->lin_std};
-    return nm;
-}
-
 static vc_status fill_batch(trainer *t, const vct_item *items) {
-    vct_norm nm = norm_of(&t->m);
     for (int b = 0; b < t->B; b++) {
-        vc_status st = vct_fill_item(t->fe, &t->fs, &nm, &items[b], b, t->B, t->T, t->Ts, &t->sc,
+        vc_status st = vct_fill_item(t->fe, &t->fs, &t->m, &items[b], b, t->B, t->T, t->Ts, &t->sc,
                                      t->x, t->pp, t->xs, t->lin);
         if (st != VC_OK) return st;
     }
@@ -681,12 +676,7 @@ static vc_status setup(trainer *t, st_file *ck) {
     vcm_model_randomize(&t->m, &init);
     vc_rng_seed(&t->rng, t->seed);
 
-    vc_frontend_params fp = vc_frontend_default_params();
-    fp.sample_rate = cfg.sample_rate;
-    fp.n_fft = cfg.n_fft;
-    fp.hop = cfg.hop;
-    fp.n_mels = cfg.n_mels;
-    if (fp.fmax > 0.5f * (float)fp.sample_rate) fp.fmax = 0.5f * (float)fp.sample_rate;
+    vc_frontend_params fp = vcm_frontend_params(&cfg);
     st = vc_frontend_init(&fp, &t->fe);
     if (st != VC_OK) return st;
 

@@ -1,0 +1,170 @@
+/* The target voice from reference audio (vc_voice_from_audio):
+ *
+ *   per reference   prepare (resample, level, trim) -> pitch statistics over its voiced frames
+ *                   -> windows of at most VOICE_WINDOW frames: speaker embedding (weighted by
+ *                   frames) and the moments of the fast part of each bin's log-magnitude
+ *   over them all   embedding = frame-weighted mean; log-F0 mean and spread over every voiced
+ *                   frame; each bin's fast log-magnitude std (what match_dynamics restores)
+ */
+#include "convert/convert.h"
+
+#include "dsp/frontend.h"
+#include "model/audio_contract.h"
+
+#include <math.h>
+#include <string.h>
+
+#define VOICE_WINDOW 1024 /* frames per speaker-embedding pass (16 s at hop 256) */
+#define MIN_REFERENCE_SECONDS 0.5
+
+/* Sums over every reference, and the scratch of one window. */
+typedef struct voice_acc {
+    int S, M, F;
+    double *emb;  // (S) frame-weighted sum of embeddings
+    double *lsum; // (2, F) sum and sum of squares of the fast log-magnitude
+    double frames, seconds;
+    double s1, s2; /* sum and sum of squares of log F0 over voiced frames */
+    long voiced;
+    float *spk;       // (S)
+    float *tm;        // (VOICE_WINDOW, M) log-mel
+    float *xs;        // (M, VOICE_WINDOW) model input
+    float *mag;       // (VOICE_WINDOW, F) log-magnitude, then its fast part
+    float *slow;      // (VOICE_WINDOW, F)
+    double *dscratch; // (VOICE_WINDOW + 1)
+    void *block;      /* the one allocation behind every array above */
+    vc_frontend *fe;
+    vcm_workspace ws;
+} voice_acc;
+
+static void acc_free(voice_acc *a) {
+    vcm_workspace_free(&a->ws);
+    vc_frontend_free(a->fe);
+    free(a->block);
+    memset(a, 0, sizeof *a);
+}
+
+static vc_status acc_init(voice_acc *a, const vc_model *vm) {
+    memset(a, 0, sizeof *a);
+    const vcm_model *m = &vm->m;
+    a->S = m->cfg.spk_dim, a->M = m->cfg.n_mels, a->F = m->cfg.n_bins;
+    size_t W = VOICE_WINDOW, S = (size_t)a->S, M = (size_t)a->M, F = (size_t)a->F;
+    size_t nd = S + 2 * F + W + 1, nf = S + 2 * W * M + 2 * W * F;
+    a->block = calloc(nd * sizeof(double) + nf * sizeof(float), 1);
+    if (!a->block) return VC_ERR_NOMEM;
+    a->emb = a->block;
+    a->lsum = a->emb + S;
+    a->dscratch = a->lsum + 2 * F;
+    a->spk = (float *)(a->dscratch + W + 1);
+    a->tm = a->spk + S;
+    a->xs = a->tm + W * M;
+    a->mag = a->xs + W * M;
+    a->slow = a->mag + W * F;
+    vc_status st = vc_frontend_init(&vm->fp, &a->fe);
+    if (st == VC_OK) st = vcm_workspace_init(&a->ws, m, 1, 2, VOICE_WINDOW);
+    if (st != VC_OK) acc_free(a);
+    return st;
+}
+
+/* log-F0 sums over the voiced frames of speech x (len): T frames. */
+static vc_status add_pitch(voice_acc *a, const float *x, size_t len, int T) {
+    float *f0 = malloc(sizeof(float) * 2 * (size_t)T); // (T) f0, (T) voicing
+    if (!f0) return VC_ERR_NOMEM;
+    vc_status st = vc_frontend_f0(a->fe, x, len, f0, f0 + T);
+    for (int t = 0; st == VC_OK && t < T; t++)
+        if (f0[t] > 0.0f) {
+            double l = log(f0[t]);
+            a->s1 += l;
+            a->s2 += l * l;
+            a->voiced++;
+        }
+    free(f0);
+    return st;
+}
+
+/* Frames [t0, t1) of speech x (len): the embedding, weighted by frames, and the moments of the
+ * fast part of the log-magnitude. */
+static vc_status add_window(voice_acc *a, const vcm_model *m, const float *x, size_t len, int t0,
+                            int t1) {
+    const int T = t1 - t0, F = a->F;
+    vc_status st = vcm_model_input(a->fe, m, x, len, t0, T, T, a->tm, a->xs);
+    if (st == VC_OK) st = vcm_encode_speaker(m, &a->ws, a->xs, T, a->spk);
+    if (st != VC_OK) return st;
+    for (int k = 0; k < a->S; k++) a->emb[k] += (double)a->spk[k] * T;
+    a->frames += T;
+    stft_magnitude_frames(frontend_stft(a->fe), a->mag, x, len, t0, T);
+    vcm_log_magnitude(a->mag, (size_t)T * F);
+    vcc_split_dynamics(a->mag, a->slow, T, F, a->dscratch);
+    for (int t = 0; t < T; t++)
+        for (int f = 0; f < F; f++) {
+            double l = a->mag[(size_t)t * F + f];
+            a->lsum[f] += l;
+            a->lsum[F + f] += l * l;
+        }
+    return VC_OK;
+}
+
+/* One reference: prepared, long enough, its pitch and its windows added. */
+static vc_status add_reference(voice_acc *a, const vc_model *vm, const vc_audio *ref, int r) {
+    char what[32];
+    snprintf(what, sizeof what, "reference %d", r + 1);
+    vcc_input in;
+    vc_status st = vcc_prepare(vm, ref, what, &in);
+    if (st != VC_OK) return st;
+    const float *x = in.x + in.b;
+    size_t len = in.e - in.b;
+    double sec = (double)len / vm->fp.sample_rate;
+    if (sec < MIN_REFERENCE_SECONDS) {
+        vc_log(VC_LOG_ERROR, "%s: only %.2f s of speech; a reference needs at least %.1f s", what,
+               sec, MIN_REFERENCE_SECONDS);
+        st = VC_ERR_AUDIO;
+    }
+    int T = vc_frontend_n_frames(a->fe, len);
+    if (st == VC_OK) st = add_pitch(a, x, len, T);
+    /* windows of near-equal length, none longer than VOICE_WINDOW */
+    int n_win = (T + VOICE_WINDOW - 1) / VOICE_WINDOW;
+    for (int w = 0; st == VC_OK && w < n_win; w++)
+        st = add_window(a, &vm->m, x, len, (int)((long)T * w / n_win),
+                        (int)((long)T * (w + 1) / n_win));
+    a->seconds += sec;
+    free(in.x);
+    return st;
+}
+
+static vc_status finish_voice(const voice_acc *a, vc_voice *out) {
+    const int S = a->S, F = a->F;
+    out->embedding = malloc((size_t)S * sizeof *out->embedding);
+    out->log_mag_std = malloc((size_t)F * sizeof *out->log_mag_std);
+    if (!out->embedding || !out->log_mag_std) return VC_ERR_NOMEM;
+    for (int k = 0; k < S; k++) out->embedding[k] = (float)(a->emb[k] / a->frames);
+    for (int f = 0; f < F; f++) {
+        double mu = a->lsum[f] / a->frames, var = a->lsum[F + f] / a->frames - mu * mu;
+        out->log_mag_std[f] = (float)sqrt(var > 0.0 ? var : 0.0);
+    }
+    out->n_bins = F;
+    out->dim = S;
+    out->voiced_frames = (int)a->voiced;
+    out->logf0_mean = a->voiced ? a->s1 / (double)a->voiced : 0.0;
+    double var = a->voiced ? a->s2 / (double)a->voiced - out->logf0_mean * out->logf0_mean : 0.0;
+    out->logf0_std = sqrt(var > 0.0 ? var : 0.0);
+    out->seconds = a->seconds;
+    return VC_OK;
+}
+
+vc_status vc_voice_from_audio(const vc_model *vm, const vc_audio *refs, int n_refs, vc_voice *out) {
+    if (!vm || !refs || n_refs < 1 || !out) return VC_ERR_ARG;
+    memset(out, 0, sizeof *out);
+    voice_acc a;
+    vc_status st = acc_init(&a, vm);
+    for (int r = 0; r < n_refs && st == VC_OK; r++) st = add_reference(&a, vm, &refs[r], r);
+    if (st == VC_OK) st = finish_voice(&a, out);
+    if (st != VC_OK) vc_voice_free(out);
+    acc_free(&a);
+    return st;
+}
+
+void vc_voice_free(vc_voice *v) {
+    if (!v) return;
+    free(v->embedding);
+    free(v->log_mag_std);
+    memset(v, 0, sizeof *v);
+}
