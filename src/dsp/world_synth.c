@@ -1,0 +1,183 @@
+/* WORLD-style renderer: minimum-phase responses per pulse period plus shaped noise, continuing
+ * the audio already written (dsp/world_synth.h has the method, dsp/world.h the units). */
+#include "dsp/world_synth.h"
+
+#include <math.h>
+#include <string.h>
+
+vc_status vcd_world_synth_init(vcd_world_synth *s, int sample_rate, int n_fft, int hop,
+                               uint64_t seed) {
+    if (!s) return VC_ERR_ARG;
+    memset(s, 0, sizeof *s);
+    if (sample_rate < 1000 || n_fft < 64 || n_fft % 2 || hop < 1 || hop > n_fft) return VC_ERR_ARG;
+    s->sample_rate = sample_rate;
+    s->n_fft = n_fft;
+    s->hop = hop;
+    s->F = n_fft / 2 + 1;
+    s->f0_floor = vcd_world_f0_floor(sample_rate, n_fft);
+    size_t F = (size_t)s->F;
+    s->buf = fftwf_malloc(sizeof(float) * (size_t)n_fft);
+    s->spec = fftwf_malloc(sizeof(fftwf_complex) * F);
+    s->h_pulse = fftwf_malloc(sizeof(fftwf_complex) * F);
+    s->h_noise = fftwf_malloc(sizeof(fftwf_complex) * F);
+    s->tail = malloc(sizeof(float) * (size_t)n_fft);
+    s->band_w = malloc((size_t)VCD_WORLD_BANDS * F * sizeof *s->band_w);
+    if (!s->buf || !s->spec || !s->h_pulse || !s->h_noise || !s->tail || !s->band_w) {
+        vcd_world_synth_free(s);
+        return VC_ERR_NOMEM;
+    }
+    for (int b = 0; b < VCD_WORLD_BANDS; b++)
+        for (int k = 0; k < s->F; k++)
+            s->band_w[(size_t)b * F + (size_t)k] =
+                vcd_world_band_weight(b, (float)k * (float)sample_rate / (float)n_fft);
+    s->r2c = fftwf_plan_dft_r2c_1d(n_fft, s->buf, s->spec, FFTW_ESTIMATE);
+    s->c2r = fftwf_plan_dft_c2r_1d(n_fft, s->spec, s->buf, FFTW_ESTIMATE);
+    if (!s->r2c || !s->c2r) {
+        vcd_world_synth_free(s);
+        return VC_ERR_INTERNAL;
+    }
+    vcd_world_synth_reset(s, seed);
+    return VC_OK;
+}
+
+void vcd_world_synth_free(vcd_world_synth *s) {
+    if (!s) return;
+    if (s->r2c) fftwf_destroy_plan(s->r2c);
+    if (s->c2r) fftwf_destroy_plan(s->c2r);
+    fftwf_free(s->buf);
+    fftwf_free(s->spec);
+    fftwf_free(s->h_pulse);
+    fftwf_free(s->h_noise);
+    free(s->tail);
+    free(s->band_w);
+    memset(s, 0, sizeof *s);
+}
+
+void vcd_world_synth_reset(vcd_world_synth *s, uint64_t seed) {
+    if (!s || !s->tail) return;
+    memset(s->tail, 0, sizeof(float) * (size_t)s->n_fft);
+    s->cached_frame = -1;
+    s->frames_done = 0;
+    s->next_pulse = 0.0;
+    vc_rng_seed(&s->rng, seed);
+}
+
+/* Minimum-phase response whose log magnitude is s->spec's real part (F bins; imaginary parts
+ * ignored) into h (F): real cepstrum, folded onto positive quefrencies, exponentiated. */
+static void minimum_phase(vcd_world_synth *s, fftwf_complex *h) {
+    int N = s->n_fft;
+    for (int k = 0; k < s->F; k++) s->spec[k][1] = 0.0f;
+    fftwf_execute_dft_c2r(s->c2r, s->spec, s->buf); /* N x cepstrum */
+    float inv = 1.0f / (float)N;
+    s->buf[0] *= inv;
+    for (int i = 1; i < N / 2; i++) s->buf[i] *= 2.0f * inv;
+    s->buf[N / 2] *= inv;
+    for (int i = N / 2 + 1; i < N; i++) s->buf[i] = 0.0f;
+    fftwf_execute_dft_r2c(s->r2c, s->buf, s->spec);
+    for (int k = 0; k < s->F; k++) {
+        float mag = expf(s->spec[k][0]);
+        h[k][0] = mag * cosf(s->spec[k][1]);
+        h[k][1] = mag * sinf(s->spec[k][1]);
+    }
+}
+
+static float clamp_log(float v) {
+    if (!(v >= VCD_WORLD_LOG_FLOOR)) return VCD_WORLD_LOG_FLOOR; /* NaN too */
+    return v > VCD_WORLD_LOG_CEIL ? VCD_WORLD_LOG_CEIL : v;
+}
+
+static float clamp_ap(float v) {
+    if (!(v <= 1.0f)) return 1.0f; /* NaN too */
+    return v < VCD_WORLD_AP_MIN ? VCD_WORLD_AP_MIN : v;
+}
+
+/* The responses of one frame: Hp and Hn when voiced, He (in h_noise) when not. ap: the frame's
+ * bands or NULL. log(sqrt(x)) = 0.5 log(x) keeps the magnitudes in the log domain. */
+static void frame_responses(vcd_world_synth *s, const float *env, const float *ap, int voiced) {
+    size_t F = (size_t)s->F;
+    if (!voiced) {
+        for (int k = 0; k < s->F; k++) s->spec[k][0] = clamp_log(env[k]);
+        minimum_phase(s, s->h_noise);
+        return;
+    }
+    float bands[VCD_WORLD_BANDS];
+    for (int b = 0; b < VCD_WORLD_BANDS; b++) bands[b] = ap ? clamp_ap(ap[b]) : VCD_WORLD_AP_MIN;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int k = 0; k < s->F; k++) {
+            float a = 0.0f;
+            for (int b = 0; b < VCD_WORLD_BANDS; b++)
+                a += s->band_w[(size_t)b * F + (size_t)k] * bands[b];
+            float share = pass == 0 ? 1.0f - a : a;
+            if (share < VCD_WORLD_AP_MIN) share = VCD_WORLD_AP_MIN;
+            s->spec[k][0] = clamp_log(env[k]) + 0.5f * logf(share);
+        }
+        minimum_phase(s, pass == 0 ? s->h_pulse : s->h_noise);
+    }
+}
+
+/* One excitation period of L samples starting at absolute sample p, real period P: its
+ * response added into out (the block [start, start + len)) and the tail beyond it. */
+static void render_period(vcd_world_synth *s, long long p, long L, double P, int voiced, float *out,
+                          long long start, size_t len) {
+    int N = s->n_fft;
+    float sd = (float)sqrt(1.0 / P);
+    memset(s->buf, 0, sizeof(float) * (size_t)N);
+    for (long i = 0; i < L && i < N; i++) s->buf[i] = sd * vc_rng_normal(&s->rng);
+    fftwf_execute_dft_r2c(s->r2c, s->buf, s->spec);
+    for (int k = 0; k < s->F; k++) {
+        float nr = s->spec[k][0], ni = s->spec[k][1];
+        float hr = s->h_noise[k][0], hi = s->h_noise[k][1];
+        s->spec[k][0] = nr * hr - ni * hi + (voiced ? s->h_pulse[k][0] : 0.0f);
+        s->spec[k][1] = nr * hi + ni * hr + (voiced ? s->h_pulse[k][1] : 0.0f);
+    }
+    fftwf_execute_dft_c2r(s->c2r, s->spec, s->buf);
+    float inv = 1.0f / (float)N;
+    size_t off = (size_t)(p - start); /* < len: the period starts inside the block */
+    for (int i = 0; i < N; i++) {
+        size_t j = off + (size_t)i;
+        float v = s->buf[i] * inv;
+        if (j < len)
+            out[j] += v;
+        else
+            s->tail[j - len] += v;
+    }
+}
+
+/* Start a block of len samples: what earlier periods already put there, and the tail shifted
+ * past it. */
+static void start_block(vcd_world_synth *s, float *out, size_t len) {
+    size_t N = (size_t)s->n_fft;
+    for (size_t j = 0; j < len; j++) out[j] = j < N ? s->tail[j] : 0.0f;
+    if (len < N) {
+        memmove(s->tail, s->tail + len, (N - len) * sizeof(float));
+        memset(s->tail + (N - len), 0, len * sizeof(float));
+    } else {
+        memset(s->tail, 0, N * sizeof(float));
+    }
+}
+
+vc_status vcd_world_render(vcd_world_synth *s, const float *log_env, const float *ap,
+                           const float *f0, const float *voicing, int T, float *out) {
+    if (!s || !s->buf || !log_env || !f0 || !out || T < 1) return VC_ERR_ARG;
+    size_t len = (size_t)T * (size_t)s->hop, F = (size_t)s->F;
+    long long start = s->frames_done * s->hop;
+    start_block(s, out, len);
+    for (;;) {
+        long long p = llround(s->next_pulse);
+        if (p >= start + (long long)len) break;
+        int t = (int)(p / s->hop - s->frames_done);
+        int voiced = vcd_world_is_voiced(f0[t], voicing, t, s->f0_floor);
+        double hz = VCD_WORLD_UNVOICED_F0;
+        if (voiced) hz = f0[t] < s->f0_floor ? s->f0_floor : f0[t];
+        if (s->cached_frame != s->frames_done + t) {
+            frame_responses(s, log_env + (size_t)t * F,
+                            ap ? ap + (size_t)t * VCD_WORLD_BANDS : NULL, voiced);
+            s->cached_frame = s->frames_done + t;
+        }
+        double P = (double)s->sample_rate / hz, next = s->next_pulse + P;
+        render_period(s, p, (long)(llround(next) - p), P, voiced, out, start, len);
+        s->next_pulse = next;
+    }
+    s->frames_done += T;
+    return VC_OK;
+}
