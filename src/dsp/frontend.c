@@ -184,25 +184,36 @@ vc_status vc_spectral_convergence(vc_frontend *fe, const float *target_mag, int 
 }
 
 /* x (n) -> out (n) through the source-filter vocoder: F0 from the front end's tracker, envelope
- * and aperiodicity on the front end's frames, rendered whole (T hop samples, the first n kept). */
+ * and aperiodicity on the front end's frames, rendered whole. The stream lags the frames by
+ * vcd_world_latency samples: they are dropped, and the last frame is rendered once more so the
+ * stream covers all n samples after them. */
 static vc_status resynth_world(vc_frontend *fe, const float *x, size_t n, uint64_t seed,
                                float *out) {
     const vc_frontend_params *fp = &fe->p;
     int T = vc_frontend_n_frames(fe, n), F = fe->stft.F;
-    float *f0 = malloc((size_t)T * sizeof *f0);                         // (T)
-    float *voicing = malloc((size_t)T * sizeof *voicing);               // (T)
-    float *env = malloc((size_t)T * (size_t)F * sizeof *env);           // (T, F)
-    float *ap = malloc((size_t)T * VCD_WORLD_BANDS * sizeof *ap);       // (T, bands)
-    float *audio = malloc((size_t)T * (size_t)fp->hop * sizeof *audio); // (T hop)
+    size_t lag = (size_t)vcd_world_latency(fp->hop);
+    float *f0 = malloc((size_t)(T + 1) * sizeof *f0);                         // (T + 1)
+    float *voicing = malloc((size_t)(T + 1) * sizeof *voicing);               // (T + 1)
+    float *env = malloc((size_t)(T + 1) * (size_t)F * sizeof *env);           // (T + 1, F)
+    float *ap = malloc((size_t)(T + 1) * VCD_WORLD_BANDS * sizeof *ap);       // (T + 1, bands)
+    float *audio = malloc((size_t)(T + 1) * (size_t)fp->hop * sizeof *audio); // ((T + 1) hop)
     vcd_world_analysis an = {0};
     vcd_world_synth syn = {0};
     vc_status st = f0 && voicing && env && ap && audio ? VC_OK : VC_ERR_NOMEM;
     if (st == VC_OK) st = vc_frontend_f0(fe, x, n, f0, voicing);
     if (st == VC_OK) st = vcd_world_analysis_init(&an, fp->sample_rate, fp->n_fft, fp->hop);
     if (st == VC_OK) st = vcd_world_analyze(&an, x, n, f0, voicing, T, env, ap);
-    if (st == VC_OK) st = vcd_world_synth_init(&syn, fp->sample_rate, fp->n_fft, fp->hop, seed);
-    if (st == VC_OK) st = vcd_world_render(&syn, env, ap, f0, voicing, T, audio);
-    if (st == VC_OK) memcpy(out, audio, n * sizeof *out);
+    if (st == VC_OK) {
+        f0[T] = f0[T - 1];
+        voicing[T] = voicing[T - 1];
+        memcpy(env + (size_t)T * (size_t)F, env + (size_t)(T - 1) * (size_t)F,
+               (size_t)F * sizeof *env);
+        memcpy(ap + (size_t)T * VCD_WORLD_BANDS, ap + (size_t)(T - 1) * VCD_WORLD_BANDS,
+               VCD_WORLD_BANDS * sizeof *ap);
+        st = vcd_world_synth_init(&syn, fp->sample_rate, fp->n_fft, fp->hop, seed);
+    }
+    if (st == VC_OK) st = vcd_world_render(&syn, env, ap, f0, voicing, T + 1, audio);
+    if (st == VC_OK) memcpy(out, audio + lag, n * sizeof *out);
     vcd_world_analysis_free(&an);
     vcd_world_synth_free(&syn);
     free(f0);

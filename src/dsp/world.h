@@ -53,6 +53,19 @@ float vcd_world_f0_floor(int sample_rate, int n_fft);
 /* Weight of band b at frequency hz (the triangles above). */
 float vcd_world_band_weight(int b, float hz);
 
+/* Samples each pulse's response starts before the pulse itself: room for the band-limited
+ * fractional delay that puts pulses at exact (not sample-rounded) instants. Its sinc tails are
+ * 1/(pi k) at k samples; past 32 samples they would wrap, and speech has little energy near
+ * Nyquist where they come from. */
+#define VCD_WORLD_PRE 32
+
+/* Samples by which the rendered stream lags the frames, hop/2 + VCD_WORLD_PRE: frame t (centred
+ * on sample t hop of the analysed signal) governs the periods whose responses start in the
+ * stream's samples [t hop, (t + 1) hop), i.e. whose pulses fall in [t hop, (t + 1) hop) +
+ * PRE, so the stream is the signal delayed by that much, each frame's parameters centred on
+ * the samples they rule (dsp/world_synth.h). */
+int vcd_world_latency(int hop);
+
 /* True when the frame is rendered as voiced (see above); f0 may be anything, voicing may be NULL
  * (then every frame with a usable F0 is voiced). */
 int vcd_world_is_voiced(float f0, const float *voicing, int t, float f0_floor);

@@ -19,6 +19,10 @@ float vcd_world_f0_floor(int sample_rate, int n_fft) {
     return 3.0f * (float)sample_rate / (float)n_fft * 1.001f; /* 0.1%: the window then fits */
 }
 
+int vcd_world_latency(int hop) {
+    return hop / 2 + VCD_WORLD_PRE;
+}
+
 float vcd_world_band_weight(int b, float hz) {
     const float *c = vcd_world_band_hz;
     if (b < 0 || b >= VCD_WORLD_BANDS) return 0.0f;

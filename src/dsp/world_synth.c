@@ -58,7 +58,7 @@ void vcd_world_synth_reset(vcd_world_synth *s, uint64_t seed) {
     memset(s->tail, 0, sizeof(float) * (size_t)s->n_fft);
     s->cached_frame = -1;
     s->frames_done = 0;
-    s->next_pulse = 0.0;
+    s->next_pulse = VCD_WORLD_PRE; /* the first period's buffer starts at sample 0 */
     vc_rng_seed(&s->rng, seed);
 }
 
@@ -113,26 +113,46 @@ static void frame_responses(vcd_world_synth *s, const float *env, const float *a
         }
         minimum_phase(s, pass == 0 ? s->h_pulse : s->h_noise);
     }
+    /* A pulse train's mean (its DC term, H(0) / P) is no part of speech: recordings carry none,
+     * and the envelope below F0 is not observed, only extrapolated by the smoothing. */
+    s->h_pulse[0][0] = s->h_pulse[0][1] = 0.0f;
 }
 
-/* One excitation period of L samples starting at absolute sample p, real period P: its
- * response added into out (the block [start, start + len)) and the tail beyond it. */
-static void render_period(vcd_world_synth *s, long long p, long L, double P, int voiced, float *out,
+/* One excitation period: the pulse at stream instant tau (real), noise over the L samples from
+ * floor(tau), real period P. The response is laid out from buffer index 0 = stream sample
+ * floor(tau) - VCD_WORLD_PRE, so the fractional delay's band-limited pulse has room before its
+ * peak; it is added into out (the block [start, start + len)) and the tail beyond it. */
+static void render_period(vcd_world_synth *s, double tau, long L, double P, int voiced, float *out,
                           long long start, size_t len) {
     int N = s->n_fft;
+    long long base = (long long)floor(tau);
     float sd = (float)sqrt(1.0 / P);
     memset(s->buf, 0, sizeof(float) * (size_t)N);
-    for (long i = 0; i < L && i < N; i++) s->buf[i] = sd * vc_rng_normal(&s->rng);
+    for (long i = 0; i < L && VCD_WORLD_PRE + i < N; i++)
+        s->buf[VCD_WORLD_PRE + i] = sd * vc_rng_normal(&s->rng);
     fftwf_execute_dft_r2c(s->r2c, s->buf, s->spec);
+    /* The pulse delayed by PRE + (tau - floor(tau)) samples: a linear phase, by rotation. */
+    double delay = (double)VCD_WORLD_PRE + (tau - (double)base);
+    double step = -VC_TWO_PI * delay / (double)N, cr = 1.0, ci = 0.0;
+    double sr = cos(step), si = sin(step);
     for (int k = 0; k < s->F; k++) {
         float nr = s->spec[k][0], ni = s->spec[k][1];
         float hr = s->h_noise[k][0], hi = s->h_noise[k][1];
-        s->spec[k][0] = nr * hr - ni * hi + (voiced ? s->h_pulse[k][0] : 0.0f);
-        s->spec[k][1] = nr * hi + ni * hr + (voiced ? s->h_pulse[k][1] : 0.0f);
+        float re = nr * hr - ni * hi, im = nr * hi + ni * hr;
+        if (voiced) {
+            double pr = s->h_pulse[k][0], pi = s->h_pulse[k][1];
+            re += (float)(pr * cr - pi * ci);
+            im += (float)(pr * ci + pi * cr);
+            double c2 = cr * sr - ci * si;
+            ci = cr * si + ci * sr;
+            cr = c2;
+        }
+        s->spec[k][0] = re;
+        s->spec[k][1] = im;
     }
     fftwf_execute_dft_c2r(s->c2r, s->spec, s->buf);
     float inv = 1.0f / (float)N;
-    size_t off = (size_t)(p - start); /* < len: the period starts inside the block */
+    size_t off = (size_t)(base - VCD_WORLD_PRE - start); /* < len: starts inside the block */
     for (int i = 0; i < N; i++) {
         size_t j = off + (size_t)i;
         float v = s->buf[i] * inv;
@@ -163,7 +183,9 @@ vc_status vcd_world_render(vcd_world_synth *s, const float *log_env, const float
     long long start = s->frames_done * s->hop;
     start_block(s, out, len);
     for (;;) {
-        long long p = llround(s->next_pulse);
+        /* The period's buffer starts PRE samples before its pulse; that start decides the block
+         * and the frame, so no period needs a frame that has not been given yet. */
+        long long p = (long long)floor(s->next_pulse) - VCD_WORLD_PRE;
         if (p >= start + (long long)len) break;
         int t = (int)(p / s->hop - s->frames_done);
         int voiced = vcd_world_is_voiced(f0[t], voicing, t, s->f0_floor);
@@ -175,7 +197,8 @@ vc_status vcd_world_render(vcd_world_synth *s, const float *log_env, const float
             s->cached_frame = s->frames_done + t;
         }
         double P = (double)s->sample_rate / hz, next = s->next_pulse + P;
-        render_period(s, p, (long)(llround(next) - p), P, voiced, out, start, len);
+        long L = (long)((long long)floor(next) - (long long)floor(s->next_pulse));
+        render_period(s, s->next_pulse, L, P, voiced, out, start, len);
         s->next_pulse = next;
     }
     s->frames_done += T;

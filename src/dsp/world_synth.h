@@ -17,12 +17,14 @@
  * phase puts each period's energy at its start, as a glottal closure does, and needs no
  * look-ahead. Responses are computed once per frame and reused by every period in it.
  *
- * Causality is what makes the renderer stateful: render(frames t0..t0+n-1) writes samples
- * [t0 hop, (t0 + n) hop), which need no later frame, and keeps the next pulse instant, the
- * overlap tail (up to n_fft samples of responses that reach past the block) and the noise
+ * Causality is what makes the renderer stateful: render(frames t0..t0+n-1) writes stream
+ * samples [t0 hop, (t0 + n) hop), which need no later frame, and keeps the next pulse instant,
+ * the overlap tail (up to n_fft samples of responses that reach past the block) and the noise
  * generator. Rendering a signal in blocks of any sizes therefore gives the same bits as
- * rendering it whole. Since a frame governs the hop after its centre, the rendered parameters
- * lag the analysis centres by half a hop on average (8 ms at 16 kHz, hop 256).
+ * rendering it whole. Frame t governs stream samples [t hop, (t + 1) hop) while it was
+ * analysed centred on sample t hop: the stream is the signal delayed by vcd_world_latency
+ * (hop / 2) samples, and a caller that wants it aligned drops that many samples at the start
+ * and renders the last frame once more at the end (frontend.c's resynthesis does).
  *
  * One renderer per stream and per thread: plans made once in init, scratch allocated once.
  */
