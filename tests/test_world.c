@@ -171,6 +171,42 @@ static void test_aperiodicity(void) {
     free(col);
 }
 
+/* A gliding voice (F0 140 Hz +-10% at 3 Hz, harmonics summed with continuous phase, so it is
+ * periodic in its own phase) reads as periodic: the aperiodicity window is warped along the F0
+ * glide. Without the warp the top bands read 0.35 and 0.50 (mean over frames); with it 0.03 and
+ * 0.14. */
+static void test_aperiodicity_glide(void) {
+    size_t n = 2 * FS;
+    int T = 1 + (int)(n / HOP);
+    float *x = malloc(n * sizeof *x), *f0 = malloc((size_t)T * sizeof *f0);
+    float *env = malloc((size_t)T * NB * sizeof *env),
+          *ap = malloc((size_t)T * VCD_WORLD_BANDS * 4);
+    double phase = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double f = 140.0 * (1.0 + 0.1 * sin(VC_TWO_PI * 3.0 * (double)i / FS)), v = 0.0;
+        phase += VC_TWO_PI * f / FS;
+        for (int h = 1; h * f < 7800.0; h++) v += cos(h * phase) * exp(-h * f / 2000.0);
+        x[i] = (float)(0.1 * v);
+    }
+    for (int t = 0; t < T; t++)
+        f0[t] = (float)(140.0 * (1.0 + 0.1 * sin(VC_TWO_PI * 3.0 * t * HOP / (double)FS)));
+    vcd_world_analysis an;
+    CHECK(vcd_world_analysis_init(&an, FS, NFFT, HOP) == VC_OK);
+    CHECK(vcd_world_analyze(&an, x, n, f0, NULL, T, env, ap) == VC_OK);
+    for (int b = 0; b < VCD_WORLD_BANDS; b++) {
+        double mean = 0.0;
+        for (int t = 4; t < T - 4; t++) mean += ap[(size_t)t * VCD_WORLD_BANDS + (size_t)b];
+        mean /= T - 8;
+        fprintf(stderr, "glide: band %d mean aperiodicity %.3f\n", b, mean);
+        CHECK(mean < 0.25);
+    }
+    vcd_world_analysis_free(&an);
+    free(x);
+    free(f0);
+    free(env);
+    free(ap);
+}
+
 /* Frames (T) of the filter's envelope, F0 f (0: unvoiced) and aperiodicity ap_value. */
 static void make_frames(float *env, float *f0, float *ap, int T, float f, float ap_value) {
     double a[ORDER + 1];
@@ -475,6 +511,7 @@ static void test_resynth_alignment(void) {
 int main(void) {
     test_envelope();
     test_aperiodicity();
+    test_aperiodicity_glide();
     test_level();
     test_rendered_f0();
     test_blocks();

@@ -95,15 +95,41 @@ static void bins_power(const vcd_world_analysis *a, double *out) {
     }
 }
 
+/* x at real position pos: cubic (Catmull-Rom) interpolation, 0 outside the signal and for
+ * non-finite samples. */
+static double sample_at(const float *x, size_t n, double pos) {
+    double fl = floor(pos), f = pos - fl, v[4];
+    long i0 = (long)fl - 1;
+    for (int k = 0; k < 4; k++) {
+        long i = i0 + k;
+        v[k] = (i >= 0 && (size_t)i < n && isfinite(x[i])) ? (double)x[i] : 0.0;
+    }
+    return v[1] + 0.5 * f *
+                      (v[2] - v[0] +
+                       f * (2.0 * v[0] - 5.0 * v[1] + 4.0 * v[2] - v[3] +
+                            f * (3.0 * (v[1] - v[2]) + v[3] - v[0])));
+}
+
+/* Offset from the centre, in samples, at which the signal is read for warped time u: the F0
+ * f0 + slope * tau (slope in Hz per sample) is made constant by reading where the phase
+ * f0 tau + slope tau^2 / 2 equals f0 u, so a gliding voice is periodic in u. */
+static double warped_offset(double u, double f0, double slope) {
+    double d = f0 * f0 + 2.0 * slope * f0 * u;
+    if (slope == 0.0 || d <= 0.0) return u;
+    return 2.0 * f0 * u / (f0 + sqrt(d));
+}
+
 /* Hann window `len` samples long (len <= n_fft - 2) centred on sample c, scaled to a square sum
  * of P: the windowed frame's power spectrum into a->power and, when want_window, the window's
- * own into a->window_power. The frame is laid out circularly around index 0 (the centre). */
+ * own into a->window_power. slope (Hz per sample, 0: none) warps time around c so the F0
+ * glide does not read as aperiodicity. The frame is laid out circularly around index 0 (the
+ * centre). */
 static void windowed_power(vcd_world_analysis *a, const float *x, size_t n, long c, double len,
-                           double P, int want_window) {
+                           double P, int want_window, double slope) {
     int N = a->n_fft;
     long half = (long)floor(0.5 * len);
     if (half > N / 2 - 1) half = N / 2 - 1;
-    double sumsq = 0.0;
+    double sumsq = 0.0, f0 = (double)a->sample_rate / P;
     for (long m = -half; m <= half; m++) {
         double w = 0.5 + 0.5 * cos(VC_TWO_PI * (double)m / len);
         sumsq += w * w;
@@ -115,7 +141,9 @@ static void windowed_power(vcd_world_analysis *a, const float *x, size_t n, long
             double w = scale * (0.5 + 0.5 * cos(VC_TWO_PI * (double)m / len));
             long s = c + m;
             double v = 1.0;
-            if (pass == 0) {
+            if (pass == 0 && slope != 0.0) {
+                v = sample_at(x, n, (double)c + warped_offset((double)m, f0, slope));
+            } else if (pass == 0) {
                 v = (s >= 0 && (size_t)s < n) ? (double)x[s] : 0.0;
                 if (!isfinite(v)) v = 0.0;
             }
@@ -124,6 +152,17 @@ static void windowed_power(vcd_world_analysis *a, const float *x, size_t n, long
         fftwf_execute_dft_r2c(a->r2c, a->frame, a->bins);
         bins_power(a, pass == 0 ? a->power : a->window_power);
     }
+}
+
+/* F0 glide at frame t in Hz per sample, from its voiced neighbours (0 when it has none). */
+static double f0_slope(const vcd_world_analysis *a, const float *f0, const float *voicing, int T,
+                       int t) {
+    int lo = t > 0 && vcd_world_is_voiced(f0[t - 1], voicing, t - 1, a->f0_floor) ? t - 1 : t;
+    int hi = t + 1 < T && vcd_world_is_voiced(f0[t + 1], voicing, t + 1, a->f0_floor) ? t + 1 : t;
+    if (hi == lo) return 0.0;
+    double f_lo = fmax((double)f0[lo], (double)a->f0_floor);
+    double f_hi = fmax((double)f0[hi], (double)a->f0_floor);
+    return (f_hi - f_lo) / ((double)(hi - lo) * (double)a->hop);
 }
 
 /* Bin k of the power spectrum for any integer k: the spectrum of a real signal is even and
@@ -227,6 +266,28 @@ static void band_aperiodicity(const vcd_world_analysis *a, double P, float *ap) 
     }
 }
 
+/* Unvoiced frames are rendered as noise of power mean(exp(2 env)) / P over the hop around
+ * their centre; the analysis window (three periods at VCD_WORLD_UNVOICED_F0, 20 ms) is longer
+ * than that hop and would lend a quiet frame the energy of a loud neighbour (pauses and
+ * consonants next to vowels came out 3-5 dB loud). So the envelope keeps its shape and takes
+ * its level from the samples it will be rendered over. */
+static void unvoiced_level(const vcd_world_analysis *a, const float *x, size_t n, long centre,
+                           double P, float *env) {
+    double target = 0.0, have = 0.0;
+    for (long i = centre - a->hop / 2; i < centre - a->hop / 2 + a->hop; i++)
+        if (i >= 0 && (size_t)i < n && isfinite(x[i])) target += (double)x[i] * x[i];
+    target /= (double)a->hop;
+    for (int k = 0; k < a->F; k++)
+        have += (k == 0 || k == a->F - 1 ? 1.0 : 2.0) * exp(2.0 * (double)env[k]);
+    have /= (double)a->n_fft * P;
+    if (!(target > 0.0) || !(have > 0.0)) return; /* silence stays at the floor */
+    float shift = (float)(0.5 * log(target / have));
+    for (int k = 0; k < a->F; k++) {
+        float v = env[k] + shift;
+        env[k] = v < VCD_WORLD_LOG_FLOOR ? VCD_WORLD_LOG_FLOOR : v;
+    }
+}
+
 vc_status vcd_world_analyze(vcd_world_analysis *a, const float *x, size_t n, const float *f0,
                             const float *voicing, int T, float *log_env, float *ap) {
     if (!a || !a->frame || !x || !f0 || !log_env || n == 0) return VC_ERR_ARG;
@@ -242,15 +303,16 @@ vc_status vcd_world_analyze(vcd_world_analysis *a, const float *x, size_t n, con
              * harmonics' main lobes no longer overlap, shortened so that the circular
              * autocorrelation at a lag of one period does not wrap. */
             double len = fmin(4.0 * P, (double)a->n_fft - 1.1 * P);
-            windowed_power(a, x, n, centre, len, P, 1);
+            windowed_power(a, x, n, centre, len, P, 1, f0_slope(a, f0, voicing, T, t));
             band_aperiodicity(a, P, ap + (size_t)t * VCD_WORLD_BANDS);
         } else if (ap) {
             for (int b = 0; b < VCD_WORLD_BANDS; b++) ap[(size_t)t * VCD_WORLD_BANDS + b] = 1.0f;
         }
-        windowed_power(a, x, n, centre, 3.0 * P, P, 0);
+        windowed_power(a, x, n, centre, 3.0 * P, P, 0, 0.0);
         /* 2 F0 / 3 in bins is (2/3) N / P. */
         smooth_power(a, 2.0 / 3.0 * (double)a->n_fft / P, a->smooth);
         lifter_envelope(a, P, log_env + (size_t)t * F);
+        if (!voiced) unvoiced_level(a, x, n, centre, P, log_env + (size_t)t * F);
     }
     return VC_OK;
 }

@@ -12,10 +12,15 @@
  *    lifter sin(pi F0 q) / (pi F0 q) (a rectangle F0 wide in the log domain, which removes the
  *    harmonic ripple) times (1 - 2 q1) + 2 q1 cos(2 pi F0 q), q1 = -0.15, which restores the
  *    detail the two smoothings took out. Half of the result is the log-magnitude envelope.
+ *    Unvoiced frames then take their level (not their shape) from the hop they are rendered
+ *    over, since their 20 ms window would lend a quiet frame a loud neighbour's energy.
  * 3. Aperiodicity (a simpler stand-in for D4C): from a second window, four periods long (there
  *    the harmonics' main lobes no longer overlap, so a periodic signal reads as periodic in
  *    every band), shortened to n_fft - 1.1 P so that the circular autocorrelation at one period
  *    does not wrap (below 5 fs / n_fft, 78 Hz at defaults, it is shorter than four periods).
+ *    Its samples are read on a time axis warped by the F0 glide (the slope between the
+ *    neighbouring voiced frames' F0), so a rising or falling voice is periodic in the window:
+ *    without it a 10% vibrato read as 50% noise at 7 kHz, with it 14%.
  *    For each band b, the autocorrelation of the windowed frame band-limited by the band's
  *    weights, at a lag of one period, divided by the window's own autocorrelation at that lag
  *    (what a perfectly periodic signal would give):

@@ -59,6 +59,7 @@ void vcd_world_synth_reset(vcd_world_synth *s, uint64_t seed) {
     s->cached_frame = -1;
     s->frames_done = 0;
     s->next_pulse = VCD_WORLD_PRE; /* the first period's buffer starts at sample 0 */
+    s->prev_f0 = 0.0;
     vc_rng_seed(&s->rng, seed);
 }
 
@@ -163,6 +164,24 @@ static void render_period(vcd_world_synth *s, double tau, long L, double P, int 
     }
 }
 
+/* The F0 a frame renders at: 0 when unvoiced, else raised to the floor. */
+static double frame_f0(const vcd_world_synth *s, float f0, const float *voicing, int t) {
+    if (!vcd_world_is_voiced(f0, voicing, t, s->f0_floor)) return 0.0;
+    return f0 < s->f0_floor ? (double)s->f0_floor : (double)f0;
+}
+
+/* F0 of a period starting at `phase` (0..1) through its frame's hop: the line through the
+ * previous frame's F0 and this one's, centred on this one at mid-hop, so a glide rises
+ * smoothly instead of in one step per frame (real voices glide; stepped F0 reads as jitter)
+ * while needing no later frame. The frame's own F0 when the previous one is unvoiced. */
+static double period_f0(const vcd_world_synth *s, double f, double prev, double phase) {
+    if (prev <= 0.0) return f;
+    double hz = f + (f - prev) * (phase - 0.5);
+    double lo = fmin(f, prev), hi = fmax(f, prev); /* never beyond the two frames' values */
+    hz = hz < lo ? lo : hz > hi ? hi : hz;
+    return hz < s->f0_floor ? s->f0_floor : hz;
+}
+
 /* Start a block of len samples: what earlier periods already put there, and the tail shifted
  * past it. */
 static void start_block(vcd_world_synth *s, float *out, size_t len) {
@@ -190,7 +209,11 @@ vc_status vcd_world_render(vcd_world_synth *s, const float *log_env, const float
         int t = (int)(p / s->hop - s->frames_done);
         int voiced = vcd_world_is_voiced(f0[t], voicing, t, s->f0_floor);
         double hz = VCD_WORLD_UNVOICED_F0;
-        if (voiced) hz = f0[t] < s->f0_floor ? s->f0_floor : f0[t];
+        if (voiced) {
+            double prev = t > 0 ? frame_f0(s, f0[t - 1], voicing, t - 1) : s->prev_f0;
+            double phase = (double)(p - (s->frames_done + t) * s->hop) / (double)s->hop;
+            hz = period_f0(s, frame_f0(s, f0[t], voicing, t), prev, phase);
+        }
         if (s->cached_frame != s->frames_done + t) {
             frame_responses(s, log_env + (size_t)t * F,
                             ap ? ap + (size_t)t * VCD_WORLD_BANDS : NULL, voiced);
@@ -201,6 +224,7 @@ vc_status vcd_world_render(vcd_world_synth *s, const float *log_env, const float
         render_period(s, s->next_pulse, L, P, voiced, out, start, len);
         s->next_pulse = next;
     }
+    s->prev_f0 = frame_f0(s, f0[T - 1], voicing, T - 1);
     s->frames_done += T;
     return VC_OK;
 }

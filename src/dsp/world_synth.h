@@ -49,6 +49,7 @@ typedef struct vcd_world_synth {
     long long cached_frame; /* absolute frame index of h_pulse/h_noise, -1: none */
     long long frames_done;  /* frames rendered so far: the block starts at sample frames_done hop */
     double next_pulse;      /* absolute instant (samples) of the next period */
+    double prev_f0;         /* F0 the last rendered frame rendered at, 0: unvoiced */
     vc_rng rng;
 } vcd_world_synth;
 
