@@ -219,7 +219,9 @@ const char *vc_model_meta(const vc_model *m, const char *key); /* NULL when abse
 VC_WARN_UNUSED vc_status vc_model_save(const vc_model *m, const char *path, int f16,
                                        const char *const *set_kv, int n_set);
 
-/* The target voice: a speaker embedding and a pitch range, from one or more references. */
+/* The target voice: a speaker embedding and a pitch range, from one or more references, and
+ * every speech frame of every reference (pooled) for vc_convert's frame matching. */
+typedef struct vc_voice_frames vc_voice_frames; /* opaque: the matching pool (convert/match.h) */
 typedef struct vc_voice {
     float *embedding;             /* (dim) averaged over every reference, weighted by frames */
     int dim;                      /* vc_model_speaker_dim */
@@ -231,13 +233,25 @@ typedef struct vc_voice {
     float *log_mag_std; /* (n_bins) each STFT bin's log-magnitude std over time: the spectral
                          * dynamics vc_convert's match_dynamics restores */
     int n_bins;
+    vc_voice_frames *frames; /* each reference speech frame's content features (two spaces, see
+                              * vc_match_space), WORLD envelope and band aperiodicity; owned,
+                              * freed by vc_voice_free; NULL: the voice cannot be matched */
+    int n_frames;            /* frames in the pool */
 } vc_voice;
 
 /* Each reference (any rate) is levelled, trimmed of silence and analysed. VC_ERR_AUDIO (with a
- * log line naming the reference) when one is silent or has under 0.5 s of speech. */
+ * log line naming the reference) when one is silent or has under 0.5 s of speech; a warning
+ * when one has under 1 s, or when no reference has a voiced frame. */
 VC_WARN_UNUSED vc_status vc_voice_from_audio(const vc_model *m, const vc_audio *refs, int n_refs,
                                              vc_voice *out);
 void vc_voice_free(vc_voice *v);
+
+/* The content space frame matching compares frames in (both are stored in every voice):
+ *   VC_MATCH_Z       the content encoder's continuous output before quantisation (one vector
+ *                    per code, repeated to both of its frames)
+ *   VC_MATCH_HIDDEN  its last frame-rate hidden state, instance-normalised over the sliding
+ *                    window the encoder normalises with */
+typedef enum vc_match_space { VC_MATCH_Z = 0, VC_MATCH_HIDDEN = 1 } vc_match_space;
 
 typedef struct vc_convert_params {
     int auto_pitch; /* 1 (default): the source's contour in the voice's range */
@@ -246,11 +260,18 @@ typedef struct vc_convert_params {
     int harmonic;    /* 1 (default): the spectrum's envelope times harmonics drawn at the converted
                       * F0, mixed with noise by the voicing (source-filter), then Griffin-Lim;
                       * 0: Griffin-Lim on the model's spectrum as it is */
+    int world_vocoder;  /* 1: the WORLD source-filter renderer (envelope, band aperiodicity,
+                         * F0); harmonic is then not read. 0 (default): harmonic decides */
     int match_dynamics; /* 1 (default): stretch the model's over-smoothed spectral dynamics to the
                          * voice's (per-bin log-magnitude std over time; never shrunk) */
-    vc_vocoder_params vocoder; /* Griffin-Lim: iters 32, momentum 0.99, seed 1 (progress unused) */
-    double chunk_seconds;      /* speech converted per chunk (default 10): bounds memory */
-    vc_progress_fn progress;   /* after each chunk, when set */
+    float match;        /* 0..1 (default 0): each output frame's envelope and aperiodicity from
+                         * the match_k reference frames nearest in content (cosine), blended in the
+                         * log domain with the decoder's by this strength; needs voice->frames */
+    int match_k;        /* neighbours averaged (default 4); the voice needs at least this many */
+    vc_match_space match_space; /* default VC_MATCH_Z */
+    vc_vocoder_params vocoder;  /* Griffin-Lim: iters 32, momentum 0.99, seed 1 (progress unused) */
+    double chunk_seconds;       /* speech converted per chunk (default 10): bounds memory */
+    vc_progress_fn progress;    /* after each chunk, when set */
     void *progress_user;
 } vc_convert_params;
 

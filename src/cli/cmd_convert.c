@@ -7,7 +7,8 @@
 
 #define MAX_REFERENCES 32
 
-static const char *const vocoder_choices[] = {"harmonic", "spectrum", NULL};
+static const char *const vocoder_choices[] = {"harmonic", "spectrum", "world", NULL};
+static const char *const space_choices[] = {"z", "hidden", NULL};
 /* "dir/a.flac" + "dir/b.wav" -> "a_as_b.wav" in the current directory. */
 static void derive_name(char *buf, size_t size, const char *source, const char *reference) {
     char ref[512], suffix[600];
@@ -20,7 +21,7 @@ int cmd_convert(int argc, char **argv) {
     const char *out_path = NULL, *model_path = NULL;
     vc_convert_params cp = vc_convert_default_params();
     float pitch_shift = NAN, chunk = (float)cp.chunk_seconds;
-    int float_out = 0, seed = (int)cp.vocoder.seed, vocoder = 0, keep_dynamics = 0;
+    int float_out = 0, seed = (int)cp.vocoder.seed, vocoder = 0, keep_dynamics = 0, space = 0;
     const cli_option opts[] = {
         {"output", 'o', OPT_STRING, &out_path, 0, 0, NULL, "OUT.wav",
          "output WAV (default: <source>_as_<reference>.wav here)"},
@@ -30,7 +31,16 @@ int cmd_convert(int argc, char **argv) {
          "keep the source's own pitch, moved by this much (default: the reference's key)"},
         {"vocoder", 0, OPT_CHOICE, &vocoder, 0, 0, vocoder_choices, "KIND",
          "harmonic: the model's spectral envelope with harmonics drawn at the output F0; "
-         "spectrum: the model's spectrum as it is"},
+         "spectrum: the model's spectrum as it is; world: the model's envelope rendered by the "
+         "WORLD-style source-filter vocoder (band aperiodicity from the voicing or the matched "
+         "frames)"},
+        {"match", 0, OPT_FLOAT, &cp.match, 0, 1, NULL, "STRENGTH",
+         "take each frame's envelope (and aperiodicity) from the reference frames nearest in "
+         "content, blended with the model's by this strength (0: off)"},
+        {"match-k", 0, OPT_INT, &cp.match_k, 1, 64, NULL, "K", "reference frames averaged"},
+        {"match-space", 0, OPT_CHOICE, &space, 0, 0, space_choices, "SPACE",
+         "content features frames are matched in: z (the content encoder's output before "
+         "quantisation) or hidden (its last frame-rate hidden state, instance-normalised)"},
         {"model-dynamics", 0, OPT_FLAG, &keep_dynamics, 0, 0, NULL, NULL,
          "keep the model's spectral dynamics (default: stretch them to the reference's)"},
         {"iters", 0, OPT_INT, &cp.vocoder.iters, 0, 1000, NULL, "N", "Griffin-Lim iterations"},
@@ -60,6 +70,8 @@ int cmd_convert(int argc, char **argv) {
     cp.vocoder.seed = (uint64_t)seed;
     cp.chunk_seconds = chunk;
     cp.harmonic = vocoder == 0;
+    cp.world_vocoder = vocoder == 2;
+    cp.match_space = space == 1 ? VC_MATCH_HIDDEN : VC_MATCH_Z;
     cp.match_dynamics = !keep_dynamics;
     if (!isnan(pitch_shift)) {
         cp.auto_pitch = 0;

@@ -6,6 +6,9 @@
  *   per chunk       a core of frames read through a window with VCC_CONTEXT frames either side:
  *     decode window     model input -> content codes -> decode with the voice -> log-magnitude
  *     match dynamics    stretch the fast part of each bin to the voice's spread
+ *     match frames      (--match) the envelope and aperiodicity of the voice's reference frames
+ *                       nearest in content, blended in (convert/match.h); the WORLD vocoder's
+ *                       aperiodicity, from the voicing where nothing is matched
  *     join              ramp from the previous window's frames over the junction
  *     vocode            the vocoder renders the core, continuing the audio already written
  *   stitch          back to the source's loudness (soft limiter), silence restored around the
@@ -20,6 +23,7 @@
  * vocoder's FFTW plans), so conversions in several threads at once share one loaded model.
  */
 #include "convert/convert.h"
+#include "convert/match.h"
 
 #include "common.h"
 #include "dsp/stft.h"
@@ -40,7 +44,11 @@ vc_convert_params vc_convert_default_params(void) {
         .auto_pitch = 1,
         .pitch_shift = 0.0f,
         .harmonic = 1,
+        .world_vocoder = 0,
         .match_dynamics = 1,
+        .match = 0.0f,
+        .match_k = 4,
+        .match_space = VC_MATCH_Z,
         .vocoder = vc_vocoder_default_params(),
         .chunk_seconds = 10.0,
         .progress = NULL,
@@ -151,6 +159,7 @@ static size_t layout(vcc_chunk *c, char *base) {
     d->slow = carve(&at, W * F * f);
     d->tail = carve(&at, 2 * VCC_CONTEXT * F * f);
     d->dyn_gain = carve(&at, F * f);
+    d->ap = carve(&at, W * VCD_WORLD_BANDS * f);
     return (size_t)(at - start);
 }
 
@@ -261,10 +270,13 @@ static void select_chunk(vcc_chunk *c, int k, int L, int T) {
 
 /* The window's content codes decoded with the voice and the pitch input into c->lm. */
 static vc_status decode_window(vcc_chunk *c, const float *x, size_t len, const source_track *s,
-                               const vc_voice *voice) {
+                               const vc_voice *voice, vcc_matcher *mt) {
     int Tw = c->b - c->a, Tw2 = Tw + (Tw & 1);
     vc_status st = vcc_encode_window(c, x, len, c->a, Tw);
     if (st != VC_OK) return st;
+    if (mt) /* the window's content features, as the voice's were computed */
+        vcc_content_features(c->m, &c->ws, Tw, Tw2, mt->space == VC_MATCH_Z ? mt->q : NULL,
+                             mt->space == VC_MATCH_HIDDEN ? mt->q : NULL, mt->hwork, mt->dwork);
     for (int ch = 0; ch < 2; ch++)
         for (int t = 0; t < Tw2; t++)
             c->p[(size_t)ch * Tw2 + t] = s->pitch[(size_t)ch * s->T + c->a + (t < Tw ? t : Tw - 1)];
@@ -299,6 +311,39 @@ static void match_dynamics(vcc_chunk *c, const vc_voice *voice) {
             size_t i = (size_t)t * F + f;
             c->lm[i] = c->slow[i] + c->dyn_gain[f] * c->lm[i];
         }
+}
+
+/* The WORLD vocoder's aperiodicity where nothing is matched, from the voicing: each band's
+ * share of noise is 1 - v (1 - a_b), a_b the voice's mean aperiodicity of that band over its
+ * voiced frames (0 without a pool): fully voiced frames as noisy in each band as the voice is
+ * on average, unvoiced frames noise. Then, with matching, the matched frames' envelope (at the
+ * output F0, in the model's STFT scale) and aperiodicity blended in by the strength. */
+static void match_frames(vcc_chunk *c, vcc_matcher *mt, const vc_voice *voice,
+                         const source_track *s) {
+    const int F = c->m->cfg.n_bins, Tw = c->b - c->a, B = VCD_WORLD_BANDS;
+    const int rate = c->vm->fp.sample_rate, n_fft = c->vm->fp.n_fft;
+    const float *f0 = s->f0 + c->a, *v = s->voicing + c->a;
+    float profile[VCD_WORLD_BANDS];
+    vcc_pool_voiced_ap(voice->frames, profile);
+    for (int t = 0; t < Tw; t++)
+        for (int b = 0; b < B; b++) {
+            float vt = fminf(fmaxf(v[t], 0.0f), 1.0f);
+            c->ap[(size_t)t * B + b] = 1.0f - vt * (1.0f - profile[b]);
+        }
+    if (!mt || mt->strength <= 0.0f) return;
+    const float g = mt->strength;
+    vcc_match_nearest(mt, Tw);
+    vcc_match_average(mt, Tw);
+    for (int t = 0; t < Tw; t++) {
+        float off = vcd_world_stft_offset(f0[t], v, t, rate, n_fft);
+        float *l = c->lm + (size_t)t * F;
+        const float *e = mt->env + (size_t)t * F;
+        for (int f = 0; f < F; f++) l[f] = (1.0f - g) * l[f] + g * (e[f] + off);
+        for (int b = 0; b < B; b++) {
+            float *a = &c->ap[(size_t)t * B + b];
+            *a = (1.0f - g) * *a + g * mt->ap[(size_t)t * B + b];
+        }
+    }
 }
 
 /* Where the previous window overlaps: its values first, then a ramp to this window's over the
@@ -349,21 +394,27 @@ static int convert_args_ok(const vc_model *vm, const vc_audio *source, const vc_
     return vm && source && voice && p && out && voice->embedding &&
            voice->dim == vm->m.cfg.spk_dim &&
            (!p->match_dynamics || (voice->log_mag_std && voice->n_bins == vm->m.cfg.n_bins)) &&
-           p->vocoder.iters >= 0 && p->chunk_seconds > 0.0;
+           p->vocoder.iters >= 0 && p->chunk_seconds > 0.0 && p->match >= 0.0f &&
+           p->match <= 1.0f && (!voice->frames || voice->frames->F == vm->m.cfg.n_bins);
 }
 
 /* Every chunk of the speech x (len) into y (len). */
 static vc_status convert_chunks(vcc_chunk *c, const float *x, size_t len, const source_track *s,
                                 const vc_voice *voice, const vc_convert_params *p, int L,
-                                float *y) {
-    const int n_chunks = (s->T + L - 1) / L;
+                                vcc_matcher *mt, float *y) {
+    const int n_chunks = (s->T + L - 1) / L, world = vcv_kind_of(p) == VCV_WORLD;
     for (int k = 0; k < n_chunks; k++) {
         select_chunk(c, k, L, s->T);
-        vc_status st = decode_window(c, x, len, s, voice);
+        vc_status st = decode_window(c, x, len, s, voice, mt);
         if (st != VC_OK) return st;
         if (p->match_dynamics) match_dynamics(c, voice);
+        if (mt || world) match_frames(c, mt, voice, s);
         join(c, s->T);
         vcv_frames fr = vcc_frames(c, s->f0, s->voicing);
+        if (world) {
+            fr.aperiodicity = c->ap;
+            fr.n_bands = VCD_WORLD_BANDS;
+        }
         if ((st = vcv_render(c->voc, &fr, c->core, c->end, y, len)) != VC_OK) return st;
         if (p->progress) p->progress((double)(k + 1) / n_chunks, p->progress_user);
     }
@@ -380,9 +431,14 @@ static vc_status convert_prepared(vcc_chunk *c, const vcc_input *in, const vc_vo
     const int T = stft_n_frames(len, vm->fp.hop), L = vcc_core_frames(vm, p->chunk_seconds, T);
     if (L + 2 * VCC_CONTEXT + 2 > c->W) return VC_ERR_ARG; /* a state made for shorter chunks */
     source_track s = {0};
-    float *full = calloc(in->n, sizeof *full); // (n) the output, silent outside the speech span
-    vc_status st = full ? analyse_source(c->fe, x, len, voice, p, &s) : VC_ERR_NOMEM;
-    if (st == VC_OK) st = convert_chunks(c, x, len, &s, voice, p, L, full + in->b);
+    vcc_matcher mt = {0};
+    vc_status st = VC_OK;
+    if (p->match > 0.0f) /* sized for the voice: made per conversion */
+        st = vcc_matcher_init(&mt, voice->frames, c->W, p->match_space, p->match_k, p->match);
+    float *full = st == VC_OK ? calloc(in->n, sizeof *full) : NULL; // (n) silent outside speech
+    if (st == VC_OK) st = full ? analyse_source(c->fe, x, len, voice, p, &s) : VC_ERR_NOMEM;
+    if (st == VC_OK)
+        st = convert_chunks(c, x, len, &s, voice, p, L, p->match > 0.0f ? &mt : NULL, full + in->b);
     if (st == VC_OK) st = stitch(vm, in, full);
     if (st == VC_OK) {
         out->samples = full;
@@ -392,6 +448,7 @@ static vc_status convert_prepared(vcc_chunk *c, const vcc_input *in, const vc_vo
     }
     free(full);
     free(s.f0);
+    vcc_matcher_free(&mt);
     return st;
 }
 

@@ -45,6 +45,7 @@ typedef struct vcc_chunk {
     float *slow;            // (W, F) the slow part of lm (match dynamics)
     float *tail;            // (2 VCC_CONTEXT, F) the previous window's last frames of lm
     float *dyn_gain;        // (F) match dynamics: each bin's stretch
+    float *ap;              // (W, VCD_WORLD_BANDS) aperiodicity for the WORLD vocoder
     double *dscratch;       // (W + 1)
     void *arena;
 } vcc_chunk;

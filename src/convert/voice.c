@@ -3,12 +3,18 @@
  *   per reference   prepare (resample, level, trim) -> pitch statistics over its voiced frames
  *                   -> windows of at most VOICE_WINDOW frames: speaker embedding (weighted by
  *                   frames) and the moments of the fast part of each bin's log-magnitude
+ *                   and, for frame matching (convert/match.h), each frame's content features
+ *                   (the content encoder over the same windows) and its WORLD envelope and
+ *                   aperiodicity (analysed at the tracker's F0), appended to the pool
  *   over them all   embedding = frame-weighted mean; log-F0 mean and spread over every voiced
  *                   frame; each bin's fast log-magnitude std (what match_dynamics restores)
  */
 #include "convert/convert.h"
+#include "convert/match.h"
 
 #include "dsp/frontend.h"
+#include "dsp/stft.h"
+#include "dsp/world_analysis.h"
 #include "model/audio_contract.h"
 
 #include <math.h>
@@ -16,6 +22,7 @@
 
 #define VOICE_WINDOW 1024 /* frames per speaker-embedding pass (16 s at hop 256) */
 #define MIN_REFERENCE_SECONDS 0.5
+#define SHORT_REFERENCE_SECONDS 1.0 /* below this a reference is used, with a warning */
 
 /* Sums over every reference, and the scratch of one window. */
 typedef struct voice_acc {
@@ -31,14 +38,23 @@ typedef struct voice_acc {
     float *mag;       // (VOICE_WINDOW, F) log-magnitude, then its fast part
     float *slow;      // (VOICE_WINDOW, F)
     double *dscratch; // (VOICE_WINDOW + 1)
+    double *nscratch; // (2 (VOICE_WINDOW + 1)) the hidden state's normalisation
+    float *hwork;     // (C, VOICE_WINDOW)
+    int *codes;       // (VOICE_WINDOW / 2)
     void *block;      /* the one allocation behind every array above */
     vc_frontend *fe;
     vcm_workspace ws;
+    vcd_world_analysis an;
+    vc_voice_frames *pool; /* handed to the voice when complete */
 } voice_acc;
 
 static void acc_free(voice_acc *a) {
     vcm_workspace_free(&a->ws);
     vc_frontend_free(a->fe);
+    vcd_fftw_planner_lock();
+    vcd_world_analysis_free(&a->an);
+    vcd_fftw_planner_unlock();
+    vcc_pool_free(a->pool);
     free(a->block);
     memset(a, 0, sizeof *a);
 }
@@ -48,43 +64,63 @@ static vc_status acc_init(voice_acc *a, const vc_model *vm) {
     const vcm_model *m = &vm->m;
     a->S = m->cfg.spk_dim, a->M = m->cfg.n_mels, a->F = m->cfg.n_bins;
     size_t W = VOICE_WINDOW, S = (size_t)a->S, M = (size_t)a->M, F = (size_t)a->F;
-    size_t nd = S + 2 * F + W + 1, nf = S + 2 * W * M + 2 * W * F;
-    a->block = calloc(nd * sizeof(double) + nf * sizeof(float), 1);
+    size_t C = (size_t)m->cfg.channels;
+    size_t nd = S + 2 * F + W + 1 + 2 * (W + 1), nf = S + 2 * W * M + 2 * W * F + C * W;
+    a->block = calloc(nd * sizeof(double) + nf * sizeof(float) + W / 2 * sizeof(int), 1);
     if (!a->block) return VC_ERR_NOMEM;
     a->emb = a->block;
     a->lsum = a->emb + S;
     a->dscratch = a->lsum + 2 * F;
-    a->spk = (float *)(a->dscratch + W + 1);
+    a->nscratch = a->dscratch + W + 1;
+    a->spk = (float *)(a->nscratch + 2 * (W + 1));
     a->tm = a->spk + S;
     a->xs = a->tm + W * M;
     a->mag = a->xs + W * M;
     a->slow = a->mag + W * F;
+    a->hwork = a->slow + W * F;
+    a->codes = (int *)(a->hwork + C * W);
     vc_status st = vc_frontend_init(&vm->fp, &a->fe);
-    if (st == VC_OK) st = vcm_workspace_init(&a->ws, m, 1, 2, VOICE_WINDOW);
+    if (st == VC_OK) st = vcm_workspace_init(&a->ws, m, 1, VOICE_WINDOW, VOICE_WINDOW);
+    a->ws.norm_window = VCM_TRAIN_FRAMES; /* the content features as conversion computes them */
+    if (st == VC_OK) {
+        vcd_fftw_planner_lock();
+        st = vcd_world_analysis_init(&a->an, vm->fp.sample_rate, vm->fp.n_fft, vm->fp.hop);
+        vcd_fftw_planner_unlock();
+    }
+    if (st == VC_OK) st = vcc_pool_init(&a->pool, m->cfg.code_dim, m->cfg.channels, a->F);
     if (st != VC_OK) acc_free(a);
     return st;
 }
 
-/* log-F0 sums over the voiced frames of speech x (len): T frames. */
-static vc_status add_pitch(voice_acc *a, const float *x, size_t len, int T) {
-    float *f0 = malloc(sizeof(float) * 2 * (size_t)T); // (T) f0, (T) voicing
-    if (!f0) return VC_ERR_NOMEM;
-    vc_status st = vc_frontend_f0(a->fe, x, len, f0, f0 + T);
-    for (int t = 0; st == VC_OK && t < T; t++)
+/* log-F0 sums over the voiced frames of f0 (T). */
+static void add_pitch(voice_acc *a, const float *f0, int T) {
+    for (int t = 0; t < T; t++)
         if (f0[t] > 0.0f) {
             double l = log(f0[t]);
             a->s1 += l;
             a->s2 += l * l;
             a->voiced++;
         }
-    free(f0);
-    return st;
+}
+
+/* The content features of frames [t0, t1) of speech x (len) into the pool's rows n0 + t0...,
+ * computed as conversion computes the source's (vcc_encode_window, vcc_content_features). */
+static vc_status add_features(voice_acc *a, const vcm_model *m, const float *x, size_t len, int t0,
+                              int t1, int n0) {
+    const int T = t1 - t0, T2 = T + (T & 1);
+    vc_voice_frames *p = a->pool;
+    vc_status st = vcm_model_input(a->fe, m, x, len, t0, T, T2, a->tm, a->xs);
+    if (st == VC_OK) st = vcm_encode_content(m, &a->ws, a->xs, T2, a->codes);
+    if (st != VC_OK) return st;
+    size_t r = (size_t)n0 + (size_t)t0;
+    vcc_content_features(m, &a->ws, T, T2, p->z + r * p->D, p->h + r * p->C, a->hwork, a->nscratch);
+    return VC_OK;
 }
 
 /* Frames [t0, t1) of speech x (len): the embedding, weighted by frames, and the moments of the
- * fast part of the log-magnitude. */
+ * fast part of the log-magnitude; then the content features of the pool's rows n0 + t0... */
 static vc_status add_window(voice_acc *a, const vcm_model *m, const float *x, size_t len, int t0,
-                            int t1) {
+                            int t1, int n0) {
     const int T = t1 - t0, F = a->F;
     vc_status st = vcm_model_input(a->fe, m, x, len, t0, T, T, a->tm, a->xs);
     if (st == VC_OK) st = vcm_encode_speaker(m, &a->ws, a->xs, T, a->spk);
@@ -100,10 +136,43 @@ static vc_status add_window(voice_acc *a, const vcm_model *m, const float *x, si
             a->lsum[f] += l;
             a->lsum[F + f] += l * l;
         }
+    return add_features(a, m, x, len, t0, t1, n0);
+}
+
+/* The WORLD envelope and aperiodicity of speech x (len) at its F0 (f0, voicing: T) into the
+ * pool's rows [n, n + T), and the voiced frames' aperiodicity sums. */
+static vc_status add_world(voice_acc *a, const float *x, size_t len, const float *f0,
+                           const float *voicing, int T) {
+    vc_voice_frames *p = a->pool;
+    float *ap = p->ap + (size_t)p->n * VCD_WORLD_BANDS;
+    vc_status st =
+        vcd_world_analyze(&a->an, x, len, f0, voicing, T, p->env + (size_t)p->n * (size_t)p->F, ap);
+    for (int t = 0; st == VC_OK && t < T; t++) {
+        if (!vcd_world_is_voiced(f0[t], voicing, t, a->an.f0_floor)) continue;
+        for (int b = 0; b < VCD_WORLD_BANDS; b++)
+            p->ap_voiced[b] += ap[(size_t)t * VCD_WORLD_BANDS + b];
+        p->n_voiced++;
+    }
+    return st;
+}
+
+/* Whether a reference of sec seconds of speech can be used: an error below
+ * MIN_REFERENCE_SECONDS, a warning below SHORT_REFERENCE_SECONDS. */
+static vc_status check_length(const char *what, double sec) {
+    if (sec < MIN_REFERENCE_SECONDS) {
+        vc_log(VC_LOG_ERROR, "%s: only %.2f s of speech; a reference needs at least %.1f s", what,
+               sec, MIN_REFERENCE_SECONDS);
+        return VC_ERR_AUDIO;
+    }
+    if (sec < SHORT_REFERENCE_SECONDS)
+        vc_log(VC_LOG_WARN,
+               "%s: only %.2f s of speech; under %.0f s the voice (and frame matching) has little "
+               "to go on",
+               what, sec, SHORT_REFERENCE_SECONDS);
     return VC_OK;
 }
 
-/* One reference: prepared, long enough, its pitch and its windows added. */
+/* One reference: prepared, long enough, its pitch, its WORLD frames and its windows added. */
 static vc_status add_reference(voice_acc *a, const vc_model *vm, const vc_audio *ref, int r) {
     char what[32];
     snprintf(what, sizeof what, "reference %d", r + 1);
@@ -113,24 +182,32 @@ static vc_status add_reference(voice_acc *a, const vc_model *vm, const vc_audio 
     const float *x = in.x + in.b;
     size_t len = in.e - in.b;
     double sec = (double)len / vm->fp.sample_rate;
-    if (sec < MIN_REFERENCE_SECONDS) {
-        vc_log(VC_LOG_ERROR, "%s: only %.2f s of speech; a reference needs at least %.1f s", what,
-               sec, MIN_REFERENCE_SECONDS);
-        st = VC_ERR_AUDIO;
-    }
-    int T = vc_frontend_n_frames(a->fe, len);
-    if (st == VC_OK) st = add_pitch(a, x, len, T);
+    int T = vc_frontend_n_frames(a->fe, len), n0 = a->pool->n;
+    float *f0 = malloc(sizeof(float) * 2 * (size_t)T); // (T) f0, (T) voicing
+    st = check_length(what, sec);
+    if (st == VC_OK) st = f0 ? vc_frontend_f0(a->fe, x, len, f0, f0 + T) : VC_ERR_NOMEM;
+    long voiced_before = a->voiced;
+    if (st == VC_OK) add_pitch(a, f0, T);
+    if (st == VC_OK && a->voiced == voiced_before)
+        vc_log(VC_LOG_WARN,
+               "%s: no voiced frame found (whisper, noise or unvoiced sounds): it "
+               "gives no pitch, and its frames match only unvoiced sounds",
+               what);
+    if (st == VC_OK) st = vcc_pool_reserve(a->pool, T);
+    if (st == VC_OK) st = add_world(a, x, len, f0, f0 + T, T);
     /* windows of near-equal length, none longer than VOICE_WINDOW */
     int n_win = (T + VOICE_WINDOW - 1) / VOICE_WINDOW;
     for (int w = 0; st == VC_OK && w < n_win; w++)
         st = add_window(a, &vm->m, x, len, (int)((long)T * w / n_win),
-                        (int)((long)T * (w + 1) / n_win));
+                        (int)((long)T * (w + 1) / n_win), n0);
+    if (st == VC_OK) a->pool->n += T;
     a->seconds += sec;
+    free(f0);
     free(in.x);
     return st;
 }
 
-static vc_status finish_voice(const voice_acc *a, vc_voice *out) {
+static vc_status finish_voice(voice_acc *a, vc_voice *out) {
     const int S = a->S, F = a->F;
     out->embedding = malloc((size_t)S * sizeof *out->embedding);
     out->log_mag_std = malloc((size_t)F * sizeof *out->log_mag_std);
@@ -147,6 +224,9 @@ static vc_status finish_voice(const voice_acc *a, vc_voice *out) {
     double var = a->voiced ? a->s2 / (double)a->voiced - out->logf0_mean * out->logf0_mean : 0.0;
     out->logf0_std = sqrt(var > 0.0 ? var : 0.0);
     out->seconds = a->seconds;
+    out->n_frames = a->pool->n;
+    out->frames = a->pool; /* handed over */
+    a->pool = NULL;
     return VC_OK;
 }
 
@@ -166,5 +246,6 @@ void vc_voice_free(vc_voice *v) {
     if (!v) return;
     free(v->embedding);
     free(v->log_mag_std);
+    vcc_pool_free(v->frames);
     memset(v, 0, sizeof *v);
 }

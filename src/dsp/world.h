@@ -73,4 +73,11 @@ int vcd_world_latency(int hop);
  * (then every frame with a usable F0 is voiced). */
 int vcd_world_is_voiced(float f0, const float *voicing, int t, float f0_floor);
 
+/* The one conversion between the model's linear log-magnitude (a Hann n_fft STFT, unnormalised)
+ * and this envelope: STFT log-magnitude = envelope + vcd_world_stft_offset, with
+ *   offset = 0.5 ln((3 n_fft / 8) / P),  P = fs / F0 the period the frame is rendered at
+ * (F0 floored at vcd_world_f0_floor; VCD_WORLD_UNVOICED_F0 in unvoiced frames, where the
+ * envelope of noise is defined through that period). Both sides of the conversion call this. */
+float vcd_world_stft_offset(float f0, const float *voicing, int t, int sample_rate, int n_fft);
+
 #endif

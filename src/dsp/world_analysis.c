@@ -23,6 +23,13 @@ int vcd_world_latency(int hop) {
     return hop / 2 + VCD_WORLD_PRE;
 }
 
+float vcd_world_stft_offset(float f0, const float *voicing, int t, int sample_rate, int n_fft) {
+    float floor_hz = vcd_world_f0_floor(sample_rate, n_fft);
+    double hz = VCD_WORLD_UNVOICED_F0;
+    if (vcd_world_is_voiced(f0, voicing, t, floor_hz)) hz = f0 < floor_hz ? floor_hz : f0;
+    return (float)(0.5 * log(3.0 * n_fft / 8.0 * hz / (double)sample_rate));
+}
+
 float vcd_world_band_weight(int b, float hz) {
     const float *c = vcd_world_band_hz;
     if (b < 0 || b >= VCD_WORLD_BANDS) return 0.0f;

@@ -15,5 +15,6 @@ typedef struct vcv_impl {
 
 extern const vcv_impl vcv_spectrum_impl; /* griffinlim.c */
 extern const vcv_impl vcv_harmonic_impl; /* griffinlim.c */
+extern const vcv_impl vcv_world_impl;    /* world_vocoder.c */
 
 #endif

@@ -8,9 +8,10 @@ struct vcv_vocoder {
     void *state;
 };
 
-static const vcv_impl *const impls[] = {&vcv_spectrum_impl, &vcv_harmonic_impl};
+static const vcv_impl *const impls[] = {&vcv_spectrum_impl, &vcv_harmonic_impl, &vcv_world_impl};
 
 vcv_kind vcv_kind_of(const vc_convert_params *p) {
+    if (p->world_vocoder) return VCV_WORLD;
     return p->harmonic ? VCV_HARMONIC : VCV_SPECTRUM;
 }
 

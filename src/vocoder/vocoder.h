@@ -10,6 +10,9 @@
  *   VCV_SPECTRUM  fast Griffin-Lim on the envelope as a magnitude spectrum (griffinlim.c)
  *   VCV_HARMONIC  the envelope times harmonics at the F0, mixed with noise by the voicing
  *                 (dsp/excitation.h), then the same Griffin-Lim
+ *   VCV_WORLD     the source-filter renderer of dsp/world_synth.h: the envelope (converted from
+ *                 the STFT's scale by vcd_world_stft_offset), band aperiodicity (or 1 - voicing
+ *                 when the frames have none) and F0 (world_vocoder.c)
  * A new kind adds a row to vocoder.c's table and a case in vcv_kind_of; vc_convert does not
  * change.
  */
@@ -22,14 +25,15 @@
 typedef struct vcv_frames {
     int first;                 /* absolute index of frame 0 */
     int T, F;                  /* frames; bins = n_fft / 2 + 1 */
-    const float *log_env;      // (T, F) natural-log magnitude spectral envelope
+    const float *log_env;      // (T, F) natural-log magnitude spectral envelope (the model's
+                               // linear log-magnitude scale, at the frame's F0)
     const float *f0;           // (T) Hz, 0 where unvoiced
     const float *voicing;      // (T) voicing probability, 0..1
     const float *aperiodicity; // (T, n_bands) band aperiodicity 0..1, or NULL (not estimated)
     int n_bands;               /* 0 when aperiodicity is NULL */
 } vcv_frames;
 
-typedef enum vcv_kind { VCV_SPECTRUM = 0, VCV_HARMONIC = 1 } vcv_kind;
+typedef enum vcv_kind { VCV_SPECTRUM = 0, VCV_HARMONIC = 1, VCV_WORLD = 2 } vcv_kind;
 
 /* What every vocoder is made from. max_frames bounds T of any render call's window. */
 typedef struct vcv_setup {

@@ -1,0 +1,183 @@
+/* Frame matching: the pool a voice keeps, and the nearest-frame search; see match.h. */
+#include "convert/match.h"
+
+#include "nn/norm.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+vc_status vcc_pool_init(vc_voice_frames **out, int D, int C, int F) {
+    *out = NULL;
+    vc_voice_frames *p = calloc(1, sizeof *p);
+    if (!p) return VC_ERR_NOMEM;
+    p->D = D, p->C = C, p->F = F;
+    *out = p;
+    return VC_OK;
+}
+
+void vcc_pool_free(vc_voice_frames *p) {
+    if (!p) return;
+    free(p->z);
+    free(p->h);
+    free(p->env);
+    free(p->ap);
+    free(p);
+}
+
+static vc_status grow(float **a, size_t n) {
+    float *b = realloc(*a, n * sizeof *b);
+    if (!b) return VC_ERR_NOMEM;
+    *a = b;
+    return VC_OK;
+}
+
+vc_status vcc_pool_reserve(vc_voice_frames *p, int more) {
+    if (more < 0 || p->n > INT32_MAX - more) return VC_ERR_ARG;
+    if (p->n + more <= p->cap) return VC_OK;
+    size_t cap = (size_t)(p->n + more) + (size_t)p->cap / 2; /* amortised growth */
+    vc_status st = grow(&p->z, cap * (size_t)p->D);
+    if (st == VC_OK) st = grow(&p->h, cap * (size_t)p->C);
+    if (st == VC_OK) st = grow(&p->env, cap * (size_t)p->F);
+    if (st == VC_OK) st = grow(&p->ap, cap * VCD_WORLD_BANDS);
+    if (st == VC_OK) p->cap = (int)cap;
+    return st;
+}
+
+void vcc_pool_voiced_ap(const vc_voice_frames *p, float *ap) {
+    for (int b = 0; b < VCD_WORLD_BANDS; b++)
+        ap[b] = p && p->n_voiced ? (float)(p->ap_voiced[b] / (double)p->n_voiced) : 0.0f;
+}
+
+static void l2_normalise(float *v, int n) {
+    double s = 0.0;
+    for (int i = 0; i < n; i++) s += (double)v[i] * v[i];
+    float g = s > 1e-20 ? (float)(1.0 / sqrt(s)) : 0.0f;
+    for (int i = 0; i < n; i++) v[i] *= g;
+}
+
+void vcc_content_features(const vcm_model *m, const vcm_workspace *ws, int T, int T2, float *z,
+                          float *hidden, float *hwork, double *scratch) {
+    const int D = m->cfg.code_dim, C = m->cfg.channels, R = m->cfg.res_blocks, T2c = T2 / 2;
+    if (z)
+        for (int t = 0; t < T; t++) {
+            for (int d = 0; d < D; d++) z[(size_t)t * D + d] = ws->z.v[(size_t)d * T2c + t / 2];
+            l2_normalise(z + (size_t)t * D, D);
+        }
+    if (!hidden) return;
+    const float *h = R > 0 ? ws->res[R - 1].h.v : ws->c_h.v; // (C, T2)
+    int window = ws->norm_window > 0 ? ws->norm_window : T2;
+    norm_local_forward(hwork, h, NULL, NULL, 1, C, T2, window, VCM_NORM_EPS, scratch);
+    for (int t = 0; t < T; t++) {
+        for (int c = 0; c < C; c++) hidden[(size_t)t * C + c] = hwork[(size_t)c * T2 + t];
+        l2_normalise(hidden + (size_t)t * C, C);
+    }
+}
+
+void vcc_matcher_free(vcc_matcher *mt) {
+    if (!mt) return;
+    free(mt->block);
+    memset(mt, 0, sizeof *mt);
+}
+
+vc_status vcc_matcher_init(vcc_matcher *mt, const vc_voice_frames *pool, int W,
+                           vc_match_space space, int k, float strength) {
+    memset(mt, 0, sizeof *mt);
+    if (!pool || pool->n < 1) {
+        vc_log(VC_LOG_ERROR, "frame matching: the voice holds no reference frames");
+        return VC_ERR_ARG;
+    }
+    if (k < 1 || k > VCC_MATCH_K_MAX || pool->n < k) {
+        vc_log(VC_LOG_ERROR,
+               "frame matching: %d neighbours asked for (1 to %d), the references give %d frames; "
+               "give more reference audio or a smaller k",
+               k, VCC_MATCH_K_MAX, pool->n);
+        return VC_ERR_ARG;
+    }
+    mt->pool = pool;
+    mt->W = W, mt->N = pool->n, mt->F = pool->F, mt->k = k, mt->space = space;
+    mt->Df = space == VC_MATCH_HIDDEN ? pool->C : pool->D;
+    mt->strength = strength;
+    vcc_pool_voiced_ap(pool, mt->ap_profile);
+    size_t Wz = (size_t)W, nf = Wz * (size_t)mt->Df + Wz * (size_t)mt->N + 2 * Wz * (size_t)mt->F +
+                                Wz * VCD_WORLD_BANDS + (size_t)pool->C * Wz + (size_t)k;
+    size_t nd = 2 * (Wz + 1), ni = Wz * (size_t)k;
+    mt->block = malloc(nd * sizeof(double) + nf * sizeof(float) + ni * sizeof(int));
+    if (!mt->block) return VC_ERR_NOMEM;
+    mt->dwork = mt->block;
+    mt->q = (float *)(mt->dwork + nd);
+    mt->sim = mt->q + Wz * (size_t)mt->Df;
+    mt->env = mt->sim + Wz * (size_t)mt->N;
+    mt->tmp = mt->env + Wz * (size_t)mt->F;
+    mt->ap = mt->tmp + Wz * (size_t)mt->F;
+    mt->hwork = mt->ap + Wz * VCD_WORLD_BANDS;
+    mt->best = mt->hwork + (size_t)pool->C * Wz;
+    mt->idx = (int *)(mt->best + k);
+    return VC_OK;
+}
+
+/* The k largest of row s (N) into idx (k), largest first; on ties the earlier frame. */
+static void top_k(const float *s, int N, int k, int *idx, float *best) {
+    int n = 0;
+    for (int j = 0; j < N; j++) {
+        float v = s[j];
+        if (n == k && !(v > best[k - 1])) continue;
+        int i = n < k ? n++ : k - 1;
+        while (i > 0 && v > best[i - 1]) {
+            best[i] = best[i - 1];
+            idx[i] = idx[i - 1];
+            i--;
+        }
+        best[i] = v;
+        idx[i] = j;
+    }
+}
+
+void vcc_match_nearest(vcc_matcher *mt, int T) {
+    const vc_voice_frames *p = mt->pool;
+    const float *pool = mt->space == VC_MATCH_HIDDEN ? p->h : p->z;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, mt->N, mt->Df, 1.0f, mt->q, mt->Df,
+                pool, mt->Df, 0.0f, mt->sim, mt->N);
+    for (int t = 0; t < T; t++)
+        top_k(mt->sim + (size_t)t * mt->N, mt->N, mt->k, mt->idx + (size_t)t * mt->k, mt->best);
+}
+
+/* Rows [0, T) of a (T, n) smoothed over time by a triangle of +-VCC_MATCH_SMOOTH frames (cut
+ * at the ends, weights renormalised), through tmp. */
+static void smooth_rows(float *a, float *tmp, int T, int n) {
+    const int R = VCC_MATCH_SMOOTH;
+    for (int t = 0; t < T; t++) {
+        float *o = tmp + (size_t)t * n;
+        double wsum = 0.0;
+        for (int i = 0; i < n; i++) o[i] = 0.0f;
+        for (int d = -R; d <= R; d++) {
+            int u = t + d;
+            if (u < 0 || u >= T) continue;
+            float w = (float)(R + 1 - abs(d));
+            wsum += w;
+            for (int i = 0; i < n; i++) o[i] += w * a[(size_t)u * n + i];
+        }
+        for (int i = 0; i < n; i++) o[i] = (float)(o[i] / wsum);
+    }
+    memcpy(a, tmp, sizeof(float) * (size_t)T * n);
+}
+
+void vcc_match_average(vcc_matcher *mt, int T) {
+    const vc_voice_frames *p = mt->pool;
+    const int F = mt->F, k = mt->k, B = VCD_WORLD_BANDS;
+    const float inv = 1.0f / (float)k;
+    for (int t = 0; t < T; t++) {
+        float *e = mt->env + (size_t)t * F, *a = mt->ap + (size_t)t * B;
+        memset(e, 0, sizeof(float) * (size_t)F);
+        memset(a, 0, sizeof(float) * B);
+        for (int j = 0; j < k; j++) {
+            size_t r = (size_t)mt->idx[(size_t)t * k + j];
+            for (int f = 0; f < F; f++) e[f] += p->env[r * F + f];
+            for (int b = 0; b < B; b++) a[b] += p->ap[r * B + b];
+        }
+        for (int f = 0; f < F; f++) e[f] *= inv;
+        for (int b = 0; b < B; b++) a[b] *= inv;
+    }
+    smooth_rows(mt->env, mt->tmp, T, F);
+    smooth_rows(mt->ap, mt->tmp, T, B);
+}

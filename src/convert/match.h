@@ -1,0 +1,91 @@
+/* Frame matching (kNN): the target's real frames, chosen by content.
+ *
+ * A voice keeps every speech frame of every reference (vc_voice_frames, pooled across
+ * references, so more reference audio gives a better voice):
+ *   - two content features in the model's own speaker-normalised content space, each
+ *     L2-normalised so that a dot product is a cosine:
+ *       z       the content encoder's continuous output before quantisation, one per code, given
+ *               to both of its frames (VC_MATCH_Z);
+ *       hidden  its last frame-rate hidden state (the last residual block's output), normalised
+ *               per channel over the sliding window of VCM_TRAIN_FRAMES the encoder's own instance
+ *               norms use (VC_MATCH_HIDDEN);
+ *   - its WORLD envelope (pitch-period scale, dsp/world.h) and band aperiodicity, analysed from the
+ *     reference audio at the F0 of the project's tracker.
+ *
+ * Conversion, per chunk window: the source's features for each frame (computed exactly as the
+ * references' were), the similarity of every window frame to every pool frame in one sgemm, the
+ * k most similar per frame, the mean of their envelopes and aperiodicities, smoothed over
+ * +-VCC_MATCH_SMOOTH frames (a triangle), so neighbouring frames that picked different
+ * references do not buzz. vcc_match_apply blends that into the decoder's envelope in the log
+ * domain at the output F0 (vcd_world_stft_offset converts scales), by the strength.
+ */
+#ifndef VC_CONVERT_MATCH_H
+#define VC_CONVERT_MATCH_H
+
+#include "dsp/world.h"
+#include "model/model.h"
+
+#define VCC_MATCH_SMOOTH 1 /* frames either side the matched envelopes are averaged over */
+#define VCC_MATCH_K_MAX 64 /* the most neighbours a conversion may ask for */
+
+struct vc_voice_frames {
+    int n, cap;                        /* frames held, room */
+    int D, C, F;                       /* z dim, hidden channels, bins */
+    float *z;                          // (cap, D) L2-normalised
+    float *h;                          // (cap, C) L2-normalised
+    float *env;                        // (cap, F) WORLD log envelope
+    float *ap;                         // (cap, VCD_WORLD_BANDS)
+    double ap_voiced[VCD_WORLD_BANDS]; /* sums of aperiodicity over voiced frames */
+    long n_voiced;
+};
+
+VC_WARN_UNUSED vc_status vcc_pool_init(vc_voice_frames **out, int D, int C, int F);
+void vcc_pool_free(vc_voice_frames *p); /* NULL: no-op */
+/* Room for `more` frames after the n held (the arrays may move). VC_ERR_NOMEM. */
+VC_WARN_UNUSED vc_status vcc_pool_reserve(vc_voice_frames *p, int more);
+
+/* Each band's mean aperiodicity over the pool's voiced frames (ap, VCD_WORLD_BANDS); 0 where
+ * there is none. */
+void vcc_pool_voiced_ap(const vc_voice_frames *p, float *ap);
+
+/* Features of frames [0, T) from a workspace whose last vcm_encode_content ran on T2 frames
+ * (T <= T2, even): z (T, D) and hidden (T, C), each row L2-normalised. hwork: (C, T2) floats;
+ * scratch: 2 (T2 + 1) doubles. Either output may be NULL. */
+void vcc_content_features(const vcm_model *m, const vcm_workspace *ws, int T, int T2, float *z,
+                          float *hidden, float *hwork, double *scratch);
+
+/* One conversion's matching scratch, for windows of up to W frames against pool p (space and k
+ * from the parameters; features of that space only). */
+typedef struct vcc_matcher {
+    const vc_voice_frames *pool;
+    int W, N, Df, F, k;
+    vc_match_space space;
+    float strength;
+    float ap_profile[VCD_WORLD_BANDS]; /* pool's voiced mean aperiodicity */
+    float *q;                          // (W, Df) the window's features
+    float *sim;                        // (W, N) cosine of each window frame to each pool frame
+    float *env;                        // (W, F) matched envelope (WORLD scale)
+    float *ap;                         // (W, VCD_WORLD_BANDS) matched aperiodicity
+    float *tmp;                        // (W, F) smoothing
+    float *hwork;                      // (C, W) hidden-state normalisation
+    double *dwork;                     // (2 (W + 1))
+    int *idx;                          // (W, k) the neighbours of each frame
+    float *best;                       // (k)
+    void *block;
+} vcc_matcher;
+
+/* VC_ERR_ARG (logged, saying why) when the pool is missing or holds fewer than k frames or k is
+ * outside [1, VCC_MATCH_K_MAX]; VC_ERR_NOMEM. */
+VC_WARN_UNUSED vc_status vcc_matcher_init(vcc_matcher *mt, const vc_voice_frames *pool, int W,
+                                          vc_match_space space, int k, float strength);
+void vcc_matcher_free(vcc_matcher *mt); /* zeroed: no-op */
+
+/* The k pool frames most similar to each of the T window frames whose features are in mt->q
+ * into mt->idx (T, k), most similar first; ties go to the earlier pool frame. One sgemm. */
+void vcc_match_nearest(vcc_matcher *mt, int T);
+
+/* After vcc_match_nearest: the neighbours' mean envelope and aperiodicity, smoothed over time,
+ * into mt->env, mt->ap (T rows). */
+void vcc_match_average(vcc_matcher *mt, int T);
+
+#endif
