@@ -1,0 +1,198 @@
+/* Frame matching (convert/match.h) and the WORLD envelope's scale, on a tiny random model:
+ * - a reference frame matched against the voice made from that reference finds itself (in both
+ *   content spaces), and its k nearest start with itself;
+ * - two references pool their frames, in order: the second one's frames find themselves after
+ *   the first one's;
+ * - the search is an exact top-k (against a brute force over the same similarities);
+ * - vcd_world_stft_offset: the STFT's power of a periodic signal, averaged over frequency, is
+ *   the WORLD envelope's shifted by the offset, at two F0s (the one conversion both sides use). */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp */
+#include "convert/convert.h"
+#include "convert/match.h"
+#include "dsp/stft.h"
+#include "dsp/world_analysis.h"
+#include "model/audio_contract.h"
+#include "tempdir.h"
+#include "test.h"
+
+#include <string.h>
+
+#define RATE 16000
+
+/* Syllables of harmonic glides (F0 in [lo, hi]) with pauses, 0.3 s of silence at each end. */
+static float *syllables(size_t n, float lo, float hi, uint64_t seed) {
+    float *x = calloc(n, sizeof *x);
+    if (!x) abort();
+    vc_rng r;
+    vc_rng_seed(&r, seed);
+    size_t pos = 3 * RATE / 10, end = n - 3 * RATE / 10;
+    double phase = 0.0;
+    while (pos < end) {
+        size_t len = (size_t)((0.12 + 0.18 * vc_rng_uniform(&r)) * RATE);
+        if (pos + len > end) len = end - pos;
+        float fa = lo + (hi - lo) * vc_rng_uniform(&r), fb = lo + (hi - lo) * vc_rng_uniform(&r);
+        float tilt = 0.5f + 0.45f * vc_rng_uniform(&r);
+        for (size_t i = 0; i < len; i++) {
+            double u = (double)i / (double)len, f0 = fa + (fb - fa) * u, s = 0.0;
+            phase += VC_TWO_PI * f0 / RATE;
+            for (int h = 1; h * f0 < 7000.0; h++) s += pow(tilt, h) * sin(h * phase) / h;
+            x[pos + i] = (float)(0.25 * sin(3.14159265358979 * u) * s + 0.003 * vc_rng_normal(&r));
+        }
+        pos += len + (size_t)(0.05 * RATE * vc_rng_uniform(&r));
+    }
+    return x;
+}
+
+static void make_model(const char *path) {
+    vcm_config c;
+    CHECK(vcm_config_preset("tiny", &c) == VC_OK);
+    vcm_model m;
+    CHECK(vcm_model_init(&m, &c, 0) == VC_OK);
+    vc_rng r;
+    vc_rng_seed(&r, 7);
+    vcm_model_randomize(&m, &r);
+    for (int i = 0; i < c.n_mels; i++) m.mel_mean[i] = -6.0f, m.mel_std[i] = 2.5f;
+    for (int i = 0; i < c.n_bins; i++) m.lin_mean[i] = -5.0f, m.lin_std[i] = 2.0f;
+    CHECK(vcm_model_save(path, &m, NULL, 0, 0) == VC_OK);
+    vcm_model_free(&m);
+}
+
+/* The k nearest pool frames of every speech frame of a (prepared and encoded as conversion
+ * does, one window) into *idx (T, k), malloc'd; returns T. */
+static int nearest(const vc_model *vm, const vc_voice *v, const vc_audio *a, vc_match_space sp,
+                   int k, int **idx) {
+    vcc_input in;
+    CHECK(vcc_prepare(vm, a, "source", &in) == VC_OK);
+    int T = stft_n_frames(in.e - in.b, vm->fp.hop), T2 = T + (T & 1);
+    vcc_chunk c;
+    vcc_matcher mt;
+    CHECK(vcc_chunk_init(&c, vm, T2, NULL) == VC_OK);
+    CHECK(vcc_matcher_init(&mt, v->frames, T2, sp, k, 1.0f) == VC_OK);
+    CHECK(vcc_encode_window(&c, in.x + in.b, in.e - in.b, 0, T) == VC_OK);
+    vcc_content_features(c.m, &c.ws, T, T2, sp == VC_MATCH_Z ? mt.q : NULL,
+                         sp == VC_MATCH_HIDDEN ? mt.q : NULL, mt.hwork, mt.dwork);
+    vcc_match_nearest(&mt, T);
+    *idx = malloc(sizeof(int) * (size_t)T * k);
+    if (!*idx) abort();
+    memcpy(*idx, mt.idx, sizeof(int) * (size_t)T * k);
+    /* the search is exact: no pool frame outside the k is more similar than the k-th */
+    int exact = 1;
+    for (int t = 0; t < T; t++) {
+        const float *s = mt.sim + (size_t)t * mt.N;
+        float kth = s[mt.idx[(size_t)t * k + k - 1]];
+        int above = 0;
+        for (int j = 0; j < mt.N; j++) above += s[j] > kth;
+        exact &= above <= k - 1;
+        for (int j = 1; j < k; j++)
+            exact &= s[mt.idx[(size_t)t * k + j - 1]] >= s[mt.idx[(size_t)t * k + j]];
+    }
+    CHECK(exact);
+    vcc_matcher_free(&mt);
+    vcc_chunk_free(&c);
+    free(in.x);
+    return T;
+}
+
+static void test_identity_and_pooling(const vc_model *vm) {
+    vc_audio ref = {syllables(3 * RATE, 170.0f, 250.0f, 2), 3 * RATE, RATE};
+    vc_audio other = {syllables(4 * RATE, 95.0f, 140.0f, 9), 4 * RATE, RATE};
+    vc_voice one, two;
+    CHECK(vc_voice_from_audio(vm, &ref, 1, &one) == VC_OK);
+    vc_audio both[2] = {other, ref};
+    CHECK(vc_voice_from_audio(vm, both, 2, &two) == VC_OK);
+    CHECK(one.frames && one.n_frames > 100 && two.n_frames > one.n_frames);
+    int n_other = two.n_frames - one.n_frames;
+    for (int sp = 0; sp < 2; sp++) {
+        int *idx = NULL, self = 0, pooled = 0;
+        int T = nearest(vm, &one, &ref, (vc_match_space)sp, 4, &idx);
+        CHECK(T == one.n_frames);
+        for (int t = 0; t < T; t++) self += idx[(size_t)t * 4] == t;
+        free(idx);
+        T = nearest(vm, &two, &ref, (vc_match_space)sp, 1, &idx);
+        for (int t = 0; t < T; t++) pooled += idx[t] == n_other + t;
+        free(idx);
+        fprintf(stderr, "%s: %d of %d frames find themselves; pooled after %d frames: %d\n",
+                sp ? "hidden" : "z", self, T, n_other, pooled);
+        /* z is one vector per code, shared by the code's two frames: a frame finds itself or
+         * its twin (equal similarity, the earlier one wins) */
+        CHECK(self >= (sp == VC_MATCH_Z ? T / 2 : T));
+        CHECK(pooled >= (sp == VC_MATCH_Z ? T / 2 : T));
+    }
+    /* z: every frame's best is itself or its code twin, exactly */
+    int *idx = NULL, twin = 1;
+    int T = nearest(vm, &one, &ref, VC_MATCH_Z, 1, &idx);
+    for (int t = 0; t < T; t++) twin &= idx[t] / 2 == t / 2;
+    CHECK(twin);
+    free(idx);
+    vc_voice_free(&one);
+    vc_voice_free(&two);
+    free(ref.samples);
+    free(other.samples);
+}
+
+/* A pulse train at f0 through a two-pole resonance: the STFT's mean power over bins against the
+ * WORLD envelope's, shifted by vcd_world_stft_offset, in the signal's middle frames. */
+static void test_offset(float f0) {
+    const int n_fft = 1024, hop = 256, F = n_fft / 2 + 1;
+    size_t n = RATE;
+    float *x = calloc(n, sizeof *x);
+    if (!x) abort();
+    double P = RATE / f0, y1 = 0.0, y2 = 0.0, next = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double e = 0.0;
+        if ((double)i >= next) e = 1.0, next += P;
+        double y = e + 1.6 * y1 - 0.8 * y2; /* a resonance near 1.1 kHz */
+        y2 = y1, y1 = y;
+        x[i] = (float)(0.05 * y);
+    }
+    int T = stft_n_frames(n, hop);
+    float *f0s = malloc(sizeof(float) * 2 * T), *env = malloc(sizeof(float) * (size_t)T * F);
+    float *mag = malloc(sizeof(float) * (size_t)T * F);
+    if (!f0s || !env || !mag) abort();
+    for (int t = 0; t < T; t++) f0s[t] = f0, f0s[T + t] = 1.0f;
+    vcd_world_analysis an = {0};
+    stft s = {0};
+    CHECK(vcd_world_analysis_init(&an, RATE, n_fft, hop) == VC_OK);
+    CHECK(vcd_world_analyze(&an, x, n, f0s, f0s + T, T, env, NULL) == VC_OK);
+    CHECK(stft_init(&s, n_fft, hop) == VC_OK);
+    stft_magnitude(&s, mag, x, n);
+    double worst = 0.0;
+    for (int t = T / 4; t < 3 * T / 4; t++) {
+        double ps = 0.0, pw = 0.0;
+        float off = vcd_world_stft_offset(f0, f0s + T, t, RATE, n_fft);
+        for (int f = 0; f < F; f++) {
+            ps += (double)mag[(size_t)t * F + f] * mag[(size_t)t * F + f];
+            pw += exp(2.0 * (env[(size_t)t * F + f] + off));
+        }
+        worst = fmax(worst, fabs(10.0 * log10(ps / pw)));
+    }
+    fprintf(stderr, "F0 %.0f Hz: STFT power over the shifted envelope's, worst %.2f dB\n", f0,
+            worst);
+    CHECK(worst < 1.0);
+    /* unvoiced: the offset uses the noise period, whatever F0 says */
+    float unv = 0.0f;
+    CHECK_NEAR(vcd_world_stft_offset(f0, &unv, 0, RATE, n_fft),
+               0.5 * log(3.0 * n_fft / 8.0 * VCD_WORLD_UNVOICED_F0 / RATE), 1e-6, 0);
+    stft_free(&s);
+    vcd_world_analysis_free(&an);
+    free(x);
+    free(f0s);
+    free(env);
+    free(mag);
+}
+
+int main(void) {
+    char dir[] = "/tmp/vconv_test_match_XXXXXX", path[1024];
+    if (!mkdtemp(dir)) return 1;
+    join(path, sizeof path, dir, "tiny.safetensors");
+    make_model(path);
+    vc_model *vm = NULL;
+    CHECK(vc_model_load(path, &vm) == VC_OK);
+    if (!vm) return 1;
+    test_identity_and_pooling(vm);
+    test_offset(110.0f);
+    test_offset(230.0f);
+    vc_model_free(vm);
+    remove_tree(dir);
+    return test_finish();
+}
