@@ -97,6 +97,65 @@ static double active_db(const vc_audio *a) {
     return lv.active_dbfs;
 }
 
+/* Counts warnings (level 1) and errors (level 0). */
+static int n_warn, n_err;
+static void count_log(int level, const char *msg, void *user) {
+    (void)user;
+    n_warn += level == 1;
+    n_err += level == 0;
+    fprintf(stderr, "  (logged: %s)\n", msg);
+}
+
+/* Frame matching's bad input (issue 13): a reference without a voiced frame, one under 1 s,
+ * one too short for the neighbours asked for, a voice without frames. A clear warning or
+ * error, never a crash, never silence returned as a success. */
+static void test_match_bad_input(const vc_model *model, const vc_audio *src,
+                                 const vc_voice *voice) {
+    vc_convert_params p = vc_convert_default_params();
+    p.world_vocoder = 1;
+    p.match = 1.0f;
+    vc_audio out = {0};
+    vc_voice v;
+    vc_log_set(count_log, NULL);
+    /* noise only: usable (its frames match unvoiced sounds), with a warning, output not silent */
+    size_t nn = 2 * RATE;
+    vc_audio noise = {calloc(nn, sizeof(float)), nn, RATE};
+    vc_rng r;
+    vc_rng_seed(&r, 11);
+    for (size_t i = 0; i < nn; i++) noise.samples[i] = 0.05f * (float)vc_rng_normal(&r);
+    n_warn = n_err = 0;
+    CHECK(vc_voice_from_audio(model, &noise, 1, &v) == VC_OK);
+    CHECK(v.voiced_frames == 0 && n_warn == 1 && v.n_frames > 100);
+    CHECK(vc_convert(model, src, &v, &p, &out) == VC_OK);
+    CHECK(out.samples && active_db(&out) > active_db(src) - 1.0);
+    vc_audio_free(&out);
+    vc_voice_free(&v);
+    /* 0.8 s of speech: used, with a warning */
+    size_t ns = RATE * 9 / 5; /* 0.5 s of silence each end */
+    vc_audio shortr = {speechlike(ns, 150.0f, 200.0f, 12), ns, RATE};
+    n_warn = n_err = 0;
+    CHECK(vc_voice_from_audio(model, &shortr, 1, &v) == VC_OK);
+    CHECK(n_warn >= 1 && v.seconds < 1.0 && v.seconds >= 0.5);
+    CHECK(vc_convert(model, src, &v, &p, &out) == VC_OK && out.samples);
+    vc_audio_free(&out);
+    /* more neighbours than it has frames: an error saying so, nothing written */
+    p.match_k = v.n_frames + 1;
+    n_err = 0;
+    CHECK(v.n_frames < 64 && vc_convert(model, src, &v, &p, &out) == VC_ERR_ARG && !out.samples);
+    CHECK(n_err == 1);
+    vc_voice_free(&v);
+    p.match_k = 4;
+    /* a voice without frames (made by hand) cannot be matched; without matching it converts */
+    vc_voice bare = *voice;
+    bare.frames = NULL;
+    CHECK(vc_convert(model, src, &bare, &p, &out) == VC_ERR_ARG && !out.samples);
+    p.match = 1.5f;
+    CHECK(vc_convert(model, src, voice, &p, &out) == VC_ERR_ARG && !out.samples);
+    vc_log_set(NULL, NULL);
+    free(noise.samples);
+    free(shortr.samples);
+}
+
 int main(void) {
     char dir[] = "/tmp/vconv_test_convert_XXXXXX", path[1024];
     if (!mkdtemp(dir)) return 1;
@@ -153,13 +212,24 @@ int main(void) {
      * chunk window rather than the utterance) and the vocoder's phase. Another vocoder seed
      * alone moves the output by some distortion; what chunking adds on top of that (the two
      * taken as independent, adding in quadrature) must stay within transparent spectral
-     * distortion, 1 dB. Both vocoders. */
-    for (int harmonic = 1; harmonic >= 0; harmonic--) {
-        whole.harmonic = chunked.harmonic = seed2.harmonic = harmonic;
-        vc_audio a = {0}, bw = {0}, sw = {0};
+     * distortion, 1 dB. The three vocoders, the WORLD one with frame matching at full strength
+     * (whose matched frames come from content features that chunking also changes a little),
+     * which must also give the same bytes twice. */
+    static const char *const kinds[] = {"spectrum", "harmonic", "world + match 1"};
+    for (int kind = 2; kind >= 0; kind--) {
+        whole.harmonic = chunked.harmonic = seed2.harmonic = kind == 1;
+        whole.world_vocoder = chunked.world_vocoder = seed2.world_vocoder = kind == 2;
+        whole.match = chunked.match = seed2.match = kind == 2 ? 1.0f : 0.0f;
+        vc_audio a = {0}, bw = {0}, sw = {0}, a2 = {0};
         CHECK(vc_convert(model, &src, &voice, &whole, &bw) == VC_OK);
         CHECK(vc_convert(model, &src, &voice, &chunked, &a) == VC_OK);
         CHECK(vc_convert(model, &src, &voice, &seed2, &sw) == VC_OK);
+        if (kind == 2) {
+            CHECK(vc_convert(model, &src, &voice, &chunked, &a2) == VC_OK);
+            CHECK(a2.n_samples == n && !memcmp(a.samples, a2.samples, n * sizeof(float)));
+            CHECK_NEAR(active_db(&a), active_db(&src), 0.3, 0);
+            vc_audio_free(&a2);
+        }
         double seed_vs_seed = spectral_distortion(fe, &sw, &bw, d_seed, &T);
         double chunk_vs_whole = spectral_distortion(fe, &a, &bw, d_chunk, &T);
         double excess =
@@ -167,7 +237,7 @@ int main(void) {
         fprintf(stderr,
                 "%s vocoder: spectral distortion to the whole conversion: 10 s chunks "
                 "%.3f dB, another seed %.3f dB, chunking's own %.3f dB\n",
-                harmonic ? "harmonic" : "spectrum", chunk_vs_whole, seed_vs_seed, excess);
+                kinds[kind], chunk_vs_whole, seed_vs_seed, excess);
         CHECK(seed_vs_seed > 0.0);
         CHECK(excess <= 1.0);
         vc_audio_free(&a);
@@ -175,6 +245,8 @@ int main(void) {
         vc_audio_free(&sw);
     }
     whole.harmonic = chunked.harmonic = seed2.harmonic = 1;
+    whole.world_vocoder = chunked.world_vocoder = seed2.world_vocoder = 0;
+    whole.match = chunked.match = seed2.match = 0.0f;
 
     /* No seams: with 4.5 s chunks, no junction stands out from the rest of the file. The worst
      * 5-frame stretch of distortion (to the whole conversion) at a junction is compared with the
@@ -261,6 +333,7 @@ int main(void) {
     neg.chunk_seconds = 0.0;
     CHECK(vc_convert(model, &src, &voice, &neg, &out) == VC_ERR_ARG);
     CHECK(vc_voice_from_audio(model, &ref, 0, &v2) == VC_ERR_ARG);
+    test_match_bad_input(model, &src, &voice);
 
     /* two references: the pitch range pools both */
     vc_audio pair[2] = {ref, {speechlike(3 * RATE, 100.0f, 120.0f, 5), 3 * RATE, RATE}};

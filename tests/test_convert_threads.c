@@ -4,7 +4,9 @@
  *   --threads sets; ctest runs this test with 2 OpenMP and OpenBLAS threads available);
  * - two threads converting different files at once with one loaded model give the same bytes as
  *   the same conversions one after the other (the model is only read; every conversion makes its
- *   own plans and scratch, FFTW's planner under one lock). */
+ *   own plans and scratch, FFTW's planner under one lock).
+ * Three jobs: the harmonic vocoder, the spectrum vocoder, and the WORLD vocoder with frame
+ * matching (whose per-conversion matcher and the voice's WORLD analysis plan FFTW too). */
 #include "test.h"
 
 #include "vconv/vconv.h"
@@ -17,7 +19,8 @@
 typedef struct job {
     const vc_model *m;
     const char *src, *ref;
-    int harmonic;
+    int harmonic, world;
+    float match;
     vc_audio out;
     vc_status st;
 } job;
@@ -49,6 +52,8 @@ static void *run(void *arg) {
     if (j->st == VC_OK) j->st = vc_voice_from_audio(j->m, &ref, 1, &v);
     vc_convert_params p = vc_convert_default_params();
     p.harmonic = j->harmonic;
+    p.world_vocoder = j->world;
+    p.match = j->match;
     p.chunk_seconds = 1.0; /* the shortest chunks (4.1 s): two per source */
     p.vocoder.iters = 8;
     if (j->st == VC_OK) j->st = vc_convert(j->m, &src, &v, &p, &j->out);
@@ -68,6 +73,8 @@ static int same(const vc_audio *a, const vc_audio *b) {
 static void test_converter(const job *a, const job *b) {
     vc_convert_params p = vc_convert_default_params();
     p.harmonic = a->harmonic;
+    p.world_vocoder = a->world;
+    p.match = a->match;
     p.chunk_seconds = 1.0;
     p.vocoder.iters = 8;
     vc_converter *cv = NULL;
@@ -116,14 +123,16 @@ int main(void) {
     snprintf(a, sizeof a, "%s/bdl_arctic_a0310.wav", VC_SAMPLES_DIR);
     snprintf(b, sizeof b, "%s/slt_arctic_a0318.wav", VC_SAMPLES_DIR);
     snprintf(k, sizeof k, "%s/kathleen_arctic_a0300.wav", VC_SAMPLES_DIR);
-    job one[2] = {{m, a, b, 1, {0}, VC_OK}, {m, k, a, 0, {0}, VC_OK}};
+    job one[3] = {{m, a, b, 1, 0, 0.0f, {0}, VC_OK},
+                  {m, k, a, 0, 0, 0.0f, {0}, VC_OK},
+                  {m, b, k, 0, 1, 1.0f, {0}, VC_OK}};
     vc_set_num_threads(1);
-    for (int i = 0; i < 2; i++) { /* one after the other */
+    for (int i = 0; i < 3; i++) { /* one after the other */
         run(&one[i]);
         CHECK(one[i].st == VC_OK);
     }
     vc_set_num_threads(2);
-    for (int i = 0; i < 2; i++) { /* the same with two compute threads */
+    for (int i = 0; i < 3; i++) { /* the same with two compute threads */
         job again = one[i];
         memset(&again.out, 0, sizeof again.out);
         run(&again);
@@ -133,21 +142,22 @@ int main(void) {
     }
     vc_set_num_threads(1);
     test_converter(&one[0], &one[1]);
+    test_converter(&one[2], &one[0]);
     for (int r = 0; r < ROUNDS; r++) { /* at once */
-        job two[2] = {one[0], one[1]};
-        pthread_t th[2];
-        for (int i = 0; i < 2; i++) {
+        job two[3] = {one[0], one[1], one[2]};
+        pthread_t th[3];
+        for (int i = 0; i < 3; i++) {
             memset(&two[i].out, 0, sizeof two[i].out);
             CHECK(pthread_create(&th[i], NULL, run, &two[i]) == 0);
         }
-        for (int i = 0; i < 2; i++) {
+        for (int i = 0; i < 3; i++) {
             CHECK(pthread_join(th[i], NULL) == 0);
             CHECK(two[i].st == VC_OK);
             CHECK(same(&two[i].out, &one[i].out));
             vc_audio_free(&two[i].out);
         }
     }
-    for (int i = 0; i < 2; i++) vc_audio_free(&one[i].out);
+    for (int i = 0; i < 3; i++) vc_audio_free(&one[i].out);
     vc_model_free(m);
     return test_finish();
 }
