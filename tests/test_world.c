@@ -491,7 +491,7 @@ static void test_resynth_alignment(void) {
     vc_vocoder_params vp = vc_vocoder_default_params();
     CHECK(vc_resynthesize(fe, x, n, VC_RESYNTH_WORLD, &vp, y, NULL) == VC_OK);
     CHECK(all_finite(y, n));
-    /* Energy centroids: the stream's latency (hop + 32 = 288 samples) must be gone. The
+    /* Energy centroids: the stream's latency (hop/2 + 32 = 160 samples) must be gone. The
      * burst's edges spread by the analysis window alike at both ends. */
     double cx = 0.0, cy = 0.0;
     for (size_t i = 0; i < n; i++) {

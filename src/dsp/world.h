@@ -62,10 +62,11 @@ float vcd_world_band_weight(int b, float hz);
  * Nyquist where they come from. */
 #define VCD_WORLD_PRE 32
 
-/* Samples by which the rendered stream lags the frames, hop + VCD_WORLD_PRE: a period in the
- * stream's hop [t hop, (t + 1) hop) interpolates frames t - 1 and t, so frame t (centred on
- * sample t hop of the analysed signal) is reached at the end of that hop, and pulses sit PRE
- * samples after the start of their responses (dsp/world_synth.h). */
+/* Samples by which the rendered stream lags the frames, hop/2 + VCD_WORLD_PRE: frame t (centred
+ * on sample t hop of the analysed signal) governs the periods whose responses start in the
+ * stream's samples [t hop, (t + 1) hop), i.e. whose pulses fall in [t hop, (t + 1) hop) +
+ * PRE, so the stream is the signal delayed by that much, each frame's parameters centred on
+ * the samples they rule (dsp/world_synth.h). */
 int vcd_world_latency(int hop);
 
 /* True when the frame is rendered as voiced (see above); f0 may be anything, voicing may be NULL
