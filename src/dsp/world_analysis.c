@@ -20,7 +20,7 @@ float vcd_world_f0_floor(int sample_rate, int n_fft) {
 }
 
 int vcd_world_latency(int hop) {
-    return hop + VCD_WORLD_PRE;
+    return hop / 2 + VCD_WORLD_PRE;
 }
 
 float vcd_world_band_weight(int b, float hz) {

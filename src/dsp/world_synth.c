@@ -21,11 +21,8 @@ vc_status vcd_world_synth_init(vcd_world_synth *s, int sample_rate, int n_fft, i
     s->h_pulse = fftwf_malloc(sizeof(fftwf_complex) * F);
     s->h_noise = fftwf_malloc(sizeof(fftwf_complex) * F);
     s->tail = malloc(sizeof(float) * (size_t)n_fft);
-    s->env_mix = malloc(F * sizeof *s->env_mix);
-    s->prev_env = malloc(F * sizeof *s->prev_env);
     s->band_w = malloc((size_t)VCD_WORLD_BANDS * F * sizeof *s->band_w);
-    if (!s->buf || !s->spec || !s->h_pulse || !s->h_noise || !s->tail || !s->band_w ||
-        !s->env_mix || !s->prev_env) {
+    if (!s->buf || !s->spec || !s->h_pulse || !s->h_noise || !s->tail || !s->band_w) {
         vcd_world_synth_free(s);
         return VC_ERR_NOMEM;
     }
@@ -53,17 +50,16 @@ void vcd_world_synth_free(vcd_world_synth *s) {
     fftwf_free(s->h_noise);
     free(s->tail);
     free(s->band_w);
-    free(s->env_mix);
-    free(s->prev_env);
     memset(s, 0, sizeof *s);
 }
 
 void vcd_world_synth_reset(vcd_world_synth *s, uint64_t seed) {
     if (!s || !s->tail) return;
     memset(s->tail, 0, sizeof(float) * (size_t)s->n_fft);
+    s->cached_frame = -1;
     s->frames_done = 0;
     s->next_pulse = VCD_WORLD_PRE; /* the first period's buffer starts at sample 0 */
-    s->have_prev = 0;
+    s->prev_f0 = 0.0;
     vc_rng_seed(&s->rng, seed);
 }
 
@@ -96,16 +92,17 @@ static float clamp_ap(float v) {
     return v < VCD_WORLD_AP_MIN ? VCD_WORLD_AP_MIN : v;
 }
 
-/* The responses of one period: Hp and Hn when voiced, He (in h_noise) when not, from the
- * log-magnitude envelope env (F, already clamped) and the bands (already clamped).
- * log(sqrt(x)) = 0.5 log(x) keeps the magnitudes in the log domain. */
-static void period_responses(vcd_world_synth *s, const float *env, const float *bands, int voiced) {
+/* The responses of one frame: Hp and Hn when voiced, He (in h_noise) when not. ap: the frame's
+ * bands or NULL. log(sqrt(x)) = 0.5 log(x) keeps the magnitudes in the log domain. */
+static void frame_responses(vcd_world_synth *s, const float *env, const float *ap, int voiced) {
     size_t F = (size_t)s->F;
     if (!voiced) {
-        for (int k = 0; k < s->F; k++) s->spec[k][0] = env[k];
+        for (int k = 0; k < s->F; k++) s->spec[k][0] = clamp_log(env[k]);
         minimum_phase(s, s->h_noise);
         return;
     }
+    float bands[VCD_WORLD_BANDS];
+    for (int b = 0; b < VCD_WORLD_BANDS; b++) bands[b] = ap ? clamp_ap(ap[b]) : VCD_WORLD_AP_MIN;
     for (int pass = 0; pass < 2; pass++) {
         for (int k = 0; k < s->F; k++) {
             float a = 0.0f;
@@ -113,7 +110,7 @@ static void period_responses(vcd_world_synth *s, const float *env, const float *
                 a += s->band_w[(size_t)b * F + (size_t)k] * bands[b];
             float share = pass == 0 ? 1.0f - a : a;
             if (share < VCD_WORLD_AP_MIN) share = VCD_WORLD_AP_MIN;
-            s->spec[k][0] = env[k] + 0.5f * logf(share);
+            s->spec[k][0] = clamp_log(env[k]) + 0.5f * logf(share);
         }
         minimum_phase(s, pass == 0 ? s->h_pulse : s->h_noise);
     }
@@ -167,32 +164,22 @@ static void render_period(vcd_world_synth *s, double tau, long L, double P, int 
     }
 }
 
-static vcd_world_frame view_of(const vcd_world_synth *s, const float *env, const float *ap,
-                               const float *f0, const float *voicing, int t) {
-    vcd_world_frame v = {.env = env, .f0 = 0.0};
-    for (int b = 0; b < VCD_WORLD_BANDS; b++) v.bands[b] = ap ? clamp_ap(ap[b]) : VCD_WORLD_AP_MIN;
-    if (vcd_world_is_voiced(f0[t], voicing, t, s->f0_floor))
-        v.f0 = f0[t] < s->f0_floor ? (double)s->f0_floor : (double)f0[t];
-    return v;
+/* The F0 a frame renders at: 0 when unvoiced, else raised to the floor. */
+static double frame_f0(const vcd_world_synth *s, float f0, const float *voicing, int t) {
+    if (!vcd_world_is_voiced(f0, voicing, t, s->f0_floor)) return 0.0;
+    return f0 < s->f0_floor ? (double)s->f0_floor : (double)f0;
 }
 
-/* The parameters of a period at fraction w (0..1) through the hop from frame a to frame b:
- * both voiced or both unvoiced, the envelope (log domain), bands and F0 are interpolated
- * linearly; across a voicing boundary the nearer frame is taken whole. Envelope into s->env_mix,
- * bands into `bands`; returns the F0 (0: unvoiced). */
-static double mix_frames(vcd_world_synth *s, const vcd_world_frame *a, const vcd_world_frame *b,
-                         double w, float *bands) {
-    if ((a->f0 > 0.0) != (b->f0 > 0.0)) {
-        const vcd_world_frame *n = w < 0.5 ? a : b;
-        for (int k = 0; k < s->F; k++) s->env_mix[k] = clamp_log(n->env[k]);
-        memcpy(bands, n->bands, sizeof n->bands);
-        return n->f0;
-    }
-    float wb = (float)w, wa = 1.0f - wb;
-    for (int k = 0; k < s->F; k++)
-        s->env_mix[k] = wa * clamp_log(a->env[k]) + wb * clamp_log(b->env[k]);
-    for (int i = 0; i < VCD_WORLD_BANDS; i++) bands[i] = wa * a->bands[i] + wb * b->bands[i];
-    return (1.0 - w) * a->f0 + w * b->f0;
+/* F0 of a period starting at `phase` (0..1) through its frame's hop: the line through the
+ * previous frame's F0 and this one's, centred on this one at mid-hop, so a glide rises
+ * smoothly instead of in one step per frame (real voices glide; stepped F0 reads as jitter)
+ * while needing no later frame. The frame's own F0 when the previous one is unvoiced. */
+static double period_f0(const vcd_world_synth *s, double f, double prev, double phase) {
+    if (prev <= 0.0) return f;
+    double hz = f + (f - prev) * (phase - 0.5);
+    double lo = fmin(f, prev), hi = fmax(f, prev); /* never beyond the two frames' values */
+    hz = hz < lo ? lo : hz > hi ? hi : hz;
+    return hz < s->f0_floor ? s->f0_floor : hz;
 }
 
 /* Start a block of len samples: what earlier periods already put there, and the tail shifted
@@ -216,34 +203,28 @@ vc_status vcd_world_render(vcd_world_synth *s, const float *log_env, const float
     start_block(s, out, len);
     for (;;) {
         /* The period's buffer starts PRE samples before its pulse; that start decides the block
-         * and the hop t, whose frames t - 1 and t it interpolates: no later frame is needed. */
+         * and the frame, so no period needs a frame that has not been given yet. */
         long long p = (long long)floor(s->next_pulse) - VCD_WORLD_PRE;
         if (p >= start + (long long)len) break;
         int t = (int)(p / s->hop - s->frames_done);
-        double w = (double)(p - (s->frames_done + t) * s->hop) / (double)s->hop;
-        vcd_world_frame b = view_of(s, log_env + (size_t)t * F,
-                                    ap ? ap + (size_t)t * VCD_WORLD_BANDS : NULL, f0, voicing, t);
-        vcd_world_frame a = b; /* the very first hop has no frame before it */
-        if (t > 0)
-            a = view_of(s, log_env + (size_t)(t - 1) * F,
-                        ap ? ap + (size_t)(t - 1) * VCD_WORLD_BANDS : NULL, f0, voicing, t - 1);
-        else if (s->have_prev)
-            a = s->prev;
-        float bands[VCD_WORLD_BANDS];
-        double hz = mix_frames(s, &a, &b, w, bands);
-        int voiced = hz > 0.0;
-        period_responses(s, s->env_mix, bands, voiced);
-        double P = (double)s->sample_rate / (voiced ? hz : (double)VCD_WORLD_UNVOICED_F0);
-        double next = s->next_pulse + P;
+        int voiced = vcd_world_is_voiced(f0[t], voicing, t, s->f0_floor);
+        double hz = VCD_WORLD_UNVOICED_F0;
+        if (voiced) {
+            double prev = t > 0 ? frame_f0(s, f0[t - 1], voicing, t - 1) : s->prev_f0;
+            double phase = (double)(p - (s->frames_done + t) * s->hop) / (double)s->hop;
+            hz = period_f0(s, frame_f0(s, f0[t], voicing, t), prev, phase);
+        }
+        if (s->cached_frame != s->frames_done + t) {
+            frame_responses(s, log_env + (size_t)t * F,
+                            ap ? ap + (size_t)t * VCD_WORLD_BANDS : NULL, voiced);
+            s->cached_frame = s->frames_done + t;
+        }
+        double P = (double)s->sample_rate / hz, next = s->next_pulse + P;
         long L = (long)((long long)floor(next) - (long long)floor(s->next_pulse));
         render_period(s, s->next_pulse, L, P, voiced, out, start, len);
         s->next_pulse = next;
     }
-    /* Keep the last frame for the next block's first hop. */
-    memcpy(s->prev_env, log_env + (size_t)(T - 1) * F, F * sizeof *s->prev_env);
-    s->prev = view_of(s, s->prev_env, ap ? ap + (size_t)(T - 1) * VCD_WORLD_BANDS : NULL,
-                      f0 + (T - 1), voicing ? voicing + (T - 1) : NULL, 0);
-    s->have_prev = 1;
+    s->prev_f0 = frame_f0(s, f0[T - 1], voicing, T - 1);
     s->frames_done += T;
     return VC_OK;
 }

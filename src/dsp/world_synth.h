@@ -35,31 +35,21 @@
 
 #include <fftw3.h>
 
-/* What a period needs of one frame, clamped: env points at a (T, F) row of the caller's or at
- * the renderer's copy of the previous block's last frame. */
-typedef struct vcd_world_frame {
-    const float *env;
-    float bands[VCD_WORLD_BANDS];
-    double f0; /* rendered F0, 0 when unvoiced */
-} vcd_world_frame;
-
 typedef struct vcd_world_synth {
     int sample_rate, n_fft, hop, F;
     float f0_floor;
     float *buf;             /* (n_fft) time-domain scratch; fftwf_malloc'd */
     fftwf_complex *spec;    /* (F) frequency-domain scratch */
-    fftwf_complex *h_pulse; /* (F) Hp of the current period */
-    fftwf_complex *h_noise; /* (F) Hn (voiced) or He (unvoiced) of the current period */
+    fftwf_complex *h_pulse; /* (F) Hp of the cached frame */
+    fftwf_complex *h_noise; /* (F) Hn (voiced) or He (unvoiced) of the cached frame */
     float *tail;            /* (n_fft) responses already started, for the samples after the block */
     float *band_w;          /* (VCD_WORLD_BANDS, F) band weights at each bin */
-    float *env_mix;         /* (F) the current period's envelope */
-    float *prev_env;        /* (F) copy of the previous block's last envelope */
     fftwf_plan r2c, c2r;    /* on buf <-> spec */
     /* Stream state. */
-    long long frames_done; /* frames rendered so far: the block starts at sample frames_done hop */
-    double next_pulse;     /* absolute instant (samples) of the next period */
-    vcd_world_frame prev;  /* the previous block's last frame (env in prev_env) */
-    int have_prev;         /* 0 before the first block */
+    long long cached_frame; /* absolute frame index of h_pulse/h_noise, -1: none */
+    long long frames_done;  /* frames rendered so far: the block starts at sample frames_done hop */
+    double next_pulse;      /* absolute instant (samples) of the next period */
+    double prev_f0;         /* F0 the last rendered frame rendered at, 0: unvoiced */
     vc_rng rng;
 } vcd_world_synth;
 
