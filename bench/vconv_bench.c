@@ -99,18 +99,23 @@ static int bench_speed(const char *path, int runs) {
     m = bench_median(t, runs);
     printf("{\"bench\": \"f0\", \"audio_s\": %.3f, \"median_s\": %.6f, \"x_realtime\": %.1f}\n",
            seconds, m, seconds / m);
-    for (int k = 0; k < N_SETTINGS; k++) {
-        double sc = 0;
-        for (int r = 0; r < runs; r++) {
+    /* Settings interleaved run by run, so a change of the machine's load during the benchmark
+     * weighs on every setting alike (the machine is shared). */
+    double *ts = malloc((size_t)runs * N_SETTINGS * sizeof *ts), sc[N_SETTINGS] = {0};
+    if (!ts) die("alloc", VC_ERR_NOMEM);
+    for (int r = 0; r < runs; r++)
+        for (int k = 0; k < N_SETTINGS; k++) {
             double t0 = bench_now();
-            sc = resynth(fe, &a, &s, settings[k].from, settings[k].iters);
-            t[r] = bench_now() - t0;
+            sc[k] = resynth(fe, &a, &s, settings[k].from, settings[k].iters);
+            ts[k * runs + r] = bench_now() - t0;
         }
-        m = bench_median(t, runs);
+    for (int k = 0; k < N_SETTINGS; k++) {
+        m = bench_median(ts + k * runs, runs);
         printf("{\"bench\": \"resynth\", \"setting\": \"%s\", \"iters\": %d, \"audio_s\": %.3f, "
                "\"median_s\": %.6f, \"rtf\": %.4f, \"x_realtime\": %.1f, \"sc_db\": %.2f}\n",
-               settings[k].name, settings[k].iters, seconds, m, m / seconds, seconds / m, sc);
+               settings[k].name, settings[k].iters, seconds, m, m / seconds, seconds / m, sc[k]);
     }
+    free(ts);
     free(t);
     scratch_free(&s);
     vc_audio_free(&a);
