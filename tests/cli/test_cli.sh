@@ -137,6 +137,15 @@ cmp -s "$derived" again.wav && ok || bad "convert is deterministic"
 expect 0 "convert, two references, pitch shift, spectrum vocoder" -- "$vconv" convert -q "$src" "$ref" \
   "$(ls "$samples"/*.wav | sed -n 3p)" --pitch-shift -3 --vocoder spectrum --model m.safetensors -o two.wav
 [ -s two.wav ] && ok || bad "convert with two references wrote its output"
+expect 0 "convert, WORLD vocoder, frame matching" -- "$vconv" convert -q "$src" "$ref" \
+  --model m.safetensors --vocoder world --match 0.75 --match-k 8 --match-space hidden -o w1.wav
+expect 0 "convert, WORLD vocoder, frame matching, again" -- "$vconv" convert -q "$src" "$ref" \
+  --model m.safetensors --vocoder world --match 0.75 --match-k 8 --match-space hidden -o w2.wav
+cmp -s w1.wav w2.wav && ok || bad "convert with frame matching is deterministic"
+cmp -s w1.wav "$derived" && bad "frame matching changes nothing" || ok
+expect 2 "convert --match out of range" -- "$vconv" convert "$src" "$ref" --model m.safetensors --match 2
+expect 2 "convert --match-k out of range" -- "$vconv" convert "$src" "$ref" --model m.safetensors --match-k 0
+expect 2 "convert --match-space bad choice" -- "$vconv" convert "$src" "$ref" --model m.safetensors --match-space wavlm
 expect 1 "convert a missing source" -- "$vconv" convert nowhere.wav "$ref" --model m.safetensors -o x.wav
 one_line_error "convert a missing source"
 no_file x.wav "convert a missing source"

@@ -33,5 +33,11 @@ med() { sed -n 's/.*"median_hz": \([0-9.]*\).*/\1/p' "$1"; }
 "$vconv" analyze --json "$work/out.wav" >"$work/o.json" && "$vconv" analyze --json "$src" >"$work/s.json"
 awk -v o="$(med "$work/o.json")" -v s="$(med "$work/s.json")" 'BEGIN { exit !(o > 0 && s > 0 && o / s < 1.1 && s / o < 1.1) }' && ok \
   || bad "output F0 median $(med "$work/o.json") Hz, source $(med "$work/s.json") Hz: not the source's pitch"
+# with the WORLD vocoder and frame matching: the noise's frames are matched (only unvoiced
+# sounds); the output is written and is not silent
+"$vconv" convert "$src" "$work/noise.wav" --vocoder world --match 1 -o "$work/w.wav" >"$work/log" 2>&1 && ok \
+  || bad "convert --vocoder world --match 1: $(cat "$work/log")"
+"$vconv" analyze --json "$work/w.wav" >"$work/w.json" 2>&1
+grep -q '"active_dbfs": -[1-3][0-9]\.' "$work/w.json" && ok || bad "matched output is silent or odd: $(head -c 400 "$work/w.json")"
 echo "convert_unvoiced: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
