@@ -21,7 +21,9 @@ int cmd_convert(int argc, char **argv) {
     const char *out_path = NULL, *model_path = NULL;
     vc_convert_params cp = vc_convert_default_params();
     float pitch_shift = NAN, chunk = (float)cp.chunk_seconds;
-    int float_out = 0, seed = (int)cp.vocoder.seed, vocoder = 0, keep_dynamics = 0, space = 0;
+    int float_out = 0, seed = (int)cp.vocoder.seed, keep_dynamics = 0;
+    int vocoder = cp.world_vocoder ? 2 : cp.harmonic ? 0 : 1; /* the library's defaults */
+    int space = cp.match_space == VC_MATCH_HIDDEN;
     const cli_option opts[] = {
         {"output", 'o', OPT_STRING, &out_path, 0, 0, NULL, "OUT.wav",
          "output WAV (default: <source>_as_<reference>.wav here)"},
