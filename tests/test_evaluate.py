@@ -88,7 +88,7 @@ def recogniser_checks(ev, corpus, work, np):
     x = ev["load"](a)
     noisy = os.path.join(work, "noisy.wav")
     ev["save"](noisy, 0.05 * np.resize(x, 5 * ev["RATE"])
-               + 0.3 * np.random.default_rng(2).standard_normal(5 * ev["RATE"]))
+               + 0.15 * np.random.default_rng(2).standard_normal(5 * ev["RATE"]))
     asr.transcribe(noisy)
     check(asr.transcribe(a) == first, "a transcript does not depend on the ones decoded before")
 
