@@ -31,6 +31,10 @@ static double time_convert(const vc_model *m, const vc_audio *src, const vc_voic
                            int runs) {
     vc_convert_params p = vc_convert_default_params();
     p.vocoder.iters = iters;
+    p.world_vocoder =
+        0; /* the harmonic Griffin-Lim vocoder: "model" is the run without iterations */
+    p.harmonic = 1;
+    p.match = 0.0f;
     return time_params(m, src, v, &p, runs);
 }
 

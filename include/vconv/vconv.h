@@ -257,18 +257,19 @@ typedef struct vc_convert_params {
     int auto_pitch; /* 1 (default): the source's contour in the voice's range */
     float
         pitch_shift; /* when auto_pitch == 0: the source's own pitch moved by this many semitones */
-    int harmonic;    /* 1 (default): the spectrum's envelope times harmonics drawn at the converted
-                      * F0, mixed with noise by the voicing (source-filter), then Griffin-Lim;
+    int harmonic;    /* read when world_vocoder is 0. 1 (default): the spectrum's envelope
+                      * times harmonics drawn at the converted F0, mixed with noise by the
+                      * voicing (source-filter), then Griffin-Lim;
                       * 0: Griffin-Lim on the model's spectrum as it is */
-    int world_vocoder;  /* 1: the WORLD source-filter renderer (envelope, band aperiodicity,
-                         * F0); harmonic is then not read. 0 (default): harmonic decides */
+    int world_vocoder;  /* 1 (default): the WORLD source-filter renderer (envelope, band
+                         * aperiodicity, F0); harmonic is then not read. 0: harmonic decides */
     int match_dynamics; /* 1 (default): stretch the model's over-smoothed spectral dynamics to the
                          * voice's (per-bin log-magnitude std over time; never shrunk) */
-    float match;        /* 0..1 (default 0): each output frame's envelope and aperiodicity from
+    float match;        /* 0..1 (default 0.5): each output frame's envelope and aperiodicity from
                          * the match_k reference frames nearest in content (cosine), blended in the
                          * log domain with the decoder's by this strength; needs voice->frames */
     int match_k;        /* neighbours averaged (default 4); the voice needs at least this many */
-    vc_match_space match_space; /* default VC_MATCH_Z */
+    vc_match_space match_space; /* default VC_MATCH_HIDDEN */
     vc_vocoder_params vocoder;  /* Griffin-Lim: iters 32, momentum 0.99, seed 1 (progress unused) */
     double chunk_seconds;       /* speech converted per chunk (default 10): bounds memory */
     vc_progress_fn progress;    /* after each chunk, when set */
