@@ -292,7 +292,8 @@ VC_WARN_UNUSED vc_status vc_convert(const vc_model *m, const vc_audio *source,
 /* A reusable conversion state for one thread: the front end's and the vocoder's FFTW plans, the
  * model workspace and every chunk array, made once for p's chunk length and vocoder (a full
  * chunk, whatever the source's length; chunk_seconds at most 600). vc_converter_run converts as
- * vc_convert(m, source, voice, p, out) does, to the same bytes, without allocating them again.
+ * vc_convert(m, source, voice, p, out) does, to the same bytes, without allocating them again
+ * (frame matching's similarity scratch, sized by the voice's frames, is made per run).
  * Several threads may each run their own converter with one model. */
 typedef struct vc_converter vc_converter;
 VC_WARN_UNUSED vc_status vc_converter_init(const vc_model *m, const vc_convert_params *p,
