@@ -187,12 +187,98 @@ static void test_learns(const char *root, const char *const *dirs) {
     CHECK(count_lines(logp) == l.n_reports);
 }
 
-/* N steps straight == stop at k (checkpoint) + resume: the same parameters, bit for bit. */
+/* A checkpoint as the first version wrote it: the same tensors and only the metadata keys
+ * it knew (config, version, step, adam_step, rng, seed, batch, segment_frames, val_share). */
+static void write_old_checkpoint(const char *from, const char *to) {
+    static const char *old_keys[] = {
+        "vconv.ckpt_version", "vconv.step",  "vconv.adam_step",      "vconv.rng",
+        "vconv.seed",         "vconv.batch", "vconv.segment_frames", "vconv.val_share"};
+    st_file f;
+    CHECK(safetensors_load(from, &f) == VC_OK);
+    st_tensor_out t[16];
+    float *buf[16];
+    int nt = f.n_tensors;
+    CHECK(nt == 9);
+    for (int i = 0; i < nt; i++) {
+        buf[i] = malloc(sizeof(float) * f.tensors[i].numel);
+        CHECK(safetensors_read_f32(&f, i, buf[i], f.tensors[i].numel) == VC_OK);
+        t[i].name = f.tensors[i].name;
+        t[i].ndim = f.tensors[i].ndim;
+        memcpy(t[i].shape, f.tensors[i].shape, sizeof t[i].shape);
+        t[i].data = buf[i];
+    }
+    const char *kv[128];
+    int n = 0, new_keys = 0;
+    for (int i = 0; i < f.n_meta; i++) {
+        int keep = strncmp(f.meta[i].key, "vconv.", 6) == 0; /* the config ... */
+        int known = 0;
+        for (size_t k = 0; k < sizeof old_keys / sizeof *old_keys; k++)
+            known |= !strcmp(f.meta[i].key, old_keys[k]);
+        static const char *run_keys[] = {"vconv.steps",        "vconv.lr",
+                                         "vconv.warmup",       "vconv.clip",
+                                         "vconv.val_every",    "vconv.checkpoint_every",
+                                         "vconv.log_every",    "vconv.speaker_utterance",
+                                         "vconv.augment_warp", "vconv.augment_pitch",
+                                         "vconv.augment_eq_db"};
+        for (size_t k = 0; k < sizeof run_keys / sizeof *run_keys; k++)
+            if (!strcmp(f.meta[i].key, run_keys[k])) keep = 0, new_keys++;
+        if (!keep && !known) continue;
+        kv[2 * n] = f.meta[i].key;
+        kv[2 * n + 1] = f.meta[i].value;
+        n++;
+    }
+    CHECK(new_keys == 11); /* the new writer records every run setting */
+    CHECK(safetensors_write(to, t, nt, kv, n, ST_F32) == VC_OK);
+    for (int i = 0; i < nt; i++) free(buf[i]);
+    safetensors_free(&f);
+}
+
+static int same_params(const char *a, const char *b) {
+    vcm_model ma, mb;
+    CHECK(vcm_model_load(a, &ma, 0) == VC_OK);
+    CHECK(vcm_model_load(b, &mb, 0) == VC_OK);
+    int same = ma.params.total == mb.params.total &&
+               memcmp(ma.params.data, mb.params.data, sizeof(float) * ma.params.total) == 0 &&
+               memcmp(ma.mel_mean, mb.mel_mean, sizeof(float) * (size_t)ma.cfg.n_mels) == 0 &&
+               memcmp(ma.lin_std, mb.lin_std, sizeof(float) * (size_t)ma.cfg.n_bins) == 0;
+    vcm_model_free(&ma);
+    vcm_model_free(&mb);
+    return same;
+}
+
+/* Every line's (step, validation) pair is new, and steps never go back within a kind. */
+static int log_unique(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    char line[4096];
+    long last[2] = {-1, -1};
+    int ok = 1;
+    while (fgets(line, sizeof line, f)) {
+        long step;
+        const char *v = strstr(line, "\"validation\":");
+        if (sscanf(line, "{\"step\":%ld,", &step) != 1 || !v) {
+            ok = 0;
+            continue;
+        }
+        int k = v[13] == '1';
+        if (step <= last[k]) ok = 0;
+        last[k] = step;
+    }
+    fclose(f);
+    return ok;
+}
+
+/* N steps straight == stop at k (checkpoint) + resume: the same parameters, bit for bit. A stop
+ * writes no model unless asked; a checkpoint in the first version's layout resumes the same;
+ * the log is cut back to the checkpoint's step. */
 static void test_resume(const char *root, const char *const *dirs) {
-    char a[1024], b[1024], ck[1100];
+    char a[1024], b[1024], c[1024], ck[1100], ckc[1100], ckold[1100];
     join(a, sizeof a, root, "straight.safetensors");
     join(b, sizeof b, root, "resumed.safetensors");
+    join(c, sizeof c, root, "oldckpt.safetensors");
     snprintf(ck, sizeof ck, "%s.ckpt", b);
+    snprintf(ckc, sizeof ckc, "%s.ckpt", c);
+    snprintf(ckold, sizeof ckold, "%s.v1.ckpt", c);
     const long N = 60;
     int nc0, nc1;
     char cache[1024];
@@ -207,56 +293,89 @@ static void test_resume(const char *root, const char *const *dirs) {
     CHECK(nc0 == N_SPK * N_UTT && nc1 == nc0 && fp1 == fp0); /* cache reused, not rewritten */
 
     volatile int stop = 0;
+    int stopped = 0;
     run_log lb = {0};
     lb.stop = &stop;
     lb.stop_at = 30; /* not a multiple of checkpoint_every: the stop path writes it */
     p = base_params(dirs, b, &lb);
     p.steps = N;
     p.stop = &stop;
+    p.stopped = &stopped;
     CHECK(vc_train(&p) == VC_OK);
-    CHECK(file_exists(b) && file_exists(ck));
-    vcm_model mb;
-    CHECK(vcm_model_load(b, &mb, 0) == VC_OK);
-    vcm_model_free(&mb);
+    CHECK(stopped == 1 && !file_exists(b) && file_exists(ck)); /* no partial model */
+
+    /* the same stop with save_on_interrupt: the model of step 30 under its name */
+    stop = 0;
+    run_log lb2 = {0};
+    lb2.stop = &stop;
+    lb2.stop_at = 30;
+    p = base_params(dirs, c, &lb2);
+    p.steps = N;
+    p.stop = &stop;
+    p.stopped = &stopped;
+    p.save_on_interrupt = 1;
+    CHECK(vc_train(&p) == VC_OK);
+    CHECK(stopped == 1 && file_exists(c) && file_exists(ckc));
     st_file sf;
-    CHECK(safetensors_load(b, &sf) == VC_OK);
+    CHECK(safetensors_load(c, &sf) == VC_OK);
     const char *ts = safetensors_meta(&sf, "vconv.train_steps");
     CHECK(ts && !strcmp(ts, "30")); /* stopped between steps 30 and 31 */
     CHECK(safetensors_meta(&sf, "vconv.train_date") && safetensors_meta(&sf, "vconv.version"));
     safetensors_free(&sf);
+    write_old_checkpoint(ckc, ckold);
 
+    /* a killed run logs past its checkpoint: those lines (and a half line) must go */
+    char logp[1100];
+    snprintf(logp, sizeof logp, "%s.log.jsonl", b);
+    FILE *lf = fopen(logp, "a");
+    CHECK(lf != NULL);
+    if (lf) {
+        fputs("{\"step\":40,\"loss\":1,\"validation\":0}\n{\"step\":50,\"lo", lf);
+        fclose(lf);
+    }
     run_log lc = {0};
     p = base_params(dirs, b, &lc);
     p.steps = N;
     p.resume = ck;
+    p.stopped = &stopped;
     CHECK(vc_train(&p) == VC_OK);
-    char logp[1100];
-    snprintf(logp, sizeof logp, "%s.log.jsonl", b);
-    CHECK(count_lines(logp) == lb.n_reports + lc.n_reports); /* appended on resume */
-    CHECK(count_matching(root, ".tmp.") == 0);               /* no temp file left behind */
-    vcm_model ma, mr;
-    CHECK(vcm_model_load(a, &ma, 0) == VC_OK);
-    CHECK(vcm_model_load(b, &mr, 0) == VC_OK);
-    CHECK(ma.params.total == mr.params.total);
-    CHECK(memcmp(ma.params.data, mr.params.data, sizeof(float) * ma.params.total) == 0);
-    CHECK(memcmp(ma.mel_mean, mr.mel_mean, sizeof(float) * (size_t)ma.cfg.n_mels) == 0);
-    CHECK(memcmp(ma.lin_std, mr.lin_std, sizeof(float) * (size_t)ma.cfg.n_bins) == 0);
+    CHECK(stopped == 0);
+    CHECK(count_lines(logp) == lb.n_reports + lc.n_reports); /* cut back, then appended */
+    CHECK(log_unique(logp));
+    CHECK(count_matching(root, ".tmp.") == 0); /* no temp file left behind */
+    CHECK(same_params(a, b));
     CHECK(la.last_val == lc.last_val && la.n_val >= 1);
-    fprintf(stderr, "resume: final val %.6f straight, %.6f resumed; params %s\n", la.last_val,
-            lc.last_val,
-            memcmp(ma.params.data, mr.params.data, sizeof(float) * ma.params.total) ? "DIFFER"
-                                                                                    : "identical");
-    vcm_model_free(&ma);
-    vcm_model_free(&mr);
+    fprintf(stderr, "resume: final val %.6f straight, %.6f resumed\n", la.last_val, lc.last_val);
 
-    /* another config, or a file that is not a checkpoint: clear errors */
+    /* the first version's checkpoint layout resumes to the same parameters */
+    run_log le = {0};
+    p = base_params(dirs, c, &le);
+    p.steps = N;
+    p.resume = ckold;
+    CHECK(vc_train(&p) == VC_OK);
+    CHECK(same_params(a, c));
+
+    /* another config, another run setting, or a file that is not a checkpoint: clear errors,
+     * before the corpus is read (a missing corpus folder would be another error) */
+    const char *nowhere[] = {"/nonexistent-vconv-corpus"};
     run_log ld = {0};
-    p = base_params(dirs, b, &ld);
+    p = base_params(nowhere, b, &ld);
     p.steps = N + 10;
     p.resume = ck;
     p.config_json = "{\"channels\":8}";
     CHECK(vc_train(&p) == VC_ERR_ARG);
     p.config_json = TINY;
+    p.batch = 4;
+    CHECK(vc_train(&p) == VC_ERR_ARG);
+    p.batch = 8;
+    p.lr = 1e-3f;
+    CHECK(vc_train(&p) == VC_ERR_ARG);
+    vc_train_params q = vc_train_default_params();
+    CHECK(vc_train_resume_params(ck, &q) == VC_OK);
+    CHECK(q.batch == 8 && q.segment_frames == 32 && q.lr == 3e-3f && q.warmup == 20 &&
+          q.steps == N && q.seed == 3 && q.val_every == 50 && q.val_share == 0.2f &&
+          q.speaker_utterance == 0 && q.augment_warp == 0.0f);
+    p.lr = 3e-3f;
     p.resume = a; /* a model file */
     CHECK(vc_train(&p) == VC_ERR_VERSION);
 }
