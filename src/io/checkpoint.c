@@ -134,10 +134,17 @@ vc_status vci_checkpoint_open(const char *path, st_file *f, vcm_config *cfg) {
     vc_status st = safetensors_load(path, f);
     if (st != VC_OK) return st;
     const char *ver = safetensors_meta(f, "vconv.ckpt_version");
+    if (!ver) /* one line: the command line shows the last error alone */
+        vc_log(VC_LOG_ERROR,
+               "train: %s is not a checkpoint (no vconv.ckpt_version: a model file?); resume from "
+               "the MODEL.ckpt that training wrote",
+               path);
+    else if (strcmp(ver, VCI_CKPT_VERSION) != 0)
+        vc_log(VC_LOG_ERROR,
+               "train: %s: checkpoint version %s, this build reads %s; resume with the vconv "
+               "version that wrote it, or start over",
+               path, ver, VCI_CKPT_VERSION);
     if (!ver || strcmp(ver, VCI_CKPT_VERSION) != 0) {
-        vc_log(VC_LOG_ERROR, "train: %s: checkpoint version %s, this build reads %s", path,
-               ver ? ver : "(none: not a checkpoint)", VCI_CKPT_VERSION);
-        vc_log(VC_LOG_ERROR, "HINT: resume with the vconv version that wrote it, or start over");
         safetensors_free(f);
         return VC_ERR_VERSION;
     }
