@@ -161,7 +161,7 @@ static vc_status init_codebook(trainer *t) {
                           &t->items[b]);
         st = vct_fill_batch(t, t->items);
         if (st != VC_OK) break;
-        vct_augment_batch(&t->aug, &t->rng, t->x, t->xc, t->B, t->T);
+        vct_augment_batch(&t->aug, &t->rng, t->m.mel_mean, t->m.mel_std, t->x, t->xc, t->B, t->T);
         vcm_forward_train(&t->m, &t->ws, t->xc, t->pp, t->xs, t->x, t->lin, 0, NULL);
         memcpy(z + (size_t)k * per, t->ws.z.v, sizeof(float) * per);
     }
@@ -409,7 +409,8 @@ static vc_status alloc_buffers(trainer *t) {
     vc_status st = vct_scratch_init(&t->sc, &t->fs, c->n_fft, c->hop, F);
     if (st == VC_OK) st = vcm_workspace_init(&t->ws, &t->m, B, T, t->Ts);
     if (st == VC_OK) st = adamw_init(&t->opt, t->m.params.total, 0.9f, 0.999f, 1e-8f);
-    if (st == VC_OK) st = vct_augment_init(&t->aug, &t->run, M, c->sample_rate, c->n_fft, T);
+    const vc_frontend_params *fp = vc_frontend_params_of(t->fe);
+    if (st == VC_OK) st = vct_augment_init(&t->aug, &t->run, M, fp->fmin, fp->fmax, T);
     if (st != VC_OK) return st;
     size_t ns = vq_scratch_size(&t->m.vq, VCT_INIT_BATCHES * B, t->T2);
     size_t ns1 = vq_scratch_size(&t->m.vq, B, t->T2);

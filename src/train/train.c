@@ -4,9 +4,12 @@
  * - Batches: a speaker is drawn uniformly among the speakers that have a usable training
  *   utterance, then one of its utterances uniformly, so every speaker counts equally however
  *   much audio it has. Utterances shorter than the segment T are not used (count in the log).
- *   The speaker segment has Ts = T frames and its own random start in the same utterance: it
- *   may overlap the content segment (batch.h).
- * - Randomness: the training stream (batches, k-means++ seeding, dead-code re-seeding) comes
+ *   The speaker segment has Ts = T frames and its own random start, in another utterance of
+ *   the same speaker with speaker_utterance (where the speaker has one), else in the same
+ *   utterance, where it may overlap the content segment (batch.h). With augmentation on, the
+ *   content encoder reads an augmented copy of the mel target (augment.h); validation never.
+ * - Randomness: the training stream (batches, augmentation, k-means++ seeding, dead-code
+ *   re-seeding) comes
  *   from one vc_rng seeded from params.seed and saved in the checkpoint. Parameter init, the
  *   log-magnitude statistics sample and the validation set use streams of their own derived
  *   from the seed, so they never shift the training stream.
@@ -108,7 +111,7 @@ static vc_status train_step(trainer *t, vcm_losses *L, int *skipped) {
                       &t->items[b]);
     vc_status st = vct_fill_batch(t, t->items);
     if (st != VC_OK) return st;
-    vct_augment_batch(&t->aug, &t->rng, t->x, t->xc, t->B, t->T);
+    vct_augment_batch(&t->aug, &t->rng, t->m.mel_mean, t->m.mel_std, t->x, t->xc, t->B, t->T);
     vc_params *P = &t->m.params;
     vc_params_zero_grad(P);
     vcm_forward_train(&t->m, &t->ws, t->xc, t->pp, t->xs, t->x, t->lin, 1, L);
