@@ -6,8 +6,8 @@
 #  - SIGTERM: exit 143, the same; --save-on-interrupt also writes the unfinished model;
 #  - --resume alone takes batch, segment and the other run settings from the checkpoint; an
 #    explicit conflicting option is an error before any feature is computed;
-#  - SIGINT during feature extraction stops within a second or two, with no checkpoint and no
-#    temp file in the cache.
+#  - SIGINT during feature extraction stops once the chunk of files under way is done, with no
+#    checkpoint and no temp file in the cache.
 # usage: test_interrupt.sh VCONV SAMPLES_DIR
 set -u
 vconv=$1 samples=$2
@@ -123,6 +123,7 @@ for _ in $(seq 200); do
   [ "$(ls fcache 2>/dev/null | wc -l)" -ge 10 ] && break
   sleep 0.05
 done
+n0=$(ls fcache | wc -l)
 t0=$(date +%s.%N)
 kill -INT "$pid"
 wait "$pid"
@@ -130,9 +131,10 @@ rc=$?
 t1=$(date +%s.%N)
 [ "$rc" -eq 130 ] && ok || bad "SIGINT in feature extraction: exit $rc: $(tail -2 feat.err)"
 n=$(ls fcache | wc -l)
-python3 -c "import sys; sys.exit(not ($t1 - $t0 < 2.0))" && ok ||
-  bad "SIGINT in feature extraction took $(python3 -c "print(round($t1 - $t0, 2))") s"
-[ "$n" -lt 240 ] && ok || bad "feature extraction ran to the end ($n cache files)"
+# files are computed in chunks of 8 per thread: at most the chunk under way ends after a stop
+# (a speed-independent measure of "promptly"; the time is printed for the record)
+[ $((n - n0)) -le 8 ] && ok || bad "feature extraction went on for $((n - n0)) files after SIGINT"
+echo "feature-time stop: $(python3 -c "print(round($t1 - $t0, 2))") s, $((n - n0)) more files, $n of 240 cached"
 [ ! -e f.safetensors.ckpt ] && [ ! -e f.safetensors ] && ok || bad "a checkpoint or model after a feature-time stop"
 ls -a fcache | grep -q '\.tmp' && bad "a half-written cache file left" || ok
 echo "interrupt: $pass passed, $fail failed"
