@@ -273,19 +273,10 @@ char *vc_train_checkpoint_path(const vc_train_params *p) {
     return p->checkpoint ? concat(p->checkpoint, "") : concat(p->out_model, ".ckpt");
 }
 
-vc_status vc_train_resume_params(const char *ckpt, vc_train_params *p) {
-    if (!ckpt || !p) return VC_ERR_ARG;
-    st_file f;
-    vcm_config cfg;
-    vc_status st = vci_checkpoint_open(ckpt, &f, &cfg);
-    if (st != VC_OK) return st;
-    vci_ckpt_state s;
-    memset(&s, 0, sizeof s);
-    st = vci_checkpoint_read_state(&f, ckpt, &s);
-    safetensors_free(&f);
-    if (st != VC_OK) return st;
-    const vci_run *r = &s.run;
-    unsigned h = s.have;
+/* The run settings a checkpoint holds, over p's; the training-data options it lacks were off. */
+static void apply_checkpoint_run(const vci_ckpt_state *s, vc_train_params *p) {
+    const vci_run *r = &s->run;
+    unsigned h = s->have;
     p->seed = r->seed;
     p->batch = r->batch;
     p->segment_frames = r->segment_frames;
@@ -301,7 +292,20 @@ vc_status vc_train_resume_params(const char *ckpt, vc_train_params *p) {
     p->augment_warp = h & VCI_RUN_AUG_WARP ? r->augment_warp : 0.0f;
     p->augment_pitch = h & VCI_RUN_AUG_PITCH ? r->augment_pitch : 0.0f;
     p->augment_eq_db = h & VCI_RUN_AUG_EQ ? r->augment_eq_db : 0.0f;
-    return VC_OK;
+}
+
+vc_status vc_train_resume_params(const char *ckpt, vc_train_params *p) {
+    if (!ckpt || !p) return VC_ERR_ARG;
+    st_file f;
+    vcm_config cfg;
+    vc_status st = vci_checkpoint_open(ckpt, &f, &cfg);
+    if (st != VC_OK) return st;
+    vci_ckpt_state s;
+    memset(&s, 0, sizeof s);
+    st = vci_checkpoint_read_state(&f, ckpt, &s);
+    safetensors_free(&f);
+    if (st == VC_OK) apply_checkpoint_run(&s, p);
+    return st;
 }
 
 /* The config (from the checkpoint on resume: an explicit one must be the same) and the run
@@ -336,12 +340,11 @@ static vc_status resolve_run(trainer *t, st_file *ck, vci_ckpt_state *s, vcm_con
     st = vci_checkpoint_read_state(ck, p->resume, s);
     if (st == VC_OK) st = check_resume(p, p->resume, s);
     if (st != VC_OK) return st;
-    t->run = run_of(p, "tiny"); /* any preset: the checkpoint's options replace its defaults */
-    t->run.speaker_utterance = s->have & VCI_RUN_SPK_UTT ? s->run.speaker_utterance : 0;
-    t->run.augment_warp = s->have & VCI_RUN_AUG_WARP ? s->run.augment_warp : 0.0f;
-    t->run.augment_pitch = s->have & VCI_RUN_AUG_PITCH ? s->run.augment_pitch : 0.0f;
-    t->run.augment_eq_db = s->have & VCI_RUN_AUG_EQ ? s->run.augment_eq_db : 0.0f;
-    t->seed = s->run.seed; /* the split and the validation set follow the original run */
+    vc_train_params q = *p; /* equal to the checkpoint's where it has them (checked above) */
+    apply_checkpoint_run(s, &q);
+    q.steps = p->steps;          /* the one setting a resume may move */
+    t->run = run_of(&q, "tiny"); /* no preset default is left to apply */
+    t->seed = s->run.seed;       /* the split and the validation set follow the original run */
     return VC_OK;
 }
 
