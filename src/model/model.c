@@ -31,6 +31,7 @@ static void add_row(table_builder *tb, const char *prefix, const char *suffix, i
     s->init = init;
     s->scale = scale;
     s->fan_in = fan_in;
+    s->trainable = grad != NULL; /* a row without a gradient is owned by something else */
     m->bind[m->n_spec] = (vcm_binding){.data = data, .grad = grad};
     m->n_spec++;
 }

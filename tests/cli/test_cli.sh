@@ -116,6 +116,16 @@ expect 0 "train tiny on the samples" -- "$vconv" train -q --data "$samples" -o m
 [ "$(grep -c '"step"' m.safetensors.log.jsonl)" -ge 3 ] && ok || bad "train writes the JSON-lines log"
 expect 0 "train resumes" -- "$vconv" train -q --data "$samples" -o m.safetensors \
   --steps 8 --batch 2 --segment 32 --log-every 2 --cache cache --resume m.safetensors.ckpt
+expect 1 "train --resume with a run setting other than the checkpoint's" -- "$vconv" train -q \
+  --data "$samples" -o m2.safetensors --batch 4 --cache fresh-cache --resume m.safetensors.ckpt
+one_line_error "train --resume with another batch"
+no_file m2.safetensors "train --resume with another batch"
+no_file fresh-cache "train --resume with another batch (reported before feature extraction)"
+expect 1 "train --resume from a model file" -- "$vconv" train -q --data "$samples" \
+  -o m2.safetensors --resume m.safetensors
+one_line_error "train --resume from a model file"
+grep -q "m.safetensors is not a checkpoint" "$work/err" && ok || bad "train --resume from a model file names it"
+no_file m2.safetensors "train --resume from a model file"
 
 # --- convert with the tiny model just trained
 src=$(ls "$samples"/*.wav | sed -n 1p) ref=$(ls "$samples"/*.wav | sed -n 2p)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # recipes/default: the training view holds exactly the corpus minus holdout.txt (checked on the
-# project corpus; skipped without it), and scripts/plot_training turns a training log into an
-# SVG. usage: test_recipes.sh SOURCE_DIR CORPUS_DIR
+# project corpus; skipped without it), scripts/plot_training turns a training log into an SVG,
+# and an interrupted recipe prints the command that resumes. usage: test_recipes.sh SOURCE_DIR CORPUS_DIR
 set -u
 src=$1 corpus=$2
 work=$(mktemp -d)
@@ -37,6 +37,23 @@ check "vctk: every 10th speaker held out (p225, p235), mic2 copies skipped" \
    [ "$(find "$work/vctk/train" -type l | wc -l)" -eq 20 ]'
 check "vctk: a folder without speakers is an error" \
   '! "$src/recipes/vctk/run.sh" "$work/nothing" --out "$work/v2" --prepare-only 2>/dev/null'
+
+# recipes/common/train.sh stopped by Ctrl-C: exits 130 and prints the command that resumes
+# (the recipe's own, run again), with the checkpoint written.
+mkdir -p "$work/rec/train/set"
+for f in "$src"/samples/*.wav; do ln -s "$f" "$work/rec/train/set/"; done
+setsid "$src/recipes/common/train.sh" "$work/rec" 20000 1 "recipes/x/run.sh --out rec" \
+  >"$work/rec.out" 2>"$work/rec.err" &
+pid=$!
+for _ in $(seq 600); do [ -s "$work/rec/model.safetensors.log.jsonl" ] && break; sleep 0.05; done
+kill -INT -- "-$pid"
+wait "$pid"
+rc=$?
+check "train.sh interrupted exits 130 (exit $rc)" '[ "$rc" -eq 130 ]'
+check "train.sh prints the command that resumes" \
+  'grep -q "run again to continue (from .*model.safetensors.ckpt when it exists): recipes/x/run.sh --out rec$" "$work/rec.err"'
+check "train.sh leaves the checkpoint and no model" \
+  '[ -s "$work/rec/model.safetensors.ckpt" ] && [ ! -e "$work/rec/model.safetensors" ]'
 
 if [ -d "$corpus/arctic" ]; then
   out="$work/default"
