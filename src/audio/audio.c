@@ -477,11 +477,11 @@ static vc_status vca_reread(SNDFILE *sf, const SF_INFO *fi, const char *name, si
  * (scaled when the file was out of scale). Files over VCA_TWO_PASS_FRAMES are checked on a read
  * that stores nothing, so refusing one costs little memory, and stored on a second. */
 static vc_status vca_read_checked(SNDFILE *sf, const SF_INFO *fi, const char *name,
-                                  double min_active_dbfs, vca_store *store) {
+                                  const vca_load_opts *opts, vca_store *store) {
     vca_stats stats;
     memset(&stats, 0, sizeof stats);
     vc_status st = vca_level_init(&stats.level, fi->samplerate);
-    const int two_pass = fi->seekable && fi->frames > VCA_TWO_PASS_FRAMES;
+    const int two_pass = fi->seekable && fi->frames > (sf_count_t)opts->two_pass_frames;
     size_t n = 0;
     double gain = 1.0;
     vc_level lv;
@@ -491,7 +491,8 @@ static vc_status vca_read_checked(SNDFILE *sf, const SF_INFO *fi, const char *na
         vc_log(VC_LOG_ERROR, "%s: out of memory", name);
     if (st == VC_OK) st = vca_check_downmix(&stats, fi->channels, n, name);
     if (st == VC_OK) st = vca_check_scale(&stats.level, fi->samplerate, name, &gain);
-    if (st == VC_OK) st = vca_check_audible(&lv, gain, n, fi->samplerate, min_active_dbfs, name);
+    if (st == VC_OK)
+        st = vca_check_audible(&lv, gain, n, fi->samplerate, opts->min_active_dbfs, name);
     vca_level_free(&stats.level);
     if (st == VC_OK && two_pass) st = vca_reread(sf, fi, name, n, store);
     if (st == VC_OK && gain != 1.0)
@@ -502,7 +503,7 @@ static vc_status vca_read_checked(SNDFILE *sf, const SF_INFO *fi, const char *na
 /* Shared by the path and memory loaders: the header's claims, the container's own chunks, the
  * checked read, resampling. Does not close sf. */
 static vc_status decode(SNDFILE *sf, const SF_INFO *fi, const vca_source *src, const char *name,
-                        int sample_rate, double min_active_dbfs, vc_audio *out,
+                        int sample_rate, const vca_load_opts *opts, vc_audio *out,
                         vc_audio_info *info) {
     vc_status st = vca_check_header(fi, name);
     if (st == VC_OK && (fi->format & SF_FORMAT_TYPEMASK) == SF_FORMAT_WAV)
@@ -513,7 +514,7 @@ static vc_status decode(SNDFILE *sf, const SF_INFO *fi, const vca_source *src, c
         return VC_ERR_AUDIO;
     }
     vca_store store = {0};
-    st = vca_read_checked(sf, fi, name, min_active_dbfs, &store);
+    st = vca_read_checked(sf, fi, name, opts, &store);
     float *mono = store.x;
     size_t n = store.n;
     int rate = fi->samplerate;
@@ -559,7 +560,12 @@ static int rate_arg_ok(int sample_rate) {
     return sample_rate >= 0 && sample_rate <= VC_AUDIO_MAX_RATE;
 }
 
-static vc_status vca_load_path(const char *path, int sample_rate, double min_active_dbfs,
+vca_load_opts vca_load_default_opts(void) {
+    vca_load_opts o = {.min_active_dbfs = -INFINITY, .two_pass_frames = VCA_TWO_PASS_FRAMES};
+    return o;
+}
+
+static vc_status vca_load_path(const char *path, int sample_rate, const vca_load_opts *opts,
                                vc_audio *out, vc_audio_info *info) {
     if (!path || !out) {
         vc_log(VC_LOG_ERROR, "vc_audio_load: NULL %s", !path ? "path" : "out");
@@ -604,24 +610,29 @@ static vc_status vca_load_path(const char *path, int sample_rate, double min_act
         close(fd);
         return VC_ERR_FORMAT;
     }
-    vc_status st = decode(sf, &fi, &src, path, sample_rate, min_active_dbfs, out, info);
+    vc_status st = decode(sf, &fi, &src, path, sample_rate, opts, out, info);
     sf_close(sf);
     close(fd);
     return st;
 }
 
 vc_status vc_audio_load(const char *path, int sample_rate, vc_audio *out, vc_audio_info *info) {
-    return vca_load_path(path, sample_rate, -INFINITY, out, info);
+    vca_load_opts o = vca_load_default_opts();
+    return vca_load_path(path, sample_rate, &o, out, info);
 }
 
 vc_status vc_audio_load_audible(const char *path, int sample_rate, vc_audio *out,
                                 vc_audio_info *info) {
-    return vca_load_path(path, sample_rate, VC_AUDIO_SILENCE_DBFS, out, info);
+    vca_load_opts o = vca_load_default_opts();
+    o.min_active_dbfs = VC_AUDIO_SILENCE_DBFS;
+    return vca_load_path(path, sample_rate, &o, out, info);
 }
 
-vc_status vca_load_memory(const void *data, size_t size, int sample_rate, double min_active_dbfs,
+vc_status vca_load_memory(const void *data, size_t size, int sample_rate, const vca_load_opts *opts,
                           vc_audio *out, vc_audio_info *info) {
     const char *name = "<memory>";
+    const vca_load_opts defaults = vca_load_default_opts();
+    if (!opts) opts = &defaults;
     if (!data || !out) {
         vc_log(VC_LOG_ERROR, "audio_load_memory: NULL %s", !data ? "data" : "out");
         return VC_ERR_ARG;
@@ -653,14 +664,14 @@ vc_status vca_load_memory(const void *data, size_t size, int sample_rate, double
         vc_log(VC_LOG_ERROR, "%s: not a readable audio file: %s", name, sf_strerror(NULL));
         return VC_ERR_FORMAT;
     }
-    vc_status st = decode(sf, &fi, &src, name, sample_rate, min_active_dbfs, out, info);
+    vc_status st = decode(sf, &fi, &src, name, sample_rate, opts, out, info);
     sf_close(sf);
     return st;
 }
 
 vc_status audio_load_memory(const void *data, size_t size, int sample_rate, vc_audio *out,
                             vc_audio_info *info) {
-    return vca_load_memory(data, size, sample_rate, -INFINITY, out, info);
+    return vca_load_memory(data, size, sample_rate, NULL, out, info);
 }
 
 void vc_audio_free(vc_audio *a) {

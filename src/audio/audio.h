@@ -26,13 +26,22 @@
  * headroom (a mix that went over 0 dBFS) is kept as it is. */
 #define VCA_SCALE_LIMIT 10.0
 
+/* What a load checks beyond vc_audio_load's defaults. */
+typedef struct vca_load_opts {
+    double min_active_dbfs; /* refuse at or below this active level; -INFINITY: never */
+    size_t two_pass_frames; /* read twice above this many declared frames; VCA_TWO_PASS_FRAMES */
+} vca_load_opts;
+
+/* vc_audio_load's options: no level floor, VCA_TWO_PASS_FRAMES. */
+vca_load_opts vca_load_default_opts(void);
+
 /* vc_audio_load on a file image in memory: same decoder and same checks, log lines name the
- * input "<memory>". Used by the fuzzer and the tests. min_active_dbfs: as for
- * vc_audio_load_audible, or -INFINITY for vc_audio_load's checks only. */
+ * input "<memory>". Used by the fuzzer and the tests. vca_load_memory takes the options
+ * (NULL: the defaults). */
 VC_WARN_UNUSED vc_status audio_load_memory(const void *data, size_t size, int sample_rate,
                                            vc_audio *out, vc_audio_info *info);
 VC_WARN_UNUSED vc_status vca_load_memory(const void *data, size_t size, int sample_rate,
-                                         double min_active_dbfs, vc_audio *out,
+                                         const vca_load_opts *opts, vc_audio *out,
                                          vc_audio_info *info);
 
 /* ------------------------------------------------------------------ level (level.c) */
