@@ -506,7 +506,8 @@ static vc_status decode(SNDFILE *sf, const SF_INFO *fi, const vca_source *src, c
                         int sample_rate, const vca_load_opts *opts, vc_audio *out,
                         vc_audio_info *info) {
     vc_status st = vca_check_header(fi, name);
-    if (st == VC_OK && (fi->format & SF_FORMAT_TYPEMASK) == SF_FORMAT_WAV)
+    const int major = fi->format & SF_FORMAT_TYPEMASK;
+    if (st == VC_OK && (major == SF_FORMAT_WAV || major == SF_FORMAT_WAVEX))
         st = vca_check_riff(src, name);
     if (st != VC_OK) return st;
     if (fi->frames <= 0) {
