@@ -69,9 +69,22 @@ typedef struct vc_audio_info {
 /* Read any format libsndfile reads, downmix to mono, resample (soxr, high quality) to
  * sample_rate (0 keeps the file's rate). info may be NULL. Rejects missing files, directories,
  * empty files, corrupt headers, non-finite samples and absurd sizes with a status and a log line;
- * *out is untouched on failure. */
+ * *out is untouched on failure. Also rejects, saying what was found: a WAV whose header declares
+ * less audio than follows it or a sample format its frame size contradicts; channels that cancel
+ * in the downmix; a float file with a burst far above full scale. A float file out of scale
+ * throughout is scaled to a 0 dBFS peak with a warning. See docs/robustness.md. */
 VC_WARN_UNUSED vc_status vc_audio_load(const char *path, int sample_rate, vc_audio *out,
                                        vc_audio_info *info);
+
+/* At or below this active level (vc_level.active_dbfs) an input holds nothing to convert. */
+#define VC_AUDIO_SILENCE_DBFS (-60.0)
+
+/* vc_audio_load for an input that must hold sound (a conversion's source or reference): also
+ * refuses (VC_ERR_AUDIO) a file whose active level at its own rate is at or below
+ * VC_AUDIO_SILENCE_DBFS. The level is measured while reading, before anything is stored or
+ * resampled, so refusing a long silent file costs a few MB. */
+VC_WARN_UNUSED vc_status vc_audio_load_audible(const char *path, int sample_rate, vc_audio *out,
+                                               vc_audio_info *info);
 void vc_audio_free(vc_audio *a); /* frees samples, zeroes the struct */
 
 typedef enum vc_audio_encoding { VC_AUDIO_PCM16 = 0, VC_AUDIO_FLOAT = 1 } vc_audio_encoding;

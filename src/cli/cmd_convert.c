@@ -85,7 +85,7 @@ int cmd_convert(int argc, char **argv) {
     }
     int rate = vc_model_sample_rate(model);
     for (int i = 0; i < n_pos; i++) {
-        st = vc_audio_load(pos[i], rate, i ? &refs[i - 1] : &src, NULL);
+        st = vc_audio_load_audible(pos[i], rate, i ? &refs[i - 1] : &src, NULL);
         if (st != VC_OK) {
             rc = cli_fail(&common, cmd.name, pos[i], st);
             goto done;
