@@ -508,6 +508,33 @@ static void test_resynth_alignment(void) {
     free(y);
 }
 
+/* The public path on tiny and hostile input: one sample, a few samples, NaN and inf samples,
+ * silence: VC_OK and finite output, never a crash. */
+static void test_resynth_hostile(void) {
+    vc_frontend_params fp = vc_frontend_default_params();
+    vc_frontend *fe;
+    CHECK(vc_frontend_init(&fp, &fe) == VC_OK);
+    vc_vocoder_params vp = vc_vocoder_default_params();
+    static const size_t sizes[] = {1, 16, 300, 5000};
+    for (int i = 0; i < 4; i++) {
+        size_t n = sizes[i];
+        float *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
+        for (int kind = 0; kind < 3; kind++) {
+            for (size_t j = 0; j < n; j++)
+                x[j] = kind == 0   ? 0.0f
+                       : kind == 1 ? (j % 7 == 0    ? NAN
+                                      : j % 11 == 0 ? INFINITY
+                                                    : 0.3f)
+                                   : (float)(0.5 * sin(0.07 * (double)j));
+            CHECK(vc_resynthesize(fe, x, n, VC_RESYNTH_WORLD, &vp, y, NULL) == VC_OK);
+            CHECK(all_finite(y, n));
+        }
+        free(x);
+        free(y);
+    }
+    vc_frontend_free(fe);
+}
+
 int main(void) {
     test_envelope();
     test_aperiodicity();
@@ -518,6 +545,7 @@ int main(void) {
     test_unvoiced_spectrum();
     test_hostile();
     test_resynth_alignment();
+    test_resynth_hostile();
     fprintf(stderr, "%d checks, %d failures\n", test_checks, test_failures);
     return test_failures ? 1 : 0;
 }
