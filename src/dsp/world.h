@@ -69,6 +69,13 @@ float vcd_world_band_weight(int b, float hz);
  * the samples they rule (dsp/world_synth.h). */
 int vcd_world_latency(int hop);
 
+/* What to add to an envelope (natural log) to get the level of the front end's STFT magnitude
+ * (periodic Hann window of n_fft) of what is rendered from it, on average over frequency:
+ * 0.5 ln(3 n_fft / (8 P)) with P = fs / f0 the period, fs / VCD_WORLD_UNVOICED_F0 when f0 <= 0
+ * or not finite. A wrapper that exchanges envelopes with the model's linear log-magnitude
+ * spectrum goes through this, in one direction or the other. */
+float vcd_world_stft_log_offset(int sample_rate, int n_fft, float f0);
+
 /* True when the frame is rendered as voiced (see above); f0 may be anything, voicing may be NULL
  * (then every frame with a usable F0 is voiced). */
 int vcd_world_is_voiced(float f0, const float *voicing, int t, float f0_floor);

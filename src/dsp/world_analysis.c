@@ -23,6 +23,13 @@ int vcd_world_latency(int hop) {
     return hop / 2 + VCD_WORLD_PRE;
 }
 
+float vcd_world_stft_log_offset(int sample_rate, int n_fft, float f0) {
+    /* A Hann window of n_fft has a square sum of 3 n_fft / 8; a period's unit-energy response
+     * recurs every P samples, so the STFT power per bin averages |H|^2 (3 n_fft / 8) / P. */
+    double hz = isfinite(f0) && f0 > 0.0f ? (double)f0 : (double)VCD_WORLD_UNVOICED_F0;
+    return (float)(0.5 * log(3.0 * (double)n_fft * hz / (8.0 * (double)sample_rate)));
+}
+
 float vcd_world_band_weight(int b, float hz) {
     const float *c = vcd_world_band_hz;
     if (b < 0 || b >= VCD_WORLD_BANDS) return 0.0f;
