@@ -1,7 +1,9 @@
 /* Benchmarks of the front end and the vocoder, run by scripts/bench (never by the tests).
  *
  *   vconv_bench speed FILE [RUNS]     log-mel, F0 and resynthesis timings, median of RUNS
- *   vconv_bench quality FILE...       spectral convergence of resynthesis per file
+ *   vconv_bench quality [--save DIR] FILE...
+ *                                     spectral convergence of resynthesis per file; with --save,
+ *                                     the outputs as DIR/<i>.<setting>.wav (i = the file's index)
  *
  * Prints one JSON object per line on stdout. Uses only the public API. */
 #define _POSIX_C_SOURCE 200809L
@@ -40,15 +42,28 @@ static void scratch_free(scratch *s) {
 }
 
 /* Resynthesis as `vconv resynth` does it (vc_resynthesize); returns the spectral convergence. */
-static double resynth(vc_frontend *fe, const vc_audio *a, scratch *s, int from_mel, int iters) {
+static double resynth(vc_frontend *fe, const vc_audio *a, scratch *s, vc_resynth_source from,
+                      int iters) {
     vc_vocoder_params vp = vc_vocoder_default_params();
     vp.iters = iters;
     double sc = 0;
-    vc_status st = vc_resynthesize(fe, a->samples, a->n_samples,
-                                   from_mel ? VC_RESYNTH_MEL : VC_RESYNTH_LINEAR, &vp, s->out, &sc);
+    vc_status st = vc_resynthesize(fe, a->samples, a->n_samples, from, &vp, s->out, &sc);
     if (st != VC_OK) die("resynth", st);
     return sc;
 }
+
+/* The settings compared: Griffin-Lim from the exact linear magnitude and from the log-mel, at
+ * 32 and 64 iterations, and the source-filter vocoder (analysis and rendering, no iterations). */
+static const struct {
+    const char *name;
+    vc_resynth_source from;
+    int iters;
+} settings[] = {
+    {"linear_32", VC_RESYNTH_LINEAR, 32}, {"linear_64", VC_RESYNTH_LINEAR, 64},
+    {"mel_32", VC_RESYNTH_MEL, 32},       {"mel_64", VC_RESYNTH_MEL, 64},
+    {"world", VC_RESYNTH_WORLD, 0},
+};
+enum { N_SETTINGS = sizeof settings / sizeof settings[0] };
 
 static int bench_speed(const char *path, int runs) {
     vc_frontend_params fp = vc_frontend_default_params();
@@ -84,20 +99,23 @@ static int bench_speed(const char *path, int runs) {
     m = bench_median(t, runs);
     printf("{\"bench\": \"f0\", \"audio_s\": %.3f, \"median_s\": %.6f, \"x_realtime\": %.1f}\n",
            seconds, m, seconds / m);
-    static const int iters[] = {32, 64};
-    for (int from_mel = 0; from_mel <= 1; from_mel++)
-        for (int k = 0; k < 2; k++) {
-            double sc = 0;
-            for (int r = 0; r < runs; r++) {
-                double t0 = bench_now();
-                sc = resynth(fe, &a, &s, from_mel, iters[k]);
-                t[r] = bench_now() - t0;
-            }
-            m = bench_median(t, runs);
-            printf("{\"bench\": \"resynth\", \"from\": \"%s\", \"iters\": %d, \"audio_s\": %.3f, "
-                   "\"median_s\": %.6f, \"rtf\": %.4f, \"x_realtime\": %.1f, \"sc_db\": %.2f}\n",
-                   from_mel ? "mel" : "linear", iters[k], seconds, m, m / seconds, seconds / m, sc);
+    /* Settings interleaved run by run, so a change of the machine's load during the benchmark
+     * weighs on every setting alike (the machine is shared). */
+    double *ts = malloc((size_t)runs * N_SETTINGS * sizeof *ts), sc[N_SETTINGS] = {0};
+    if (!ts) die("alloc", VC_ERR_NOMEM);
+    for (int r = 0; r < runs; r++)
+        for (int k = 0; k < N_SETTINGS; k++) {
+            double t0 = bench_now();
+            sc[k] = resynth(fe, &a, &s, settings[k].from, settings[k].iters);
+            ts[k * runs + r] = bench_now() - t0;
         }
+    for (int k = 0; k < N_SETTINGS; k++) {
+        m = bench_median(ts + k * runs, runs);
+        printf("{\"bench\": \"resynth\", \"setting\": \"%s\", \"iters\": %d, \"audio_s\": %.3f, "
+               "\"median_s\": %.6f, \"rtf\": %.4f, \"x_realtime\": %.1f, \"sc_db\": %.2f}\n",
+               settings[k].name, settings[k].iters, seconds, m, m / seconds, seconds / m, sc[k]);
+    }
+    free(ts);
     free(t);
     scratch_free(&s);
     vc_audio_free(&a);
@@ -105,7 +123,7 @@ static int bench_speed(const char *path, int runs) {
     return 0;
 }
 
-static int bench_quality(int n_files, char **paths) {
+static int bench_quality(int n_files, char **paths, const char *save_dir) {
     vc_frontend_params fp = vc_frontend_default_params();
     vc_frontend *fe;
     vc_status st = vc_frontend_init(&fp, &fe);
@@ -118,11 +136,16 @@ static int bench_quality(int n_files, char **paths) {
         scratch_init(&s, T, fp.n_mels, a.n_samples);
         printf("{\"bench\": \"quality\", \"file\": \"%s\", \"audio_s\": %.3f", paths[i],
                (double)a.n_samples / a.sample_rate);
-        static const int iters[] = {32, 64};
-        for (int from_mel = 0; from_mel <= 1; from_mel++)
-            for (int k = 0; k < 2; k++)
-                printf(", \"sc_%s_%d\": %.3f", from_mel ? "mel" : "linear", iters[k],
-                       resynth(fe, &a, &s, from_mel, iters[k]));
+        for (int k = 0; k < N_SETTINGS; k++) {
+            printf(", \"sc_%s\": %.3f", settings[k].name,
+                   resynth(fe, &a, &s, settings[k].from, settings[k].iters));
+            if (!save_dir) continue;
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%d.%s.wav", save_dir, i, settings[k].name);
+            vc_audio out = {
+                .samples = s.out, .n_samples = a.n_samples, .sample_rate = a.sample_rate};
+            if ((st = vc_audio_save(path, &out, VC_AUDIO_FLOAT)) != VC_OK) die(path, st);
+        }
         printf("}\n");
         fflush(stdout);
         scratch_free(&s);
@@ -136,7 +159,9 @@ int main(int argc, char **argv) {
     vc_set_num_threads(1);
     if (argc >= 3 && !strcmp(argv[1], "speed"))
         return bench_speed(argv[2], argc > 3 ? atoi(argv[3]) > 0 ? atoi(argv[3]) : 7 : 7);
-    if (argc >= 3 && !strcmp(argv[1], "quality")) return bench_quality(argc - 2, argv + 2);
-    fprintf(stderr, "usage: vconv_bench speed FILE [RUNS] | quality FILE...\n");
+    if (argc >= 5 && !strcmp(argv[1], "quality") && !strcmp(argv[2], "--save"))
+        return bench_quality(argc - 4, argv + 4, argv[3]);
+    if (argc >= 3 && !strcmp(argv[1], "quality")) return bench_quality(argc - 2, argv + 2, NULL);
+    fprintf(stderr, "usage: vconv_bench speed FILE [RUNS] | quality [--save DIR] FILE...\n");
     return 2;
 }

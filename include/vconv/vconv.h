@@ -177,9 +177,16 @@ VC_WARN_UNUSED vc_status vc_vocoder_griffin_lim(vc_frontend *fe, const float *ma
 
 /* Analysis then resynthesis of x (n samples at the front end's rate) into out (n): the STFT
  * magnitude, mapped through the log-mel and back when from is VC_RESYNTH_MEL (what the model's
- * mel output sounds like), then Griffin-Lim. sc_db (may be NULL) receives the spectral
- * convergence of out against x's own magnitude. */
-typedef enum vc_resynth_source { VC_RESYNTH_LINEAR = 0, VC_RESYNTH_MEL = 1 } vc_resynth_source;
+ * mel output sounds like), then Griffin-Lim. VC_RESYNTH_WORLD instead analyses F0 (the front
+ * end's tracker), a pitch-adaptive spectral envelope and band aperiodicity, and renders them
+ * with the source-filter vocoder (docs/vocoder.md); p->seed seeds its noise, the Griffin-Lim
+ * fields are unused. sc_db (may be NULL) receives the spectral convergence of out against x's
+ * own magnitude. */
+typedef enum vc_resynth_source {
+    VC_RESYNTH_LINEAR = 0,
+    VC_RESYNTH_MEL = 1,
+    VC_RESYNTH_WORLD = 2
+} vc_resynth_source;
 
 VC_WARN_UNUSED vc_status vc_resynthesize(vc_frontend *fe, const float *x, size_t n,
                                          vc_resynth_source from, const vc_vocoder_params *p,

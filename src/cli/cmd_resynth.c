@@ -6,17 +6,22 @@
 
 enum { FROM_LINEAR = 0, FROM_MEL = 1 };
 static const char *const from_choices[] = {"linear", "mel", NULL};
+enum { VOCODER_GL = 0, VOCODER_WORLD = 1 };
+static const char *const vocoder_choices[] = {"gl", "world", NULL};
 
 int cmd_resynth(int argc, char **argv) {
     const char *out_path = NULL;
     vc_vocoder_params vp = vc_vocoder_default_params();
-    int from = FROM_LINEAR, float_out = 0, seed = (int)vp.seed;
+    int from = FROM_LINEAR, vocoder = VOCODER_GL, float_out = 0, seed = (int)vp.seed;
     const cli_option opts[] = {
         {"output", 'o', OPT_STRING, &out_path, 0, 0, NULL, "OUT.wav",
          "output WAV (default: <input name>.resynth.wav here)"},
         {"iters", 0, OPT_INT, &vp.iters, 0, 1000, NULL, "N", "Griffin-Lim iterations"},
         {"from", 0, OPT_CHOICE, &from, 0, 0, from_choices, "SPEC",
          "spectrum to invert: exact linear magnitude, or the log-mel mapped back"},
+        {"vocoder", 0, OPT_CHOICE, &vocoder, 0, 0, vocoder_choices, "NAME",
+         "gl: Griffin-Lim on the spectrum; world: F0, envelope and aperiodicity analysed and "
+         "rendered by the source-filter vocoder (--iters, --from, --momentum unused)"},
         {"momentum", 0, OPT_FLOAT, &vp.momentum, 0, 0.999, NULL, "A",
          "fast Griffin-Lim momentum (0 = plain Griffin-Lim)"},
         {"seed", 0, OPT_INT, &seed, 0, 2147483647, NULL, "S", "initial phase seed"},
@@ -24,7 +29,7 @@ int cmd_resynth(int argc, char **argv) {
     };
     const cli_command cmd = {
         .name = "resynth",
-        .synopsis = "IN [-o OUT.wav] [--iters N] [--from linear|mel]",
+        .synopsis = "IN [-o OUT.wav] [--vocoder gl|world] [--iters N] [--from linear|mel]",
         .description =
             "Analyse IN (any format, rate and channel count) at 16 kHz and rebuild it with the\n"
             "Griffin-Lim vocoder. Prints the spectral convergence of the result against the\n"
@@ -68,9 +73,9 @@ int cmd_resynth(int argc, char **argv) {
     vp.progress = cli_progress_update;
     vp.progress_user = &progress;
     double sc_db = 0.0;
-    st = vc_resynthesize(fe, in.samples, in.n_samples,
-                         from == FROM_MEL ? VC_RESYNTH_MEL : VC_RESYNTH_LINEAR, &vp, out.samples,
-                         &sc_db);
+    vc_resynth_source source = from == FROM_MEL ? VC_RESYNTH_MEL : VC_RESYNTH_LINEAR;
+    if (vocoder == VOCODER_WORLD) source = VC_RESYNTH_WORLD;
+    st = vc_resynthesize(fe, in.samples, in.n_samples, source, &vp, out.samples, &sc_db);
     cli_progress_done(&progress);
     if (st != VC_OK) {
         rc = cli_fail(&common, cmd.name, pos[0], st);
@@ -85,7 +90,8 @@ int cmd_resynth(int argc, char **argv) {
     cli_info(&common,
              "wrote %s: %.2f s from %s, %d iterations, spectral convergence %.2f dB, "
              "%.2f s compute (%.1fx real time)",
-             out_path, seconds, from_choices[from], vp.iters, sc_db, elapsed,
+             out_path, seconds, vocoder == VOCODER_WORLD ? "world analysis" : from_choices[from],
+             vocoder == VOCODER_WORLD ? 0 : vp.iters, sc_db, elapsed,
              elapsed > 0 ? seconds / elapsed : 0.0);
     rc = EXIT_OK;
 done:

@@ -7,6 +7,8 @@
 #include "dsp/griffinlim.h"
 #include "dsp/mel.h"
 #include "dsp/stft.h"
+#include "dsp/world_analysis.h"
+#include "dsp/world_synth.h"
 
 #include <math.h>
 #include <string.h>
@@ -181,10 +183,52 @@ vc_status vc_spectral_convergence(vc_frontend *fe, const float *target_mag, int 
     return VC_OK;
 }
 
+/* x (n) -> out (n) through the source-filter vocoder: F0 from the front end's tracker, envelope
+ * and aperiodicity on the front end's frames, rendered whole. The stream lags the frames by
+ * vcd_world_latency samples: they are dropped, and the last frame is rendered once more so the
+ * stream covers all n samples after them. */
+static vc_status resynth_world(vc_frontend *fe, const float *x, size_t n, uint64_t seed,
+                               float *out) {
+    const vc_frontend_params *fp = &fe->p;
+    int T = vc_frontend_n_frames(fe, n), F = fe->stft.F;
+    size_t lag = (size_t)vcd_world_latency(fp->hop);
+    float *f0 = malloc((size_t)(T + 1) * sizeof *f0);                         // (T + 1)
+    float *voicing = malloc((size_t)(T + 1) * sizeof *voicing);               // (T + 1)
+    float *env = malloc((size_t)(T + 1) * (size_t)F * sizeof *env);           // (T + 1, F)
+    float *ap = malloc((size_t)(T + 1) * VCD_WORLD_BANDS * sizeof *ap);       // (T + 1, bands)
+    float *audio = malloc((size_t)(T + 1) * (size_t)fp->hop * sizeof *audio); // ((T + 1) hop)
+    vcd_world_analysis an = {0};
+    vcd_world_synth syn = {0};
+    vc_status st = f0 && voicing && env && ap && audio ? VC_OK : VC_ERR_NOMEM;
+    if (st == VC_OK) st = vc_frontend_f0(fe, x, n, f0, voicing);
+    if (st == VC_OK) st = vcd_world_analysis_init(&an, fp->sample_rate, fp->n_fft, fp->hop);
+    if (st == VC_OK) st = vcd_world_analyze(&an, x, n, f0, voicing, T, env, ap);
+    if (st == VC_OK) {
+        f0[T] = f0[T - 1];
+        voicing[T] = voicing[T - 1];
+        memcpy(env + (size_t)T * (size_t)F, env + (size_t)(T - 1) * (size_t)F,
+               (size_t)F * sizeof *env);
+        memcpy(ap + (size_t)T * VCD_WORLD_BANDS, ap + (size_t)(T - 1) * VCD_WORLD_BANDS,
+               VCD_WORLD_BANDS * sizeof *ap);
+        st = vcd_world_synth_init(&syn, fp->sample_rate, fp->n_fft, fp->hop, seed);
+    }
+    if (st == VC_OK) st = vcd_world_render(&syn, env, ap, f0, voicing, T + 1, audio);
+    if (st == VC_OK) memcpy(out, audio + lag, n * sizeof *out);
+    vcd_world_analysis_free(&an);
+    vcd_world_synth_free(&syn);
+    free(f0);
+    free(voicing);
+    free(env);
+    free(ap);
+    free(audio);
+    return st;
+}
+
 vc_status vc_resynthesize(vc_frontend *fe, const float *x, size_t n, vc_resynth_source from,
                           const vc_vocoder_params *p, float *out, double *sc_db) {
     if (!fe || !x || !p || !out || n == 0) return VC_ERR_ARG;
-    if (from != VC_RESYNTH_LINEAR && from != VC_RESYNTH_MEL) return VC_ERR_ARG;
+    if (from != VC_RESYNTH_LINEAR && from != VC_RESYNTH_MEL && from != VC_RESYNTH_WORLD)
+        return VC_ERR_ARG;
     int T = vc_frontend_n_frames(fe, n);
     size_t count = (size_t)T * (size_t)fe->stft.F;
     float *mag = malloc(count * sizeof *mag); // (T, F) the input's magnitude
@@ -203,7 +247,9 @@ vc_status vc_resynthesize(vc_frontend *fe, const float *x, size_t n, vc_resynth_
         }
         target = mel_mag;
     }
-    if (st == VC_OK) st = vc_vocoder_griffin_lim(fe, target, T, p, out, n);
+    if (st == VC_OK && from == VC_RESYNTH_WORLD) st = resynth_world(fe, x, n, p->seed, out);
+    if (st == VC_OK && from != VC_RESYNTH_WORLD)
+        st = vc_vocoder_griffin_lim(fe, target, T, p, out, n);
     if (st == VC_OK && sc_db) st = vc_spectral_convergence(fe, mag, T, out, n, sc_db);
     free(mag);
     free(mel_mag);

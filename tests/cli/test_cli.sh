@@ -69,6 +69,13 @@ out_dur=$(sed -n 's/.*"duration_s": \([0-9.]*\).*/\1/p' "$work/out")
 [ -n "$in_dur" ] && [ "$in_dur" = "$out_dur" ] && ok || bad "resynth keeps the duration ($in_dur vs $out_dur)"
 expect 0 "resynth --float" -- "$vconv" resynth -q --iters 2 --float "$sample" -o f.wav
 "$vconv" analyze f.wav | grep -q 'FLOAT\|float\|Float' && ok || bad "--float writes float WAV"
+expect 2 "resynth --vocoder bad choice" -- "$vconv" resynth --vocoder straight "$sample"
+expect 0 "resynth --vocoder world" -- "$vconv" resynth -q --vocoder world "$sample" -o w1.wav
+expect 0 "resynth --vocoder world again" -- "$vconv" resynth -q --vocoder world "$sample" -o w2.wav
+cmp -s w1.wav w2.wav && ok || bad "world: same seed gives the same bytes"
+expect 0 "analyze world output" -- "$vconv" analyze --json w1.wav
+w_dur=$(sed -n 's/.*"duration_s": \([0-9.]*\).*/\1/p' "$work/out")
+[ -n "$in_dur" ] && [ "$in_dur" = "$w_dur" ] && ok || bad "world keeps the duration ($in_dur vs $w_dur)"
 
 # --- analyze
 expect 0 "analyze text" -- "$vconv" analyze "$sample"

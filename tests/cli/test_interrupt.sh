@@ -22,7 +22,7 @@ train=(train --data "$samples" --preset tiny --batch 2 --segment 32 --steps 400 
 
 # the log has at least N lines (the run is under way)
 wait_log() {
-  for _ in $(seq 300); do
+  for _ in $(seq 1200); do # up to 60 s: a loaded machine starts slowly
     [ -s "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ] && return 0
     sleep 0.05
   done
@@ -119,7 +119,7 @@ done
 [ "$(find big -name '*.wav' | wc -l)" -eq 240 ] || bad "could not make the corpus (sox)"
 "$vconv" train --data big -o f.safetensors --preset tiny --threads 1 --cache fcache 2>feat.err &
 pid=$!
-for _ in $(seq 200); do
+for _ in $(seq 1200); do
   [ "$(ls fcache 2>/dev/null | wc -l)" -ge 10 ] && break
   sleep 0.05
 done
