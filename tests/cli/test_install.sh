@@ -9,7 +9,8 @@ build=$1 cc=$2 src=$3
 prefix=$(mktemp -d)
 trap 'rm -rf "$prefix"' EXIT
 cmake --install "$build" --prefix "$prefix" >/dev/null
-for f in bin/vconv include/vconv/vconv.h; do
+for f in bin/vconv include/vconv/vconv.h share/doc/vconv/LICENSE share/doc/vconv/NOTICE \
+  share/doc/vconv/LICENSE-CMU-ARCTIC.txt; do
   [ -f "$prefix/$f" ] || { echo "FAIL: $f not installed" >&2; exit 1; }
 done
 pc=$(find "$prefix" -name vconv.pc)
