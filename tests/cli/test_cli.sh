@@ -196,20 +196,20 @@ head -c 2000 m.safetensors >truncated.safetensors
 h='{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}'
 printf "\x$(printf %02x ${#h})\0\0\0\0\0\0\0%s\0\0\0\0\0\0\0\0" "$h" >foreign.safetensors
 for f in missing.safetensors truncated.safetensors foreign.safetensors checkpoint.ckpt garbage.safetensors; do
-  expect 1 "convert with a model file $f" -- "$vconv" convert "$src" "$ref" --model "$f" -o x.wav
+  expect 1 "convert with the model file $f" -- "$vconv" convert "$src" "$ref" --model "$f" -o x.wav
   one_line_error "convert with $f"
   grep -q "^vconv convert: $f: " "$work/err" && ok || bad "the error names $f first: $(cat "$work/err")"
   no_file x.wav "convert with $f"
-  expect 1 "codebook with a model file $f" -- "$vconv" codebook --model "$f" "$src" --html x.html
+  expect 1 "codebook with the model file $f" -- "$vconv" codebook --model "$f" "$src" --html x.html
   one_line_error "codebook with $f"
   grep -q "^vconv codebook: $f: " "$work/err" && ok || bad "the error names $f first: $(cat "$work/err")"
   no_file x.html "codebook with $f"
-  expect 1 "codebook geometry with a model file $f" -- "$vconv" codebook --model "$f"
+  expect 1 "codebook geometry with the model file $f" -- "$vconv" codebook --model "$f"
   one_line_error "codebook geometry with $f"
-  expect 1 "info with a model file $f" -- "$vconv" info "$f"
+  expect 1 "info with the model file $f" -- "$vconv" info "$f"
   one_line_error "info with $f"
   grep -q "^vconv info: $f: " "$work/err" && ok || bad "the error names $f first: $(cat "$work/err")"
-  expect 1 "export with a model file $f" -- "$vconv" export "$f" -o x.safetensors
+  expect 1 "export with the model file $f" -- "$vconv" export "$f" -o x.safetensors
   one_line_error "export with $f"
   no_file x.safetensors "export with $f"
 done
