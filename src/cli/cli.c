@@ -78,7 +78,7 @@ static void print_option(FILE *f, const cli_option *o) {
         fprintf(f, "; default %s)", o->choices[*(const int *)o->dest]);
         break;
     case OPT_STRINGS:
-        fprintf(f, " (repeatable)");
+        fprintf(f, " (repeatable, at most %d times)", CLI_MAX_REPEAT);
         break;
     case OPT_FLAG:
         break;
@@ -247,6 +247,7 @@ void cli_info(const cli_common *common, const char *fmt, ...) {
 void cli_derive_output(char *buf, size_t size, const char *input, const char *suffix) {
     const char *base = strrchr(input, '/');
     base = base ? base + 1 : input;
+    if (!strcmp(input, "-")) base = "stdin"; /* standard input has no name to derive from */
     const char *dot = strrchr(base, '.');
     int len = dot && dot != base ? (int)(dot - base) : (int)strlen(base);
     snprintf(buf, size, "%.*s%s", len, base, suffix);

@@ -99,7 +99,7 @@ void cli_progress_init(cli_progress *p, const cli_common *common, const char *la
 void cli_progress_update(double fraction, void *user);
 void cli_progress_done(cli_progress *p);
 
-/* "dir/name.ext" -> "name<suffix>" in the current directory, into buf. */
+/* "dir/name.ext" -> "name<suffix>" in the current directory, into buf ("-" -> "stdin<suffix>"). */
 void cli_derive_output(char *buf, size_t size, const char *input, const char *suffix);
 
 double cli_now_seconds(void);

@@ -150,6 +150,8 @@ grep -q '"duration_s": 2.8' "$work/out" && ok || bad "analyze - reads standard i
 run 1 "analyze text on standard input" -- sh -c 'echo not audio | "$0" analyze -' "$vconv"
 says "bad standard input" "standard input"
 run 2 "standard input twice" -- sh -c '"$0" convert -q - - --model model.safetensors -o x.wav <src.wav' "$vconv"
+run 0 "resynth standard input without -o" -- sh -c '"$0" resynth -q --iters 2 - <src.wav' "$vconv"
+check "standard input's output is named stdin.resynth.wav" cmp -s stdin.resynth.wav direct.wav
 run 0 "export -o -" -- sh -c '"$0" export -q model.safetensors -o - >exported.safetensors' "$vconv"
 run 0 "the exported model loads" -- "$vconv" info exported.safetensors
 no_temp
