@@ -88,6 +88,10 @@ vc_status vc_audio_save_check(const char *path, vc_audio_encoding encoding, int 
         vc_log(VC_LOG_ERROR, "vc_audio_save_check: NULL path");
         return VC_ERR_ARG;
     }
+    if (encoding != VC_AUDIO_PCM16 && encoding != VC_AUDIO_FLOAT) {
+        vc_log(VC_LOG_ERROR, "%s: unknown encoding %d", path, (int)encoding);
+        return VC_ERR_ARG;
+    }
     if (sample_rate <= 0 || sample_rate > VC_AUDIO_MAX_RATE) {
         vc_log(VC_LOG_ERROR, "%s: sample rate %d Hz out of range (1..%d)", path, sample_rate,
                VC_AUDIO_MAX_RATE);
