@@ -93,37 +93,45 @@ static const char *suffix_of(const char *name, int flags) {
     return flags & CLI_OUT_AUDIO ? ".wav" : "";
 }
 
-/* Makes o->tmp: beside the target for a regular file (the rename stays on one file system), in
- * $TMPDIR for a stream. */
-static int make_temp(cli_output *o, const char *cmd, int flags) {
+/* A regular target: a file is made and removed in its folder, which proves this process can
+ * create one there (permissions, read-only mounts, root included) before the work. The writer
+ * later writes the target itself through its own temp file and rename (core/atomic_file.h),
+ * which also cleans up after killed writers; holding a temp file here during the work would
+ * leave one behind each time a run is killed. */
+static int probe_folder(cli_output *o, const char *cmd) {
+    char dir[4096];
+    folder_of(o->target, dir, sizeof dir);
+    size_t len = strlen(o->target) + 64;
+    char *probe = malloc(len);
+    if (!probe) abort();
+    snprintf(probe, len, "%s.tmp.%ld.XXXXXX", o->target, (long)getpid());
+    int fd = mkstemp(probe);
+    int e = errno;
+    if (fd >= 0) close(fd), unlink(probe);
+    free(probe);
+    return fd >= 0 ? EXIT_OK
+                   : refuse(cmd, o->name, "cannot create a file in %s: %s", dir, strerror(e));
+}
+
+/* A stream's temp file in $TMPDIR, whole before it is copied into the stream; its name ends in
+ * the output's extension so that a writer choosing the container by name chooses right. */
+static int make_stream_temp(cli_output *o, const char *cmd, int flags) {
     const char *suffix = suffix_of(cli_output_format_name(o), flags);
     const char *tmpdir = getenv("TMPDIR");
     char dir[4096];
-    if (o->stream)
-        snprintf(dir, sizeof dir, "%s", tmpdir && *tmpdir ? tmpdir : "/tmp");
-    else
-        folder_of(o->target, dir, sizeof dir);
-    size_t len = strlen(dir) + (o->target ? strlen(o->target) : 0) + strlen(suffix) + 64;
+    snprintf(dir, sizeof dir, "%s", tmpdir && *tmpdir ? tmpdir : "/tmp");
+    size_t len = strlen(dir) + strlen(suffix) + 64;
     o->tmp = malloc(len);
     if (!o->tmp) abort();
-    /* "<target>.tmp.<pid>.XXXXXX" is the pattern whose leftovers atomic_file.c removes. */
-    if (o->stream)
-        snprintf(o->tmp, len, "%s/vconv-out.tmp.%ld.XXXXXX%s", dir, (long)getpid(), suffix);
-    else
-        snprintf(o->tmp, len, "%s.tmp.%ld.XXXXXX%s", o->target, (long)getpid(), suffix);
+    snprintf(o->tmp, len, "%s/vconv-out.tmp.%ld.XXXXXX%s", dir, (long)getpid(), suffix);
     int fd = mkstemps(o->tmp, (int)strlen(suffix));
     if (fd < 0) {
         int e = errno;
         free(o->tmp);
         o->tmp = NULL;
-        return refuse(cmd, o->name, "cannot create a file in %s: %s", dir, strerror(e));
+        return refuse(cmd, o->name, "cannot create a temp file in %s: %s", dir, strerror(e));
     }
     close(fd);
-    if (flags & CLI_OUT_FILE_ONLY) { /* proved writable; the writer makes its own */
-        unlink(o->tmp);
-        free(o->tmp);
-        o->tmp = NULL;
-    }
     return EXIT_OK;
 }
 
@@ -140,7 +148,7 @@ static int open_stdout(cli_output *o, const char *cmd, const char *const *inputs
         return refuse(cmd, "-", "standard output is the input %s; refusing to overwrite it",
                       inputs[i]);
     o->stream = 1;
-    return make_temp(o, cmd, flags);
+    return make_stream_temp(o, cmd, flags);
 }
 
 /* An existing target: what kind of file it is decides how it is written. */
@@ -184,11 +192,11 @@ int cli_output_open(cli_output *o, const char *cmd, const char *name, const char
         if (stat(dir, &sb) != 0) return refuse(cmd, name, "folder %s: %s", dir, strerror(errno));
         if (!S_ISDIR(sb.st_mode)) return refuse(cmd, name, "%s is not a folder", dir);
     }
-    return make_temp(o, cmd, flags);
+    return o->stream ? make_stream_temp(o, cmd, flags) : probe_folder(o, cmd);
 }
 
 const char *cli_output_path(const cli_output *o) {
-    return o->tmp;
+    return o->stream ? o->tmp : o->target;
 }
 
 const char *cli_output_format_name(const cli_output *o) {
@@ -226,10 +234,7 @@ static int copy_into(const char *from, int fd) {
 
 int cli_output_commit(cli_output *o, const char *cmd) {
     int rc = EXIT_OK;
-    if (o->tmp && !o->stream) {
-        if (rename(o->tmp, o->target) != 0)
-            rc = refuse(cmd, o->name, "cannot put the result in place: %s", strerror(errno));
-    } else if (o->tmp) {
+    if (o->tmp) { /* a regular target was written in place (atomically) by the writer */
         /* Opened only now: a FIFO's open waits for its reader. No O_TRUNC, no O_CREAT: a device
          * or FIFO is written, never replaced. */
         int fd = o->target ? open(o->target, O_WRONLY | O_CLOEXEC | O_NOCTTY) : STDOUT_FILENO;
@@ -243,7 +248,7 @@ int cli_output_commit(cli_output *o, const char *cmd) {
 }
 
 void cli_output_discard(cli_output *o) {
-    if (o->tmp) unlink(o->tmp); /* after a rename: no such file, nothing removed */
+    if (o->tmp) unlink(o->tmp);
     free(o->tmp);
     free(o->target);
     o->tmp = o->target = NULL;
@@ -251,6 +256,7 @@ void cli_output_discard(cli_output *o) {
 
 /* A log line of the library that names path is about what the user calls name. */
 static void rename_in_error(cli_common *common, const char *path, const char *name) {
+    if (!path) return;
     size_t len = strlen(path);
     if (strncmp(common->last_error, path, len) != 0) return;
     char rest[sizeof common->last_error];
@@ -287,7 +293,7 @@ int cli_output_write_audio(cli_common *common, const char *cmd, cli_output *o, c
 }
 
 int cli_output_fail(cli_common *common, const char *cmd, cli_output *o, vc_status st) {
-    if (o->tmp) rename_in_error(common, o->tmp, o->name);
+    rename_in_error(common, cli_output_path(o), o->name);
     cli_output_discard(o);
     return cli_fail(common, cmd, o->name, st);
 }

@@ -9,8 +9,16 @@
  *     sockets and folders are refused;
  *   - a missing folder, or a folder this process cannot create a file in, is refused;
  *   - "-" is standard output (refused when it is a terminal).
- * The writer writes a whole file at cli_output_path(); cli_output_commit() then renames it over
- * the target or copies it into the stream. "-" as an audio input is standard input. */
+ * The writer writes a whole file at cli_output_path(): the target itself for a regular file
+ * (every writer in vconv writes through a temp file and a rename), a temp file in $TMPDIR for a
+ * stream, which cli_output_commit() copies into it. "-" as an audio input is standard input.
+ *
+ * vconv train (whose library call writes the model and checkpoints itself, repeatedly) uses:
+ *     cli_output out;
+ *     if (cli_output_open(&out, "train", p.out_model, inputs, n, CLI_OUT_FILE_ONLY)) fail;
+ *     p.out_model = out.target;      (symlinks followed; checks done before feature extraction)
+ *     ... vc_train(&p) ...
+ *     cli_output_discard(&out);      (frees; removes nothing of a regular target) */
 #ifndef VC_CLI_OUTPUT_H
 #define VC_CLI_OUTPUT_H
 
@@ -20,9 +28,8 @@
 enum {
     /* The output is audio: a name without an extension is written as WAV. */
     CLI_OUT_AUDIO = 1,
-    /* The writer takes the target path and writes it itself, possibly many times (training's
-     * model and checkpoints): standard output, devices and FIFOs are refused, and no temp file
-     * is kept (one is made and removed to prove the folder writable). */
+    /* The writer writes the target path itself, possibly many times and with files beside it
+     * (training's model, checkpoint and log): standard output, devices and FIFOs are refused. */
     CLI_OUT_FILE_ONLY = 2,
 };
 
@@ -31,7 +38,7 @@ typedef struct cli_output {
     char *target;     /* the file that will hold the result: name with symlinks followed;
                          NULL for standard output */
     int stream;       /* 1: standard output, a device or a FIFO, written in place at commit */
-    char *tmp;        /* what the writer writes; NULL with CLI_OUT_FILE_ONLY */
+    char *tmp;        /* a stream's temp file, copied into it at commit; NULL otherwise */
 } cli_output;
 
 /* Checks name as the output of cmd against the inputs (file names, "-" for standard input; NULL
@@ -40,23 +47,23 @@ typedef struct cli_output {
 int cli_output_open(cli_output *o, const char *cmd, const char *name, const char *const *inputs,
                     int n_inputs, int flags);
 
-/* The file the writer writes: the temp file (its name ends in the output's extension, so a
- * writer that picks the container by extension picks the right one). */
+/* The file the writer writes: the target, or a stream's temp file (whose name ends in the
+ * output's extension, so a writer that picks the container by extension picks the right one). */
 const char *cli_output_path(const cli_output *o);
 
 /* The name to pick an audio container by: the target's (a symlink's target decides), "-" for
  * standard output. */
 const char *cli_output_format_name(const cli_output *o);
 
-/* Puts the written temp file in place (rename, or copy into the stream) and frees o. Prints one
- * line and returns EXIT_RUNTIME on failure, with the temp file removed. */
+/* After the writer succeeded: copies a stream's temp file into the stream (a regular target is
+ * in place already) and frees o. Prints one line and returns EXIT_RUNTIME on failure. */
 int cli_output_commit(cli_output *o, const char *cmd);
 
 /* After the writer failed with st: prints the one-line error (the library's line, with o's temp
  * file called by o's name), discards o and returns EXIT_RUNTIME. */
 int cli_output_fail(cli_common *common, const char *cmd, cli_output *o, vc_status st);
 
-/* Removes the temp file, if any, and frees o. Safe on a zeroed or refused cli_output. */
+/* Removes a stream's temp file, if any, and frees o. Safe on a zeroed or refused cli_output. */
 void cli_output_discard(cli_output *o);
 
 /* Whether o can hold audio with this encoding at this rate (its extension names a container

@@ -136,6 +136,13 @@ if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
   fi
 fi
 
+# --- a run killed during the work leaves nothing behind (no output, no temp file)
+sox src.wav long.wav repeat 20
+"$vconv" resynth -q --iters 200 long.wav -o killed.wav &
+sleep 0.5; kill -9 $! 2>/dev/null; wait $! 2>/dev/null
+check "a killed run leaves no output" test ! -e killed.wav
+no_temp
+
 # --- standard output and standard input
 run 0 "resynth -o -" -- "${resy[@]}" -o -
 check "-o - writes the output to standard output" cmp -s "$work/out" direct.wav
