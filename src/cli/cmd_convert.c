@@ -17,6 +17,82 @@ static void derive_name(char *buf, size_t size, const char *source, const char *
     cli_derive_output(buf, size, source, suffix);
 }
 
+/* One conversion, its inputs named and its output opened (checked) already. */
+typedef struct convert_job {
+    const char *model_path;
+    char **pos; /* (n_pos) the source, then the references ("-": standard input) */
+    int n_pos;
+    vc_convert_params *cp;
+    cli_output *output;
+    vc_audio_encoding enc;
+    int out_rate; /* 0: the model's */
+    const char *out_name;
+} convert_job;
+
+/* The voice taken, in one line on stderr (unless -q). */
+static void report_voice(const cli_common *common, const vc_voice *voice,
+                         const vc_convert_params *cp) {
+    if (!cp->auto_pitch)
+        cli_info(common, "voice: %.1f s of reference speech; pitch: the source's, %+.1f semitones",
+                 voice->seconds, cp->pitch_shift);
+    else if (voice->voiced_frames > 0)
+        cli_info(
+            common,
+            "voice: %.1f s of reference speech, pitch around %.0f Hz (the output takes its key)",
+            voice->seconds, exp(voice->logf0_mean));
+    else
+        cli_info(common,
+                 "voice: %.1f s of reference speech with no voiced frames: no pitch to take, "
+                 "the output keeps the source's",
+                 voice->seconds);
+}
+
+/* Loads the model and the audio, converts, writes. EXIT_OK or the one-line error. */
+static int convert_run(cli_common *common, const convert_job *job) {
+    const char *cmd = "convert";
+    double t0 = cli_now_seconds();
+    int n_refs = job->n_pos - 1, rc;
+    vc_model *model = NULL;
+    vc_audio src = {0}, out = {0}, refs[MAX_REFERENCES];
+    vc_voice voice = {0};
+    memset(refs, 0, sizeof refs);
+    if ((rc = cli_load_model(common, cmd, job->model_path, &model)) != EXIT_OK) goto done;
+    int rate = vc_model_sample_rate(model), out_rate = job->out_rate ? job->out_rate : rate;
+    if ((rc = cli_output_check_audio(common, cmd, job->output, job->enc, out_rate))) goto done;
+    for (int i = 0; i < job->n_pos; i++)
+        if ((rc = cli_load_audio(common, cmd, job->pos[i], rate, i ? &refs[i - 1] : &src, NULL)))
+            goto done;
+    vc_status st = vc_voice_from_audio(model, refs, n_refs, &voice);
+    if (st != VC_OK) {
+        rc = cli_fail(common, cmd, n_refs == 1 ? job->pos[1] : "references", st);
+        goto done;
+    }
+    double seconds = (double)src.n_samples / rate;
+    cli_progress progress;
+    cli_progress_init(&progress, common, "convert", seconds >= 60.0);
+    job->cp->progress = cli_progress_update;
+    job->cp->progress_user = &progress;
+    st = vc_convert(model, &src, &voice, job->cp, &out);
+    cli_progress_done(&progress);
+    if (st != VC_OK) {
+        rc = cli_fail(common, cmd, job->pos[0], st);
+        goto done;
+    }
+    rc = cli_output_write_audio(common, cmd, job->output, &out, job->enc, out_rate);
+    if (rc != EXIT_OK) goto done;
+    double elapsed = cli_now_seconds() - t0;
+    report_voice(common, &voice, job->cp);
+    cli_info(common, "wrote %s: %.2f s, %.2f s compute (real-time factor %.3f)", job->out_name,
+             seconds, elapsed, seconds > 0 ? elapsed / seconds : 0.0);
+done:
+    vc_voice_free(&voice);
+    vc_audio_free(&out);
+    vc_audio_free(&src);
+    for (int i = 0; i < n_refs; i++) vc_audio_free(&refs[i]);
+    vc_model_free(model);
+    return rc;
+}
+
 int cmd_convert(int argc, char **argv) {
     const char *out_path = NULL, *model_path = NULL;
     vc_convert_params cp = vc_convert_default_params();
@@ -41,7 +117,8 @@ int cmd_convert(int argc, char **argv) {
         {"seed", 0, OPT_INT, &seed, 0, 2147483647, NULL, "S", "vocoder phase seed"},
         {"chunk", 0, OPT_FLOAT, &chunk, 1, 600, NULL, "SECONDS",
          "speech converted at a time (bounds memory on long sources)"},
-        {"float", 0, OPT_FLAG, &float_out, 0, 0, NULL, NULL, "write 32-bit float WAV"},
+        {"float", 0, OPT_FLAG, &float_out, 0, 0, NULL, NULL,
+         "write 32-bit float samples (WAV and the other containers that hold them)"},
     };
     const cli_command cmd = {
         .name = "convert",
@@ -86,61 +163,8 @@ int cmd_convert(int argc, char **argv) {
         return EXIT_RUNTIME;
     }
 
-    double t0 = cli_now_seconds();
-    int n_refs = n_pos - 1, rc = EXIT_RUNTIME;
-    vc_model *model = NULL;
-    vc_audio src = {0}, out = {0}, refs[MAX_REFERENCES];
-    vc_voice voice = {0};
-    memset(refs, 0, sizeof refs);
-    if ((rc = cli_load_model(&common, cmd.name, model_path, &model)) != EXIT_OK) goto done;
-    int rate = vc_model_sample_rate(model);
-    if ((rc = cli_output_check_audio(&common, cmd.name, &output, enc, out_rate ? out_rate : rate)))
-        goto done;
-    for (int i = 0; i < n_pos; i++)
-        if ((rc = cli_load_audio(&common, cmd.name, pos[i], rate, i ? &refs[i - 1] : &src, NULL)))
-            goto done;
-    vc_status st;
-    rc = EXIT_RUNTIME;
-    if ((st = vc_voice_from_audio(model, refs, n_refs, &voice)) != VC_OK) {
-        rc = cli_fail(&common, cmd.name, n_refs == 1 ? pos[1] : "references", st);
-        goto done;
-    }
-    double seconds = (double)src.n_samples / rate;
-    cli_progress progress;
-    cli_progress_init(&progress, &common, "convert", seconds >= 60.0);
-    cp.progress = cli_progress_update;
-    cp.progress_user = &progress;
-    st = vc_convert(model, &src, &voice, &cp, &out);
-    cli_progress_done(&progress);
-    if (st != VC_OK) {
-        rc = cli_fail(&common, cmd.name, pos[0], st);
-        goto done;
-    }
-    rc = cli_output_write_audio(&common, cmd.name, &output, &out, enc, out_rate ? out_rate : rate);
-    if (rc != EXIT_OK) goto done;
-    double elapsed = cli_now_seconds() - t0;
-    if (!cp.auto_pitch)
-        cli_info(&common, "voice: %.1f s of reference speech; pitch: the source's, %+.1f semitones",
-                 voice.seconds, cp.pitch_shift);
-    else if (voice.voiced_frames > 0)
-        cli_info(
-            &common,
-            "voice: %.1f s of reference speech, pitch around %.0f Hz (the output takes its key)",
-            voice.seconds, exp(voice.logf0_mean));
-    else
-        cli_info(&common,
-                 "voice: %.1f s of reference speech with no voiced frames: no pitch to take, "
-                 "the output keeps the source's",
-                 voice.seconds);
-    cli_info(&common, "wrote %s: %.2f s, %.2f s compute (real-time factor %.3f)", out_path, seconds,
-             elapsed, seconds > 0 ? elapsed / seconds : 0.0);
-    rc = EXIT_OK;
-done:
+    convert_job job = {model_path, pos, n_pos, &cp, &output, enc, out_rate, out_path};
+    int rc = convert_run(&common, &job);
     cli_output_discard(&output);
-    vc_voice_free(&voice);
-    vc_audio_free(&out);
-    vc_audio_free(&src);
-    for (int i = 0; i < n_refs; i++) vc_audio_free(&refs[i]);
-    vc_model_free(model);
     return rc;
 }

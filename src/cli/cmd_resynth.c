@@ -24,7 +24,8 @@ int cmd_resynth(int argc, char **argv) {
         {"momentum", 0, OPT_FLOAT, &vp.momentum, 0, 0.999, NULL, "A",
          "fast Griffin-Lim momentum (0 = plain Griffin-Lim)"},
         {"seed", 0, OPT_INT, &seed, 0, 2147483647, NULL, "S", "initial phase seed"},
-        {"float", 0, OPT_FLAG, &float_out, 0, 0, NULL, NULL, "write 32-bit float WAV"},
+        {"float", 0, OPT_FLAG, &float_out, 0, 0, NULL, NULL,
+         "write 32-bit float samples (WAV and the other containers that hold them)"},
     };
     const cli_command cmd = {
         .name = "resynth",
