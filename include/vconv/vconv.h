@@ -89,10 +89,18 @@ void vc_audio_free(vc_audio *a); /* frees samples, zeroes the struct */
 
 typedef enum vc_audio_encoding { VC_AUDIO_PCM16 = 0, VC_AUDIO_FLOAT = 1 } vc_audio_encoding;
 
-/* Write a WAV file through a temp file in the same folder renamed into place, so a failed or
- * interrupted write never leaves a partial file at path. PCM16 clips to [-1, 1]. */
+/* Write an audio file through a temp file in the same folder renamed into place, so a failed or
+ * interrupted write never leaves a partial file at path. The container comes from path's
+ * extension, case-insensitive: any libsndfile writes (wav, flac, aiff/aif, au, caf, w64, rf64,
+ * ...; ogg/oga is Vorbis, opus is Ogg Opus); no extension is WAV. PCM16 clips to [-1, 1].
+ * VC_ERR_ARG for an extension libsndfile cannot write, or an encoding or rate the container
+ * cannot hold (FLAC and the lossy codecs store no floats). */
 VC_WARN_UNUSED vc_status vc_audio_save(const char *path, const vc_audio *a,
                                        vc_audio_encoding encoding);
+/* VC_OK when vc_audio_save could write a file named path with this encoding and sample rate,
+ * else VC_ERR_ARG with a log line saying why. Touches no file: callers check before the work. */
+VC_WARN_UNUSED vc_status vc_audio_save_check(const char *path, vc_audio_encoding encoding,
+                                             int sample_rate);
 
 /* Resample mono float audio with soxr (high quality). *out is allocated (free with free()). */
 VC_WARN_UNUSED vc_status vc_audio_resample(const float *x, size_t n, int in_rate, int out_rate,

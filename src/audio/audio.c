@@ -1,5 +1,5 @@
-/* Audio file I/O through libsndfile: load any readable format to mono float, save WAV.
- * The only file in vconv that includes <sndfile.h>. Every input is treated as hostile: sizes
+/* Audio file reading through libsndfile: load any readable format to mono float (write.c
+ * writes). With write.c, the only files in vconv that include <sndfile.h>. Every input is treated as hostile: sizes
  * are checked before allocating, the number of frames actually read is what counts, and a
  * failure leaves the caller's struct untouched. */
 #define _POSIX_C_SOURCE 200809L /* stat, open, mkstemp, fsync */
@@ -679,86 +679,4 @@ void vc_audio_free(vc_audio *a) {
     if (!a) return;
     free(a->samples);
     memset(a, 0, sizeof *a);
-}
-
-/* ------------------------------------------------------------------ save */
-
-/* Writes all samples to an open SNDFILE; PCM16 is quantised here (round, clip) so that
- * load(save(x)) == x within 1/32768 with libsndfile's 1/32768 read scaling. */
-static vc_status write_samples(SNDFILE *sf, const vc_audio *a, vc_audio_encoding enc,
-                               const char *path) {
-    short pcm[AUDIO_BLOCK]; // (AUDIO_BLOCK)
-    for (size_t i = 0; i < a->n_samples; i += AUDIO_BLOCK) {
-        size_t len = a->n_samples - i < AUDIO_BLOCK ? a->n_samples - i : AUDIO_BLOCK;
-        sf_count_t wrote;
-        if (enc == VC_AUDIO_FLOAT) {
-            wrote = sf_writef_float(sf, a->samples + i, (sf_count_t)len);
-        } else {
-            for (size_t j = 0; j < len; j++) {
-                double v = round((double)a->samples[i + j] * 32768.0);
-                pcm[j] = (short)(v > 32767.0 ? 32767.0 : v < -32768.0 ? -32768.0 : v);
-            }
-            wrote = sf_writef_short(sf, pcm, (sf_count_t)len);
-        }
-        if (wrote != (sf_count_t)len) {
-            vc_log(VC_LOG_ERROR, "%s: write failed: %s", path, sf_strerror(sf));
-            return VC_ERR_IO;
-        }
-    }
-    return VC_OK;
-}
-
-vc_status vc_audio_save(const char *path, const vc_audio *a, vc_audio_encoding encoding) {
-    if (!path || !a || (!a->samples && a->n_samples > 0)) {
-        vc_log(VC_LOG_ERROR, "vc_audio_save: NULL %s", !path ? "path" : "audio");
-        return VC_ERR_ARG;
-    }
-    if (encoding != VC_AUDIO_PCM16 && encoding != VC_AUDIO_FLOAT) {
-        vc_log(VC_LOG_ERROR, "%s: unknown encoding %d", path, (int)encoding);
-        return VC_ERR_ARG;
-    }
-    if (a->sample_rate <= 0 || a->sample_rate > VC_AUDIO_MAX_RATE) {
-        vc_log(VC_LOG_ERROR, "%s: sample rate %d Hz out of range (1..%d)", path, a->sample_rate,
-               VC_AUDIO_MAX_RATE);
-        return VC_ERR_ARG;
-    }
-    if (a->n_samples == 0) {
-        vc_log(VC_LOG_ERROR, "%s: refusing to write no samples", path);
-        return VC_ERR_AUDIO;
-    }
-    /* RIFF sizes are 32-bit. */
-    const size_t bytes = encoding == VC_AUDIO_FLOAT ? 4 : 2;
-    if (a->n_samples > (UINT32_MAX - 1024) / bytes) {
-        vc_log(VC_LOG_ERROR, "%s: %zu samples do not fit in a WAV file", path, a->n_samples);
-        return VC_ERR_AUDIO;
-    }
-    for (size_t i = 0; i < a->n_samples; i++) {
-        if (!isfinite(a->samples[i])) {
-            vc_log(VC_LOG_ERROR, "%s: refusing to write non-finite sample at %zu", path, i);
-            return VC_ERR_AUDIO;
-        }
-    }
-
-    vc_atomic_file out;
-    vc_status st = vc_atomic_open(&out, path);
-    if (st != VC_OK) return st;
-    SF_INFO fi;
-    memset(&fi, 0, sizeof fi);
-    fi.samplerate = a->sample_rate;
-    fi.channels = 1;
-    fi.format = SF_FORMAT_WAV | (encoding == VC_AUDIO_FLOAT ? SF_FORMAT_FLOAT : SF_FORMAT_PCM_16);
-    SNDFILE *sf = sf_open_fd(out.fd, SFM_WRITE, &fi, SF_FALSE);
-    if (!sf) {
-        vc_log(VC_LOG_ERROR, "%s: cannot write WAV: %s", path, sf_strerror(NULL));
-        st = VC_ERR_IO;
-    } else {
-        st = write_samples(sf, a, encoding, path);
-        /* sf_close writes the final header sizes, so its result matters too. */
-        int err = sf_close(sf);
-        if (st == VC_OK && err != 0) {
-            vc_log(VC_LOG_ERROR, "%s: closing WAV failed: %s", path, sf_error_number(err));
-            st = VC_ERR_IO;
-        }
-    }
-    return vc_atomic_finish(&out, st);
 }

@@ -38,6 +38,10 @@ one_line_error "unknown command"
 for cmd in resynth analyze train convert info export codebook; do
   expect 0 "$cmd --help" -- "$vconv" $cmd --help
   grep -q -- '--threads' "$work/out" && ok || bad "$cmd --help lists --threads"
+  grep -qiw 'nan' "$work/out" && bad "$cmd --help shows a nan: $(grep -i nan "$work/out")" || ok
+  cp "$work/out" help.txt
+  expect 0 "vconv help $cmd" -- "$vconv" help $cmd
+  cmp -s "$work/out" help.txt && ok || bad "vconv help $cmd is $cmd --help"
   expect 0 "$cmd -h" -- "$vconv" $cmd -h
   if [ "$cmd" != codebook ]; then # codebook alone describes the bundled model's codebook
     expect 2 "$cmd without input" -- "$vconv" $cmd
@@ -51,6 +55,14 @@ expect 2 "resynth --iters out of range" -- "$vconv" resynth --iters -3 "$sample"
 expect 2 "resynth --iters not a number" -- "$vconv" resynth --iters ten "$sample"
 expect 2 "resynth --from bad choice" -- "$vconv" resynth --from cepstrum "$sample"
 expect 2 "resynth two inputs" -- "$vconv" resynth "$sample" "$sample"
+expect 2 "help for an unknown command" -- "$vconv" help frobnicate
+one_line_error "help for an unknown command"
+# a documented limit is reported as that limit, not as an unexpected argument
+refs=(); for i in $(seq 33); do refs+=("$sample"); done
+expect 2 "convert with 33 references (32 at most)" -- "$vconv" convert "$sample" "${refs[@]}"
+one_line_error "convert with 33 references"
+grep -q 'at most 33 file arguments' "$work/err" && ok || bad "the limit is named: $(cat "$work/err")"
+"$vconv" convert --help | grep -q 'At most 32 references' && ok || bad "convert --help documents the limit"
 
 # --- resynth works, derives a name, is deterministic
 expect 0 "resynth default name" -- "$vconv" resynth "$sample"
@@ -193,6 +205,33 @@ one_line_error "export over a config key"
 no_file bad.safetensors "export over a config key"
 expect 1 "info on garbage" -- "$vconv" info garbage.safetensors
 one_line_error "info on garbage"
+
+# --- every command that reads a model, with every kind of bad model file: exit 1, one line that
+# names the file and says what is wrong (a hint, if any, after it), no output, no crash
+cp m.safetensors.ckpt checkpoint.ckpt
+head -c 2000 m.safetensors >truncated.safetensors
+h='{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}'
+printf "\x$(printf %02x ${#h})\0\0\0\0\0\0\0%s\0\0\0\0\0\0\0\0" "$h" >foreign.safetensors
+for f in missing.safetensors truncated.safetensors foreign.safetensors checkpoint.ckpt garbage.safetensors; do
+  expect 1 "convert with the model file $f" -- "$vconv" convert "$src" "$ref" --model "$f" -o x.wav
+  one_line_error "convert with $f"
+  grep -q "^vconv convert: $f: " "$work/err" && ok || bad "the error names $f first: $(cat "$work/err")"
+  no_file x.wav "convert with $f"
+  expect 1 "codebook with the model file $f" -- "$vconv" codebook --model "$f" "$src" --html x.html
+  one_line_error "codebook with $f"
+  grep -q "^vconv codebook: $f: " "$work/err" && ok || bad "the error names $f first: $(cat "$work/err")"
+  no_file x.html "codebook with $f"
+  expect 1 "codebook geometry with the model file $f" -- "$vconv" codebook --model "$f"
+  one_line_error "codebook geometry with $f"
+  expect 1 "info with the model file $f" -- "$vconv" info "$f"
+  one_line_error "info with $f"
+  grep -q "^vconv info: $f: " "$work/err" && ok || bad "the error names $f first: $(cat "$work/err")"
+  expect 1 "export with the model file $f" -- "$vconv" export "$f" -o x.safetensors
+  one_line_error "export with $f"
+  no_file x.safetensors "export with $f"
+done
+"$vconv" info checkpoint.ckpt 2>&1 | grep -q 'a training checkpoint, not a model file\. HINT: ' && ok || bad "a checkpoint is called one, the hint after"
+"$vconv" info foreign.safetensors 2>&1 | grep -q 'not written by vconv\. HINT: ' && ok || bad "a foreign file is called one, the hint after"
 
 # --- codebook statistics
 expect 0 "codebook on files" -- "$vconv" codebook m.safetensors "$src" "$ref" --codes
