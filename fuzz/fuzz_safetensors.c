@@ -17,8 +17,8 @@ static void quiet_log(int level, const char *msg, void *user) {
 
 /* The table of the seed model.safetensors, so mutations of it reach the table checks. */
 static const vc_param_spec fuzz_table[] = {
-    {"enc.w", 2, {3, 4}, VC_INIT_NORMAL, 1.0f, 0},
-    {"enc.b", 1, {3}, VC_INIT_ZEROS, 0.0f, 0},
+    {"enc.w", 2, {3, 4}, VC_INIT_NORMAL, 1.0f, 0, 1},
+    {"enc.b", 1, {3}, VC_INIT_ZEROS, 0.0f, 0, 1},
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

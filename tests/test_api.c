@@ -36,6 +36,9 @@ int main(void) {
     CHECK(a.samples == NULL);
     CHECK(vc_audio_save(NULL, &a, VC_AUDIO_PCM16) == VC_ERR_ARG);
     CHECK(vc_audio_save("x.wav", NULL, VC_AUDIO_PCM16) == VC_ERR_ARG);
+    CHECK(vc_audio_save_check(NULL, VC_AUDIO_PCM16, 16000) == VC_ERR_ARG);
+    CHECK(vc_audio_save_check("x.wav", (vc_audio_encoding)7, 16000) == VC_ERR_ARG);
+    CHECK(vc_audio_save_check("x.wav", VC_AUDIO_PCM16, -1) == VC_ERR_ARG);
     vc_audio_free(NULL);
     vc_audio_free(&a);
     float *y = NULL;

@@ -216,9 +216,10 @@ static void test_formats(const char *dir, log_capture *lc) {
     }
 }
 
-/* Downmix is the channel mean: L=R=x gives x, L=x R=-x gives 0, (x, x, -x) gives x/3. */
+/* Downmix is the channel mean: L=R=x gives x, (x, x, -x) gives x/3; L=x R=-x cancels and is
+ * refused (test_input_checks has the message). */
 static void test_downmix(const char *dir) {
-    fprintf(stderr, "downmix: L=R=x -> x, L=x R=-x -> 0, (x,x,-x) -> x/3 (float WAV, no "
+    fprintf(stderr, "downmix: L=R=x -> x, L=x R=-x refused, (x,x,-x) -> x/3 (float WAV, no "
                     "resampling: exact)\n");
     const int rate = 16000, frames = 1600;
     static const float signs[3][3] = {{1, 1, 0}, {1, -1, 0}, {1, 1, -1}};
@@ -242,16 +243,18 @@ static void test_downmix(const char *dir) {
         join(path, sizeof path, dir, "downmix.wav");
         CHECK(write_sf(path, SF_FORMAT_WAV | SF_FORMAT_FLOAT, rate, C, x, frames));
         vc_audio a = {0};
+        if (k == 1) {
+            /* Cancelled: refused with the reason, not loaded as silence. */
+            CHECK(vc_audio_load(path, 0, &a, NULL) == VC_ERR_AUDIO && is_zeroed(&a));
+            CHECK(vc_audio_load(path, 44100, &a, NULL) == VC_ERR_AUDIO && is_zeroed(&a));
+            free(x);
+            free(want);
+            continue;
+        }
         CHECK(vc_audio_load(path, 0, &a, NULL) == VC_OK);
         CHECK(a.n_samples == (size_t)frames && a.sample_rate == rate);
         if (a.n_samples == (size_t)frames) check_tensor("downmix", a.samples, want, frames, 0, 0);
         vc_audio_free(&a);
-        /* Through the resampler, the cancelled case stays silent. */
-        if (k == 1) {
-            CHECK(vc_audio_load(path, 44100, &a, NULL) == VC_OK);
-            CHECK(rms(a.samples, a.n_samples) < 1e-6);
-            vc_audio_free(&a);
-        }
         free(x);
         free(want);
     }
@@ -510,6 +513,205 @@ static void test_bad_input(const char *dir, log_capture *lc, vc_rng *rng) {
     fprintf(stderr, "  %-28s -> loads (1600 zeros)\n", "silence");
 }
 
+/* --------------------------------------- what a file holds against what it says */
+
+/* A RIFF WAVE image into buf: a fmt chunk (tag, channels, rate, block align, bits), a data
+ * chunk declaring `declared` bytes followed by the len bytes of data, then tail_len bytes of
+ * tail. buf holds 44 + len + tail_len bytes; returns that size. */
+static size_t forge_wav(unsigned char *buf, unsigned tag, unsigned ch, unsigned long rate,
+                        unsigned align, unsigned bits, unsigned long declared, const void *data,
+                        size_t len, const void *tail, size_t tail_len) {
+    const size_t n = 44 + len + tail_len;
+    memcpy(buf, "RIFF", 4);
+    put_u32(buf + 4, (unsigned long)(n - 8));
+    memcpy(buf + 8, "WAVEfmt ", 8);
+    put_u32(buf + 16, 16);
+    put_u16(buf + 20, tag);
+    put_u16(buf + 22, ch);
+    put_u32(buf + 24, rate);
+    put_u32(buf + 28, rate * align);
+    put_u16(buf + 32, align);
+    put_u16(buf + 34, bits);
+    memcpy(buf + 36, "data", 4);
+    put_u32(buf + 40, declared);
+    memcpy(buf + 44, data, len);
+    if (tail_len) memcpy(buf + 44 + len, tail, tail_len);
+    return n;
+}
+
+/* A WAV's header against the bytes that follow it: the declared data size, the frame size. */
+static void test_header_checks(const char *dir, log_capture *lc) {
+    fprintf(stderr, "WAV header against its data: declared size, frame size\n");
+    enum { N = 16000 };
+    short *pcm = malloc(sizeof(short) * N); // (N) 1 s of a 200 Hz tone at 16 kHz
+    for (int i = 0; i < N; i++) pcm[i] = (short)lrint(9830.0 * sin(2 * PI * 200.0 * i / 16000));
+    const size_t len = sizeof(short) * N;
+    unsigned char *buf = malloc(44 + len + 64);
+    char path[1024];
+    join(path, sizeof path, dir, "forged.wav");
+    vc_audio a = {0};
+
+    /* The header declares 320 bytes (0.01 s), 1 s follows: a recording never finished. */
+    CHECK(write_bytes(path, buf, forge_wav(buf, 1, 1, 16000, 2, 16, 320, pcm, len, NULL, 0)));
+    expect_load_fails("declares 0.01 s, 1 s follows", path, VC_ERR_FORMAT, lc);
+    CHECK(strstr(lc->last, "declares 0.01 s of audio but 1.00 s follow") != NULL);
+    CHECK(strstr(lc->last, "--ignore-length") != NULL);
+    CHECK(write_bytes(path, buf, forge_wav(buf, 1, 1, 16000, 2, 16, 0, pcm, len, NULL, 0)));
+    expect_load_fails("declares 0 s, 1 s follows", path, VC_ERR_FORMAT, lc);
+    CHECK(strstr(lc->last, "declares 0.00 s of audio but 1.00 s follow") != NULL);
+
+    /* Metadata after the samples is chunks, not undeclared audio. */
+    const unsigned char list[] = "LIST\x0c\x00\x00\x00INFOISFT\x00\x00\x00\x00";
+    CHECK(write_bytes(path, buf,
+                      forge_wav(buf, 1, 1, 16000, 2, 16, len, pcm, len, list, sizeof list - 1)));
+    CHECK(vc_audio_load(path, 0, &a, NULL) == VC_OK && a.n_samples == N);
+    vc_audio_free(&a);
+    /* A few stray bytes (under VCA_UNDECLARED_SECONDS of audio): loaded, with a warning. */
+    int before = lc->n;
+    CHECK(write_bytes(path, buf, forge_wav(buf, 1, 1, 16000, 2, 16, len, pcm, len, "junk!!!", 7)));
+    CHECK(vc_audio_load(path, 0, &a, NULL) == VC_OK && a.n_samples == N);
+    CHECK(lc->n > before && strstr(lc->last, "7 bytes after the audio") != NULL);
+    vc_audio_free(&a);
+
+    /* 7-bit samples over 2-byte frames: libsndfile would read every byte as an 8-bit sample. */
+    CHECK(write_bytes(path, buf, forge_wav(buf, 1, 1, 16000, 2, 7, len, pcm, len, NULL, 0)));
+    expect_load_fails("7-bit samples, 2-byte frames", path, VC_ERR_FORMAT, lc);
+    CHECK(strstr(lc->last, "7-bit samples in 1 channel (1 byte a frame) but 2-byte frames"));
+    CHECK(write_bytes(path, buf, forge_wav(buf, 1, 1, 16000, 4, 16, len, pcm, len, NULL, 0)));
+    expect_load_fails("16-bit mono, 4-byte frames", path, VC_ERR_FORMAT, lc);
+    /* 12 bits in a 2-byte container is the standard layout: read as 16-bit, exactly. */
+    CHECK(write_bytes(path, buf, forge_wav(buf, 1, 1, 16000, 2, 12, len, pcm, len, NULL, 0)));
+    CHECK(vc_audio_load(path, 0, &a, NULL) == VC_OK && a.n_samples == N);
+    int exact = a.n_samples == N;
+    for (size_t i = 0; exact && i < N; i++) exact = a.samples[i] == pcm[i] / 32768.0f;
+    CHECK(exact);
+    vc_audio_free(&a);
+    free(buf);
+    free(pcm);
+}
+
+/* Writes a float WAV of x (frames, C) at 16 kHz to dir/name; path receives its path. */
+static int float_wav(char *path, size_t cap, const char *dir, const char *name, int C,
+                     const float *x, sf_count_t frames) {
+    join(path, cap, dir, name);
+    return write_sf(path, SF_FORMAT_WAV | SF_FORMAT_FLOAT, 16000, C, x, frames);
+}
+
+/* Channels that cancel in the downmix, and samples far beyond full scale. */
+static void test_content_checks(const char *dir, log_capture *lc) {
+    fprintf(stderr, "content: cancelling channels, out-of-scale floats, bursts\n");
+    enum { N = 16000 };
+    float *x = malloc(sizeof(float) * N * 4); // (N, up to 4 channels)
+    float *want = malloc(sizeof(float) * N);  // (N)
+    char path[1024];
+    vc_audio a = {0};
+
+    /* Stereo, right = -left: refused with the reason. */
+    for (int i = 0; i < N; i++) {
+        x[2 * i] = (float)(0.3 * sin(2 * PI * 200.0 * i / 16000));
+        x[2 * i + 1] = -x[2 * i];
+    }
+    CHECK(float_wav(path, sizeof path, dir, "cancel.wav", 2, x, N));
+    expect_load_fails("stereo, right = -left", path, VC_ERR_AUDIO, lc);
+    CHECK(strstr(lc->last, "the two channels cancel when mixed to mono (left = -right") != NULL);
+    /* Partly opposed channels (mix a quarter of the left) and one active channel of four are
+     * ordinary downmixes. */
+    for (int i = 0; i < N; i++) x[2 * i + 1] = -0.5f * x[2 * i];
+    CHECK(float_wav(path, sizeof path, dir, "opposed.wav", 2, x, N));
+    CHECK(vc_audio_load(path, 0, &a, NULL) == VC_OK);
+    vc_audio_free(&a);
+    for (int i = 0; i < N; i++) {
+        x[4 * i] = (float)(0.3 * sin(2 * PI * 200.0 * i / 16000));
+        x[4 * i + 1] = x[4 * i + 2] = x[4 * i + 3] = 0.0f;
+    }
+    CHECK(float_wav(path, sizeof path, dir, "one_of_four.wav", 4, x, N));
+    CHECK(vc_audio_load(path, 0, &a, NULL) == VC_OK);
+    vc_audio_free(&a);
+
+    /* A float file at 1e30 throughout: scaled to a 0 dBFS peak, the waveform kept. */
+    double peak = 0.0;
+    for (int i = 0; i < N; i++) {
+        want[i] = (float)(0.45 * sin(2 * PI * 200.0 * i / 16000));
+        x[i] = (float)(want[i] * 1e30);
+        if (fabs(x[i]) > peak) peak = fabs(x[i]);
+    }
+    for (int i = 0; i < N; i++) want[i] = (float)(x[i] / peak);
+    CHECK(float_wav(path, sizeof path, dir, "1e30.wav", 1, x, N));
+    int before = lc->n;
+    CHECK(vc_audio_load(path, 0, &a, NULL) == VC_OK && a.n_samples == N);
+    CHECK(lc->n > before && strstr(lc->last, "scaled down by 593 dB to a 0 dBFS peak") != NULL);
+    /* 1 float rounding of x * (1 / peak) computed in double: under 1e-7 of full scale. */
+    if (a.n_samples == N) check_tensor("1e30 scaled", a.samples, want, N, 1e-7, 0);
+    vc_audio_free(&a);
+    /* Through the resampler too (before, the filter overflowed to Inf). */
+    CHECK(vc_audio_load(path, 44100, &a, NULL) == VC_OK);
+    vc_audio_free(&a);
+
+    /* One burst of 1e38 (10 samples at 0.5 s) in a tone at 0.3: refused, naming the time. */
+    for (int i = 0; i < N; i++) x[i] = (float)(0.3 * sin(2 * PI * 200.0 * i / 16000));
+    for (int i = 8000; i < 8010; i++) x[i] = 1e38f;
+    CHECK(float_wav(path, sizeof path, dir, "burst.wav", 1, x, N));
+    expect_load_fails("burst of 1e38 at 0.5 s", path, VC_ERR_AUDIO, lc);
+    CHECK(strstr(lc->last, "a burst of samples up to 1e+38") && strstr(lc->last, "at 0.500 s"));
+    /* A lone spike in silence is a burst too. */
+    for (int i = 0; i < N; i++) x[i] = i == 4000 ? 1e30f : 0.0f;
+    CHECK(float_wav(path, sizeof path, dir, "spike.wav", 1, x, N));
+    expect_load_fails("lone 1e30 spike in silence", path, VC_ERR_AUDIO, lc);
+    CHECK(strstr(lc->last, "the rest of the file is silent") != NULL);
+    /* Float headroom up to VCA_SCALE_LIMIT is kept as it is. */
+    for (int i = 0; i < N; i++) x[i] = (float)(0.9 * VCA_SCALE_LIMIT * sin(2 * PI * i / 80.0));
+    CHECK(float_wav(path, sizeof path, dir, "hot.wav", 1, x, N));
+    CHECK(vc_audio_load(path, 0, &a, NULL) == VC_OK && a.n_samples == N);
+    if (a.n_samples == N) check_tensor("headroom kept", a.samples, x, N, 0, 0);
+    vc_audio_free(&a);
+    free(x);
+    free(want);
+}
+
+/* vc_audio_load_audible refuses silence while reading; long files take two reads that store
+ * exactly what one read would. */
+static void test_audible_two_pass(const char *dir, log_capture *lc) {
+    fprintf(stderr, "vc_audio_load_audible, and the two-read path against the single read\n");
+    enum { N = 22050 };
+    float *x = malloc(sizeof(float) * N * 2); // (N, 2)
+    char path[1024];
+    vc_audio a = {0}, b = {0};
+    for (int i = 0; i < 2 * N; i++) x[i] = 0.0f;
+    CHECK(float_wav(path, sizeof path, dir, "zeros.wav", 1, x, N));
+    CHECK(vc_audio_load(path, 16000, &a, NULL) == VC_OK); /* silence loads ... */
+    vc_audio_free(&a);
+    CHECK(vc_audio_load_audible(path, 16000, &a, NULL) == VC_ERR_AUDIO && is_zeroed(&a));
+    CHECK(strstr(lc->last, "silent (every sample is 0") != NULL); /* ... unless sound is due */
+    for (int i = 0; i < N; i++) x[i] = (float)(3e-4 * sin(2 * PI * 300.0 * i / 16000));
+    CHECK(float_wav(path, sizeof path, dir, "quiet.wav", 1, x, N)); /* -73 dBFS RMS */
+    CHECK(vc_audio_load_audible(path, 16000, &a, NULL) == VC_ERR_AUDIO);
+    CHECK(strstr(lc->last, "silent (active level -73.5 dBFS") != NULL);
+
+    /* Stereo, tone over 1e20 (scaled on load): one read or two, the same bytes. */
+    for (int i = 0; i < N; i++) {
+        x[2 * i] = (float)(1e20 * sin(2 * PI * 300.0 * i / 22050));
+        x[2 * i + 1] = (float)(0.5e20 * sin(2 * PI * 500.0 * i / 22050));
+    }
+    join(path, sizeof path, dir, "two_pass.wav");
+    CHECK(write_sf(path, SF_FORMAT_WAV | SF_FORMAT_FLOAT, 22050, 2, x, N));
+    size_t nb = 0;
+    unsigned char *bytes = read_bytes(path, &nb);
+    vca_load_opts two = vca_load_default_opts();
+    two.two_pass_frames = 0;
+    CHECK(bytes && vca_load_memory(bytes, nb, 16000, NULL, &a, NULL) == VC_OK);
+    CHECK(bytes && vca_load_memory(bytes, nb, 16000, &two, &b, NULL) == VC_OK);
+    CHECK(a.n_samples > 0 && a.n_samples == b.n_samples);
+    CHECK(a.n_samples == b.n_samples &&
+          memcmp(a.samples, b.samples, sizeof(float) * a.n_samples) == 0);
+    vc_audio_free(&a);
+    vc_audio_free(&b);
+    two.min_active_dbfs = VC_AUDIO_SILENCE_DBFS;
+    CHECK(bytes && vca_load_memory(bytes, nb, 16000, &two, &a, NULL) == VC_OK);
+    vc_audio_free(&a);
+    free(bytes);
+    free(x);
+}
+
 /* ------------------------------------------------------------ resample, level */
 
 static void test_resample(void) {
@@ -619,6 +821,9 @@ int main(void) {
     test_save_load(dir, &rng);
     test_save_errors(dir, &lc);
     test_bad_input(dir, &lc, &rng);
+    test_header_checks(dir, &lc);
+    test_content_checks(dir, &lc);
+    test_audible_two_pass(dir, &lc);
     test_resample();
     test_level();
     test_corpus();

@@ -132,7 +132,7 @@ static void check_same_input(const vc_model *vm, const float *x, size_t n, int r
     CHECK(vct_scratch_init(&sc, &fs, fp.n_fft, fp.hop, F) == VC_OK);
     float *xb = malloc(sizeof(float) * (size_t)M * T), *xs = malloc(sizeof(float) * (size_t)M * T);
     float *pb = malloc(sizeof(float) * 2 * (size_t)T), *lin = malloc(sizeof(float) * (size_t)F * T);
-    vct_item it = {0, 0, 0};
+    vct_item it = {.u = 0, .us = 0, .t = 0, .ts = 0};
     CHECK(vct_fill_item(fe, &fs, m, &it, 0, 1, T, T, &sc, xb, pb, xs, lin) == VC_OK);
 
     /* conversion: the public model's own front end, through vcc_prepare */

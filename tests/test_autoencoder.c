@@ -20,14 +20,14 @@
 enum { B = 16, T = 64, H = 16, Z = 2, STEPS = 600 };
 
 static const vc_param_spec table[] = {
-    {"enc1.w", 3, {H, 1, 5}, VC_INIT_UNIFORM, 1.0f, 1 * 5},
-    {"enc1.b", 1, {H}, VC_INIT_ZEROS, 0.0f, 0},
-    {"enc2.w", 3, {Z, H, 5}, VC_INIT_UNIFORM, 1.0f, H * 5},
-    {"enc2.b", 1, {Z}, VC_INIT_ZEROS, 0.0f, 0},
-    {"dec1.w", 3, {H, Z, 5}, VC_INIT_UNIFORM, 1.0f, Z * 5},
-    {"dec1.b", 1, {H}, VC_INIT_ZEROS, 0.0f, 0},
-    {"dec2.w", 3, {1, H, 5}, VC_INIT_UNIFORM, 1.0f, H * 5},
-    {"dec2.b", 1, {1}, VC_INIT_ZEROS, 0.0f, 0},
+    {"enc1.w", 3, {H, 1, 5}, VC_INIT_UNIFORM, 1.0f, 1 * 5, 1},
+    {"enc1.b", 1, {H}, VC_INIT_ZEROS, 0.0f, 0, 1},
+    {"enc2.w", 3, {Z, H, 5}, VC_INIT_UNIFORM, 1.0f, H * 5, 1},
+    {"enc2.b", 1, {Z}, VC_INIT_ZEROS, 0.0f, 0, 1},
+    {"dec1.w", 3, {H, Z, 5}, VC_INIT_UNIFORM, 1.0f, Z * 5, 1},
+    {"dec1.b", 1, {H}, VC_INIT_ZEROS, 0.0f, 0, 1},
+    {"dec2.w", 3, {1, H, 5}, VC_INIT_UNIFORM, 1.0f, H * 5, 1},
+    {"dec2.b", 1, {1}, VC_INIT_ZEROS, 0.0f, 0, 1},
 };
 #define N_PARAMS ((int)(sizeof table / sizeof table[0]))
 

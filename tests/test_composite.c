@@ -29,18 +29,18 @@ enum { B = 2, C = 3, T = 10, H = 4, S = 2 * C, T2 = 2 * T, CC = H + S };
 #define EPS_NORM 1e-5f
 
 static const vc_param_spec table[] = {
-    {"conv_a.w", 3, {H, C, 3}, VC_INIT_UNIFORM, 1.0f, C * 3},
-    {"conv_a.b", 1, {H}, VC_INIT_UNIFORM, 1.0f, C * 3},
-    {"norm.gamma", 1, {H}, VC_INIT_NORMAL, 0.3f, 0},
-    {"norm.beta", 1, {H}, VC_INIT_NORMAL, 0.3f, 0},
-    {"conv_b.w", 3, {H, H, 3}, VC_INIT_UNIFORM, 1.0f, H * 3},
-    {"conv_b.b", 1, {H}, VC_INIT_UNIFORM, 1.0f, H * 3},
-    {"lin_g.w", 2, {H, S}, VC_INIT_UNIFORM, 0.5f, S},
-    {"lin_g.b", 1, {H}, VC_INIT_UNIFORM, 0.5f, S},
-    {"lin_b.w", 2, {H, S}, VC_INIT_UNIFORM, 1.0f, S},
-    {"lin_b.b", 1, {H}, VC_INIT_UNIFORM, 1.0f, S},
-    {"conv_c.w", 3, {1, CC, 1}, VC_INIT_UNIFORM, 1.0f, CC},
-    {"conv_c.b", 1, {1}, VC_INIT_UNIFORM, 1.0f, CC},
+    {"conv_a.w", 3, {H, C, 3}, VC_INIT_UNIFORM, 1.0f, C * 3, 1},
+    {"conv_a.b", 1, {H}, VC_INIT_UNIFORM, 1.0f, C * 3, 1},
+    {"norm.gamma", 1, {H}, VC_INIT_NORMAL, 0.3f, 0, 1},
+    {"norm.beta", 1, {H}, VC_INIT_NORMAL, 0.3f, 0, 1},
+    {"conv_b.w", 3, {H, H, 3}, VC_INIT_UNIFORM, 1.0f, H * 3, 1},
+    {"conv_b.b", 1, {H}, VC_INIT_UNIFORM, 1.0f, H * 3, 1},
+    {"lin_g.w", 2, {H, S}, VC_INIT_UNIFORM, 0.5f, S, 1},
+    {"lin_g.b", 1, {H}, VC_INIT_UNIFORM, 0.5f, S, 1},
+    {"lin_b.w", 2, {H, S}, VC_INIT_UNIFORM, 1.0f, S, 1},
+    {"lin_b.b", 1, {H}, VC_INIT_UNIFORM, 1.0f, S, 1},
+    {"conv_c.w", 3, {1, CC, 1}, VC_INIT_UNIFORM, 1.0f, CC, 1},
+    {"conv_c.b", 1, {1}, VC_INIT_UNIFORM, 1.0f, CC, 1},
 };
 #define N_PARAMS ((int)(sizeof table / sizeof table[0]))
 

@@ -129,6 +129,11 @@ static void test_table(void) {
         CHECK(dup == 0);
         CHECK(vcm_model_unbound(&m) == 0);
         CHECK(m.params.n == m.n_spec);
+        int frozen = 0; /* the optimiser skips exactly the codebook, which its EMA owns */
+        for (int i = 0; i < m.params.n; i++)
+            if (!vc_params_trainable(&m.params, i))
+                frozen += 1 + 100 * (strcmp(m.params.spec[i].name, "vq.codebook") != 0);
+        CHECK(frozen == 1);
         fprintf(stderr, "preset %-7s: %d tensors, %zu parameters (%.2f M)\n", names[k], m.n_spec,
                 vcm_model_n_params(&m), vcm_model_n_params(&m) / 1e6);
         vcm_model_free(&m);

@@ -10,13 +10,15 @@ int main(void) {
     vc_rng rng;
     vc_rng_seed(&rng, test_seed(1));
     const vc_param_spec table[] = {
-        {"enc.conv.w", 3, {8, 3, 5}, VC_INIT_UNIFORM, 1.0f, 15},
-        {"enc.conv.b", 1, {8}, VC_INIT_ZEROS, 0.0f, 0},
-        {"norm.gamma", 1, {7}, VC_INIT_ONES, 0.0f, 0},
-        {"codebook", 2, {16, 4}, VC_INIT_NORMAL, 0.5f, 0},
+        {"enc.conv.w", 3, {8, 3, 5}, VC_INIT_UNIFORM, 1.0f, 15, 1},
+        {"enc.conv.b", 1, {8}, VC_INIT_ZEROS, 0.0f, 0, 1},
+        {"norm.gamma", 1, {7}, VC_INIT_ONES, 0.0f, 0, 1},
+        {"codebook", 2, {16, 4}, VC_INIT_NORMAL, 0.5f, 0, 0},
     };
     vc_params p;
     CHECK(vc_params_init(&p, table, 4, 1) == VC_OK);
+    /* the trainable flag travels with the table: the optimiser skips the codebook by it */
+    CHECK(vc_params_trainable(&p, 0) && vc_params_trainable(&p, 2) && !vc_params_trainable(&p, 3));
     CHECK(p.n == 4);
     size_t end = 0;
     for (int i = 0; i < p.n; i++) {

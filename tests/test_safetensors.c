@@ -291,10 +291,10 @@ static void test_roundtrip(const char *dir, vc_rng *rng, log_capture *lc) {
 /* ------------------------------------------------------------- params */
 
 static const vc_param_spec table[] = {
-    {"enc.conv.w", 3, {8, 3, 5}, VC_INIT_UNIFORM, 1.0f, 15},
-    {"enc.conv.b", 1, {8}, VC_INIT_NORMAL, 0.1f, 0},
-    {"norm.gamma", 1, {7}, VC_INIT_NORMAL, 1.0f, 0},
-    {"codebook", 2, {16, 4}, VC_INIT_NORMAL, 0.5f, 0},
+    {"enc.conv.w", 3, {8, 3, 5}, VC_INIT_UNIFORM, 1.0f, 15, 1},
+    {"enc.conv.b", 1, {8}, VC_INIT_NORMAL, 0.1f, 0, 1},
+    {"norm.gamma", 1, {7}, VC_INIT_NORMAL, 1.0f, 0, 1},
+    {"codebook", 2, {16, 4}, VC_INIT_NORMAL, 0.5f, 0, 1},
 };
 enum { N_TABLE = sizeof table / sizeof table[0] };
 

@@ -7,7 +7,10 @@
 
 #include "io/features.h"
 #include "io/safetensors.h"
+#include "dsp/mel.h"
 #include "model/audio_contract.h"
+#include "model/model.h"
+#include "train/augment.h"
 #include "train/batch.h"
 
 #include <math.h>
@@ -187,12 +190,98 @@ static void test_learns(const char *root, const char *const *dirs) {
     CHECK(count_lines(logp) == l.n_reports);
 }
 
-/* N steps straight == stop at k (checkpoint) + resume: the same parameters, bit for bit. */
+/* A checkpoint as the first version wrote it: the same tensors and only the metadata keys
+ * it knew (config, version, step, adam_step, rng, seed, batch, segment_frames, val_share). */
+static void write_old_checkpoint(const char *from, const char *to) {
+    static const char *old_keys[] = {
+        "vconv.ckpt_version", "vconv.step",  "vconv.adam_step",      "vconv.rng",
+        "vconv.seed",         "vconv.batch", "vconv.segment_frames", "vconv.val_share"};
+    st_file f;
+    CHECK(safetensors_load(from, &f) == VC_OK);
+    st_tensor_out t[16];
+    float *buf[16];
+    int nt = f.n_tensors;
+    CHECK(nt == 9);
+    for (int i = 0; i < nt; i++) {
+        buf[i] = malloc(sizeof(float) * f.tensors[i].numel);
+        CHECK(safetensors_read_f32(&f, i, buf[i], f.tensors[i].numel) == VC_OK);
+        t[i].name = f.tensors[i].name;
+        t[i].ndim = f.tensors[i].ndim;
+        memcpy(t[i].shape, f.tensors[i].shape, sizeof t[i].shape);
+        t[i].data = buf[i];
+    }
+    const char *kv[128];
+    int n = 0, new_keys = 0;
+    for (int i = 0; i < f.n_meta; i++) {
+        int keep = strncmp(f.meta[i].key, "vconv.", 6) == 0; /* the config ... */
+        int known = 0;
+        for (size_t k = 0; k < sizeof old_keys / sizeof *old_keys; k++)
+            known |= !strcmp(f.meta[i].key, old_keys[k]);
+        static const char *run_keys[] = {"vconv.steps",        "vconv.lr",
+                                         "vconv.warmup",       "vconv.clip",
+                                         "vconv.val_every",    "vconv.checkpoint_every",
+                                         "vconv.log_every",    "vconv.speaker_utterance",
+                                         "vconv.augment_warp", "vconv.augment_pitch",
+                                         "vconv.augment_eq_db"};
+        for (size_t k = 0; k < sizeof run_keys / sizeof *run_keys; k++)
+            if (!strcmp(f.meta[i].key, run_keys[k])) keep = 0, new_keys++;
+        if (!keep && !known) continue;
+        kv[2 * n] = f.meta[i].key;
+        kv[2 * n + 1] = f.meta[i].value;
+        n++;
+    }
+    CHECK(new_keys == 11); /* the new writer records every run setting */
+    CHECK(safetensors_write(to, t, nt, kv, n, ST_F32) == VC_OK);
+    for (int i = 0; i < nt; i++) free(buf[i]);
+    safetensors_free(&f);
+}
+
+static int same_params(const char *a, const char *b) {
+    vcm_model ma, mb;
+    CHECK(vcm_model_load(a, &ma, 0) == VC_OK);
+    CHECK(vcm_model_load(b, &mb, 0) == VC_OK);
+    int same = ma.params.total == mb.params.total &&
+               memcmp(ma.params.data, mb.params.data, sizeof(float) * ma.params.total) == 0 &&
+               memcmp(ma.mel_mean, mb.mel_mean, sizeof(float) * (size_t)ma.cfg.n_mels) == 0 &&
+               memcmp(ma.lin_std, mb.lin_std, sizeof(float) * (size_t)ma.cfg.n_bins) == 0;
+    vcm_model_free(&ma);
+    vcm_model_free(&mb);
+    return same;
+}
+
+/* Every line's (step, validation) pair is new, and steps never go back within a kind. */
+static int log_unique(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    char line[4096];
+    long last[2] = {-1, -1};
+    int ok = 1;
+    while (fgets(line, sizeof line, f)) {
+        long step;
+        const char *v = strstr(line, "\"validation\":");
+        if (sscanf(line, "{\"step\":%ld,", &step) != 1 || !v) {
+            ok = 0;
+            continue;
+        }
+        int k = v[13] == '1';
+        if (step <= last[k]) ok = 0;
+        last[k] = step;
+    }
+    fclose(f);
+    return ok;
+}
+
+/* N steps straight == stop at k (checkpoint) + resume: the same parameters, bit for bit. A stop
+ * writes no model unless asked; a checkpoint in the first version's layout resumes the same;
+ * the log is cut back to the checkpoint's step. */
 static void test_resume(const char *root, const char *const *dirs) {
-    char a[1024], b[1024], ck[1100];
+    char a[1024], b[1024], c[1024], ck[1100], ckc[1100], ckold[1100];
     join(a, sizeof a, root, "straight.safetensors");
     join(b, sizeof b, root, "resumed.safetensors");
+    join(c, sizeof c, root, "oldckpt.safetensors");
     snprintf(ck, sizeof ck, "%s.ckpt", b);
+    snprintf(ckc, sizeof ckc, "%s.ckpt", c);
+    snprintf(ckold, sizeof ckold, "%s.v1.ckpt", c);
     const long N = 60;
     int nc0, nc1;
     char cache[1024];
@@ -207,58 +296,258 @@ static void test_resume(const char *root, const char *const *dirs) {
     CHECK(nc0 == N_SPK * N_UTT && nc1 == nc0 && fp1 == fp0); /* cache reused, not rewritten */
 
     volatile int stop = 0;
+    int stopped = 0;
     run_log lb = {0};
     lb.stop = &stop;
     lb.stop_at = 30; /* not a multiple of checkpoint_every: the stop path writes it */
     p = base_params(dirs, b, &lb);
     p.steps = N;
     p.stop = &stop;
+    p.stopped = &stopped;
     CHECK(vc_train(&p) == VC_OK);
-    CHECK(file_exists(b) && file_exists(ck));
-    vcm_model mb;
-    CHECK(vcm_model_load(b, &mb, 0) == VC_OK);
-    vcm_model_free(&mb);
+    CHECK(stopped == 1 && !file_exists(b) && file_exists(ck)); /* no partial model */
+
+    /* the same stop with save_on_interrupt: the model of step 30 under its name */
+    stop = 0;
+    run_log lb2 = {0};
+    lb2.stop = &stop;
+    lb2.stop_at = 30;
+    p = base_params(dirs, c, &lb2);
+    p.steps = N;
+    p.stop = &stop;
+    p.stopped = &stopped;
+    p.save_on_interrupt = 1;
+    CHECK(vc_train(&p) == VC_OK);
+    CHECK(stopped == 1 && file_exists(c) && file_exists(ckc));
     st_file sf;
-    CHECK(safetensors_load(b, &sf) == VC_OK);
+    CHECK(safetensors_load(c, &sf) == VC_OK);
     const char *ts = safetensors_meta(&sf, "vconv.train_steps");
     CHECK(ts && !strcmp(ts, "30")); /* stopped between steps 30 and 31 */
     CHECK(safetensors_meta(&sf, "vconv.train_date") && safetensors_meta(&sf, "vconv.version"));
     safetensors_free(&sf);
+    write_old_checkpoint(ckc, ckold);
 
+    /* a killed run logs past its checkpoint: those lines (and a half line) must go */
+    char logp[1100];
+    snprintf(logp, sizeof logp, "%s.log.jsonl", b);
+    FILE *lf = fopen(logp, "a");
+    CHECK(lf != NULL);
+    if (lf) {
+        fputs("{\"step\":40,\"loss\":1,\"validation\":0}\n{\"step\":50,\"lo", lf);
+        fclose(lf);
+    }
     run_log lc = {0};
     p = base_params(dirs, b, &lc);
     p.steps = N;
     p.resume = ck;
+    p.stopped = &stopped;
     CHECK(vc_train(&p) == VC_OK);
-    char logp[1100];
-    snprintf(logp, sizeof logp, "%s.log.jsonl", b);
-    CHECK(count_lines(logp) == lb.n_reports + lc.n_reports); /* appended on resume */
-    CHECK(count_matching(root, ".tmp.") == 0);               /* no temp file left behind */
-    vcm_model ma, mr;
-    CHECK(vcm_model_load(a, &ma, 0) == VC_OK);
-    CHECK(vcm_model_load(b, &mr, 0) == VC_OK);
-    CHECK(ma.params.total == mr.params.total);
-    CHECK(memcmp(ma.params.data, mr.params.data, sizeof(float) * ma.params.total) == 0);
-    CHECK(memcmp(ma.mel_mean, mr.mel_mean, sizeof(float) * (size_t)ma.cfg.n_mels) == 0);
-    CHECK(memcmp(ma.lin_std, mr.lin_std, sizeof(float) * (size_t)ma.cfg.n_bins) == 0);
+    CHECK(stopped == 0);
+    CHECK(count_lines(logp) == lb.n_reports + lc.n_reports); /* cut back, then appended */
+    CHECK(log_unique(logp));
+    CHECK(count_matching(root, ".tmp.") == 0); /* no temp file left behind */
+    CHECK(same_params(a, b));
     CHECK(la.last_val == lc.last_val && la.n_val >= 1);
-    fprintf(stderr, "resume: final val %.6f straight, %.6f resumed; params %s\n", la.last_val,
-            lc.last_val,
-            memcmp(ma.params.data, mr.params.data, sizeof(float) * ma.params.total) ? "DIFFER"
-                                                                                    : "identical");
-    vcm_model_free(&ma);
-    vcm_model_free(&mr);
+    fprintf(stderr, "resume: final val %.6f straight, %.6f resumed\n", la.last_val, lc.last_val);
 
-    /* another config, or a file that is not a checkpoint: clear errors */
+    /* the first version's checkpoint layout resumes to the same parameters */
+    run_log le = {0};
+    p = base_params(dirs, c, &le);
+    p.steps = N;
+    p.resume = ckold;
+    CHECK(vc_train(&p) == VC_OK);
+    CHECK(same_params(a, c));
+
+    /* another config, another run setting, or a file that is not a checkpoint: clear errors,
+     * before the corpus is read (a missing corpus folder would be another error) */
+    const char *nowhere[] = {"/nonexistent-vconv-corpus"};
     run_log ld = {0};
-    p = base_params(dirs, b, &ld);
+    p = base_params(nowhere, b, &ld);
     p.steps = N + 10;
     p.resume = ck;
     p.config_json = "{\"channels\":8}";
     CHECK(vc_train(&p) == VC_ERR_ARG);
     p.config_json = TINY;
+    p.batch = 4;
+    CHECK(vc_train(&p) == VC_ERR_ARG);
+    p.batch = 8;
+    p.lr = 1e-3f;
+    CHECK(vc_train(&p) == VC_ERR_ARG);
+    vc_train_params q = vc_train_default_params();
+    CHECK(vc_train_resume_params(ck, &q) == VC_OK);
+    CHECK(q.batch == 8 && q.segment_frames == 32 && q.lr == 3e-3f && q.warmup == 20 &&
+          q.steps == N && q.seed == 3 && q.val_every == 50 && q.val_share == 0.2f &&
+          q.speaker_utterance == 0 && q.augment_warp == 0.0f);
+    p.lr = 3e-3f;
     p.resume = a; /* a model file */
     CHECK(vc_train(&p) == VC_ERR_VERSION);
+}
+
+/* The speaker segment comes from another utterance of the same speaker where there is one,
+ * never from another speaker; with the option off the draws are the first version's. */
+static void test_draw_items(void) {
+    enum { NU = 6 };
+    vc_utt_features u[NU];
+    memset(u, 0, sizeof u);
+    const int spk[NU] = {0, 0, 0, 1, 2, 2}; /* speaker 1 has a single utterance */
+    for (int i = 0; i < NU; i++) u[i].speaker = spk[i], u[i].T = 40 + 3 * i, u[i].utt = i;
+    vc_feature_set fs = {80, 256, 16000, NU, u};
+    int start[4] = {0, 3, 4, 6}, utt[NU] = {0, 1, 2, 3, 4, 5};
+    vct_speakers sp = {3, start, utt};
+    vc_rng r, r0;
+    vc_rng_seed(&r, test_seed(21));
+    int seen[NU][NU];
+    memset(seen, 0, sizeof seen);
+    int wrong = 0;
+    for (int k = 0; k < 3000; k++) {
+        vct_item it;
+        vct_draw_item(&fs, &sp, 32, 32, 1, &r, &it);
+        seen[it.u][it.us]++;
+        wrong += u[it.us].speaker != u[it.u].speaker;              /* never another speaker */
+        wrong += it.us == it.u && it.u != 3;                       /* another one when there is */
+        wrong += it.t + 32 > u[it.u].T || it.ts + 32 > u[it.us].T; /* segments inside */
+    }
+    CHECK(wrong == 0);
+    CHECK(seen[3][3] > 0); /* the single-utterance speaker falls back to its own */
+    for (int a = 0; a < NU; a++)
+        for (int b = 0; b < NU; b++)
+            if (a != b && spk[a] == spk[b]) CHECK(seen[a][b] > 0); /* every other one is drawn */
+    /* off: the first version's stream (speaker, utterance, content start, speaker start) */
+    vc_rng_seed(&r, 5);
+    vc_rng_seed(&r0, 5);
+    int same = 1;
+    for (int k = 0; k < 200; k++) {
+        vct_item it;
+        vct_draw_item(&fs, &sp, 32, 32, 0, &r, &it);
+        int s = (int)(vc_rng_u32(&r0) % 3u), n = start[s + 1] - start[s];
+        int uu = utt[start[s] + (int)(vc_rng_u32(&r0) % (uint32_t)n)], t, ts;
+        CHECK(vc_features_sample_segment(&fs, uu, 32, &r0, &t) == VC_OK);
+        CHECK(vc_features_sample_segment(&fs, uu, 32, &r0, &ts) == VC_OK);
+        same &= it.u == uu && it.us == uu && it.t == t && it.ts == ts;
+    }
+    CHECK(same && r.s == r0.s);
+}
+
+/* Centre of band m of M over 0..8000 Hz, and the band whose centre is nearest hz. */
+static double centre_hz(int m, int M) {
+    double lo = mel_from_hz(0), step = (mel_from_hz(8000) - lo) / (M + 1);
+    return hz_from_mel(lo + (m + 1) * step);
+}
+
+static int band_of(double hz, int M) {
+    double lo = mel_from_hz(0), step = (mel_from_hz(8000) - lo) / (M + 1), best = 1e30;
+    int b = 0;
+    for (int m = 0; m < M; m++) {
+        double d = fabs(hz_from_mel(lo + (m + 1) * step) - hz);
+        if (d < best) best = d, b = m;
+    }
+    return b;
+}
+
+static int argmax_band(const float *x, int M, int T, int t) {
+    int b = 0;
+    for (int m = 1; m < M; m++)
+        if (x[(size_t)m * T + t] > x[(size_t)b * T + t]) b = m;
+    return b;
+}
+
+/* Identity at factor 1 without EQ; a spectral peak warped to the expected band; the fine
+ * structure alone moved by the pitch ratio; EQ gains in range; off means untouched. */
+static void test_augment(void) {
+    enum { M = 80, T = 8 };
+    vci_run run;
+    memset(&run, 0, sizeof run);
+    run.augment_warp = 0.15f, run.augment_pitch = 2.0f, run.augment_eq_db = 6.0f;
+    vct_augment a;
+    CHECK(vct_augment_init(&a, &run, M, 0.0f, 8000.0f, T) == VC_OK);
+    float in[M * T], out[M * T], eq[VCT_AUG_EQ_TERMS] = {0, 0, 0, 0};
+    vc_rng r;
+    vc_rng_seed(&r, test_seed(4));
+    for (int i = 0; i < M * T; i++) in[i] = -8.0f + 9.0f * vc_rng_uniform(&r);
+    double err = 0;
+    vct_augment_log_mel(&a, 1.0f, 1.0f, NULL, in, out, T);
+    for (int i = 0; i < M * T; i++) err = fmax(err, fabs(out[i] - in[i]));
+    vct_augment_log_mel(&a, 1.0f, 1.0f, eq, in, out, T);
+    for (int i = 0; i < M * T; i++) err = fmax(err, fabs(out[i] - in[i]));
+    CHECK(err < 1e-5);
+    /* a broad peak at band p0 (centre near 1500 Hz), warped by the ratio of two band centres,
+     * lands on that band: 3 bands up, or 2 down */
+    int p0 = band_of(1500, M);
+    for (int m = 0; m < M; m++)
+        for (int t = 0; t < T; t++)
+            in[m * T + t] = (float)(-4.0 + 3.0 * exp(-0.5 * (m - p0) * (m - p0) / 9.0));
+    float up = (float)(centre_hz(p0 + 3, M) / centre_hz(p0, M));
+    float down = (float)(centre_hz(p0 - 2, M) / centre_hz(p0, M));
+    CHECK(up > 1.1f && up < 1.15f && down > 0.9f && down < 0.95f);
+    vct_augment_log_mel(&a, up, 1.0f, NULL, in, out, T);
+    CHECK(argmax_band(in, M, T, 0) == p0 && argmax_band(out, M, T, 3) == p0 + 3);
+    vct_augment_log_mel(&a, down, 1.0f, NULL, in, out, T);
+    CHECK(argmax_band(out, M, T, 5) == p0 - 2);
+    /* a one-band spike (fine structure) on a flat floor moves with the pitch ratio alone */
+    int q0 = band_of(1000, M);
+    for (int i = 0; i < M * T; i++) in[i] = -5.0f;
+    for (int t = 0; t < T; t++) in[q0 * T + t] = 0.0f;
+    float ratio = powf(2.0f, 2.0f / 12.0f);
+    vct_augment_log_mel(&a, 1.0f, ratio, NULL, in, out, T);
+    CHECK(argmax_band(out, M, T, 0) == band_of(1000 * ratio, M) && band_of(1000 * ratio, M) != q0);
+    /* EQ: +6 dB of amplitude at the lowest band when every coefficient is at its maximum */
+    for (int k = 0; k < VCT_AUG_EQ_TERMS; k++) eq[k] = 6.0f;
+    for (int i = 0; i < M * T; i++) in[i] = -3.0f;
+    vct_augment_log_mel(&a, 1.0f, 1.0f, eq, in, out, T);
+    CHECK(fabs(out[0] - in[0] - 6.0 * log(10.0) / 20.0) < 1e-5);
+    /* a batch: the content input changes, the normalised target does not, and the same seed
+     * gives the same bytes */
+    float mean[M], std[M], x[2 * M * T], xc[2 * M * T], xc2[2 * M * T], x0[2 * M * T];
+    for (int m = 0; m < M; m++) mean[m] = -4.0f + 0.01f * m, std[m] = 1.5f;
+    for (int i = 0; i < 2 * M * T; i++) x[i] = x0[i] = vc_rng_normal(&r);
+    vc_rng_seed(&r, 9);
+    vct_augment_batch(&a, &r, mean, std, x, xc, 2, T);
+    vc_rng_seed(&r, 9);
+    vct_augment_batch(&a, &r, mean, std, x, xc2, 2, T);
+    CHECK(memcmp(x, x0, sizeof x) == 0 && memcmp(xc, xc2, sizeof xc) == 0);
+    CHECK(memcmp(xc, x, sizeof xc) != 0);
+    vct_augment_free(&a);
+    run.augment_warp = run.augment_pitch = run.augment_eq_db = 0.0f;
+    CHECK(vct_augment_init(&a, &run, M, 0.0f, 8000.0f, T) == VC_OK && !a.on);
+    uint64_t before = r.s;
+    vct_augment_batch(&a, &r, mean, std, x, xc, 2, T); /* off: no draw */
+    CHECK(r.s == before);
+    vct_augment_free(&a);
+}
+
+/* With the speaker branch on other utterances and every augmentation on, a stopped and
+ * resumed run still ends bit for bit where a straight one does, and differs from a run
+ * without them. */
+static void test_resume_augmented(const char *root, const char *const *dirs) {
+    char a[1024], b[1024], c[1024], ck[1100];
+    join(a, sizeof a, root, "aug_straight.safetensors");
+    join(b, sizeof b, root, "aug_resumed.safetensors");
+    join(c, sizeof c, root, "aug_off.safetensors");
+    snprintf(ck, sizeof ck, "%s.ckpt", b);
+    run_log la = {0}, lb = {0}, lc = {0}, ld = {0};
+    vc_train_params p = base_params(dirs, a, &la);
+    p.steps = 40;
+    p.speaker_utterance = 1;
+    p.augment_warp = 0.15f, p.augment_pitch = 2.0f, p.augment_eq_db = 6.0f;
+    CHECK(vc_train(&p) == VC_OK);
+    volatile int stop = 0;
+    lb.stop = &stop;
+    lb.stop_at = 20;
+    vc_train_params q = p;
+    q.out_model = b, q.report_user = &lb, q.stop = &stop, q.save_on_interrupt = 0;
+    CHECK(vc_train(&q) == VC_OK);
+    vc_train_params rp = vc_train_default_params();
+    CHECK(vc_train_resume_params(ck, &rp) == VC_OK);
+    CHECK(rp.speaker_utterance == 1 && rp.augment_warp == 0.15f && rp.augment_pitch == 2.0f &&
+          rp.augment_eq_db == 6.0f);
+    q = p;
+    q.out_model = b, q.report_user = &lc, q.resume = ck;
+    CHECK(vc_train(&q) == VC_OK);
+    CHECK(same_params(a, b));
+    q = base_params(dirs, c, &ld);
+    q.steps = 40;
+    CHECK(vc_train(&q) == VC_OK);
+    CHECK(!same_params(a, c));
 }
 
 static void test_bad_corpora(const char *root) {
@@ -339,8 +628,11 @@ int main(void) {
     const char *dirs[] = {corpus};
     double t0 = secs();
     test_segment_stft();
+    test_draw_items();
+    test_augment();
     test_learns(root, dirs);
     test_resume(root, dirs);
+    test_resume_augmented(root, dirs);
     test_bad_corpora(root);
     fprintf(stderr, "total %.2f s\n", secs() - t0);
     remove_tree(root);

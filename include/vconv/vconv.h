@@ -69,17 +69,38 @@ typedef struct vc_audio_info {
 /* Read any format libsndfile reads, downmix to mono, resample (soxr, high quality) to
  * sample_rate (0 keeps the file's rate). info may be NULL. Rejects missing files, directories,
  * empty files, corrupt headers, non-finite samples and absurd sizes with a status and a log line;
- * *out is untouched on failure. */
+ * *out is untouched on failure. Also rejects, saying what was found: a WAV whose header declares
+ * less audio than follows it or a sample format its frame size contradicts; channels that cancel
+ * in the downmix; a float file with a burst far above full scale. A float file out of scale
+ * throughout is scaled to a 0 dBFS peak with a warning. See docs/robustness.md. */
 VC_WARN_UNUSED vc_status vc_audio_load(const char *path, int sample_rate, vc_audio *out,
                                        vc_audio_info *info);
+
+/* At or below this active level (vc_level.active_dbfs) an input holds nothing to convert. */
+#define VC_AUDIO_SILENCE_DBFS (-60.0)
+
+/* vc_audio_load for an input that must hold sound (a conversion's source or reference): also
+ * refuses (VC_ERR_AUDIO) a file whose active level at its own rate is at or below
+ * VC_AUDIO_SILENCE_DBFS. The level is measured while reading, before anything is stored or
+ * resampled, so refusing a long silent file costs a few MB. */
+VC_WARN_UNUSED vc_status vc_audio_load_audible(const char *path, int sample_rate, vc_audio *out,
+                                               vc_audio_info *info);
 void vc_audio_free(vc_audio *a); /* frees samples, zeroes the struct */
 
 typedef enum vc_audio_encoding { VC_AUDIO_PCM16 = 0, VC_AUDIO_FLOAT = 1 } vc_audio_encoding;
 
-/* Write a WAV file through a temp file in the same folder renamed into place, so a failed or
- * interrupted write never leaves a partial file at path. PCM16 clips to [-1, 1]. */
+/* Write an audio file through a temp file in the same folder renamed into place, so a failed or
+ * interrupted write never leaves a partial file at path. The container comes from path's
+ * extension, case-insensitive: any libsndfile writes (wav, flac, aiff/aif, au, caf, w64, rf64,
+ * ...; ogg/oga is Vorbis, opus is Ogg Opus); no extension is WAV. PCM16 clips to [-1, 1].
+ * VC_ERR_ARG for an extension libsndfile cannot write, or an encoding or rate the container
+ * cannot hold (FLAC and the lossy codecs store no floats). */
 VC_WARN_UNUSED vc_status vc_audio_save(const char *path, const vc_audio *a,
                                        vc_audio_encoding encoding);
+/* VC_OK when vc_audio_save could write a file named path with this encoding and sample rate,
+ * else VC_ERR_ARG with a log line saying why. Touches no file: callers check before the work. */
+VC_WARN_UNUSED vc_status vc_audio_save_check(const char *path, vc_audio_encoding encoding,
+                                             int sample_rate);
 
 /* Resample mono float audio with soxr (high quality). *out is allocated (free with free()). */
 VC_WARN_UNUSED vc_status vc_audio_resample(const float *x, size_t n, int in_rate, int out_rate,
@@ -386,13 +407,16 @@ typedef void (*vc_train_report_fn)(const vc_train_report *r, void *user);
 typedef struct vc_train_params {
     const char *const *data_dirs; /* corpus folders; speaker = first folder level */
     int n_data_dirs;
-    const char *out_model;   /* model file written at the end (and at every checkpoint) */
+    const char *out_model;   /* model file, written when the run ends (not at checkpoints) */
     const char *checkpoint;  /* checkpoint file (default: out_model + ".ckpt") */
     const char *resume;      /* checkpoint to resume from, or NULL */
     const char *cache_dir;   /* feature cache (default: out_model's folder + "/.vconv-cache") */
     const char *log_path;    /* JSON-lines log (default: out_model + ".log.jsonl"), "" for none */
     const char *preset;      /* "tiny" or "default" (default "default") */
     const char *config_json; /* JSON text overriding the preset, or NULL */
+    /* Run settings. On resume they must equal the checkpoint's (VC_ERR_ARG, checked before the
+     * corpus is read): vc_train_resume_params copies them from it. Only steps may differ there:
+     * a resume may move the end of the run (the cosine schedule follows the new end). */
     long steps;              /* default 20000 */
     int batch;               /* default 16 */
     int segment_frames;      /* content segment T, even; default 128 */
@@ -402,18 +426,41 @@ typedef struct vc_train_params {
     float val_share;         /* default 0.05 */
     int val_every, checkpoint_every, log_every; /* defaults 500, 1000, 50 */
     uint64_t seed;                              /* default 1 */
+    /* Training data for unseen voices (docs/model.md); < 0: the preset's default (on for
+     * "default", off for "tiny"). speaker_utterance 1: the speaker branch reads another
+     * utterance of the same speaker where the corpus has one. augment_*: speaker augmentation
+     * of the content encoder's input only: frequency warp by a factor in [1 - w, 1 + w], a
+     * pitch-like shift of up to +-augment_pitch semitones, a random smooth EQ of up to
+     * +-augment_eq_db dB; 0 turns each off. */
+    int speaker_utterance;
+    float augment_warp, augment_pitch, augment_eq_db;
     vc_train_report_fn report;
     void *report_user;
     vc_progress_fn progress; /* feature building, 0..1 */
     void *progress_user;
-    volatile int *stop; /* when it becomes non-zero: checkpoint, write the model, return */
+    /* When *stop becomes non-zero, the run stops after the current step: the checkpoint is
+     * written, the model only with save_on_interrupt, and vc_train returns VC_OK with
+     * *stopped = 1 (stopped may be NULL; it is set to 0 when the run completes). */
+    volatile int *stop;
+    int save_on_interrupt;
+    int *stopped;
 } vc_train_params;
 
 vc_train_params vc_train_default_params(void);
 
 /* Scans the corpus, builds or reuses cached features, trains (or resumes) and writes the model.
- * Returns VC_OK also when stopped through *stop (the checkpoint and model are written). */
+ * Returns VC_OK also when stopped through *stop (see there). */
 VC_WARN_UNUSED vc_status vc_train(const vc_train_params *p);
+
+/* The checkpoint file a run with these params writes (p->checkpoint, else out_model + ".ckpt"),
+ * malloc'd; NULL without out_model or memory. */
+char *vc_train_checkpoint_path(const vc_train_params *p);
+
+/* Copies the run settings of checkpoint ckpt into *p (steps, batch, segment_frames, lr, warmup,
+ * clip, val_share, seed, val_every, checkpoint_every, log_every and the training-data options;
+ * a checkpoint written before some were recorded leaves those as they are). VC_ERR_IO,
+ * VC_ERR_FORMAT, VC_ERR_VERSION (not a checkpoint) with a log line naming the file. */
+VC_WARN_UNUSED vc_status vc_train_resume_params(const char *ckpt, vc_train_params *p);
 
 #ifdef __cplusplus
 }

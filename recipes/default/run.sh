@@ -11,6 +11,7 @@
 # training curve), and vconv-default.safetensors: the model in F16 with its provenance, as
 # bundled in samples/. Run it again after an interruption: it resumes from the checkpoint.
 set -euo pipefail
+again=$(printf '%q ' "$0" "$@") # this command line: running it again resumes
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 corpus="$root/../shared/corpus" out=out/default steps=20000 threads=$(nproc --all) prepare=0
@@ -31,7 +32,7 @@ corpus=$(cd "$corpus" && pwd)
 # The training view, rebuilt each time so it always matches holdout.txt.
 "$here/../common/make_view.sh" "$here/holdout.txt" "$out" "$corpus"/*/
 [ "$prepare" -eq 1 ] && exit 0
-"$here/../common/train.sh" "$out" "$steps" "$threads"
+"$here/../common/train.sh" "$out" "$steps" "$threads" "$again"
 # The bundled form: F16, and provenance that names the corpus and recipe, not this machine.
 "$root/build/vconv" export "$out/model.safetensors" -o "$out/vconv-default.safetensors" --f16 \
   --set "vconv.train_corpus=shared/corpus without recipes/default/holdout.txt" \

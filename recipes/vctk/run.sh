@@ -9,6 +9,7 @@
 # by itself. Writes to DIR (default out/vctk) as recipes/default/run.sh does: the training view,
 # heldout.txt and holdout.txt, the model with its checkpoint and log, and training.svg.
 set -euo pipefail
+again=$(printf '%q ' "$0" "$@") # this command line: running it again resumes
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 vctk="" out=out/vctk steps=20000 threads=$(nproc --all) prepare=0
@@ -39,4 +40,4 @@ set_name=$(basename "$audio")
 } >"$out/holdout.txt"
 "$here/../common/make_view.sh" "$out/holdout.txt" "$out" "$audio"
 [ "$prepare" -eq 1 ] && exit 0
-"$here/../common/train.sh" "$out" "$steps" "$threads"
+"$here/../common/train.sh" "$out" "$steps" "$threads" "$again"

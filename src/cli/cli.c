@@ -1,6 +1,7 @@
 /* Option parsing, usage text, the one-line failure convention and small helpers. */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
+#include "output.h"
 
 #include <errno.h>
 #include <math.h>
@@ -31,7 +32,11 @@ static void common_defaults(cli_common *c) {
 /* The log sink keeps the last error for the one-line failure message and prints warnings. */
 static void cli_log(int level, const char *msg, void *user) {
     cli_common *c = user;
-    if (level == 0) {
+    if (level == 0 && !strncmp(msg, "HINT:", 5) && c->last_error[0]) {
+        /* The hint follows the error it explains, on the same line. */
+        size_t len = strlen(c->last_error);
+        snprintf(c->last_error + len, sizeof c->last_error - len, ". %s", msg);
+    } else if (level == 0) {
         snprintf(c->last_error, sizeof c->last_error, "%s", msg);
     } else if (level == 1 && !c->quiet) {
         fprintf(stderr, "vconv: warning: %s\n", msg);
@@ -48,12 +53,22 @@ static void print_option(FILE *f, const cli_option *o) {
                  o->metavar ? o->metavar : "");
     fprintf(f, "  %-24s %s", left, o->help);
     switch (o->kind) {
-    case OPT_INT:
-        fprintf(f, " (integer %.0f..%.0f, default %d)", o->min, o->max, *(const int *)o->dest);
+    /* A starting value outside the range (NaN, 0 for a rate) means "not set": the help text
+     * says what happens then. */
+    case OPT_INT: {
+        int v = *(const int *)o->dest;
+        fprintf(f, " (integer %.0f..%.0f", o->min, o->max);
+        if (v >= o->min && v <= o->max) fprintf(f, ", default %d", v);
+        fputc(')', f);
         break;
-    case OPT_FLOAT:
-        fprintf(f, " (number %g..%g, default %g)", o->min, o->max, (double)*(const float *)o->dest);
+    }
+    case OPT_FLOAT: {
+        double v = (double)*(const float *)o->dest;
+        fprintf(f, " (number %g..%g", o->min, o->max);
+        if (v >= o->min && v <= o->max) fprintf(f, ", default %g", v);
+        fputc(')', f);
         break;
+    }
     case OPT_STRING:
         if (*(const char **)o->dest) fprintf(f, " (default %s)", *(const char **)o->dest);
         break;
@@ -63,7 +78,7 @@ static void print_option(FILE *f, const cli_option *o) {
         fprintf(f, "; default %s)", o->choices[*(const int *)o->dest]);
         break;
     case OPT_STRINGS:
-        fprintf(f, " (repeatable)");
+        fprintf(f, " (repeatable, at most %d times)", CLI_MAX_REPEAT);
         break;
     case OPT_FLAG:
         break;
@@ -152,6 +167,11 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, cli_common *common,
     for (int i = 1; i < argc; i++) {
         char *arg = argv[i];
         if (only_positional || arg[0] != '-' || arg[1] == '\0') { /* "-" alone is a name */
+            if (n_pos >= cmd->max_positional && cmd->max_positional > cmd->min_positional) {
+                fprintf(stderr, "vconv %s: at most %d file arguments (try 'vconv %s --help')\n",
+                        cmd->name, cmd->max_positional, cmd->name);
+                return -EXIT_USAGE;
+            }
             if (n_pos >= cmd->max_positional)
                 return usage_error(cmd, "unexpected argument '%s'", arg);
             positional[n_pos++] = arg;
@@ -196,6 +216,14 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, cli_common *common,
     return n_pos;
 }
 
+int cli_begin(const cli_command *cmd, int argc, char **argv, cli_common *common, char **positional,
+              int *n_pos) {
+    int n = cli_parse(cmd, argc, argv, common, positional);
+    common->exit_code = n == CLI_HELP_SHOWN ? EXIT_OK : n < 0 ? -n : EXIT_OK;
+    *n_pos = n < 0 ? 0 : n;
+    return n >= 0;
+}
+
 int cli_fail(cli_common *common, const char *cmd, const char *what, vc_status status) {
     /* The library's own message already names the file and the reason. */
     if (common->last_error[0])
@@ -219,6 +247,7 @@ void cli_info(const cli_common *common, const char *fmt, ...) {
 void cli_derive_output(char *buf, size_t size, const char *input, const char *suffix) {
     const char *base = strrchr(input, '/');
     base = base ? base + 1 : input;
+    if (!strcmp(input, "-")) base = "stdin"; /* standard input has no name to derive from */
     const char *dot = strrchr(base, '.');
     int len = dot && dot != base ? (int)(dot - base) : (int)strlen(base);
     snprintf(buf, size, "%.*s%s", len, base, suffix);
@@ -262,13 +291,19 @@ void cli_progress_done(cli_progress *p) {
     p->enabled = 0;
 }
 
+int cli_load_model(cli_common *common, const char *cmd, const char *path, vc_model **m) {
+    *m = NULL;
+    vc_status st = vc_model_load(path, m);
+    return st == VC_OK ? EXIT_OK : cli_fail(common, cmd, path, st);
+}
+
 int cli_load_input(cli_common *common, const char *cmd, const char *path, vc_audio *a,
                    vc_audio_info *info, vc_frontend **fe) {
     vc_frontend_params fp = vc_frontend_default_params();
     *fe = NULL;
-    vc_status st = vc_audio_load(path, fp.sample_rate, a, info);
-    if (st != VC_OK) return cli_fail(common, cmd, path, st);
-    st = vc_frontend_init(&fp, fe);
+    int rc = cli_load_audio(common, cmd, path, fp.sample_rate, a, info);
+    if (rc != EXIT_OK) return rc;
+    vc_status st = vc_frontend_init(&fp, fe);
     if (st != VC_OK) {
         vc_audio_free(a);
         return cli_fail(common, cmd, "front end", st);

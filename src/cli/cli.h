@@ -47,6 +47,8 @@ typedef struct cli_common {
     int threads;
     int quiet;
     int help;
+    int stdin_used; /* "-" was read already (standard input is read once) */
+    int exit_code;  /* what cli_begin's caller returns when cli_begin returns 0 */
     char last_error[1024];
 } cli_common;
 
@@ -54,6 +56,14 @@ typedef struct cli_common {
  * (pointers into argv). Returns the positional count, CLI_HELP_SHOWN, or -EXIT_USAGE after
  * printing one line to stderr. Also applies --threads and installs the log sink. */
 int cli_parse(const cli_command *cmd, int argc, char **argv, cli_common *common, char **positional);
+
+/* The preamble of every command: cli_parse, then 1 when the command should run (*n_pos set), or
+ * 0 when it should return common->exit_code at once (0 after --help, 2 after a usage error). */
+int cli_begin(const cli_command *cmd, int argc, char **argv, cli_common *common, char **positional,
+              int *n_pos);
+
+/* The opts/n_opts pair of a cli_command from an array of options. */
+#define CLI_OPTIONS(array) .opts = (array), .n_opts = (int)(sizeof(array) / sizeof((array)[0]))
 
 void cli_usage(FILE *f, const cli_command *cmd);
 
@@ -67,9 +77,13 @@ void cli_info(const cli_common *common, const char *fmt, ...)
 #endif
     ;
 
-/* Loads path as mono audio at the default front end's rate and makes that front end. On failure
- * prints the one-line error and returns EXIT_RUNTIME with *a zeroed and *fe NULL. info may be
- * NULL. */
+/* Loads a model file; on failure prints the one-line error naming path and returns
+ * EXIT_RUNTIME with *m NULL. */
+int cli_load_model(cli_common *common, const char *cmd, const char *path, vc_model **m);
+
+/* Loads path ("-": standard input) as mono audio at the default front end's rate and makes that
+ * front end. On failure prints the one-line error and returns EXIT_RUNTIME with *a zeroed and *fe
+ * NULL. info may be NULL. */
 int cli_load_input(cli_common *common, const char *cmd, const char *path, vc_audio *a,
                    vc_audio_info *info, vc_frontend **fe);
 
@@ -85,7 +99,7 @@ void cli_progress_init(cli_progress *p, const cli_common *common, const char *la
 void cli_progress_update(double fraction, void *user);
 void cli_progress_done(cli_progress *p);
 
-/* "dir/name.ext" -> "name<suffix>" in the current directory, into buf. */
+/* "dir/name.ext" -> "name<suffix>" in the current directory, into buf ("-" -> "stdin<suffix>"). */
 void cli_derive_output(char *buf, size_t size, const char *input, const char *suffix);
 
 double cli_now_seconds(void);

@@ -107,17 +107,16 @@ int cmd_analyze(int argc, char **argv) {
         .synopsis = "IN [--f0] [--json]",
         .description =
             "Describe an audio file as the front end sees it (mono, resampled to 16 kHz):\n"
-            "duration, the file's rate and channels, loudness, and F0 range and voiced share.",
-        .opts = opts,
-        .n_opts = (int)(sizeof opts / sizeof opts[0]),
+            "duration, the file's rate and channels, loudness, and F0 range and voiced share.\n"
+            "'-' as IN reads standard input.",
+        CLI_OPTIONS(opts),
         .min_positional = 1,
         .max_positional = 1,
     };
     cli_common common;
     char *pos[1];
-    int n = cli_parse(&cmd, argc, argv, &common, pos);
-    if (n == CLI_HELP_SHOWN) return EXIT_OK;
-    if (n < 0) return -n;
+    int n;
+    if (!cli_begin(&cmd, argc, argv, &common, pos, &n)) return common.exit_code;
 
     vc_frontend *fe;
     vc_audio a;

@@ -1,108 +1,159 @@
 /* vconv codebook: what the codes of a model do on speech: usage, perplexity, entropy, dead
- * codes, and how much the code depends on the speaker. */
+ * codes, and how much the code depends on the speaker. The arguments and the work are here; what
+ * is printed is codebook_report.c, the HTML report codebook_html.c. */
 #include "cli.h"
 #include "codebook_html.h"
+#include "codebook_report.h"
+#include "output.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Seconds of audio encoded at a time (bounds memory on long files). */
+#define ENCODE_CHUNK_SECONDS 10.0
 
 static int ends_with(const char *s, const char *suffix) {
     size_t n = strlen(s), m = strlen(suffix);
     return n >= m && !strcmp(s + n - m, suffix);
 }
 
-/* Run-length encoded codes: "c" or "cxN" separated by spaces (text) or [c, N] pairs (JSON). */
-static void print_rle(FILE *f, const int *codes, int n, int json) {
-    for (int i = 0, first = 1; i < n; first = 0) {
-        int j = i;
-        while (j < n && codes[j] == codes[i]) j++;
-        if (json)
-            fprintf(f, "%s[%d, %d]", first ? "" : ", ", codes[i], j - i);
-        else if (j - i > 1)
-            fprintf(f, "%s%dx%d", first ? "" : " ", codes[i], j - i);
-        else
-            fprintf(f, "%s%d", first ? "" : " ", codes[i]);
-        i = j;
+/* The files to encode: the audio arguments, then the files of the speaker folders. */
+typedef struct codebook_inputs {
+    char **audio; /* (n_audio) given as arguments */
+    int n_audio;
+    vc_file_list list; /* from --data */
+} codebook_inputs;
+
+static int n_inputs(const codebook_inputs *in) {
+    return in->n_audio + in->list.n;
+}
+
+static const char *input_path(const codebook_inputs *in, int i) {
+    return i < in->n_audio ? in->audio[i] : in->list.paths[i - in->n_audio];
+}
+
+/* Encodes every input into enc (n_inputs entries); unreadable or silent files are skipped (the
+ * library logged why). EXIT_OK, or the one-line error. */
+static int encode_all(cli_common *common, const vc_model *model, const codebook_inputs *in,
+                      codebook_file *enc, int *n_enc, int *skipped) {
+    int n = n_inputs(in), rate = vc_model_sample_rate(model);
+    cli_progress progress;
+    cli_progress_init(&progress, common, "encode", n >= 20);
+    *n_enc = *skipped = 0;
+    for (int i = 0; i < n; i++) {
+        const char *path = input_path(in, i);
+        vc_audio a;
+        vc_status st = vc_audio_load(path, rate, &a, NULL);
+        if (st == VC_OK) {
+            codebook_file *e = &enc[*n_enc];
+            st = vc_encode(model, &a, ENCODE_CHUNK_SECONDS, &e->codes, &e->n, &e->first_frame);
+            vc_audio_free(&a);
+            if (st == VC_OK) {
+                e->path = path;
+                e->speaker = i < in->n_audio ? -1 : in->list.speaker[i - in->n_audio];
+                (*n_enc)++;
+            }
+        }
+        if (st == VC_ERR_NOMEM) {
+            cli_progress_done(&progress);
+            return cli_fail(common, "codebook", path, st);
+        }
+        if (st != VC_OK) (*skipped)++;
+        cli_progress_update((double)(i + 1) / n, &progress);
     }
-}
-
-static int compare_float(const void *a, const void *b) {
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
-}
-
-/* q-quantile of v (n), sorted in place (nearest rank). */
-static float quantile(float *v, int n, double q) {
-    qsort(v, (size_t)n, sizeof *v, compare_float);
-    return v[(int)(q * (n - 1) + 0.5)];
-}
-
-/* Near-duplicates: pairs of codes closer than a tenth of the median nearest-neighbour
- * distance (each pair once). */
-#define NEAR_DUPLICATE_SHARE 0.1
-
-/* The geometry as text, or as the opening of the JSON object ("{" and its keys, without the
- * closing brace unless close). */
-static void print_geometry(const vc_codebook_geometry *g, const char *model_path, int json,
-                           int close) {
-    int n = g->n;
-    float *v = malloc(sizeof(float) * (size_t)n);
-    if (!v) abort();
-    memcpy(v, g->norms, sizeof(float) * (size_t)n);
-    float nmin = quantile(v, n, 0.0), nmed = quantile(v, n, 0.5), nmax = quantile(v, n, 1.0);
-    memcpy(v, g->nn_dist, sizeof(float) * (size_t)n);
-    float d[5] = {quantile(v, n, 0.0), quantile(v, n, 0.1), quantile(v, n, 0.5),
-                  quantile(v, n, 0.9), quantile(v, n, 1.0)};
-    free(v);
-    float dup = (float)NEAR_DUPLICATE_SHARE * d[2];
-    int n_dup = 0;
-    for (int i = 0; i < n; i++) n_dup += g->nn_dist[i] < dup && g->nn_index[i] > i;
-    if (json) {
-        printf("{\"model\": ");
-        cli_json_string(stdout, model_path);
-        printf(", \"codebook_size\": %d, \"code_dim\": %d,\n \"geometry\": {\"norm\": "
-               "{\"min\": %.6g, \"median\": %.6g, \"max\": %.6g}, \"nn_distance\": {\"min\": "
-               "%.6g, \"p10\": %.6g, \"median\": %.6g, \"p90\": %.6g, \"max\": %.6g},\n  "
-               "\"near_duplicates\": [",
-               n, g->dim, nmin, nmed, nmax, d[0], d[1], d[2], d[3], d[4]);
-        for (int i = 0, first = 1; i < n; i++)
-            if (g->nn_dist[i] < dup && g->nn_index[i] > i)
-                printf("%s[%d, %d]", first ? "" : ", ", i, g->nn_index[i]), first = 0;
-        printf("], \"pca_share\": [%.6f, %.6f],\n  \"pca\": [", g->pca_share[0], g->pca_share[1]);
-        for (int i = 0; i < n; i++)
-            printf("%s[%.5g, %.5g]", i ? ", " : "", g->pca[2 * i], g->pca[2 * i + 1]);
-        printf("]}%s", close ? "}\n" : "");
-    } else {
-        printf("model     %s: %d codes of %d dimensions\n", model_path, n, g->dim);
-        printf("norms     min %.3g, median %.3g, max %.3g\n", nmin, nmed, nmax);
-        printf("nearest   distance to the nearest other code: min %.3g, 10%% %.3g, median %.3g, "
-               "90%% %.3g, max %.3g\n",
-               d[0], d[1], d[2], d[3], d[4]);
-        printf("twins     %d pairs closer than %.2g (a tenth of the median)\n", n_dup, dup);
-        printf("pca       the two leading axes explain %.1f%% and %.1f%% of the variance\n",
-               100.0 * g->pca_share[0], 100.0 * g->pca_share[1]);
+    cli_progress_done(&progress);
+    if (*n_enc == 0) {
+        fprintf(stderr, "vconv codebook: none of the %d files could be encoded\n", n);
+        return EXIT_RUNTIME;
     }
+    return EXIT_OK;
 }
 
-typedef struct speaker_usage {
-    int files;
-    vc_code_stats stats; /* usage of this speaker's codes alone */
-} speaker_usage;
-
-/* Codes used, and their perplexity, over the files of speaker sp. */
-static speaker_usage usage_of(const codebook_file *enc, int n_enc, int sp, int N) {
-    speaker_usage u = {0};
+/* Code counts and statistics over the encoded files; speakers only when every file came from a
+ * speaker folder and there are several. counts (N) is filled. */
+static vc_status usage_stats(const codebook_file *enc, int n_enc, int n_speakers, int N,
+                             long *counts, vc_code_stats *cs, int *with_speakers) {
     const int **codes = malloc(sizeof *codes * (size_t)n_enc);
-    int *lens = malloc(sizeof *lens * (size_t)n_enc);
-    if (!codes || !lens) abort();
-    for (int i = 0; i < n_enc; i++)
-        if (enc[i].speaker == sp) codes[u.files] = enc[i].codes, lens[u.files++] = enc[i].n;
-    if (u.files && vc_code_stats_compute(codes, lens, NULL, u.files, N, 1, &u.stats) != VC_OK)
-        memset(&u.stats, 0, sizeof u.stats);
-    free(codes);
-    free(lens);
-    return u;
+    int *lens = malloc(sizeof *lens * (size_t)n_enc), *spk = malloc(sizeof *spk * (size_t)n_enc);
+    vc_status st = VC_ERR_NOMEM;
+    *with_speakers = n_speakers > 1;
+    if (codes && lens && spk) {
+        for (int i = 0; i < n_enc; i++) {
+            codes[i] = enc[i].codes, lens[i] = enc[i].n, spk[i] = enc[i].speaker;
+            *with_speakers &= enc[i].speaker >= 0;
+            for (int k = 0; k < enc[i].n; k++) counts[enc[i].codes[k]]++;
+        }
+        st = vc_code_stats_compute(codes, lens, *with_speakers ? spk : NULL, n_enc, N, 1, cs);
+    }
+    free(codes), free(lens), free(spk);
+    return st;
+}
+
+/* The HTML report into the opened output; its code clips in the voice of voice_path. */
+static int write_html(cli_common *common, cli_output *out, const vc_model *model,
+                      const char *model_path, const vc_codebook_geometry *geo,
+                      const codebook_usage *u, const char *voice_path) {
+    vc_voice voice = {0};
+    int ok = 0;
+    if (u) {
+        vc_audio va = {0};
+        ok = vc_audio_load(voice_path, vc_model_sample_rate(model), &va, NULL) == VC_OK &&
+             vc_voice_from_audio(model, &va, 1, &voice) == VC_OK;
+        vc_audio_free(&va);
+        if (!ok)
+            fprintf(stderr, "vconv codebook: no voice from %s; the report has no clips\n",
+                    voice_path);
+    }
+    int w = codebook_html_write(cli_output_path(out), model, model_path, geo, u ? u->stats : NULL,
+                                u ? u->counts : NULL, u ? u->files : NULL, u ? u->n_files : 0,
+                                ok ? &voice : NULL, u ? voice_path : "");
+    vc_voice_free(&voice);
+    if (w != 0) {
+        fprintf(stderr, "vconv codebook: could not write %s\n", out->name);
+        cli_output_discard(out);
+        return EXIT_RUNTIME;
+    }
+    const char *name = out->name;
+    int rc = cli_output_commit(out, "codebook");
+    if (rc == EXIT_OK) cli_info(common, "wrote %s", name);
+    return rc;
+}
+
+/* With audio: encode, count, print, and the HTML report if asked. */
+static int report_usage(cli_common *common, const vc_model *model, const char *model_path,
+                        const vc_codebook_geometry *geo, codebook_inputs *in, int json,
+                        int with_codes, cli_output *html, const char *voice_path) {
+    int n = n_inputs(in), N = vc_model_codebook_size(model), n_enc = 0, skipped = 0;
+    codebook_file *enc = calloc((size_t)n, sizeof *enc);
+    long *counts = calloc((size_t)N, sizeof *counts);
+    int rc = enc && counts ? EXIT_OK : cli_fail(common, "codebook", "encoding", VC_ERR_NOMEM);
+    if (rc == EXIT_OK) rc = encode_all(common, model, in, enc, &n_enc, &skipped);
+    vc_code_stats cs;
+    codebook_usage u = {.files = enc,
+                        .n_files = n_enc,
+                        .skipped = skipped,
+                        .list = &in->list,
+                        .stats = &cs,
+                        .counts = counts,
+                        .N = N,
+                        .codes_per_second = vc_model_codes_per_second(model),
+                        .with_codes = with_codes};
+    if (rc == EXIT_OK) {
+        vc_status st =
+            usage_stats(enc, n_enc, in->list.n_speakers, N, counts, &cs, &u.with_speakers);
+        if (st != VC_OK) rc = cli_fail(common, "codebook", "statistics", st);
+    }
+    if (rc == EXIT_OK) {
+        codebook_print_geometry(geo, model_path, json, 0);
+        codebook_print_usage(&u, json);
+    }
+    if (rc == EXIT_OK && html->name)
+        rc = write_html(common, html, model, model_path, geo, &u,
+                        voice_path ? voice_path : enc[0].path);
+    for (int i = 0; enc && i < n_enc; i++) free(enc[i].codes);
+    free(enc);
+    free(counts);
+    return rc;
 }
 
 int cmd_codebook(int argc, char **argv) {
@@ -131,214 +182,53 @@ int cmd_codebook(int argc, char **argv) {
             "codebook is used: codes in use,\n"
             "perplexity, entropy (bits per code and per second), dead codes, and with speaker\n"
             "folders (--data) how much the code depends on the speaker: normalised mutual\n"
-            "information, next to the same with speakers shuffled between utterances.",
-        .opts = opts,
-        .n_opts = (int)(sizeof opts / sizeof opts[0]),
+            "information, next to the same with speakers shuffled between utterances.\n"
+            "At most 64 file arguments (give more as --data folders).",
+        CLI_OPTIONS(opts),
         .min_positional = 0,
         .max_positional = CLI_MAX_REPEAT,
     };
     cli_common common;
     char *pos[CLI_MAX_REPEAT];
-    int n_pos = cli_parse(&cmd, argc, argv, &common, pos);
-    if (n_pos == CLI_HELP_SHOWN) return EXIT_OK;
-    if (n_pos < 0) return -n_pos;
-    int first_audio = 0;
+    int n_pos;
+    if (!cli_begin(&cmd, argc, argv, &common, pos, &n_pos)) return common.exit_code;
+    codebook_inputs in = {.audio = pos, .n_audio = n_pos};
     if (n_pos > 0 && ends_with(pos[0], ".safetensors")) {
         if (!model_path) model_path = pos[0];
-        first_audio = 1;
+        in.audio++, in.n_audio--;
     }
     char model_buf[1200];
     if (!model_path) model_path = cli_default_model(model_buf, sizeof model_buf);
-    int with_audio = first_audio < n_pos || dirs.n > 0;
 
+    /* Everything below is released at done; each starts empty so any exit frees cleanly. */
     vc_model *model = NULL;
-    vc_file_list list = {0};
-    codebook_file *enc = NULL;
-    int n_enc = 0, skipped = 0, rc = EXIT_RUNTIME;
-    vc_status st = vc_model_load(model_path, &model);
-    if (st != VC_OK) {
-        rc = cli_fail(&common, cmd.name, model_path, st);
-        goto done;
-    }
     vc_codebook_geometry geo = {0};
-    if ((st = vc_codebook_geometry_of(model, &geo)) != VC_OK) {
-        rc = cli_fail(&common, cmd.name, model_path, st);
-        goto done;
-    }
-    if (!with_audio) {
-        print_geometry(&geo, model_path, json, 1);
-        if (html_path && codebook_html_write(html_path, model, model_path, &geo, NULL, NULL, NULL,
-                                             0, NULL, "") != 0) {
-            fprintf(stderr, "vconv codebook: could not write %s\n", html_path);
-            goto done;
-        }
-        rc = EXIT_OK;
-        goto done;
-    }
-    if (dirs.n && (st = vc_list_audio(dirs.items, dirs.n, &list)) != VC_OK) {
-        rc = cli_fail(&common, cmd.name, dirs.items[0], st);
-        goto done;
-    }
-    int n_files = (n_pos - first_audio) + list.n;
-    enc = calloc((size_t)n_files, sizeof *enc);
-    if (!enc) {
-        rc = cli_fail(&common, cmd.name, "encoding", VC_ERR_NOMEM);
-        goto done;
-    }
-    int rate = vc_model_sample_rate(model);
-    cli_progress progress;
-    cli_progress_init(&progress, &common, "encode", n_files >= 20);
-    for (int i = 0; i < n_files; i++) {
-        int from_list = i >= n_pos - first_audio;
-        const char *path = from_list ? list.paths[i - (n_pos - first_audio)] : pos[first_audio + i];
-        vc_audio a;
-        st = vc_audio_load(path, rate, &a, NULL);
-        if (st == VC_OK) {
-            codebook_file *e = &enc[n_enc];
-            st = vc_encode(model, &a, 10.0, &e->codes, &e->n, &e->first_frame);
-            vc_audio_free(&a);
-            if (st == VC_OK) {
-                e->path = path;
-                e->speaker = from_list ? list.speaker[i - (n_pos - first_audio)] : -1;
-                n_enc++;
-            }
-        }
-        if (st != VC_OK) {
-            if (st == VC_ERR_NOMEM) {
-                rc = cli_fail(&common, cmd.name, path, st);
-                goto done;
-            }
-            skipped++; /* unreadable or silent: counted, the library logged why */
-        }
-        cli_progress_update((double)(i + 1) / n_files, &progress);
-    }
-    cli_progress_done(&progress);
-    if (n_enc == 0) {
-        fprintf(stderr, "vconv codebook: none of the %d files could be encoded\n", n_files);
-        goto done;
-    }
-
-    /* statistics: speakers only when every file came from a speaker folder */
-    const int **codes = malloc(sizeof *codes * (size_t)n_enc);
-    int *lens = malloc(sizeof *lens * (size_t)n_enc), *spk = malloc(sizeof *spk * (size_t)n_enc);
-    int N = vc_model_codebook_size(model), with_speakers = list.n_speakers > 1;
-    long *counts = calloc((size_t)N, sizeof *counts);
-    if (!codes || !lens || !spk || !counts) {
-        free(codes), free(lens), free(spk), free(counts);
-        rc = cli_fail(&common, cmd.name, "statistics", VC_ERR_NOMEM);
-        goto done;
-    }
-    for (int i = 0; i < n_enc; i++) {
-        codes[i] = enc[i].codes, lens[i] = enc[i].n, spk[i] = enc[i].speaker;
-        with_speakers &= enc[i].speaker >= 0;
-        for (int k = 0; k < enc[i].n; k++) counts[enc[i].codes[k]]++;
-    }
-    vc_code_stats cs;
-    st = vc_code_stats_compute(codes, lens, with_speakers ? spk : NULL, n_enc, N, 1, &cs);
-    if (st != VC_OK) {
-        free(codes), free(lens), free(spk), free(counts);
-        rc = cli_fail(&common, cmd.name, "statistics", st);
-        goto done;
-    }
-    double codes_per_second = vc_model_codes_per_second(model);
-    double seconds = (double)cs.total / codes_per_second;
-    if (json) {
-        print_geometry(&geo, model_path, 1, 0);
-        printf(",\n \"codes_per_second\": %.4f,\n \"files\": [", codes_per_second);
-        for (int i = 0; i < n_enc; i++) {
-            printf("%s\n  {\"path\": ", i ? "," : "");
-            cli_json_string(stdout, enc[i].path);
-            printf(", \"speaker\": ");
-            if (enc[i].speaker >= 0)
-                cli_json_string(stdout, list.speakers[enc[i].speaker]);
-            else
-                printf("null");
-            printf(", \"codes\": %d", enc[i].n);
-            if (with_codes) {
-                printf(", \"rle\": [");
-                print_rle(stdout, enc[i].codes, enc[i].n, 1);
-                printf("]");
-            }
-            printf("}");
-        }
-        printf(
-            "],\n \"skipped\": %d,\n \"usage\": {\"total\": %ld, \"seconds\": %.3f, \"used\": %d, "
-            "\"share_used\": %.6f, \"perplexity\": %.4f, \"entropy_bits\": %.6f, "
-            "\"bits_per_second\": %.4f,\n  \"counts\": [",
-            skipped, cs.total, seconds, cs.used, (double)cs.used / N, cs.perplexity,
-            cs.entropy_bits, cs.entropy_bits * codes_per_second);
-        for (int k = 0; k < N; k++) printf("%s%ld", k ? ", " : "", counts[k]);
-        printf("],\n  \"dead\": [");
-        for (int k = 0, first = 1; k < N; k++)
-            if (!counts[k]) printf("%s%d", first ? "" : ", ", k), first = 0;
-        printf("]}");
-        if (with_speakers) {
-            printf(",\n \"speaker\": {\"speakers\": %d, \"mi_bits\": %.6f, \"nmi\": %.6f, "
-                   "\"nmi_shuffled\": %.6f,\n  \"per_speaker\": [",
-                   cs.speakers, cs.mi_bits, cs.nmi, cs.nmi_shuffled);
-            for (int sp = 0; sp < list.n_speakers; sp++) {
-                speaker_usage u = usage_of(enc, n_enc, sp, N);
-                printf("%s\n   {\"speaker\": ", sp ? "," : "");
-                cli_json_string(stdout, list.speakers[sp]);
-                printf(", \"files\": %d, \"codes\": %ld, \"used\": %d, \"perplexity\": %.4f}",
-                       u.files, u.stats.total, u.stats.used, u.stats.perplexity);
-            }
-            printf("]}");
-        }
-        printf("}\n");
-    } else {
-        print_geometry(&geo, model_path, 0, 0);
-        printf("audio     %d files (%d skipped), %.1f s of speech, %ld codes (%.2f per second)\n",
-               n_enc, skipped, seconds, cs.total, codes_per_second);
-        printf("usage     %d of %d codes used (%.1f%%), perplexity %.1f, entropy %.2f bits per "
-               "code, %.0f bits per second\n",
-               cs.used, N, 100.0 * cs.used / N, cs.perplexity, cs.entropy_bits,
-               cs.entropy_bits * codes_per_second);
-        printf("dead      %d codes", N - cs.used);
-        for (int k = 0, shown = 0; k < N && shown < 32; k++)
-            if (!counts[k]) printf("%s%d", shown++ ? " " : ": ", k);
-        printf(N - cs.used > 32 ? " ...\n" : "\n");
-        if (with_speakers) {
-            printf("speaker   %d speakers: normalised mutual information code-speaker %.4f "
-                   "(%.3f bits); with speakers shuffled between utterances %.4f\n",
-                   cs.speakers, cs.nmi, cs.mi_bits, cs.nmi_shuffled);
-            for (int sp = 0; sp < list.n_speakers; sp++) {
-                speaker_usage u = usage_of(enc, n_enc, sp, N);
-                printf("          %-28s %4d files %7ld codes, %4d used, perplexity %.1f\n",
-                       list.speakers[sp], u.files, u.stats.total, u.stats.used, u.stats.perplexity);
-            }
-        }
-        for (int i = 0; with_codes && i < n_enc; i++) {
-            printf("%s: ", enc[i].path);
-            print_rle(stdout, enc[i].codes, enc[i].n, 0);
-            printf("\n");
-        }
-    }
+    cli_output html = {0};
+    int rc = EXIT_OK;
     if (html_path) {
-        vc_voice voice = {0};
-        vc_audio va = {0};
-        const char *vp = voice_path ? voice_path : enc[0].path;
-        int ok = vc_audio_load(vp, rate, &va, NULL) == VC_OK &&
-                 vc_voice_from_audio(model, &va, 1, &voice) == VC_OK;
-        vc_audio_free(&va);
-        if (!ok) fprintf(stderr, "vconv codebook: no voice from %s; the report has no clips\n", vp);
-        int w = codebook_html_write(html_path, model, model_path, &geo, &cs, counts, enc, n_enc,
-                                    ok ? &voice : NULL, vp);
-        vc_voice_free(&voice);
-        if (w != 0) {
-            free(codes), free(lens), free(spk), free(counts);
-            fprintf(stderr, "vconv codebook: could not write %s\n", html_path);
-            goto done;
-        }
-        cli_info(&common, "wrote %s", html_path);
+        const char *inputs[CLI_MAX_REPEAT + 2];
+        inputs[0] = model_path, inputs[1] = voice_path;
+        for (int i = 0; i < in.n_audio; i++) inputs[2 + i] = in.audio[i];
+        rc = cli_output_open(&html, cmd.name, html_path, inputs, 2 + in.n_audio, 0);
     }
-    free(codes), free(lens), free(spk), free(counts);
-    rc = EXIT_OK;
+    if (rc == EXIT_OK) rc = cli_load_model(&common, cmd.name, model_path, &model);
+    vc_status st = VC_OK;
+    if (rc == EXIT_OK && (st = vc_codebook_geometry_of(model, &geo)) != VC_OK)
+        rc = cli_fail(&common, cmd.name, model_path, st);
+    if (rc == EXIT_OK && dirs.n && (st = vc_list_audio(dirs.items, dirs.n, &in.list)) != VC_OK)
+        rc = cli_fail(&common, cmd.name, dirs.items[0], st);
+    if (rc != EXIT_OK) goto done;
+    if (in.n_audio > 0 || dirs.n > 0) {
+        rc = report_usage(&common, model, model_path, &geo, &in, json, with_codes, &html,
+                          voice_path);
+    } else {
+        codebook_print_geometry(&geo, model_path, json, 1);
+        if (html_path) rc = write_html(&common, &html, model, model_path, &geo, NULL, NULL);
+    }
 done:
-    for (int i = 0; i < n_enc; i++) free(enc[i].codes);
-    free(enc);
+    cli_output_discard(&html);
     vc_codebook_geometry_free(&geo);
-    vc_file_list_free(&list);
+    vc_file_list_free(&in.list);
     vc_model_free(model);
     return rc;
 }

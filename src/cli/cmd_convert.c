@@ -1,5 +1,6 @@
 /* vconv convert: SOURCE's words in the voice of REFERENCE (one or more files of one speaker). */
 #include "cli.h"
+#include "output.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -17,16 +18,95 @@ static void derive_name(char *buf, size_t size, const char *source, const char *
     cli_derive_output(buf, size, source, suffix);
 }
 
+/* One conversion, its inputs named and its output opened (checked) already. */
+typedef struct convert_job {
+    const char *model_path;
+    char **pos; /* (n_pos) the source, then the references ("-": standard input) */
+    int n_pos;
+    vc_convert_params *cp;
+    cli_output *output;
+    vc_audio_encoding enc;
+    int out_rate; /* 0: the model's */
+    const char *out_name;
+} convert_job;
+
+/* The voice taken, in one line on stderr (unless -q). */
+static void report_voice(const cli_common *common, const vc_voice *voice,
+                         const vc_convert_params *cp) {
+    if (!cp->auto_pitch)
+        cli_info(common, "voice: %.1f s of reference speech; pitch: the source's, %+.1f semitones",
+                 voice->seconds, cp->pitch_shift);
+    else if (voice->voiced_frames > 0)
+        cli_info(
+            common,
+            "voice: %.1f s of reference speech, pitch around %.0f Hz (the output takes its key)",
+            voice->seconds, exp(voice->logf0_mean));
+    else
+        cli_info(common,
+                 "voice: %.1f s of reference speech, no voiced frame found (no pitch to take): "
+                 "the output keeps the source's pitch",
+                 voice->seconds);
+}
+
+/* Loads the model and the audio, converts, writes. EXIT_OK or the one-line error. */
+static int convert_run(cli_common *common, const convert_job *job) {
+    const char *cmd = "convert";
+    double t0 = cli_now_seconds();
+    int n_refs = job->n_pos - 1, rc;
+    vc_model *model = NULL;
+    vc_audio src = {0}, out = {0}, refs[MAX_REFERENCES];
+    vc_voice voice = {0};
+    memset(refs, 0, sizeof refs);
+    if ((rc = cli_load_model(common, cmd, job->model_path, &model)) != EXIT_OK) goto done;
+    int rate = vc_model_sample_rate(model), out_rate = job->out_rate ? job->out_rate : rate;
+    if ((rc = cli_output_check_audio(common, cmd, job->output, job->enc, out_rate))) goto done;
+    for (int i = 0; i < job->n_pos; i++)
+        if ((rc = cli_load_audible(common, cmd, job->pos[i], rate, i ? &refs[i - 1] : &src, NULL)))
+            goto done;
+    vc_status st = vc_voice_from_audio(model, refs, n_refs, &voice);
+    if (st != VC_OK) {
+        rc = cli_fail(common, cmd, n_refs == 1 ? job->pos[1] : "references", st);
+        goto done;
+    }
+    double seconds = (double)src.n_samples / rate;
+    cli_progress progress;
+    cli_progress_init(&progress, common, "convert", seconds >= 60.0);
+    job->cp->progress = cli_progress_update;
+    job->cp->progress_user = &progress;
+    st = vc_convert(model, &src, &voice, job->cp, &out);
+    cli_progress_done(&progress);
+    if (st != VC_OK) {
+        rc = cli_fail(common, cmd, job->pos[0], st);
+        goto done;
+    }
+    rc = cli_output_write_audio(common, cmd, job->output, &out, job->enc, out_rate);
+    if (rc != EXIT_OK) goto done;
+    double elapsed = cli_now_seconds() - t0;
+    report_voice(common, &voice, job->cp);
+    cli_info(common, "wrote %s: %.2f s, %.2f s compute (real-time factor %.3f)", job->out_name,
+             seconds, elapsed, seconds > 0 ? elapsed / seconds : 0.0);
+done:
+    vc_voice_free(&voice);
+    vc_audio_free(&out);
+    vc_audio_free(&src);
+    for (int i = 0; i < n_refs; i++) vc_audio_free(&refs[i]);
+    vc_model_free(model);
+    return rc;
+}
+
 int cmd_convert(int argc, char **argv) {
     const char *out_path = NULL, *model_path = NULL;
     vc_convert_params cp = vc_convert_default_params();
     float pitch_shift = NAN, chunk = (float)cp.chunk_seconds;
-    int float_out = 0, seed = (int)cp.vocoder.seed, keep_dynamics = 0;
+    int float_out = 0, seed = (int)cp.vocoder.seed, keep_dynamics = 0, out_rate = 0;
     int vocoder = cp.world_vocoder ? 2 : cp.harmonic ? 0 : 1; /* the library's defaults */
     int space = cp.match_space == VC_MATCH_HIDDEN;
     const cli_option opts[] = {
-        {"output", 'o', OPT_STRING, &out_path, 0, 0, NULL, "OUT.wav",
-         "output WAV (default: <source>_as_<reference>.wav here)"},
+        {"output", 'o', OPT_STRING, &out_path, 0, 0, NULL, "OUT",
+         "output audio file, its container from the extension (.wav, .flac, .ogg, ...; none: "
+         "WAV), '-' for standard output (default: <source>_as_<reference>.wav here)"},
+        {"rate", 0, OPT_INT, &out_rate, 8000, 192000, NULL, "HZ",
+         "output sample rate (default: the model's)"},
         {"model", 'm', OPT_STRING, &model_path, 0, 0, NULL, "MODEL",
          "model file (default: the bundled model, or $VCONV_MODEL)"},
         {"pitch-shift", 0, OPT_FLOAT, &pitch_shift, -24, 24, NULL, "SEMITONES",
@@ -49,26 +129,26 @@ int cmd_convert(int argc, char **argv) {
         {"seed", 0, OPT_INT, &seed, 0, 2147483647, NULL, "S", "vocoder phase seed"},
         {"chunk", 0, OPT_FLOAT, &chunk, 1, 600, NULL, "SECONDS",
          "speech converted at a time (bounds memory on long sources)"},
-        {"float", 0, OPT_FLAG, &float_out, 0, 0, NULL, NULL, "write 32-bit float WAV"},
+        {"float", 0, OPT_FLAG, &float_out, 0, 0, NULL, NULL,
+         "write 32-bit float samples (WAV and the other containers that hold them)"},
     };
     const cli_command cmd = {
         .name = "convert",
-        .synopsis = "SOURCE REFERENCE [REFERENCE ...] [-o OUT.wav] [--model MODEL]",
+        .synopsis = "SOURCE REFERENCE [REFERENCE ...] [-o OUT] [--model MODEL]",
         .description =
             "Say SOURCE's words in REFERENCE's voice. REFERENCE need not have been heard in\n"
             "training; several references of one speaker are averaged. Inputs may be any\n"
             "format, rate and channel count; silence is trimmed and loudness levelled before\n"
-            "analysis. The output has the source's duration and loudness, at the model's rate.",
-        .opts = opts,
-        .n_opts = (int)(sizeof opts / sizeof opts[0]),
+            "analysis. The output has the source's duration and loudness, at the model's rate.\n"
+            "At most 32 references. '-' as SOURCE or a REFERENCE reads standard input.",
+        CLI_OPTIONS(opts),
         .min_positional = 2,
         .max_positional = 1 + MAX_REFERENCES,
     };
     cli_common common;
     char *pos[1 + MAX_REFERENCES];
-    int n_pos = cli_parse(&cmd, argc, argv, &common, pos);
-    if (n_pos == CLI_HELP_SHOWN) return EXIT_OK;
-    if (n_pos < 0) return -n_pos;
+    int n_pos;
+    if (!cli_begin(&cmd, argc, argv, &common, pos, &n_pos)) return common.exit_code;
     cp.vocoder.seed = (uint64_t)seed;
     cp.chunk_seconds = chunk;
     cp.harmonic = vocoder == 0;
@@ -86,67 +166,19 @@ int cmd_convert(int argc, char **argv) {
     }
     if (!model_path) model_path = cli_default_model(model_buf, sizeof model_buf);
 
-    double t0 = cli_now_seconds();
-    int n_refs = n_pos - 1, rc = EXIT_RUNTIME;
-    vc_model *model = NULL;
-    vc_audio src = {0}, out = {0}, refs[MAX_REFERENCES];
-    vc_voice voice = {0};
-    memset(refs, 0, sizeof refs);
-    vc_status st = vc_model_load(model_path, &model);
-    if (st != VC_OK) {
-        rc = cli_fail(&common, cmd.name, model_path, st);
-        goto done;
+    /* The output is checked against every input before anything is loaded. */
+    const char *inputs[2 + MAX_REFERENCES];
+    for (int i = 0; i < n_pos; i++) inputs[i] = pos[i];
+    inputs[n_pos] = model_path;
+    vc_audio_encoding enc = float_out ? VC_AUDIO_FLOAT : VC_AUDIO_PCM16;
+    cli_output output;
+    if (cli_output_open(&output, cmd.name, out_path, inputs, n_pos + 1, CLI_OUT_AUDIO) != EXIT_OK) {
+        cli_output_discard(&output);
+        return EXIT_RUNTIME;
     }
-    int rate = vc_model_sample_rate(model);
-    for (int i = 0; i < n_pos; i++) {
-        st = vc_audio_load(pos[i], rate, i ? &refs[i - 1] : &src, NULL);
-        if (st != VC_OK) {
-            rc = cli_fail(&common, cmd.name, pos[i], st);
-            goto done;
-        }
-    }
-    if ((st = vc_voice_from_audio(model, refs, n_refs, &voice)) != VC_OK) {
-        rc = cli_fail(&common, cmd.name, n_refs == 1 ? pos[1] : "references", st);
-        goto done;
-    }
-    double seconds = (double)src.n_samples / rate;
-    cli_progress progress;
-    cli_progress_init(&progress, &common, "convert", seconds >= 60.0);
-    cp.progress = cli_progress_update;
-    cp.progress_user = &progress;
-    st = vc_convert(model, &src, &voice, &cp, &out);
-    cli_progress_done(&progress);
-    if (st != VC_OK) {
-        rc = cli_fail(&common, cmd.name, pos[0], st);
-        goto done;
-    }
-    if ((st = vc_audio_save(out_path, &out, float_out ? VC_AUDIO_FLOAT : VC_AUDIO_PCM16)) !=
-        VC_OK) {
-        rc = cli_fail(&common, cmd.name, out_path, st);
-        goto done;
-    }
-    double elapsed = cli_now_seconds() - t0;
-    if (cp.auto_pitch && voice.voiced_frames > 0)
-        cli_info(
-            &common,
-            "voice: %.1f s of reference speech, pitch around %.0f Hz (the output takes its key)",
-            voice.seconds, exp(voice.logf0_mean));
-    else if (cp.auto_pitch) /* whisper, noise or unvoiced sounds only: no key to take */
-        cli_info(&common,
-                 "voice: %.1f s of reference speech, no voiced frame found (no pitch to take): "
-                 "the output keeps the source's pitch",
-                 voice.seconds);
-    else
-        cli_info(&common, "voice: %.1f s of reference speech; pitch: the source's, %+.1f semitones",
-                 voice.seconds, cp.pitch_shift);
-    cli_info(&common, "wrote %s: %.2f s, %.2f s compute (real-time factor %.3f)", out_path, seconds,
-             elapsed, seconds > 0 ? elapsed / seconds : 0.0);
-    rc = EXIT_OK;
-done:
-    vc_voice_free(&voice);
-    vc_audio_free(&out);
-    vc_audio_free(&src);
-    for (int i = 0; i < n_refs; i++) vc_audio_free(&refs[i]);
-    vc_model_free(model);
+
+    convert_job job = {model_path, pos, n_pos, &cp, &output, enc, out_rate, out_path};
+    int rc = convert_run(&common, &job);
+    cli_output_discard(&output);
     return rc;
 }

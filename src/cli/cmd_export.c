@@ -1,5 +1,6 @@
 /* vconv export: rewrite a model file, in F16 (half the size) and/or with metadata set. */
 #include "cli.h"
+#include "output.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +10,8 @@ int cmd_export(int argc, char **argv) {
     int f16 = 0;
     cli_strings sets = {0};
     const cli_option opts[] = {
-        {"output", 'o', OPT_STRING, &out_path, 0, 0, NULL, "OUT", "model file to write"},
+        {"output", 'o', OPT_STRING, &out_path, 0, 0, NULL, "OUT",
+         "model file to write ('-' for standard output; never the input itself)"},
         {"f16", 0, OPT_FLAG, &f16, 0, 0, NULL, NULL, "store the parameters as 16-bit floats"},
         {"set", 0, OPT_STRINGS, &sets, 0, 0, NULL, "KEY=VALUE",
          "set a metadata entry, e.g. vconv.train_corpus=... (repeatable)"},
@@ -20,16 +22,14 @@ int cmd_export(int argc, char **argv) {
         .description = "Write MODEL again as OUT: parameters in F16 with --f16, metadata entries\n"
                        "replaced or added with --set. The config and normalisation statistics\n"
                        "are kept as they are.",
-        .opts = opts,
-        .n_opts = (int)(sizeof opts / sizeof opts[0]),
+        CLI_OPTIONS(opts),
         .min_positional = 1,
         .max_positional = 1,
     };
     cli_common common;
     char *pos[1];
-    int n = cli_parse(&cmd, argc, argv, &common, pos);
-    if (n == CLI_HELP_SHOWN) return EXIT_OK;
-    if (n < 0) return -n;
+    int n;
+    if (!cli_begin(&cmd, argc, argv, &common, pos, &n)) return common.exit_code;
     if (!out_path) {
         fprintf(stderr, "vconv export: -o OUT is required\n");
         return EXIT_USAGE;
@@ -53,13 +53,17 @@ int cmd_export(int argc, char **argv) {
         kv[2 * i + 1] = copies[i] + (eq - sets.items[i]) + 1;
     }
     vc_model *m = NULL;
-    int rc = EXIT_OK;
-    vc_status st = vc_model_load(pos[0], &m);
-    if (st == VC_OK) st = vc_model_save(m, out_path, f16, kv, sets.n);
-    if (st != VC_OK)
-        rc = cli_fail(&common, cmd.name, m ? out_path : pos[0], st);
-    else
-        cli_info(&common, "wrote %s (%s)", out_path, f16 ? "F16" : "F32");
+    cli_output output;
+    const char *inputs[1] = {pos[0]};
+    int rc = cli_output_open(&output, cmd.name, out_path, inputs, 1, 0);
+    if (rc == EXIT_OK) rc = cli_load_model(&common, cmd.name, pos[0], &m);
+    if (rc == EXIT_OK) {
+        vc_status st = vc_model_save(m, cli_output_path(&output), f16, kv, sets.n);
+        rc = st == VC_OK ? cli_output_commit(&output, cmd.name)
+                         : cli_output_fail(&common, cmd.name, &output, st);
+    }
+    if (rc == EXIT_OK) cli_info(&common, "wrote %s (%s)", out_path, f16 ? "F16" : "F32");
+    cli_output_discard(&output);
     vc_model_free(m);
     for (int i = 0; i < sets.n; i++) free(copies[i]);
     return rc;

@@ -14,20 +14,18 @@ int cmd_info(int argc, char **argv) {
         .synopsis = "MODEL [--json]",
         .description = "Print what a model file holds: its architecture (the config fields of\n"
                        "docs/model.md), parameter count and training provenance.",
-        .opts = opts,
-        .n_opts = (int)(sizeof opts / sizeof opts[0]),
+        CLI_OPTIONS(opts),
         .min_positional = 1,
         .max_positional = 1,
     };
     cli_common common;
     char *pos[1];
-    int n = cli_parse(&cmd, argc, argv, &common, pos);
-    if (n == CLI_HELP_SHOWN) return EXIT_OK;
-    if (n < 0) return -n;
+    int n;
+    if (!cli_begin(&cmd, argc, argv, &common, pos, &n)) return common.exit_code;
     vc_model *m = NULL;
     char *config = NULL;
-    vc_status st = vc_model_load(pos[0], &m);
-    if (st == VC_OK) st = vc_model_config_json(m, &config);
+    if (cli_load_model(&common, cmd.name, pos[0], &m) != EXIT_OK) return EXIT_RUNTIME;
+    vc_status st = vc_model_config_json(m, &config);
     if (st != VC_OK) {
         vc_model_free(m);
         return cli_fail(&common, cmd.name, pos[0], st);

@@ -1,6 +1,7 @@
 /* vconv resynth: analysis then Griffin-Lim, no model. With --from mel the spectrum goes through
  * the 80-band log-mel and back, which is what the model's output will sound like. */
 #include "cli.h"
+#include "output.h"
 
 #include <stdlib.h>
 
@@ -12,10 +13,13 @@ static const char *const vocoder_choices[] = {"gl", "world", NULL};
 int cmd_resynth(int argc, char **argv) {
     const char *out_path = NULL;
     vc_vocoder_params vp = vc_vocoder_default_params();
-    int from = FROM_LINEAR, vocoder = VOCODER_GL, float_out = 0, seed = (int)vp.seed;
+    int from = FROM_LINEAR, vocoder = VOCODER_GL, float_out = 0, seed = (int)vp.seed, out_rate = 0;
     const cli_option opts[] = {
-        {"output", 'o', OPT_STRING, &out_path, 0, 0, NULL, "OUT.wav",
-         "output WAV (default: <input name>.resynth.wav here)"},
+        {"output", 'o', OPT_STRING, &out_path, 0, 0, NULL, "OUT",
+         "output audio file, its container from the extension (.wav, .flac, .ogg, ...; none: "
+         "WAV), '-' for standard output (default: <input name>.resynth.wav here)"},
+        {"rate", 0, OPT_INT, &out_rate, 8000, 192000, NULL, "HZ",
+         "output sample rate (default: the analysis rate, 16000)"},
         {"iters", 0, OPT_INT, &vp.iters, 0, 1000, NULL, "N", "Griffin-Lim iterations"},
         {"from", 0, OPT_CHOICE, &from, 0, 0, from_choices, "SPEC",
          "spectrum to invert: exact linear magnitude, or the log-mel mapped back"},
@@ -25,25 +29,25 @@ int cmd_resynth(int argc, char **argv) {
         {"momentum", 0, OPT_FLOAT, &vp.momentum, 0, 0.999, NULL, "A",
          "fast Griffin-Lim momentum (0 = plain Griffin-Lim)"},
         {"seed", 0, OPT_INT, &seed, 0, 2147483647, NULL, "S", "initial phase seed"},
-        {"float", 0, OPT_FLAG, &float_out, 0, 0, NULL, NULL, "write 32-bit float WAV"},
+        {"float", 0, OPT_FLAG, &float_out, 0, 0, NULL, NULL,
+         "write 32-bit float samples (WAV and the other containers that hold them)"},
     };
     const cli_command cmd = {
         .name = "resynth",
-        .synopsis = "IN [-o OUT.wav] [--vocoder gl|world] [--iters N] [--from linear|mel]",
+        .synopsis = "IN [-o OUT] [--vocoder gl|world] [--iters N] [--from linear|mel]",
         .description =
             "Analyse IN (any format, rate and channel count) at 16 kHz and rebuild it with the\n"
             "Griffin-Lim vocoder. Prints the spectral convergence of the result against the\n"
-            "input's own magnitude spectrogram (lower is better).",
-        .opts = opts,
-        .n_opts = (int)(sizeof opts / sizeof opts[0]),
+            "input's own magnitude spectrogram (lower is better). '-' as IN reads standard\n"
+            "input.",
+        CLI_OPTIONS(opts),
         .min_positional = 1,
         .max_positional = 1,
     };
     cli_common common;
     char *pos[1];
-    int n = cli_parse(&cmd, argc, argv, &common, pos);
-    if (n == CLI_HELP_SHOWN) return EXIT_OK;
-    if (n < 0) return -n;
+    int n;
+    if (!cli_begin(&cmd, argc, argv, &common, pos, &n)) return common.exit_code;
     vp.seed = (uint64_t)seed;
 
     char derived[1024];
@@ -52,11 +56,25 @@ int cmd_resynth(int argc, char **argv) {
         out_path = derived;
     }
 
+    const char *inputs[1] = {pos[0]};
+    vc_audio_encoding enc = float_out ? VC_AUDIO_FLOAT : VC_AUDIO_PCM16;
+    cli_output output;
+    int rc = cli_output_open(&output, cmd.name, out_path, inputs, 1, CLI_OUT_AUDIO);
+    vc_frontend_params analysis = vc_frontend_default_params();
+    if (!out_rate) out_rate = analysis.sample_rate;
+    if (rc == EXIT_OK) rc = cli_output_check_audio(&common, cmd.name, &output, enc, out_rate);
+    if (rc != EXIT_OK) {
+        cli_output_discard(&output);
+        return rc;
+    }
+
     double t0 = cli_now_seconds();
     vc_frontend *fe;
     vc_audio in, out = {0};
-    int rc = cli_load_input(&common, cmd.name, pos[0], &in, NULL, &fe);
-    if (rc != EXIT_OK) return rc;
+    if ((rc = cli_load_input(&common, cmd.name, pos[0], &in, NULL, &fe)) != EXIT_OK) {
+        cli_output_discard(&output);
+        return rc;
+    }
     vc_status st;
     rc = EXIT_RUNTIME;
     out.samples = calloc(in.n_samples, sizeof *out.samples);
@@ -81,11 +99,8 @@ int cmd_resynth(int argc, char **argv) {
         rc = cli_fail(&common, cmd.name, pos[0], st);
         goto done;
     }
-    st = vc_audio_save(out_path, &out, float_out ? VC_AUDIO_FLOAT : VC_AUDIO_PCM16);
-    if (st != VC_OK) {
-        rc = cli_fail(&common, cmd.name, out_path, st);
+    if ((rc = cli_output_write_audio(&common, cmd.name, &output, &out, enc, out_rate)) != EXIT_OK)
         goto done;
-    }
     double seconds = (double)in.n_samples / in.sample_rate, elapsed = cli_now_seconds() - t0;
     cli_info(&common,
              "wrote %s: %.2f s from %s, %d iterations, spectral convergence %.2f dB, "
@@ -95,6 +110,7 @@ int cmd_resynth(int argc, char **argv) {
              elapsed > 0 ? seconds / elapsed : 0.0);
     rc = EXIT_OK;
 done:
+    cli_output_discard(&output);
     vc_audio_free(&in);
     vc_audio_free(&out);
     vc_frontend_free(fe);

@@ -1,25 +1,42 @@
 /* vconv train: folders of speech in, a model file out. Progress on stderr (a redrawn line on a
- * terminal, plain lines otherwise); Ctrl-C or SIGTERM stops after the current step with a
- * checkpoint and the model written, and a second Ctrl-C aborts at once. */
+ * terminal, plain lines otherwise). Ctrl-C or SIGTERM stops after the current step with the
+ * checkpoint written (the model only with --save-on-interrupt), prints the command that
+ * resumes and exits 128 + the signal; during feature extraction it stops at once, with no
+ * checkpoint; a second Ctrl-C aborts at once. */
 #define _POSIX_C_SOURCE 200809L /* sigaction */
 #include "cli.h"
 
+#include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-/* Set by the signal handler, read by the trainer between steps. On every POSIX system we build
- * for, sig_atomic_t is int, which is what vc_train_params.stop points to. */
+/* Set by the signal handler (the signal's number), read by the trainer between steps. On every
+ * POSIX system we build for, sig_atomic_t is int, which is what vc_train_params.stop points
+ * to. */
 static volatile sig_atomic_t stop_requested = 0;
 
 static void on_signal(int sig) {
     static const char msg[] = "\nvconv train: stopping after this step and writing a checkpoint "
                               "(press Ctrl-C again to abort)\n";
-    stop_requested = 1;
+    stop_requested = sig;
     signal(sig, SIG_DFL); /* a second signal ends the process the usual way */
     ssize_t r = write(STDERR_FILENO, msg, sizeof msg - 1);
     (void)r;
+}
+
+/* Feature extraction reports progress from the calling thread between chunks of files, after
+ * each chunk's cache files are complete: a stop there ends the process at once, with nothing
+ * half written and no checkpoint (no step has been taken). */
+static void train_progress(double fraction, void *user) {
+    if (stop_requested) {
+        fprintf(stderr, "\nvconv train: interrupted during feature extraction; no checkpoint "
+                        "written (the features computed so far are cached for the next run)\n");
+        exit(128 + (int)stop_requested);
+    }
+    cli_progress_update(fraction, user);
 }
 
 typedef struct train_display {
@@ -75,84 +92,163 @@ static char *read_text(const char *path) {
     return buf;
 }
 
-int cmd_train(int argc, char **argv) {
-    vc_train_params p = vc_train_default_params();
-    cli_strings data = {0};
-    const char *config_path = NULL;
-    int steps = (int)p.steps, seed = (int)p.seed;
-    const cli_option opts[] = {
-        {"data", 'd', OPT_STRINGS, &data, 0, 0, NULL, "DIR",
+/* Where the options land. Parsed twice: once over the defaults (the values to use), once
+ * over sentinels, which shows what the command line gave explicitly. */
+typedef struct train_args {
+    vc_train_params p;
+    cli_strings data;
+    const char *config_path;
+    int steps, seed, spk_utt; /* spk_utt: index into spk_choices */
+} train_args;
+
+static const char *const spk_choices[] = {"preset", "same", "other", NULL};
+
+#define N_TRAIN_OPTS 22
+
+static void train_options(train_args *a, cli_option *o) {
+    vc_train_params *p = &a->p;
+    const cli_option opts[N_TRAIN_OPTS] = {
+        {"data", 'd', OPT_STRINGS, &a->data, 0, 0, NULL, "DIR",
          "folder of speech, scanned recursively; speaker = first folder level"},
-        {"output", 'o', OPT_STRING, &p.out_model, 0, 0, NULL, "MODEL", "model file to write"},
-        {"preset", 0, OPT_STRING, &p.preset, 0, 0, NULL, "NAME",
+        {"output", 'o', OPT_STRING, &p->out_model, 0, 0, NULL, "MODEL",
+         "model file to write when the run ends"},
+        {"preset", 0, OPT_STRING, &p->preset, 0, 0, NULL, "NAME",
          "model size: tiny or default (default: default; on --resume, the checkpoint's)"},
-        {"config", 0, OPT_STRING, &config_path, 0, 0, NULL, "FILE",
+        {"config", 0, OPT_STRING, &a->config_path, 0, 0, NULL, "FILE",
          "JSON overriding the preset's fields (see docs/model.md)"},
-        {"steps", 0, OPT_INT, &steps, 1, 100000000, NULL, "N", "optimiser steps"},
-        {"batch", 0, OPT_INT, &p.batch, 1, 1024, NULL, "N", "utterance segments per step"},
-        {"segment", 0, OPT_INT, &p.segment_frames, 8, 4096, NULL, "T",
+        {"steps", 0, OPT_INT, &a->steps, 1, 100000000, NULL, "N",
+         "optimiser steps (on --resume: the checkpoint's, or a new end)"},
+        {"batch", 0, OPT_INT, &p->batch, 1, 1024, NULL, "N", "utterance segments per step"},
+        {"segment", 0, OPT_INT, &p->segment_frames, 8, 4096, NULL, "T",
          "frames per training segment (even)"},
-        {"lr", 0, OPT_FLOAT, &p.lr, 1e-7, 1.0, NULL, "X", "peak learning rate"},
-        {"warmup", 0, OPT_INT, &p.warmup, 0, 10000000, NULL, "N", "learning-rate warm-up steps"},
-        {"seed", 0, OPT_INT, &seed, 0, 2147483647, NULL, "S", "seed of every random choice"},
-        {"resume", 0, OPT_STRING, &p.resume, 0, 0, NULL, "CKPT", "continue from a checkpoint"},
-        {"checkpoint", 0, OPT_STRING, &p.checkpoint, 0, 0, NULL, "FILE",
+        {"lr", 0, OPT_FLOAT, &p->lr, 1e-7, 1.0, NULL, "X", "peak learning rate"},
+        {"warmup", 0, OPT_INT, &p->warmup, 0, 10000000, NULL, "N", "learning-rate warm-up steps"},
+        {"seed", 0, OPT_INT, &a->seed, 0, 2147483647, NULL, "S", "seed of every random choice"},
+        {"speaker-utterance", 0, OPT_CHOICE, &a->spk_utt, 0, 0, spk_choices, NULL,
+         "speaker branch input: another utterance of the speaker (other), another segment of "
+         "the same one (same), or the preset's (other for default, same for tiny)"},
+        {"augment-warp", 0, OPT_FLOAT, &p->augment_warp, -1, 0.45, NULL, "W",
+         "content-input frequency warp factor in [1-W, 1+W]; 0 off, -1 the preset's (0.15 "
+         "default, 0 tiny)"},
+        {"augment-pitch", 0, OPT_FLOAT, &p->augment_pitch, -1, 12, NULL, "SEMITONES",
+         "content-input pitch-like shift up to +-SEMITONES; 0 off, -1 the preset's (2, 0)"},
+        {"augment-eq", 0, OPT_FLOAT, &p->augment_eq_db, -1, 24, NULL, "DB",
+         "content-input random smooth EQ up to +-DB; 0 off, -1 the preset's (6, 0)"},
+        {"resume", 0, OPT_STRING, &p->resume, 0, 0, NULL, "CKPT",
+         "continue from a checkpoint, with its run settings"},
+        {"save-on-interrupt", 0, OPT_FLAG, &p->save_on_interrupt, 0, 0, NULL, NULL,
+         "on Ctrl-C/SIGTERM also write the unfinished model under MODEL"},
+        {"checkpoint", 0, OPT_STRING, &p->checkpoint, 0, 0, NULL, "FILE",
          "checkpoint file (default: MODEL.ckpt)"},
-        {"cache", 0, OPT_STRING, &p.cache_dir, 0, 0, NULL, "DIR",
+        {"cache", 0, OPT_STRING, &p->cache_dir, 0, 0, NULL, "DIR",
          "feature cache (default: .vconv-cache beside MODEL)"},
-        {"log", 0, OPT_STRING, &p.log_path, 0, 0, NULL, "FILE",
+        {"log", 0, OPT_STRING, &p->log_path, 0, 0, NULL, "FILE",
          "JSON-lines training log (default: MODEL.log.jsonl)"},
-        {"val-every", 0, OPT_INT, &p.val_every, 1, 100000000, NULL, "N",
+        {"val-every", 0, OPT_INT, &p->val_every, 1, 100000000, NULL, "N",
          "steps between validations"},
-        {"checkpoint-every", 0, OPT_INT, &p.checkpoint_every, 1, 100000000, NULL, "N",
+        {"checkpoint-every", 0, OPT_INT, &p->checkpoint_every, 1, 100000000, NULL, "N",
          "steps between checkpoints"},
-        {"log-every", 0, OPT_INT, &p.log_every, 1, 100000000, NULL, "N", "steps between reports"},
+        {"log-every", 0, OPT_INT, &p->log_every, 1, 100000000, NULL, "N", "steps between reports"},
     };
-    const cli_command cmd = {
-        .name = "train",
-        .synopsis = "--data DIR [--data DIR ...] -o MODEL [--preset tiny|default] [--config FILE]\n"
-                    "       [--steps N] [--batch N] [--resume CKPT] [--threads N] [--seed S]",
-        .description =
-            "Train a voice-conversion model on speech from many speakers: no transcripts, no\n"
-            "parallel sentences, speaker labels optional (the first folder level under each DIR\n"
-            "is taken as the speaker). Features are cached and reused across runs. Ctrl-C\n"
-            "stops cleanly with a checkpoint that --resume continues bit for bit.",
-        .opts = opts,
-        .n_opts = (int)(sizeof opts / sizeof opts[0]),
-        .min_positional = 0,
-        .max_positional = 0,
-    };
-    cli_common common;
-    int n = cli_parse(&cmd, argc, argv, &common, NULL);
-    if (n == CLI_HELP_SHOWN) return EXIT_OK;
-    if (n < 0) return -n;
-    if (data.n == 0 || !p.out_model) {
-        fprintf(stderr, "vconv train: %s (try 'vconv train --help')\n",
-                data.n == 0 ? "at least one --data DIR is needed" : "-o MODEL is needed");
-        return EXIT_USAGE;
+    memcpy(o, opts, sizeof opts);
+}
+
+static void sentinels(train_args *a) {
+    memset(a, 0, sizeof *a);
+    vc_train_params *p = &a->p;
+    p->batch = p->segment_frames = p->warmup = a->steps = a->seed = INT_MIN;
+    p->val_every = p->checkpoint_every = p->log_every = INT_MIN;
+    p->lr = p->augment_warp = p->augment_pitch = p->augment_eq_db = NAN;
+    a->spk_utt = -1;
+}
+
+/* On --resume: every run setting the command line did not give comes from the checkpoint
+ * (vc_train reports a given one that differs, before any feature is computed). */
+static int settings_from_checkpoint(train_args *a, const train_args *given, cli_common *common) {
+    vc_train_params ck = a->p;
+    vc_status st = vc_train_resume_params(a->p.resume, &ck);
+    if (st != VC_OK) return cli_fail(common, "train", a->p.resume, st);
+    vc_train_params *p = &a->p;
+    const vc_train_params *g = &given->p;
+    if (given->steps == INT_MIN) p->steps = ck.steps;
+    if (given->seed == INT_MIN) p->seed = ck.seed;
+    if (g->batch == INT_MIN) p->batch = ck.batch;
+    if (g->segment_frames == INT_MIN) p->segment_frames = ck.segment_frames;
+    if (g->warmup == INT_MIN) p->warmup = ck.warmup;
+    if (isnan(g->lr)) p->lr = ck.lr;
+    if (g->val_every == INT_MIN) p->val_every = ck.val_every;
+    if (g->checkpoint_every == INT_MIN) p->checkpoint_every = ck.checkpoint_every;
+    if (g->log_every == INT_MIN) p->log_every = ck.log_every;
+    p->clip = ck.clip; /* no option sets these two */
+    p->val_share = ck.val_share;
+    if (given->spk_utt < 0) p->speaker_utterance = ck.speaker_utterance;
+    if (isnan(g->augment_warp)) p->augment_warp = ck.augment_warp;
+    if (isnan(g->augment_pitch)) p->augment_pitch = ck.augment_pitch;
+    if (isnan(g->augment_eq_db)) p->augment_eq_db = ck.augment_eq_db;
+    return EXIT_OK;
+}
+
+/* s quoted for a POSIX shell when it needs it. */
+static void print_shell_word(FILE *f, const char *s) {
+    if (*s &&
+        strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./=:,+-@%") ==
+            strlen(s)) {
+        fputs(s, f);
+        return;
     }
-    p.data_dirs = data.items;
-    p.n_data_dirs = data.n;
-    p.steps = steps;
-    p.seed = (uint64_t)seed;
+    fputc('\'', f);
+    for (; *s; s++)
+        if (*s == '\'')
+            fputs("'\\''", f);
+        else
+            fputc(*s, f);
+    fputc('\'', f);
+}
+
+/* The command that continues this run: the same one, with --resume CKPT instead of any
+ * --resume it had. prog is the program as it was invoked. */
+static void print_resume_command(FILE *f, const char *prog, int argc, char **argv,
+                                 const char *ckpt) {
+    print_shell_word(f, prog);
+    fputs(" train", f);
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--resume")) {
+            i++;
+            continue;
+        }
+        if (!strncmp(argv[i], "--resume=", 9)) continue;
+        fputc(' ', f);
+        print_shell_word(f, argv[i]);
+    }
+    fputs(" --resume ", f);
+    print_shell_word(f, ckpt);
+    fputc('\n', f);
+}
+
+/* Reads the config, installs the signal handlers, trains; on a stop, prints what was written
+ * and the command that resumes, and exits 128 + the signal. */
+static int run_training(train_args *a, cli_common *common, int argc, char **argv) {
+    vc_train_params *p = &a->p;
     char *config_json = NULL;
-    if (config_path) {
-        config_json = read_text(config_path);
+    if (a->config_path) {
+        config_json = read_text(a->config_path);
         if (!config_json) {
-            fprintf(stderr, "vconv train: cannot read config %s\n", config_path);
+            fprintf(stderr, "vconv train: cannot read config %s\n", a->config_path);
             return EXIT_RUNTIME;
         }
-        p.config_json = config_json;
+        p->config_json = config_json;
     }
-
-    train_display display = {.common = &common, .tty = isatty(STDERR_FILENO)};
+    char *ckpt = vc_train_checkpoint_path(p);
+    train_display display = {.common = common, .tty = isatty(STDERR_FILENO)};
     cli_progress features;
-    cli_progress_init(&features, &common, "features", 1);
-    p.report = show_report;
-    p.report_user = &display;
-    p.progress = cli_progress_update;
-    p.progress_user = &features;
-    p.stop = (volatile int *)&stop_requested;
+    cli_progress_init(&features, common, "features", 1);
+    p->report = show_report;
+    p->report_user = &display;
+    p->progress = train_progress;
+    p->progress_user = &features;
+    p->stop = (volatile int *)&stop_requested;
+    int stopped = 0;
+    p->stopped = &stopped;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -161,12 +257,72 @@ int cmd_train(int argc, char **argv) {
     sigaction(SIGTERM, &sa, NULL);
 
     double t0 = cli_now_seconds();
-    vc_status st = vc_train(&p);
+    vc_status st = ckpt ? vc_train(p) : VC_ERR_NOMEM;
     cli_progress_done(&features);
-    if (display.tty && !common.quiet) fputc('\n', stderr);
+    if (display.tty && !common->quiet) fputc('\n', stderr);
     free(config_json);
-    if (st != VC_OK) return cli_fail(&common, cmd.name, p.out_model, st);
-    cli_info(&common, "%s %s in %.0f s", stop_requested ? "stopped; wrote" : "wrote", p.out_model,
-             cli_now_seconds() - t0);
-    return EXIT_OK;
+    int rc = EXIT_OK;
+    if (st != VC_OK) {
+        rc = cli_fail(common, "train", p->out_model, st);
+    } else if (stopped) {
+        fprintf(stderr, "vconv train: interrupted; wrote checkpoint %s%s%s\nresume with: ", ckpt,
+                p->save_on_interrupt ? " and the unfinished model " : " (no model: ",
+                p->save_on_interrupt ? p->out_model : "--save-on-interrupt writes one)");
+        /* argv is main's argv + 1 (main.c), so argv[-1] is the program as invoked */
+        print_resume_command(stderr, argv[-1], argc, argv, ckpt);
+        rc = 128 + (int)stop_requested;
+    } else {
+        cli_info(common, "wrote %s in %.0f s", p->out_model, cli_now_seconds() - t0);
+    }
+    free(ckpt);
+    return rc;
+}
+
+int cmd_train(int argc, char **argv) {
+    train_args args, given;
+    memset(&args, 0, sizeof args);
+    args.p = vc_train_default_params();
+    args.steps = (int)args.p.steps;
+    args.seed = (int)args.p.seed;
+    cli_option opts[N_TRAIN_OPTS];
+    train_options(&args, opts);
+    vc_train_params *pp = &args.p;
+    const cli_command cmd = {
+        .name = "train",
+        .synopsis = "--data DIR [--data DIR ...] -o MODEL [--preset tiny|default] [--config FILE]\n"
+                    "       [--steps N] [--batch N] [--resume CKPT] [--threads N] [--seed S]",
+        .description =
+            "Train a voice-conversion model on speech from many speakers: no transcripts, no\n"
+            "parallel sentences, speaker labels optional (the first folder level under each DIR\n"
+            "is taken as the speaker). Features are cached and reused across runs. Ctrl-C or\n"
+            "SIGTERM writes the checkpoint (not the model, unless --save-on-interrupt), prints\n"
+            "the command that resumes, and exits 130 (143 for SIGTERM); --resume continues bit\n"
+            "for bit with the checkpoint's run settings.",
+        .opts = opts,
+        .n_opts = N_TRAIN_OPTS,
+        .min_positional = 0,
+        .max_positional = 0,
+    };
+    cli_common common;
+    int n = cli_parse(&cmd, argc, argv, &common, NULL);
+    if (n == CLI_HELP_SHOWN) return EXIT_OK;
+    if (n < 0) return -n;
+    sentinels(&given); /* the same command line again, over sentinels: what it gave */
+    train_options(&given, opts);
+    if (cli_parse(&cmd, argc, argv, &common, NULL) < 0) return EXIT_USAGE;
+    if (args.data.n == 0 || !pp->out_model) {
+        fprintf(stderr, "vconv train: %s (try 'vconv train --help')\n",
+                args.data.n == 0 ? "at least one --data DIR is needed" : "-o MODEL is needed");
+        return EXIT_USAGE;
+    }
+    pp->data_dirs = args.data.items;
+    pp->n_data_dirs = args.data.n;
+    pp->steps = args.steps;
+    pp->seed = (uint64_t)args.seed;
+    pp->speaker_utterance = args.spk_utt - 1; /* preset -1, same 0, other 1 */
+    if (pp->resume) {
+        int rc = settings_from_checkpoint(&args, &given, &common);
+        if (rc != EXIT_OK) return rc;
+    }
+    return run_training(&args, &common, argc, argv);
 }

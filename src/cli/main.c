@@ -23,7 +23,7 @@ static void usage(FILE *f) {
                "Voice conversion in C. Commands:\n");
     for (int i = 0; i < N_COMMANDS; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
-    fprintf(f, "\n'vconv COMMAND --help' describes a command's options.\n"
+    fprintf(f, "\n'vconv COMMAND --help' or 'vconv help COMMAND' describes a command's options.\n"
                "  -h, --help     show this help\n"
                "      --version  print the version\n");
 }
@@ -34,6 +34,13 @@ int main(int argc, char **argv) {
         return EXIT_USAGE;
     }
     const char *name = argv[1];
+    if (!strcmp(name, "help") && argc > 2) { /* "vconv help CMD" is "vconv CMD --help" */
+        char help_flag[] = "--help", *args[] = {argv[2], help_flag, NULL};
+        for (int i = 0; i < N_COMMANDS; i++)
+            if (!strcmp(argv[2], commands[i].name)) return commands[i].run(2, args);
+        fprintf(stderr, "vconv: unknown command '%s' (try 'vconv --help')\n", argv[2]);
+        return EXIT_USAGE;
+    }
     if (!strcmp(name, "-h") || !strcmp(name, "--help") || !strcmp(name, "help")) {
         usage(stdout);
         return EXIT_OK;

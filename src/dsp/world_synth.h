@@ -1,30 +1,37 @@
 /* WORLD-style synthesis: a stateful renderer from envelope, band aperiodicity and F0 (units and
  * conventions: dsp/world.h).
  *
- * The output is a sequence of excitation "periods". A period starting at sample p (an integer:
- * pulse instants are rounded to the sample, and the next instant is p_real + fs / F0, so the
- * rounding never accumulates) takes every parameter from the frame whose hop holds p,
- * t = floor(p / hop), and lasts L = round(next instant) - p samples:
+ * The output is a sequence of excitation "periods". A period has a pulse at an exact (real)
+ * instant tau and the noise of the L = floor(tau + P) - floor(tau) samples up to the next
+ * instant, P = fs / F0 (fs / VCD_WORLD_UNVOICED_F0 when unvoiced):
  *
- *   voiced:   S(f) = Hp(f) + N(f) Hn(f)
- *   unvoiced: S(f) = N(f) He(f)          (periods of fs / VCD_WORLD_UNVOICED_F0)
+ *   voiced:   S(f) = Hp(f) exp(-j 2 pi f d) + N(f) Hn(f)
+ *   unvoiced: S(f) = N(f) He(f)
  *
  * with Hp, Hn, He the minimum-phase responses (from the real cepstrum, folded) of the
  * magnitudes exp(env) sqrt(1 - a), exp(env) sqrt(a) and exp(env), a the bands interpolated to
- * bins, and N the spectrum of L samples of Gaussian noise of variance 1 / P (so a period holds
- * unit expected energy whether it is a pulse or noise, P = fs / F0 the real period). The
- * inverse transform of S (n_fft samples) is added to the output from sample p on. Minimum
- * phase puts each period's energy at its start, as a glottal closure does, and needs no
- * look-ahead. Responses are computed once per frame and reused by every period in it.
+ * bins, N the spectrum of the period's Gaussian noise of variance 1 / P (so a period holds unit
+ * expected energy whether it is a pulse or noise), and d = VCD_WORLD_PRE + (tau - floor(tau))
+ * the band-limited delay that puts the pulse at its exact instant (rounding pulses to the
+ * sample is jitter that reads as noise at high frequencies). The inverse transform of S (n_fft
+ * samples) is added to the stream from sample p = floor(tau) - VCD_WORLD_PRE on. Minimum phase
+ * puts each period's energy at its start, as a glottal closure does. The pulse train's DC term
+ * is removed.
+ *
+ * Parameters: a period takes the envelope and aperiodicity of the frame whose hop holds p,
+ * t = floor(p / hop); responses are made once per frame (four FFTs) and reused by every period
+ * in it (two FFTs each). Its F0 is the line through the previous frame's F0 and frame t's,
+ * centred on frame t's at mid-hop and kept between the two, so a glide rises smoothly rather
+ * than in one step per frame, and no later frame is needed.
  *
  * Causality is what makes the renderer stateful: render(frames t0..t0+n-1) writes stream
- * samples [t0 hop, (t0 + n) hop), which need no later frame, and keeps the next pulse instant,
- * the overlap tail (up to n_fft samples of responses that reach past the block) and the noise
- * generator. Rendering a signal in blocks of any sizes therefore gives the same bits as
- * rendering it whole. Frame t governs stream samples [t hop, (t + 1) hop) while it was
- * analysed centred on sample t hop: the stream is the signal delayed by vcd_world_latency
- * (hop / 2) samples, and a caller that wants it aligned drops that many samples at the start
- * and renders the last frame once more at the end (frontend.c's resynthesis does).
+ * samples [t0 hop, (t0 + n) hop) and keeps the next pulse instant, the overlap tail (up to n_fft
+ * samples of responses that reach past the block), the last frame's F0 and the noise generator.
+ * Rendering a signal in blocks of any sizes therefore gives the same bits as rendering it
+ * whole. Frame t, analysed centred on sample t hop, governs the stream's hop starting at t hop,
+ * whose pulses lie PRE samples later: the stream is the signal delayed by vcd_world_latency =
+ * hop / 2 + PRE samples, and a caller that wants it aligned drops that many at the start and
+ * renders the last frame once more at the end (frontend.c's resynthesis does).
  *
  * One renderer per stream and per thread: plans made once in init, scratch allocated once.
  */

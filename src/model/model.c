@@ -31,6 +31,7 @@ static void add_row(table_builder *tb, const char *prefix, const char *suffix, i
     s->init = init;
     s->scale = scale;
     s->fan_in = fan_in;
+    s->trainable = grad != NULL; /* a row without a gradient is owned by something else */
     m->bind[m->n_spec] = (vcm_binding){.data = data, .grad = grad};
     m->n_spec++;
 }
@@ -490,9 +491,23 @@ vc_status vcm_model_read(const st_file *f, const char *what, vcm_model *m, int w
     memset(m, 0, sizeof *m);
     /* The version first: another version may keep its config under other keys. */
     const char *ver = safetensors_meta(f, VC_META_FORMAT_VERSION);
-    if (!ver || strcmp(ver, VC_FORMAT_VERSION) != 0) {
+    if (!ver && safetensors_meta(f, "vconv.ckpt_version")) {
+        vc_log(VC_LOG_ERROR, "%s: a training checkpoint, not a model file", what);
+        vc_log(VC_LOG_ERROR, "HINT: give the model file the run wrote (the checkpoint's name "
+                             "without .ckpt), or resume training from it with --resume");
+        return VC_ERR_FORMAT;
+    }
+    if (!ver) {
+        vc_log(VC_LOG_ERROR, "%s: a safetensors file without \"%s\" in its metadata: not written "
+                             "by vconv",
+               what, VC_META_FORMAT_VERSION);
+        vc_log(VC_LOG_ERROR, "HINT: vconv reads only the model files it writes (vconv train, "
+                             "vconv export)");
+        return VC_ERR_FORMAT;
+    }
+    if (strcmp(ver, VC_FORMAT_VERSION) != 0) {
         vc_log(VC_LOG_ERROR, "%s: model format version \"%.32s\", this vconv reads \"%s\"", what,
-               ver ? ver : "(none)", VC_FORMAT_VERSION);
+               ver, VC_FORMAT_VERSION);
         vc_log(VC_LOG_ERROR, "HINT: re-export or retrain the model with this vconv version");
         return VC_ERR_VERSION;
     }

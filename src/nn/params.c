@@ -19,6 +19,7 @@ static int spec_valid(const vc_param_spec *s) {
     for (int d = 0; d < s->ndim; d++)
         if (s->shape[d] < 1 || s->shape[d] > (1 << 24)) return 0;
     if (s->init == VC_INIT_UNIFORM && s->fan_in < 1) return 0;
+    if (s->trainable != 0 && s->trainable != 1) return 0;
     return s->init >= VC_INIT_ZEROS && s->init <= VC_INIT_NORMAL;
 }
 
@@ -83,6 +84,11 @@ float *vc_params_data(const vc_params *p, int i) {
 float *vc_params_grad(const vc_params *p, int i) {
     VC_ASSERT(i >= 0 && i < p->n);
     return p->grad ? p->grad + p->offset[i] : NULL;
+}
+
+int vc_params_trainable(const vc_params *p, int i) {
+    VC_ASSERT(i >= 0 && i < p->n);
+    return p->spec[i].trainable != 0;
 }
 
 void vc_params_randomize(vc_params *p, vc_rng *rng) {

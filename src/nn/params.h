@@ -37,7 +37,9 @@ typedef struct vc_param_spec {
     int shape[VC_PARAM_MAX_DIMS];
     vc_init_kind init;
     float scale;
-    int fan_in; /* for VC_INIT_UNIFORM */
+    int fan_in;    /* for VC_INIT_UNIFORM */
+    int trainable; /* 1: the optimiser updates it from its gradient; 0: something else owns it
+                      (the codebook follows its EMA) or it is fixed */
 } vc_param_spec;
 
 typedef struct vc_params {
@@ -61,6 +63,9 @@ void vc_params_free(vc_params *p);
 int vc_params_find(const vc_params *p, const char *name);
 float *vc_params_data(const vc_params *p, int i); /* start of tensor i in the value slab */
 float *vc_params_grad(const vc_params *p, int i); /* ... in the gradient slab (NULL if none) */
+
+/* Whether the optimiser updates tensor i (its row's trainable flag). */
+int vc_params_trainable(const vc_params *p, int i);
 
 /* Initialises every tensor as its row says, drawing from rng in table order. */
 void vc_params_randomize(vc_params *p, vc_rng *rng);

@@ -59,17 +59,41 @@ vc_status vct_log_magnitude(vc_frontend *fe, const vc_utt_features *u, int t, in
     return VC_OK;
 }
 
+void vct_draw_item(const vc_feature_set *fs, const vct_speakers *s, int T, int Ts, int other_utt,
+                   vc_rng *rng, vct_item *it) {
+    int spk = (int)(vc_rng_u32(rng) % (uint32_t)s->n);
+    const int *utt = s->utt + s->start[spk];
+    int n = s->start[spk + 1] - s->start[spk];
+    int k = (int)(vc_rng_u32(rng) % (uint32_t)n);
+    it->u = utt[k];
+    it->us = it->u;
+    /* usable utterances are >= T frames, so these cannot fail */
+    vc_status st = vc_features_sample_segment(fs, it->u, T, rng, &it->t);
+    VC_ASSERT(st == VC_OK);
+    if (other_utt && n > 1) { /* one of the n - 1 others, uniformly */
+        int j = (int)(vc_rng_u32(rng) % (uint32_t)(n - 1));
+        it->us = utt[j >= k ? j + 1 : j];
+    }
+    st = vc_features_sample_segment(fs, it->us, Ts, rng, &it->ts);
+    VC_ASSERT(st == VC_OK);
+}
+
 vc_status vct_fill_item(vc_frontend *fe, const vc_feature_set *fs, const vcm_model *m,
                         const vct_item *it, int b, int B, int T, int Ts, vct_scratch *s, float *x,
                         float *p, float *xs, float *lin) {
     const vc_utt_features *u = &fs->u[it->u];
     int M = fs->M, F = vc_frontend_n_bins(fe);
-    VC_ASSERT(b >= 0 && b < B && it->t + T <= u->T && it->ts + Ts <= u->T);
+    VC_ASSERT(b >= 0 && b < B && it->t + T <= u->T);
     float *xb = x + (size_t)b * (size_t)M * (size_t)T;    // (M, T)
     float *xsb = xs + (size_t)b * (size_t)M * (size_t)Ts; // (M, Ts)
     for (int k = 0; k < M; k++) {
         const float *row = u->mel + (size_t)k * (size_t)u->T;
         for (int t = 0; t < T; t++) xb[(size_t)k * T + t] = vcm_mel_norm(m, k, row[it->t + t]);
+    }
+    const vc_utt_features *us = &fs->u[it->us];
+    VC_ASSERT(it->ts + Ts <= us->T);
+    for (int k = 0; k < M; k++) {
+        const float *row = us->mel + (size_t)k * (size_t)us->T;
         for (int t = 0; t < Ts; t++) xsb[(size_t)k * Ts + t] = vcm_mel_norm(m, k, row[it->ts + t]);
     }
     /* pitch normalised over the whole utterance, then sliced: (2, T_utt) -> (2, T) */

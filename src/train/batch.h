@@ -1,11 +1,13 @@
 /* Training batches: segment sampling and input/target assembly from the feature set.
  *
- * One batch item is (utterance u, content start t, speaker start ts), all drawn from the
+ * One batch item is (utterance u, content start t, speaker utterance us, speaker start ts), all
+ * drawn from the
  * caller's vc_rng (vct_draw_item); vct_fill_item then writes, for frames t .. t+T-1:
  *   x     (M, T)  normalized log-mel, vcm_mel_norm (also the mel target)
  *   p     (2, T)  vcm_pitch_features of the WHOLE utterance, sliced (normalised per utterance)
- *   xs    (M, Ts) normalized log-mel from ts (a second, independent draw: it may overlap the
- *                 content segment, or even coincide when the utterance is barely longer than T)
+ *   xs    (M, Ts) normalized log-mel of utterance us from ts (a second, independent draw: in
+ *                 the same utterance it may overlap the content segment, or even coincide when
+ *                 the utterance is barely longer than T)
  *   lin   (F, T)  normalized log-magnitude, vcm_lin_norm of vcm_log_magnitude(|X|)
  * (all from the audio contract, model/audio_contract.h, as conversion computes them)
  *
@@ -42,9 +44,26 @@ VC_WARN_UNUSED vc_status vct_log_magnitude(vc_frontend *fe, const vc_utt_feature
                                            vct_scratch *s, float *out);
 
 typedef struct vct_item {
-    int u;     /* index into fs->u */
-    int t, ts; /* content and speaker segment starts */
+    int u;  /* index into fs->u: the content segment's utterance */
+    int us; /* index into fs->u: the speaker segment's utterance (u, or another of u's speaker) */
+    int t, ts; /* content and speaker segment starts (in u and us) */
 } vct_item;
+
+/* Training utterances (fs indices) grouped by speaker, for drawing items. */
+typedef struct vct_speakers {
+    int n;      /* speakers with a usable training utterance */
+    int *start; // (n + 1) into utt
+    int *utt;   // training utterances grouped by speaker, ascending within a speaker
+} vct_speakers;
+
+/* A speaker uniformly, then one of its utterances uniformly (so every speaker counts equally
+ * however much audio it has), then the content start. The speaker segment comes from another
+ * utterance of the same speaker, uniformly among the others, when other_utt is set and the
+ * speaker has one; else from the same utterance (its own random start: it may overlap the
+ * content segment). Every utterance in s must have at least max(T, Ts) frames. Draws from rng
+ * in a fixed order; with other_utt = 0 the draws are those of the first version. */
+void vct_draw_item(const vc_feature_set *fs, const vct_speakers *s, int T, int Ts, int other_utt,
+                   vc_rng *rng, vct_item *it);
 
 /* Writes item b of a batch of B into x (B,M,T), p (B,2,T), xs (B,M,Ts), lin (B,F,T),
  * normalised with m's statistics. */

@@ -38,6 +38,10 @@ one_line_error "unknown command"
 for cmd in resynth analyze train convert info export codebook; do
   expect 0 "$cmd --help" -- "$vconv" $cmd --help
   grep -q -- '--threads' "$work/out" && ok || bad "$cmd --help lists --threads"
+  grep -qiw 'nan' "$work/out" && bad "$cmd --help shows a nan: $(grep -i nan "$work/out")" || ok
+  cp "$work/out" help.txt
+  expect 0 "vconv help $cmd" -- "$vconv" help $cmd
+  cmp -s "$work/out" help.txt && ok || bad "vconv help $cmd is $cmd --help"
   expect 0 "$cmd -h" -- "$vconv" $cmd -h
   if [ "$cmd" != codebook ]; then # codebook alone describes the bundled model's codebook
     expect 2 "$cmd without input" -- "$vconv" $cmd
@@ -51,6 +55,14 @@ expect 2 "resynth --iters out of range" -- "$vconv" resynth --iters -3 "$sample"
 expect 2 "resynth --iters not a number" -- "$vconv" resynth --iters ten "$sample"
 expect 2 "resynth --from bad choice" -- "$vconv" resynth --from cepstrum "$sample"
 expect 2 "resynth two inputs" -- "$vconv" resynth "$sample" "$sample"
+expect 2 "help for an unknown command" -- "$vconv" help frobnicate
+one_line_error "help for an unknown command"
+# a documented limit is reported as that limit, not as an unexpected argument
+refs=(); for i in $(seq 33); do refs+=("$sample"); done
+expect 2 "convert with 33 references (32 at most)" -- "$vconv" convert "$sample" "${refs[@]}"
+one_line_error "convert with 33 references"
+grep -q 'at most 33 file arguments' "$work/err" && ok || bad "the limit is named: $(cat "$work/err")"
+"$vconv" convert --help | grep -q 'At most 32 references' && ok || bad "convert --help documents the limit"
 
 # --- resynth works, derives a name, is deterministic
 expect 0 "resynth default name" -- "$vconv" resynth "$sample"
@@ -123,6 +135,16 @@ expect 0 "train tiny on the samples" -- "$vconv" train -q --data "$samples" -o m
 [ "$(grep -c '"step"' m.safetensors.log.jsonl)" -ge 3 ] && ok || bad "train writes the JSON-lines log"
 expect 0 "train resumes" -- "$vconv" train -q --data "$samples" -o m.safetensors \
   --steps 8 --batch 2 --segment 32 --log-every 2 --cache cache --resume m.safetensors.ckpt
+expect 1 "train --resume with a run setting other than the checkpoint's" -- "$vconv" train -q \
+  --data "$samples" -o m2.safetensors --batch 4 --cache fresh-cache --resume m.safetensors.ckpt
+one_line_error "train --resume with another batch"
+no_file m2.safetensors "train --resume with another batch"
+no_file fresh-cache "train --resume with another batch (reported before feature extraction)"
+expect 1 "train --resume from a model file" -- "$vconv" train -q --data "$samples" \
+  -o m2.safetensors --resume m.safetensors
+one_line_error "train --resume from a model file"
+grep -q "m.safetensors is not a checkpoint" "$work/err" && ok || bad "train --resume from a model file names it"
+no_file m2.safetensors "train --resume from a model file"
 
 # --- convert with the tiny model just trained
 src=$(ls "$samples"/*.wav | sed -n 1p) ref=$(ls "$samples"/*.wav | sed -n 2p)
@@ -192,6 +214,33 @@ one_line_error "export over a config key"
 no_file bad.safetensors "export over a config key"
 expect 1 "info on garbage" -- "$vconv" info garbage.safetensors
 one_line_error "info on garbage"
+
+# --- every command that reads a model, with every kind of bad model file: exit 1, one line that
+# names the file and says what is wrong (a hint, if any, after it), no output, no crash
+cp m.safetensors.ckpt checkpoint.ckpt
+head -c 2000 m.safetensors >truncated.safetensors
+h='{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}'
+printf "\x$(printf %02x ${#h})\0\0\0\0\0\0\0%s\0\0\0\0\0\0\0\0" "$h" >foreign.safetensors
+for f in missing.safetensors truncated.safetensors foreign.safetensors checkpoint.ckpt garbage.safetensors; do
+  expect 1 "convert with the model file $f" -- "$vconv" convert "$src" "$ref" --model "$f" -o x.wav
+  one_line_error "convert with $f"
+  grep -q "^vconv convert: $f: " "$work/err" && ok || bad "the error names $f first: $(cat "$work/err")"
+  no_file x.wav "convert with $f"
+  expect 1 "codebook with the model file $f" -- "$vconv" codebook --model "$f" "$src" --html x.html
+  one_line_error "codebook with $f"
+  grep -q "^vconv codebook: $f: " "$work/err" && ok || bad "the error names $f first: $(cat "$work/err")"
+  no_file x.html "codebook with $f"
+  expect 1 "codebook geometry with the model file $f" -- "$vconv" codebook --model "$f"
+  one_line_error "codebook geometry with $f"
+  expect 1 "info with the model file $f" -- "$vconv" info "$f"
+  one_line_error "info with $f"
+  grep -q "^vconv info: $f: " "$work/err" && ok || bad "the error names $f first: $(cat "$work/err")"
+  expect 1 "export with the model file $f" -- "$vconv" export "$f" -o x.safetensors
+  one_line_error "export with $f"
+  no_file x.safetensors "export with $f"
+done
+"$vconv" info checkpoint.ckpt 2>&1 | grep -q 'a training checkpoint, not a model file\. HINT: ' && ok || bad "a checkpoint is called one, the hint after"
+"$vconv" info foreign.safetensors 2>&1 | grep -q 'not written by vconv\. HINT: ' && ok || bad "a foreign file is called one, the hint after"
 
 # --- codebook statistics
 expect 0 "codebook on files" -- "$vconv" codebook m.safetensors "$src" "$ref" --codes
@@ -269,6 +318,61 @@ if command -v sox >/dev/null; then
   no_file x.wav "convert to a 0.3 s reference"
   expect 0 "convert long input" -- "$vconv" convert --iters 2 long.wav "$ref" --model m.safetensors -o long_c.wav
   grep -q 'convert 100%' "$work/err" && ok || bad "long convert shows progress: $(cat "$work/err")"
+  # Audio that holds something else than its header or its downmix says: the message says what.
+  sox "$ref" -r 16000 -c 1 -b 16 plain.wav
+  cp plain.wav short_header.wav # data size field (bytes 40..43 of sox's 44-byte header) := 320
+  printf '\100\001\000\000' | dd of=short_header.wav bs=1 seek=40 conv=notrunc 2>/dev/null
+  expect 1 "analyze a WAV declaring 0.01 s of its audio" -- "$vconv" analyze short_header.wav
+  one_line_error "analyze a WAV declaring 0.01 s of its audio"
+  grep -q 'declares 0.01 s of audio but [0-9.]* s follow' "$work/err" && ok || bad "short header: $(cat "$work/err")"
+  cp plain.wav bits7.wav # bit width (bytes 34..35) := 7 over 2-byte frames
+  printf '\007\000' | dd of=bits7.wav bs=1 seek=34 conv=notrunc 2>/dev/null
+  expect 1 "analyze a WAV with 7-bit samples in 2-byte frames" -- "$vconv" analyze bits7.wav
+  one_line_error "analyze a WAV with 7-bit samples in 2-byte frames"
+  grep -q '7-bit samples' "$work/err" && ok || bad "7-bit header: $(cat "$work/err")"
+  sox "$ref" -c 2 cancel.wav remix 1 1i
+  expect 1 "convert stereo whose channels cancel" -- "$vconv" convert cancel.wav "$ref" --model m.safetensors -o x.wav
+  one_line_error "convert stereo whose channels cancel"
+  grep -q 'channels cancel when mixed to mono (left = -right' "$work/err" && ok || bad "cancel: $(cat "$work/err")"
+  no_file x.wav "convert stereo whose channels cancel"
+  if command -v python3 >/dev/null; then
+    # float WAVs: the reference's samples times 1e30, and with ten samples of 1e38 at 0.5 s
+    python3 - plain.wav <<'PY'
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+n = struct.unpack("<I", b[40:44])[0] // 2
+x = [v / 32768.0 for v in struct.unpack("<%dh" % n, b[44:44 + 2 * n])]
+def put(name, y):
+    data = struct.pack("<%df" % len(y), *y)
+    fmt = struct.pack("<HHIIHH", 3, 1, 16000, 64000, 4, 32)
+    body = b"WAVEfmt " + struct.pack("<I", 16) + fmt + b"data" + struct.pack("<I", len(data)) + data
+    open(name, "wb").write(b"RIFF" + struct.pack("<I", len(body)) + body)
+put("f1e30.wav", [v * 1e30 for v in x])
+put("burst.wav", x[:8000] + [1e38] * 10 + x[8010:])
+PY
+    expect 0 "convert a float WAV at 1e30" -- "$vconv" convert f1e30.wav "$ref" --model m.safetensors -o big.wav
+    grep -q 'dB above full scale.*scaled down' "$work/err" && ok || bad "1e30 scaled with a warning: $(cat "$work/err")"
+    # scaled on load, so the output is at the (scaled) source's level, not all limiter
+    "$vconv" analyze --json f1e30.wav > s.json 2>/dev/null && "$vconv" analyze --json big.wav > f.json
+    lf=$(sed -n 's/.*"active_dbfs": \(-\{0,1\}[0-9.]*\).*/\1/p' f.json) ls=$(sed -n 's/.*"active_dbfs": \(-\{0,1\}[0-9.]*\).*/\1/p' s.json)
+    awk -v a="$lf" -v b="$ls" 'BEGIN { d = a - b; exit !(a != "" && b < 0 && d < 1 && d > -1) }' && ok \
+      || bad "1e30 source: output at $lf dBFS, scaled source at $ls dBFS"
+    expect 1 "convert a float WAV with a 1e38 burst" -- "$vconv" convert burst.wav "$ref" --model m.safetensors -o x.wav
+    one_line_error "convert a float WAV with a 1e38 burst"
+    grep -q 'burst of samples up to 1e+38.*at 0.500 s' "$work/err" && ok || bad "burst: $(cat "$work/err")"
+    no_file x.wav "convert a float WAV with a 1e38 burst"
+  fi
+  # Refusing a long silent source costs little memory: it is refused while being read. The
+  # hour as mono float alone is 230 MB; before the check while reading, refusing took 460 MB.
+  sox -n -r 16000 -c 1 -b 16 hour.wav trim 0 1:00:00
+  if [ -x /usr/bin/time ]; then
+    expect 1 "convert a 1-hour silent source" -- /usr/bin/time -f 'rss_kb %M' "$vconv" convert hour.wav "$ref" --model m.safetensors -o x.wav
+    rss=$(sed -n 's/^rss_kb //p' "$work/err")
+    [ -n "$rss" ] && [ "$rss" -lt 150000 ] && ok || bad "refusing a silent hour took ${rss:-?} kB"
+    grep -q 'hour.wav: silent' "$work/err" && ok || bad "silent hour: $(cat "$work/err")"
+    no_file x.wav "convert a 1-hour silent source"
+  fi
+  rm -f hour.wav
 else
   echo "note: sox not installed, format checks skipped" >&2
 fi

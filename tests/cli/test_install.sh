@@ -2,13 +2,15 @@
 # `cmake --install` into a temp prefix gives the binary, the static library, the header and a
 # pkg-config file with which an outside program compiles, links and runs.
 # With the bundled model, the installed binary finds it in PREFIX/share/vconv and converts.
+# The README's library example builds with the command the README gives, and converts.
 # usage: test_install.sh BUILD_DIR C_COMPILER SOURCE_DIR
 set -euo pipefail
 build=$1 cc=$2 src=$3
 prefix=$(mktemp -d)
 trap 'rm -rf "$prefix"' EXIT
 cmake --install "$build" --prefix "$prefix" >/dev/null
-for f in bin/vconv include/vconv/vconv.h; do
+for f in bin/vconv include/vconv/vconv.h share/doc/vconv/LICENSE share/doc/vconv/NOTICE \
+  share/doc/vconv/LICENSE-CMU-ARCTIC.txt; do
   [ -f "$prefix/$f" ] || { echo "FAIL: $f not installed" >&2; exit 1; }
 done
 pc=$(find "$prefix" -name vconv.pc)
@@ -34,10 +36,26 @@ export PKG_CONFIG_PATH=$(dirname "$pc")
   -o "$prefix/use"
 "$prefix/use" >/dev/null
 n=4
+# The README's library example, its program and its build line exactly as written there.
+readme_block() { # LANG: the fenced block of that language between the example's markers
+  sed -n '/<!-- library-example begin -->/,/<!-- library-example end -->/p' "$src/README.md" |
+    awk -v lang="$1" '/^```/ { if (inside) exit; if ($0 == "```" lang) inside = 1; next } inside'
+}
+readme_block c >"$prefix/my_convert.c"
+build_line=$(readme_block sh)
+[ -s "$prefix/my_convert.c" ] && [ -n "$build_line" ] || { echo "FAIL: README library example not found" >&2; exit 1; }
+(cd "$prefix" && eval "$build_line") || { echo "FAIL: the README's example does not build as written: $build_line" >&2; exit 1; }
+n=$((n + 1))
+if [ -f "$src/samples/vconv-default.safetensors" ]; then
+  "$prefix/my_convert" "$src/samples/vconv-default.safetensors" "$src/samples/bdl_arctic_a0310.wav" \
+    "$src/samples/slt_arctic_a0318.wav" "$prefix/lib_out.wav" && [ -s "$prefix/lib_out.wav" ] \
+    || { echo "FAIL: the README's example program converts" >&2; exit 1; }
+  n=$((n + 1))
+fi
 if [ -f "$src/samples/vconv-default.safetensors" ]; then
   [ -f "$prefix/share/vconv/vconv-default.safetensors" ] || { echo "FAIL: bundled model not installed" >&2; exit 1; }
   (cd "$prefix" && env -u VCONV_MODEL bin/vconv convert -q "$src/samples/bdl_arctic_a0310.wav" \
     "$src/samples/slt_arctic_a0318.wav" -o out.wav) || { echo "FAIL: installed vconv converts with its model" >&2; exit 1; }
-  n=6
+  n=$((n + 2))
 fi
 echo "install: $n passed, 0 failed"

@@ -17,16 +17,21 @@ bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
 train=(train -q --data "$samples" --preset tiny --batch 2 --segment 32 --steps 300 --cache cache
        --log "" --val-every 100000 --checkpoint-every 1 --seed 3)
 
-# the reference: straight through
+# the reference: straight through, timed so the kills below land inside a run on any machine
+t0=$(date +%s%N)
 "$vconv" "${train[@]}" -o straight.safetensors && ok || bad "uninterrupted training"
+run_ms=$((($(date +%s%N) - t0) / 1000000))
 
-# killed six times at random moments (seeded, so a failure can be replayed), resumed each time
+# killed six times at random moments (seeded, so a failure can be replayed), resumed each time;
+# each wait is 1/80 to 9/80 of the uninterrupted run, so six of them (at most 54/80) end before
+# the run would, whatever the machine's speed
 RANDOM=7
 "$vconv" "${train[@]}" -o k.safetensors &
 pid=$!
 killed=0
 for round in 1 2 3 4 5 6; do
-  sleep "0.$((RANDOM % 9 + 1))"
+  wait_ms=$((run_ms * (RANDOM % 9 + 1) / 80))
+  sleep "$((wait_ms / 1000)).$(printf %03d $((wait_ms % 1000)))"
   kill -9 "$pid" 2>/dev/null && killed=$((killed + 1))
   wait "$pid" 2>/dev/null
   if [ -f k.safetensors.ckpt ]; then

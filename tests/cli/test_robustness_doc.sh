@@ -3,7 +3,7 @@
 # usage: test_robustness_doc.sh SOURCE_DIR
 set -u
 root=$1
-want=$("$root/scripts/bad_input_table" "$root/tests/cli/test_cli.sh")
+want=$("$root/scripts/bad_input_table" "$root/tests/cli/test_cli.sh" "$root/tests/cli/test_outputs.sh")
 have=$(sed -n '/<!-- bad-input-table begin -->/,/<!-- bad-input-table end -->/p' "$root/docs/robustness.md" | sed '1d;$d')
 if [ "$want" = "$have" ]; then
   echo "robustness_doc: 1 passed, 0 failed"

@@ -1,0 +1,80 @@
+/* The trainer behind vc_train, shared by the files of src/train/ (not a public interface).
+ *
+ *   train.c   the loop: steps, validation, stop and end (vc_train)
+ *   setup.c   config, corpus and features, sets, statistics, codebook init, resume
+ *   report.c  progress reports and the JSON-lines log
+ *   batch.c   batch items: drawing, assembly, augmentation
+ * The checkpoint file itself is io/checkpoint.h.
+ */
+#ifndef VC_TRAIN_TRAINER_H
+#define VC_TRAIN_TRAINER_H
+
+#include "io/checkpoint.h"
+#include "io/corpus.h"
+#include "io/features.h"
+#include "model/model.h"
+#include "nn/adam.h"
+#include "train/augment.h"
+#include "train/batch.h"
+
+#define VCT_VAL_SEGMENTS 64
+#define VCT_LIN_STAT_SEGMENTS 200
+#define VCT_INIT_BATCHES 4
+#define VCT_KMEANS_ITERS 10
+#define VCT_RESEED_EVERY 100
+#define VCT_RESEED_SHARE 0.05f
+#define VCT_WEIGHT_DECAY 0.0f
+#define VCT_COLLAPSE_PERPLEXITY 2.0
+#define VCT_COLLAPSE_USED 0.05
+#define VCT_COLLAPSE_REPORTS 3
+/* derived streams: seed XOR a constant (ASCII tags), so each is independent of the others */
+#define VCT_SEED_INIT 0x696e6974ull /* "init" */
+#define VCT_SEED_VAL 0x76616c00ull  /* "val" */
+#define VCT_SEED_LIN 0x6c696e00ull  /* "lin" */
+
+typedef struct trainer {
+    vc_train_params p;
+    vci_run run;                            /* the run's settings (the checkpoint's on resume) */
+    char *ckpt_path, *cache_dir, *log_path; /* resolved, owned */
+    vcm_model m;
+    vcm_workspace ws;
+    adamw opt;
+    vc_corpus corpus;
+    vc_feature_set fs;
+    unsigned char *is_val; // (corpus n_utt)
+    vc_frontend *fe;
+    vct_scratch sc;
+    int B, T, Ts, T2;
+    vct_speakers spk; /* training utterances grouped by speaker */
+    vct_augment aug;  /* of the content input */
+    vct_item *val;    // (n_val)
+    int n_val;
+    float *x, *xc, *pp, *xs, *lin; // (B,M,T) target, content input, (B,2,T) (B,M,Ts) (B,F,T)
+    vct_item *items;               // (B)
+    float *vq_scratch;
+    float *counts, *win_counts; // (N) batch counts, counts over the report window
+    vc_rng rng;
+    long step;
+    uint64_t seed;
+    FILE *log;
+    /* report window */
+    double w_loss, w_mel, w_lin, w_commit, w_t0, val_loss;
+    long w_steps;
+    int collapse_streak;
+} trainer;
+
+double vct_now(void);
+
+/* setup.c: everything before the first step (on resume: settings checked before the corpus
+ * is read); trainer_free releases whatever setup made. */
+VC_WARN_UNUSED vc_status vct_setup(trainer *t);
+void vct_trainer_free(trainer *t);
+VC_WARN_UNUSED vc_status vct_fill_batch(trainer *t, const vct_item *items);
+
+/* report.c */
+void vct_emit_report(trainer *t, int is_validation);
+/* Opens the log: truncated on a fresh run; on resume, cut back to the lines of steps up to
+ * the checkpoint's (a killed run may have logged past it), then appended to. */
+VC_WARN_UNUSED vc_status vct_log_open(trainer *t);
+
+#endif
