@@ -21,7 +21,7 @@ typedef struct loss_ctx {
 } loss_ctx;
 
 static double loss_of(const loss_ctx *k) {
-    return k->mse ? mse_loss(k->pred, k->target, k->n) : l1_loss(k->pred, k->target, k->n);
+    return k->mse ? mse_loss(k->pred, k->target, k->n) : vcn_l1_loss(k->pred, k->target, k->n);
 }
 
 static void loss_f(void *ctx, float *out) {
@@ -61,7 +61,7 @@ static void test_loss(int mse, size_t n, vc_rng *rng) {
     if (mse)
         mse_loss_backward(g, p, t, n, 1.0f);
     else
-        l1_loss_backward(g, p, t, n, 1.0f);
+        vcn_l1_loss_backward(g, p, t, n, 1.0f);
     if (ties) CHECK(g[3] == 0.0f && g[n - 1] == 0.0f); /* zero at exact ties */
 
     if (n <= 1000) {
@@ -82,7 +82,7 @@ static void test_loss(int mse, size_t n, vc_rng *rng) {
         if (mse)
             mse_loss_backward(g2, p, t, n, 0.5f);
         else
-            l1_loss_backward(g2, p, t, n, 0.5f);
+            vcn_l1_loss_backward(g2, p, t, n, 0.5f);
     }
     char tag[32];
     snprintf(tag, sizeof tag, "%s scale+accumulate", name);
@@ -92,7 +92,7 @@ static void test_loss(int mse, size_t n, vc_rng *rng) {
 
 int main(void) {
     vc_rng rng;
-    vc_rng_seed(&rng, test_seed(1));
+    vcu_rng_seed(&rng, test_seed(1));
     test_loss(0, N, &rng);
     test_loss(1, N, &rng);
     /* Large enough for the parallel path when threads are available. */

@@ -24,21 +24,21 @@ static float *syllables(size_t n, float lo, float hi, uint64_t seed) {
     float *x = calloc(n, sizeof *x);
     if (!x) abort();
     vc_rng r;
-    vc_rng_seed(&r, seed);
+    vcu_rng_seed(&r, seed);
     size_t pos = 3 * RATE / 10, end = n - 3 * RATE / 10;
     double phase = 0.0;
     while (pos < end) {
-        size_t len = (size_t)((0.12 + 0.18 * vc_rng_uniform(&r)) * RATE);
+        size_t len = (size_t)((0.12 + 0.18 * vcu_rng_uniform(&r)) * RATE);
         if (pos + len > end) len = end - pos;
-        float fa = lo + (hi - lo) * vc_rng_uniform(&r), fb = lo + (hi - lo) * vc_rng_uniform(&r);
-        float tilt = 0.5f + 0.45f * vc_rng_uniform(&r);
+        float fa = lo + (hi - lo) * vcu_rng_uniform(&r), fb = lo + (hi - lo) * vcu_rng_uniform(&r);
+        float tilt = 0.5f + 0.45f * vcu_rng_uniform(&r);
         for (size_t i = 0; i < len; i++) {
             double u = (double)i / (double)len, f0 = fa + (fb - fa) * u, s = 0.0;
             phase += VC_TWO_PI * f0 / RATE;
             for (int h = 1; h * f0 < 7000.0; h++) s += pow(tilt, h) * sin(h * phase) / h;
-            x[pos + i] = (float)(0.25 * sin(3.14159265358979 * u) * s + 0.003 * vc_rng_normal(&r));
+            x[pos + i] = (float)(0.25 * sin(3.14159265358979 * u) * s + 0.003 * vcu_rng_normal(&r));
         }
-        pos += len + (size_t)(0.05 * RATE * vc_rng_uniform(&r));
+        pos += len + (size_t)(0.05 * RATE * vcu_rng_uniform(&r));
     }
     return x;
 }
@@ -49,7 +49,7 @@ static void make_model(const char *path) {
     vcm_model m;
     CHECK(vcm_model_init(&m, &c, 0) == VC_OK);
     vc_rng r;
-    vc_rng_seed(&r, 7);
+    vcu_rng_seed(&r, 7);
     vcm_model_randomize(&m, &r);
     for (int i = 0; i < c.n_mels; i++) m.mel_mean[i] = -6.0f, m.mel_std[i] = 2.5f;
     for (int i = 0; i < c.n_bins; i++) m.lin_mean[i] = -5.0f, m.lin_std[i] = 2.0f;
@@ -63,7 +63,7 @@ static int nearest(const vc_model *vm, const vc_voice *v, const vc_audio *a, vc_
                    int k, int **idx) {
     vcc_input in;
     CHECK(vcc_prepare(vm, a, "source", &in) == VC_OK);
-    int T = stft_n_frames(in.e - in.b, vm->fp.hop), T2 = T + (T & 1);
+    int T = vcd_stft_n_frames(in.e - in.b, vm->fp.hop), T2 = T + (T & 1);
     vcc_chunk c;
     vcc_matcher mt;
     CHECK(vcc_chunk_init(&c, vm, T2, NULL) == VC_OK);
@@ -145,7 +145,7 @@ static void test_offset(float f0) {
         y2 = y1, y1 = y;
         x[i] = (float)(0.05 * y);
     }
-    int T = stft_n_frames(n, hop);
+    int T = vcd_stft_n_frames(n, hop);
     float *f0s = malloc(sizeof(float) * 2 * T), *env = malloc(sizeof(float) * (size_t)T * F);
     float *mag = malloc(sizeof(float) * (size_t)T * F);
     if (!f0s || !env || !mag) abort();
@@ -154,8 +154,8 @@ static void test_offset(float f0) {
     stft s = {0};
     CHECK(vcd_world_analysis_init(&an, RATE, n_fft, hop) == VC_OK);
     CHECK(vcd_world_analyze(&an, x, n, f0s, f0s + T, T, env, NULL) == VC_OK);
-    CHECK(stft_init(&s, n_fft, hop) == VC_OK);
-    stft_magnitude(&s, mag, x, n);
+    CHECK(vcd_stft_init(&s, n_fft, hop) == VC_OK);
+    vcd_stft_magnitude(&s, mag, x, n);
     double worst = 0.0;
     for (int t = T / 4; t < 3 * T / 4; t++) {
         double ps = 0.0, pw = 0.0;
@@ -173,7 +173,7 @@ static void test_offset(float f0) {
     float unv = 0.0f;
     CHECK_NEAR(vcd_world_stft_offset(f0, &unv, 0, RATE, n_fft),
                0.5 * log(3.0 * n_fft / 8.0 * VCD_WORLD_UNVOICED_F0 / RATE), 1e-6, 0);
-    stft_free(&s);
+    vcd_stft_free(&s);
     vcd_world_analysis_free(&an);
     free(x);
     free(f0s);

@@ -67,7 +67,7 @@ void vcc_content_features(const vcm_model *m, const vcm_workspace *ws, int T, in
     if (!hidden) return;
     const float *h = R > 0 ? ws->res[R - 1].h.v : ws->c_h.v; // (C, T2)
     int window = ws->norm_window > 0 ? ws->norm_window : T2;
-    norm_local_forward(hwork, h, NULL, NULL, 1, C, T2, window, VCM_NORM_EPS, scratch);
+    vcn_norm_local_forward(hwork, h, NULL, NULL, 1, C, T2, window, VCM_NORM_EPS, scratch);
     for (int t = 0; t < T; t++) {
         for (int c = 0; c < C; c++) hidden[(size_t)t * C + c] = hwork[(size_t)c * T2 + t];
         l2_normalise(hidden + (size_t)t * C, C);
@@ -84,14 +84,14 @@ vc_status vcc_matcher_init(vcc_matcher *mt, const vc_voice_frames *pool, int W,
                            vc_match_space space, int k, float strength) {
     memset(mt, 0, sizeof *mt);
     if (!pool || pool->n < 1) {
-        vc_log(VC_LOG_ERROR, "frame matching: the voice holds no reference frames");
+        vcu_log(VC_LOG_ERROR, "frame matching: the voice holds no reference frames");
         return VC_ERR_ARG;
     }
     if (k < 1 || k > VCC_MATCH_K_MAX || pool->n < k) {
-        vc_log(VC_LOG_ERROR,
-               "frame matching: %d neighbours asked for (1 to %d), the references give %d frames; "
-               "give more reference audio or a smaller k",
-               k, VCC_MATCH_K_MAX, pool->n);
+        vcu_log(VC_LOG_ERROR,
+                "frame matching: %d neighbours asked for (1 to %d), the references give %d frames; "
+                "give more reference audio or a smaller k",
+                k, VCC_MATCH_K_MAX, pool->n);
         return VC_ERR_ARG;
     }
     mt->pool = pool;

@@ -127,7 +127,7 @@ static vc_status add_window(voice_acc *a, const vcm_model *m, const float *x, si
     if (st != VC_OK) return st;
     for (int k = 0; k < a->S; k++) a->emb[k] += (double)a->spk[k] * T;
     a->frames += T;
-    stft_magnitude_frames(frontend_stft(a->fe), a->mag, x, len, t0, T);
+    vcd_stft_magnitude_frames(vcd_frontend_stft(a->fe), a->mag, x, len, t0, T);
     vcm_log_magnitude(a->mag, (size_t)T * F);
     vcc_split_dynamics(a->mag, a->slow, T, F, a->dscratch);
     for (int t = 0; t < T; t++)
@@ -160,15 +160,15 @@ static vc_status add_world(voice_acc *a, const float *x, size_t len, const float
  * MIN_REFERENCE_SECONDS, a warning below SHORT_REFERENCE_SECONDS. */
 static vc_status check_length(const char *what, double sec) {
     if (sec < MIN_REFERENCE_SECONDS) {
-        vc_log(VC_LOG_ERROR, "%s: only %.2f s of speech; a reference needs at least %.1f s", what,
-               sec, MIN_REFERENCE_SECONDS);
+        vcu_log(VC_LOG_ERROR, "%s: only %.2f s of speech; a reference needs at least %.1f s", what,
+                sec, MIN_REFERENCE_SECONDS);
         return VC_ERR_AUDIO;
     }
     if (sec < SHORT_REFERENCE_SECONDS)
-        vc_log(VC_LOG_WARN,
-               "%s: only %.2f s of speech; under %.0f s the voice (and frame matching) has little "
-               "to go on",
-               what, sec, SHORT_REFERENCE_SECONDS);
+        vcu_log(VC_LOG_WARN,
+                "%s: only %.2f s of speech; under %.0f s the voice (and frame matching) has little "
+                "to go on",
+                what, sec, SHORT_REFERENCE_SECONDS);
     return VC_OK;
 }
 
@@ -189,10 +189,10 @@ static vc_status add_reference(voice_acc *a, const vc_model *vm, const vc_audio 
     long voiced_before = a->voiced;
     if (st == VC_OK) add_pitch(a, f0, T);
     if (st == VC_OK && a->voiced == voiced_before)
-        vc_log(VC_LOG_WARN,
-               "%s: no voiced frame found (whisper, noise or unvoiced sounds): it "
-               "gives no pitch, and its frames match only unvoiced sounds",
-               what);
+        vcu_log(VC_LOG_WARN,
+                "%s: no voiced frame found (whisper, noise or unvoiced sounds): it "
+                "gives no pitch, and its frames match only unvoiced sounds",
+                what);
     if (st == VC_OK) st = vcc_pool_reserve(a->pool, T);
     if (st == VC_OK) st = add_world(a, x, len, f0, f0 + T, T);
     /* windows of near-equal length, none longer than VOICE_WINDOW */

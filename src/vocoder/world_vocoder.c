@@ -88,7 +88,7 @@ static void world_frame(world_state *w, const vcv_frames *fr, int t, int i) {
 static vc_status world_render(void *state, const vcv_frames *fr, int t0, int t1, float *y,
                               size_t n) {
     world_state *w = state;
-    const int T = t1 - t0, hop = w->hop, last = t1 >= stft_n_frames(n, hop);
+    const int T = t1 - t0, hop = w->hop, last = t1 >= vcd_stft_n_frames(n, hop);
     if (fr->F != w->F || T > w->max_frames) return VC_ERR_ARG;
     if (t0 == 0) vcd_world_synth_reset(&w->syn, w->seed);
     if (w->syn.frames_done != t0) return VC_ERR_ARG; /* not the continuation of the last call */
