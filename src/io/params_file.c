@@ -128,23 +128,3 @@ vc_status vc_params_read(const st_file *f, const char *what, vc_params *p) {
     free(index);
     return st;
 }
-
-vc_status vc_params_load(const char *path, vc_params *p) {
-    if (!path || !p) return VC_ERR_ARG;
-    st_file f;
-    vc_status st = safetensors_load(path, &f);
-    if (st != VC_OK) return st;
-    st = vc_params_read(&f, path, p);
-    safetensors_free(&f);
-    return st;
-}
-
-vc_status vc_params_load_buffer(const void *data, size_t size, vc_params *p) {
-    if (!data || !p) return VC_ERR_ARG;
-    st_file f;
-    vc_status st = safetensors_parse(data, size, &f);
-    if (st != VC_OK) return st;
-    st = vc_params_read(&f, "<memory>", p);
-    safetensors_free(&f);
-    return st;
-}
