@@ -20,7 +20,7 @@ static inline float *bench_alloc_rand(size_t n, vc_rng *rng) {
         fprintf(stderr, "bench: out of memory\n");
         exit(1);
     }
-    for (size_t i = 0; i < n; i++) x[i] = vc_rng_normal(rng);
+    for (size_t i = 0; i < n; i++) x[i] = vcu_rng_normal(rng);
     return x;
 }
 

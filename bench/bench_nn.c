@@ -33,7 +33,7 @@ typedef enum job { GEMM_BATCH, GEMM_ITEMS, CONV_FWD, CONV_FWD_BWD, ACT_CONV_FWD 
 typedef struct ctx {
     conv1d l;                /* conv at the model shape */
     float *inp, *out, *dout; // (B, C, T), (B, OC, T), (B, OC, T)
-    float *dinp, *scratch;   // (B, C, T), (conv1d_scratch_size)
+    float *dinp, *scratch;   // (B, C, T), (vcn_conv1d_scratch_size)
 } ctx;
 
 static void run(ctx *x, job j) {
@@ -50,19 +50,19 @@ static void run(ctx *x, job j) {
                         x->out + (size_t)b * CONV_OC * CONV_T, CONV_T);
         break;
     case CONV_FWD:
-        conv1d_forward(&x->l, x->out, x->inp, CONV_B, CONV_T, x->scratch);
+        vcn_conv1d_forward(&x->l, x->out, x->inp, CONV_B, CONV_T, x->scratch);
         break;
     case ACT_CONV_FWD: { /* an OpenMP elementwise layer (as in act.c) right before the conv */
         const int n = CONV_B * CONV_C * CONV_T;
         float *v = x->inp;
 #pragma omp parallel for
         for (int i = 0; i < n; i++) v[i] = v[i] > 1e30f ? 0.0f : v[i];
-        conv1d_forward(&x->l, x->out, x->inp, CONV_B, CONV_T, x->scratch);
+        vcn_conv1d_forward(&x->l, x->out, x->inp, CONV_B, CONV_T, x->scratch);
         break;
     }
     case CONV_FWD_BWD:
-        conv1d_forward(&x->l, x->out, x->inp, CONV_B, CONV_T, x->scratch);
-        conv1d_backward(&x->l, x->dinp, x->dout, x->inp, CONV_B, CONV_T, x->scratch);
+        vcn_conv1d_forward(&x->l, x->out, x->inp, CONV_B, CONV_T, x->scratch);
+        vcn_conv1d_backward(&x->l, x->dinp, x->dout, x->inp, CONV_B, CONV_T, x->scratch);
         break;
     }
 }
@@ -87,12 +87,12 @@ int main(int argc, char **argv) {
     }
     bench_set_threads(threads);
     vc_rng rng;
-    vc_rng_seed(&rng, 1);
+    vcu_rng_seed(&rng, 1);
     double peak = bench_sgemm_peak(threads, runs, &rng);
     ctx x = {0};
 
     x.l = (conv1d){CONV_C, CONV_OC, CONV_K, 1, 1, CONV_PAD, NULL, NULL, NULL, NULL};
-    const int T_out = conv1d_out_len(&x.l, CONV_T);
+    const int T_out = vcn_conv1d_out_len(&x.l, CONV_T);
     size_t n_w = (size_t)CONV_OC * CONV_C * CONV_K, n_in = (size_t)CONV_B * CONV_C * CONV_T,
            n_out = (size_t)CONV_B * CONV_OC * T_out;
     x.l.w = bench_alloc_rand(n_w, &rng);
@@ -103,7 +103,7 @@ int main(int argc, char **argv) {
     x.dinp = bench_alloc_rand(n_in, &rng);
     x.out = bench_alloc_rand(n_out, &rng);
     x.dout = bench_alloc_rand(n_out, &rng);
-    x.scratch = bench_alloc_rand(conv1d_scratch_size(&x.l, CONV_B, CONV_T), &rng);
+    x.scratch = bench_alloc_rand(vcn_conv1d_scratch_size(&x.l, CONV_B, CONV_T), &rng);
     const double pass = 2.0 * CONV_B * CONV_OC * CONV_C * CONV_K * T_out * 1e-9; /* GFLOP */
 
     const struct {

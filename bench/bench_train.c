@@ -6,11 +6,10 @@
  *   openblas    which OpenBLAS build ran;
  *   sgemm       square cblas_sgemm at n = 1024 and 2048; the faster is the peak;
  *   train_step  one optimiser step at B = 16, T = 128, Ts = 128, as src/train/train.c takes it:
- *               vc_params_zero_grad, vcm_forward_train (quantize 1), vcm_backward,
- *               grad_clip_norm (1.0), adamw_begin_step, adamw_update per tensor (every tensor
- *               but the codebook, which belongs to the EMA; weight decay 0) and vq_ema_update.
- *               Not included: batch assembly, dead-code re-seeding, code counts. fwd_ms is
- *               vcm_forward_train alone.
+ *               vcn_params_zero_grad, vcm_forward_train (quantize 1), vcm_backward,
+ *               vcn_grad_clip_norm (1.0), vcn_adamw_begin_step, vcn_adamw_update per tensor (every
+ * tensor but the codebook, which belongs to the EMA; weight decay 0) and vcn_vq_ema_update. Not
+ * included: batch assembly, dead-code re-seeding, code counts. fwd_ms is vcm_forward_train alone.
  * GFLOP/s count, for every conv1d and linear, 2 B T_out OC C K for the forward and twice that for
  * the backward (dinp and dw), plus the VQ distance GEMM 2 B (T/2) N D; elementwise layers, norms
  * and the optimiser are not counted. Every time is the median of RUNS timed runs after warm-up.
@@ -38,7 +37,7 @@ static void check(vc_status st, const char *what) {
 /* Square SGEMM peak in GFLOP/s: the better of n = 1024 and 2048, each the median of runs. */
 /* Forward FLOPs of one conv (or a linear: K = 1, T_out = 1). */
 static double conv_flops(const conv1d *l, int B, int T) {
-    return 2.0 * B * conv1d_out_len(l, T) * (double)l->OC * l->C * l->K;
+    return 2.0 * B * vcn_conv1d_out_len(l, T) * (double)l->OC * l->C * l->K;
 }
 static double linear_flops(const linear *l, int B) {
     return 2.0 * B * (double)l->OC * l->C;
@@ -71,18 +70,18 @@ typedef struct ctx {
 
 static void train_step(ctx *c) {
     vc_params *P = &c->m.params;
-    vc_params_zero_grad(P);
+    vcn_params_zero_grad(P);
     vcm_forward_train(&c->m, &c->ws, c->x, c->p, c->xs, c->mel_t, c->lin_t, 1, &c->loss);
     vcm_backward(&c->m, &c->ws);
-    (void)grad_clip_norm(P->grad, P->total, 1.0f);
-    adamw_begin_step(&c->opt);
+    (void)vcn_grad_clip_norm(P->grad, P->total, 1.0f);
+    vcn_adamw_begin_step(&c->opt);
     size_t cb = (size_t)(c->m.vq.codebook - P->data);
     for (int i = 0; i < P->n; i++) {
         if (P->offset[i] == cb) continue; /* the codebook follows its EMA, as in train.c */
-        adamw_update(&c->opt, P->data, P->grad, P->offset[i], vc_param_numel(&P->spec[i]), 2e-4f,
-                     0.0f);
+        vcn_adamw_update(&c->opt, P->data, P->grad, P->offset[i], vcn_param_numel(&P->spec[i]),
+                         2e-4f, 0.0f);
     }
-    vq_ema_update(&c->m.vq, c->ws.z.v, c->ws.idx, BT_B, BT_T / 2, c->vq_scratch);
+    vcn_vq_ema_update(&c->m.vq, c->ws.z.v, c->ws.idx, BT_B, BT_T / 2, c->vq_scratch);
 }
 
 static void forward_only(ctx *c) {
@@ -110,24 +109,24 @@ int main(int argc, char **argv) {
     if (runs > BENCH_MAX_RUNS) runs = BENCH_MAX_RUNS;
     bench_set_threads(threads);
     vc_rng rng;
-    vc_rng_seed(&rng, 1);
+    vcu_rng_seed(&rng, 1);
     double peak = bench_sgemm_peak(threads, runs, &rng);
 
     ctx c = {0};
     vcm_config cfg;
     check(vcm_config_preset(preset, &cfg), "vcm_config_preset");
     check(vcm_model_init(&c.m, &cfg, 1), "vcm_model_init");
-    vc_rng_seed(&rng, 1);
+    vcu_rng_seed(&rng, 1);
     vcm_model_randomize(&c.m, &rng);
     check(vcm_workspace_init(&c.ws, &c.m, BT_B, BT_T, BT_TS), "vcm_workspace_init");
-    check(adamw_init(&c.opt, c.m.params.total, 0.9f, 0.999f, 1e-8f), "adamw_init");
+    check(vcn_adamw_init(&c.opt, c.m.params.total, 0.9f, 0.999f, 1e-8f), "vcn_adamw_init");
     size_t M = (size_t)cfg.n_mels, F = (size_t)cfg.n_bins, B = BT_B;
     c.x = bench_alloc_rand(B * M * BT_T, &rng);
     c.p = bench_alloc_rand(B * 2 * BT_T, &rng);
     c.xs = bench_alloc_rand(B * M * BT_TS, &rng);
     c.mel_t = bench_alloc_rand(B * M * BT_T, &rng);
     c.lin_t = bench_alloc_rand(B * F * BT_T, &rng);
-    c.vq_scratch = bench_alloc_rand(vq_scratch_size(&c.m.vq, BT_B, BT_T / 2) + 1, &rng);
+    c.vq_scratch = bench_alloc_rand(vcn_vq_scratch_size(&c.m.vq, BT_B, BT_T / 2) + 1, &rng);
 
     double fwd = time_median(forward_only, &c, runs);
     double step = time_median(train_step, &c, runs);
@@ -146,7 +145,7 @@ int main(int argc, char **argv) {
     free(c.mel_t);
     free(c.lin_t);
     free(c.vq_scratch);
-    adamw_free(&c.opt);
+    vcn_adamw_free(&c.opt);
     vcm_workspace_free(&c.ws);
     vcm_model_free(&c.m);
     return 0;

@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     vc_log_set(quiet_log, NULL);
     const void *bytes = data ? (const void *)data : (const void *)"";
     st_file f;
-    if (safetensors_parse(bytes, size, &f) != VC_OK) return 0;
+    if (vci_safetensors_parse(bytes, size, &f) != VC_OK) return 0;
     vcm_model m;
     if (vcm_model_read(&f, "fuzz", &m, 0) == VC_OK) {
         VC_ASSERT(vcm_model_unbound(&m) == 0);
@@ -30,6 +30,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             VC_ASSERT(isfinite(m.lin_mean[i]) && m.lin_std[i] > 0.0f);
         vcm_model_free(&m);
     }
-    safetensors_free(&f);
+    vci_safetensors_free(&f);
     return 0;
 }

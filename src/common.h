@@ -33,15 +33,15 @@ enum { VC_LOG_ERROR = 0, VC_LOG_WARN = 1, VC_LOG_INFO = 2, VC_LOG_DEBUG = 3 };
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
 #endif
-void vc_log(int level, const char *fmt, ...);
+void vcu_log(int level, const char *fmt, ...);
 
 /* splitmix64-seeded xorshift generator; explicit state, no globals. */
 typedef struct vc_rng {
     uint64_t s;
 } vc_rng;
-void vc_rng_seed(vc_rng *r, uint64_t seed);
-uint32_t vc_rng_u32(vc_rng *r);
-float vc_rng_uniform(vc_rng *r); /* [0, 1) */
-float vc_rng_normal(vc_rng *r);  /* standard normal (Box-Muller) */
+void vcu_rng_seed(vc_rng *r, uint64_t seed);
+uint32_t vcu_rng_u32(vc_rng *r);
+float vcu_rng_uniform(vc_rng *r); /* [0, 1) */
+float vcu_rng_normal(vc_rng *r);  /* standard normal (Box-Muller) */
 
 #endif

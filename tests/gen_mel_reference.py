@@ -93,7 +93,7 @@ def test_signal(n, sr):
     return x.astype(np.float32).astype(np.float64)
 
 
-def stft_magnitude(x, n_fft, hop):
+def vcd_stft_magnitude(x, n_fft, hop):
     """Centred frames with reflect padding (librosa center=True), periodic Hann, |rfft|."""
     pad = n_fft // 2
     xp = np.pad(x, pad, mode="reflect")
@@ -121,7 +121,7 @@ def write_filterbank(sr, n_fft, n_mels, fmin, fmax):
 def write_logmel():
     sr, n_fft, hop, n_mels, fmin, fmax, n = LOGMEL
     x = test_signal(n, sr)
-    mel = stft_magnitude(x, n_fft, hop) @ mel_filterbank(sr, n_fft, n_mels, fmin, fmax).T
+    mel = vcd_stft_magnitude(x, n_fft, hop) @ mel_filterbank(sr, n_fft, n_mels, fmin, fmax).T
     log_mel = np.log(np.maximum(mel, 1e-5))  # (T, M)
     name = "mel_logmel_ref.txt"
     with open(os.path.join(DATA, name), "w") as f:

@@ -78,7 +78,7 @@ static inline int gradcheck(const char *name, const gc_loss *L, float *x, const 
     size_t worst_i = 0;
     double L0 = gc_eval(L);
     for (int c = 0; c < coords; c++) {
-        size_t i = coords == (int)n ? (size_t)c : (size_t)(vc_rng_u32(rng) % (uint32_t)n);
+        size_t i = coords == (int)n ? (size_t)c : (size_t)(vcu_rng_u32(rng) % (uint32_t)n);
         double dp, dm;
         gc_one_sided(L, x, i, o->eps, L0, &dp, &dm);
         double gap = fabs(dp - dm);
@@ -120,7 +120,7 @@ static inline int gradcheck(const char *name, const gc_loss *L, float *x, const 
 
 /* Fills v (n) with N(0, scale^2) from rng. */
 static inline void gc_randn(float *v, size_t n, float scale, vc_rng *rng) {
-    for (size_t i = 0; i < n; i++) v[i] = scale * vc_rng_normal(rng);
+    for (size_t i = 0; i < n; i++) v[i] = scale * vcu_rng_normal(rng);
 }
 
 #endif

@@ -21,46 +21,46 @@ typedef struct op_ctx {
 typedef void (*bwd_fn)(void *ctx, const float *dout, float *dx, float *dy);
 
 static void relu_f(void *c, float *o) {
-    relu_forward(o, ((op_ctx *)c)->x, NE);
+    vcn_relu_forward(o, ((op_ctx *)c)->x, NE);
 }
 static void relu_b(void *c, const float *d, float *dx, float *dy) {
     (void)dy;
-    relu_backward(dx, d, ((op_ctx *)c)->x, NE);
+    vcn_relu_backward(dx, d, ((op_ctx *)c)->x, NE);
 }
 static void gelu_f(void *c, float *o) {
-    gelu_forward(o, ((op_ctx *)c)->x, NE);
+    vcn_gelu_forward(o, ((op_ctx *)c)->x, NE);
 }
 static void gelu_b(void *c, const float *d, float *dx, float *dy) {
     (void)dy;
-    gelu_backward(dx, d, ((op_ctx *)c)->x, NE);
+    vcn_gelu_backward(dx, d, ((op_ctx *)c)->x, NE);
 }
 static void add_f(void *c, float *o) {
-    add_forward(o, ((op_ctx *)c)->x, ((op_ctx *)c)->y, NE);
+    vcn_add_forward(o, ((op_ctx *)c)->x, ((op_ctx *)c)->y, NE);
 }
 static void add_b(void *c, const float *d, float *dx, float *dy) {
     (void)c;
-    add_backward(dx, dy, d, NE);
+    vcn_add_backward(dx, dy, d, NE);
 }
 static void up_f(void *c, float *o) {
-    upsample_forward(o, ((op_ctx *)c)->x, B, C, T, R);
+    vcn_upsample_forward(o, ((op_ctx *)c)->x, B, C, T, R);
 }
 static void up_b(void *c, const float *d, float *dx, float *dy) {
     (void)c, (void)dy;
-    upsample_backward(dx, d, B, C, T, R);
+    vcn_upsample_backward(dx, d, B, C, T, R);
 }
 static void pool_f(void *c, float *o) {
-    pool_forward(o, ((op_ctx *)c)->x, B, C, T, POOL_EPS);
+    vcn_pool_forward(o, ((op_ctx *)c)->x, B, C, T, POOL_EPS);
 }
 static void pool_b(void *c, const float *d, float *dx, float *dy) {
     (void)dy;
-    pool_backward(dx, d, ((op_ctx *)c)->x, B, C, T, POOL_EPS);
+    vcn_pool_backward(dx, d, ((op_ctx *)c)->x, B, C, T, POOL_EPS);
 }
 static void cat_f(void *c, float *o) {
-    concat_forward(o, ((op_ctx *)c)->x, ((op_ctx *)c)->y, B, C, C2, T);
+    vcn_concat_forward(o, ((op_ctx *)c)->x, ((op_ctx *)c)->y, B, C, C2, T);
 }
 static void cat_b(void *c, const float *d, float *dx, float *dy) {
     (void)c;
-    concat_backward(dx, dy, d, B, C, C2, T);
+    vcn_concat_backward(dx, dy, d, B, C, C2, T);
 }
 static float *alloc(size_t n) {
     float *p = calloc(n, sizeof(float));
@@ -103,12 +103,12 @@ static void test_activations(vc_rng *rng) {
     /* Normal draws pushed at least 0.05 from the kink (fd eps is 1e-3), plus two exact zeros
      * the harness must report as kinks. */
     for (int i = 0; i < NE; i++) {
-        float z = 2.0f * vc_rng_normal(rng);
+        float z = 2.0f * vcu_rng_normal(rng);
         x[i] = z >= 0.0f ? z + 0.05f : z - 0.05f;
     }
     x[7] = x[100] = 0.0f;
 
-    relu_forward(y, x, NE);
+    vcn_relu_forward(y, x, NE);
     for (int i = 0; i < NE; i++) want[i] = x[i] > 0.0f ? x[i] : 0.0f;
     check_tensor("relu forward", y, want, NE, 0.0, 0.0);
 
@@ -117,17 +117,17 @@ static void test_activations(vc_rng *rng) {
     float *dout = alloc(NE), *g1 = alloc(NE), *g2 = alloc(NE);
     gc_randn(dout, NE, 1.0f, rng);
     memcpy(y2, x, NE * sizeof(float));
-    relu_forward(y2, y2, NE);
+    vcn_relu_forward(y2, y2, NE);
     check_tensor("relu in place", y2, y, NE, 0.0, 0.0);
     memset(g1, 0, NE * sizeof(float));
     memset(g2, 0, NE * sizeof(float));
-    relu_backward(g1, dout, x, NE);
-    relu_backward(g2, dout, y2, NE);
+    vcn_relu_backward(g1, dout, x, NE);
+    vcn_relu_backward(g2, dout, y2, NE);
     check_tensor("relu backward from output", g2, g1, NE, 0.0, 0.0);
     CHECK(g1[7] == 0.0f && g1[100] == 0.0f); /* derivative at 0 is 0 */
 
     /* GELU against a double evaluation: float tanh and rounding, a few ulp of O(1) values. */
-    gelu_forward(y, x, NE);
+    vcn_gelu_forward(y, x, NE);
     double gerr = 0.0;
     for (int i = 0; i < NE; i++) {
         want[i] = (float)gelu_ref(x[i]);
@@ -136,11 +136,11 @@ static void test_activations(vc_rng *rng) {
     fprintf(stderr, "gelu forward: max abs err vs double %.3g\n", gerr);
     check_tensor("gelu forward", y, want, NE, 1e-6, 1e-6);
     memcpy(y2, x, NE * sizeof(float));
-    gelu_forward(y2, y2, NE);
+    vcn_gelu_forward(y2, y2, NE);
     check_tensor("gelu in place", y2, y, NE, 0.0, 0.0);
     /* Far tails: the gradient saturates to 1 and 0 without overflow (llm.c's cosh would). */
     float big[4] = {20.0f, -20.0f, 100.0f, -100.0f}, gb[4] = {0}, ones[4] = {1, 1, 1, 1};
-    gelu_backward(gb, ones, big, 4);
+    vcn_gelu_backward(gb, ones, big, 4);
     CHECK(gb[0] == 1.0f && gb[2] == 1.0f && gb[1] == 0.0f && gb[3] == 0.0f);
 
     /* Linear pieces: a central difference is exact up to the float rounding of the perturbed
@@ -175,20 +175,20 @@ static void test_shape_ops(vc_rng *rng) {
     float *a = alloc(NE), *a2 = alloc(NE), *sum = alloc(NE);
     gc_randn(a, NE, 1.0f, rng);
     gc_randn(a2, NE, 1.0f, rng);
-    add_forward(sum, a, a2, NE);
+    vcn_add_forward(sum, a, a2, NE);
     for (int i = 0; i < NE; i++) CHECK(sum[i] == a[i] + a2[i]);
-    add_forward(a, a, a2, NE); /* in place */
+    vcn_add_forward(a, a, a2, NE); /* in place */
     check_tensor("add in place", a, sum, NE, 0.0, 0.0);
     check_op("add", add_f, add_b, a, NE, a2, NE, NE, &linear, rng);
     free(a), free(a2), free(sum);
 
-    upsample_forward(out, x, B, C, T, R);
+    vcn_upsample_forward(out, x, B, C, T, R);
     for (int bc = 0; bc < B * C; bc++)
         for (int t = 0; t < T * R; t++) want[bc * T * R + t] = x[bc * T + t / R];
     check_tensor("upsample forward", out, want, (size_t)NX * R, 0.0, 0.0);
     check_op("upsample", up_f, up_b, x, NX, NULL, 0, (size_t)NX * R, &linear, rng);
 
-    concat_forward(out, x, y, B, C, C2, T);
+    vcn_concat_forward(out, x, y, B, C, C2, T);
     for (int b = 0; b < B; b++)
         for (int c = 0; c < C + C2; c++)
             for (int t = 0; t < T; t++)
@@ -200,7 +200,7 @@ static void test_shape_ops(vc_rng *rng) {
     /* Pooling against a naive double computation: both round the same double to float, so at
      * most one float ulp apart (1.2e-7 relative) whatever the order of the double sums. */
     for (int i = 0; i < NX; i++) x[i] += (float)(i / T); /* rows with different offsets */
-    pool_forward(out, x, B, C, T, POOL_EPS);
+    vcn_pool_forward(out, x, B, C, T, POOL_EPS);
     double perr = 0.0;
     for (int b = 0; b < B; b++)
         for (int c = 0; c < C; c++) {
@@ -226,8 +226,8 @@ static void test_shape_ops(vc_rng *rng) {
     for (int i = 0; i < NX; i++) x[i] = 1.5f;
     float dpool[B * 2 * C], *dx = alloc(NX);
     gc_randn(dpool, B * 2 * C, 1.0f, rng);
-    pool_forward(out, x, B, C, T, POOL_EPS);
-    pool_backward(dx, dpool, x, B, C, T, POOL_EPS);
+    vcn_pool_forward(out, x, B, C, T, POOL_EPS);
+    vcn_pool_backward(dx, dpool, x, B, C, T, POOL_EPS);
     int finite = 1;
     for (int i = 0; i < NX; i++) finite &= isfinite(dx[i]);
     CHECK(finite);
@@ -238,7 +238,7 @@ static void test_shape_ops(vc_rng *rng) {
 
 int main(void) {
     vc_rng rng;
-    vc_rng_seed(&rng, test_seed(1));
+    vcu_rng_seed(&rng, test_seed(1));
     test_activations(&rng);
     test_shape_ops(&rng);
     return test_finish();

@@ -202,7 +202,7 @@ static void test_formats(const char *dir, log_capture *lc) {
                 size_t nb = 0;
                 unsigned char *bytes = read_bytes(path, &nb);
                 vc_audio b = {0};
-                CHECK(bytes && audio_load_memory(bytes, nb, target, &b, NULL) == VC_OK);
+                CHECK(bytes && vca_audio_load_memory(bytes, nb, target, &b, NULL) == VC_OK);
                 CHECK(b.n_samples == a.n_samples);
                 if (b.n_samples == a.n_samples)
                     check_tensor("memory vs path", b.samples, a.samples, a.n_samples, 0, 0);
@@ -267,7 +267,7 @@ static void test_save_load(const char *dir, vc_rng *rng) {
     const size_t n = 20000;
     float *x = malloc(sizeof(float) * n);    // (n)
     float *want = malloc(sizeof(float) * n); // (n)
-    for (size_t i = 0; i < n; i++) x[i] = 2.0f * vc_rng_uniform(rng) - 1.0f;
+    for (size_t i = 0; i < n; i++) x[i] = 2.0f * vcu_rng_uniform(rng) - 1.0f;
     x[0] = 1.0f;
     x[1] = -1.0f;
     x[2] = 1.5f;
@@ -355,7 +355,7 @@ static void expect_load_fails(const char *what, const char *path, vc_status want
     unsigned char *bytes = read_bytes(path, &nb);
     if (bytes && nb > 0) {
         vc_audio b = {0};
-        vc_status mst = audio_load_memory(bytes, nb, 16000, &b, NULL);
+        vc_status mst = vca_audio_load_memory(bytes, nb, 16000, &b, NULL);
         CHECK(mst == want);
         CHECK(is_zeroed(&b));
         if (mst == VC_OK) vc_audio_free(&b);
@@ -386,8 +386,8 @@ static void test_bad_input(const char *dir, log_capture *lc, vc_rng *rng) {
     CHECK(vc_audio_load(path, 16000, NULL, NULL) == VC_ERR_ARG);
     CHECK(vc_audio_load(path, -1, &a, NULL) == VC_ERR_ARG);
     CHECK(vc_audio_load(path, VC_AUDIO_MAX_RATE + 1, &a, NULL) == VC_ERR_ARG);
-    CHECK(audio_load_memory(NULL, 10, 16000, &a, NULL) == VC_ERR_ARG);
-    CHECK(audio_load_memory("RIFF", 0, 16000, &a, NULL) == VC_ERR_AUDIO);
+    CHECK(vca_audio_load_memory(NULL, 10, 16000, &a, NULL) == VC_ERR_ARG);
+    CHECK(vca_audio_load_memory("RIFF", 0, 16000, &a, NULL) == VC_ERR_AUDIO);
     CHECK(is_zeroed(&a));
 
     join(path, sizeof path, dir, "missing.wav");
@@ -480,7 +480,7 @@ static void test_bad_input(const char *dir, log_capture *lc, vc_rng *rng) {
     free(sine);
 
     unsigned char noise[2000]; // (2000)
-    for (size_t i = 0; i < sizeof noise; i++) noise[i] = (unsigned char)(vc_rng_u32(rng) >> 24);
+    for (size_t i = 0; i < sizeof noise; i++) noise[i] = (unsigned char)(vcu_rng_u32(rng) >> 24);
     join(path, sizeof path, dir, "random.wav");
     CHECK(write_bytes(path, noise, sizeof noise));
     expect_load_fails("2000 random bytes", path, VC_ERR_FORMAT, lc);
@@ -807,7 +807,7 @@ static int test_corpus(void) {
 
 int main(void) {
     vc_rng rng;
-    vc_rng_seed(&rng, test_seed(1));
+    vcu_rng_seed(&rng, test_seed(1));
     log_capture lc = {{0}, 0};
     vc_log_set(capture_log, &lc);
     char dir[] = "/tmp/vc_test_audio_XXXXXX";

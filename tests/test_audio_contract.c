@@ -119,13 +119,13 @@ static vc_status train_tiny(const char *corpus, const char *out, int rate) {
  * batch item over its first T frames) against conversion's (prepare, then the model input of
  * the same frames). Bit for bit. */
 static void check_same_input(const vc_model *vm, const float *x, size_t n, int rate) {
-    const vcm_model *m = vc_model_internal(vm);
+    const vcm_model *m = vcm_model_internal(vm);
     vc_frontend_params fp = vcm_frontend_params(&m->cfg);
     vc_frontend *fe = NULL;
     CHECK(vc_frontend_init(&fp, &fe) == VC_OK);
     vc_feature_set fs = {.M = m->cfg.n_mels, .hop = fp.hop, .sample_rate = rate, .n = 1};
     vc_utt_features u;
-    CHECK(vc_features_compute(fe, x, n, &u) == VC_OK);
+    CHECK(vci_features_compute(fe, x, n, &u) == VC_OK);
     fs.u = &u;
     int T = u.T & ~1, M = m->cfg.n_mels, F = m->cfg.n_bins;
     vct_scratch sc;
@@ -167,7 +167,7 @@ static void check_same_input(const vc_model *vm, const float *x, size_t n, int r
     free(in.x);
     free(tm), free(xc), free(f0), free(pc), free(xb), free(xs), free(pb), free(lin);
     vct_scratch_free(&sc);
-    vc_utt_features_free(&u);
+    vci_utt_features_free(&u);
 }
 
 static void test_rate(const char *root, int rate) {
@@ -255,14 +255,14 @@ static void test_round_trip(const char *root) {
         CHECK(n == cm.n - 4);
         float z = 0.0f;
         st_tensor_out t = {"x", 1, {1}, &z};
-        CHECK(safetensors_write(path, &t, 1, kv, n, ST_F32) == VC_OK);
+        CHECK(vci_safetensors_write(path, &t, 1, kv, n, ST_F32) == VC_OK);
         st_file f;
-        CHECK(safetensors_load(path, &f) == VC_OK);
+        CHECK(vci_safetensors_load(path, &f) == VC_OK);
         vcm_config back;
         CHECK(vcm_config_from_meta(&f, path, &back) == VC_OK);
         CHECK(back.fmin == 0.0f && back.fmax == fmax[r]);
         CHECK(back.f0_min == 60.0f && back.f0_max == 500.0f);
-        safetensors_free(&f);
+        vci_safetensors_free(&f);
     }
 }
 

@@ -47,7 +47,7 @@ typedef struct net {
 } net;
 
 static conv1d bind_conv(vc_params *p, const char *w, const char *b, int stride) {
-    int iw = vc_params_find(p, w), ib = vc_params_find(p, b);
+    int iw = vcn_params_find(p, w), ib = vcn_params_find(p, b);
     VC_ASSERT(iw >= 0 && ib >= 0);
     const vc_param_spec *s = &p->spec[iw];
     conv1d l = {.C = s->shape[1],
@@ -56,10 +56,10 @@ static conv1d bind_conv(vc_params *p, const char *w, const char *b, int stride) 
                 .stride = stride,
                 .dil = 1,
                 .pad = 2};
-    l.w = vc_params_data(p, iw);
-    l.b = vc_params_data(p, ib);
-    l.dw = vc_params_grad(p, iw);
-    l.db = vc_params_grad(p, ib);
+    l.w = vcn_params_data(p, iw);
+    l.b = vcn_params_data(p, ib);
+    l.dw = vcn_params_grad(p, iw);
+    l.db = vcn_params_grad(p, ib);
     return l;
 }
 
@@ -77,14 +77,14 @@ static void mse_backward(float *dy, const float *y, const float *x, size_t n) {
 }
 
 static double forward(net *n) {
-    conv1d_forward(&n->enc1, n->c1, n->x, B, T, n->scratch);
-    relu_forward(n->r1, n->c1, sizeof n->r1 / sizeof(float));
-    conv1d_forward(&n->enc2, n->c2, n->r1, B, T / 2, n->scratch);
-    upsample_forward(n->u1, n->c2, B, Z, T / 4, 2);
-    conv1d_forward(&n->dec1, n->c3, n->u1, B, T / 2, n->scratch);
-    relu_forward(n->r3, n->c3, sizeof n->r3 / sizeof(float));
-    upsample_forward(n->u2, n->r3, B, H, T / 2, 2);
-    conv1d_forward(&n->dec2, n->y, n->u2, B, T, n->scratch);
+    vcn_conv1d_forward(&n->enc1, n->c1, n->x, B, T, n->scratch);
+    vcn_relu_forward(n->r1, n->c1, sizeof n->r1 / sizeof(float));
+    vcn_conv1d_forward(&n->enc2, n->c2, n->r1, B, T / 2, n->scratch);
+    vcn_upsample_forward(n->u1, n->c2, B, Z, T / 4, 2);
+    vcn_conv1d_forward(&n->dec1, n->c3, n->u1, B, T / 2, n->scratch);
+    vcn_relu_forward(n->r3, n->c3, sizeof n->r3 / sizeof(float));
+    vcn_upsample_forward(n->u2, n->r3, B, H, T / 2, 2);
+    vcn_conv1d_forward(&n->dec2, n->y, n->u2, B, T, n->scratch);
     return mse(n->y, n->x, B * T);
 }
 
@@ -94,24 +94,24 @@ static void backward(net *n) {
     memset(n->dc2, 0, sizeof n->dc2), memset(n->du1, 0, sizeof n->du1);
     memset(n->dc3, 0, sizeof n->dc3), memset(n->dr3, 0, sizeof n->dr3);
     memset(n->du2, 0, sizeof n->du2), memset(n->dy, 0, sizeof n->dy);
-    vc_params_zero_grad(&n->p);
+    vcn_params_zero_grad(&n->p);
     mse_backward(n->dy, n->y, n->x, B * T);
-    conv1d_backward(&n->dec2, n->du2, n->dy, n->u2, B, T, n->scratch);
-    upsample_backward(n->dr3, n->du2, B, H, T / 2, 2);
-    relu_backward(n->dc3, n->dr3, n->c3, sizeof n->c3 / sizeof(float));
-    conv1d_backward(&n->dec1, n->du1, n->dc3, n->u1, B, T / 2, n->scratch);
-    upsample_backward(n->dc2, n->du1, B, Z, T / 4, 2);
-    conv1d_backward(&n->enc2, n->dr1, n->dc2, n->r1, B, T / 2, n->scratch);
-    relu_backward(n->dc1, n->dr1, n->c1, sizeof n->c1 / sizeof(float));
-    conv1d_backward(&n->enc1, NULL, n->dc1, n->x, B, T, n->scratch);
+    vcn_conv1d_backward(&n->dec2, n->du2, n->dy, n->u2, B, T, n->scratch);
+    vcn_upsample_backward(n->dr3, n->du2, B, H, T / 2, 2);
+    vcn_relu_backward(n->dc3, n->dr3, n->c3, sizeof n->c3 / sizeof(float));
+    vcn_conv1d_backward(&n->dec1, n->du1, n->dc3, n->u1, B, T / 2, n->scratch);
+    vcn_upsample_backward(n->dc2, n->du1, B, Z, T / 4, 2);
+    vcn_conv1d_backward(&n->enc2, n->dr1, n->dc2, n->r1, B, T / 2, n->scratch);
+    vcn_relu_backward(n->dc1, n->dr1, n->c1, sizeof n->c1 / sizeof(float));
+    vcn_conv1d_backward(&n->enc1, NULL, n->dc1, n->x, B, T, n->scratch);
 }
 
 static void make_batch(float *x, vc_rng *rng) {
     static const float freqs[] = {1.0f, 2.0f, 3.0f, 5.0f}; /* cycles per 64 samples */
     for (int b = 0; b < B; b++)
         for (int k = 0; k < 2; k++) {
-            float a = 0.3f + 0.4f * vc_rng_uniform(rng), ph = VC_TWO_PI * vc_rng_uniform(rng);
-            float f = freqs[vc_rng_u32(rng) % 4];
+            float a = 0.3f + 0.4f * vcu_rng_uniform(rng), ph = VC_TWO_PI * vcu_rng_uniform(rng);
+            float f = freqs[vcu_rng_u32(rng) % 4];
             for (int t = 0; t < T; t++)
                 x[b * T + t] =
                     (k ? x[b * T + t] : 0.0f) + a * sinf(VC_TWO_PI * f * (float)t / (float)T + ph);
@@ -122,10 +122,10 @@ static void make_batch(float *x, vc_rng *rng) {
 static void train(uint64_t seed, double *first, double *last) {
     static net n; /* ~200 KB: off the stack */
     memset(&n, 0, sizeof n);
-    CHECK(vc_params_init(&n.p, table, N_PARAMS, 1) == VC_OK);
+    CHECK(vcn_params_init(&n.p, table, N_PARAMS, 1) == VC_OK);
     vc_rng rng;
-    vc_rng_seed(&rng, seed);
-    vc_params_randomize(&n.p, &rng);
+    vcu_rng_seed(&rng, seed);
+    vcn_params_randomize(&n.p, &rng);
     n.enc1 = bind_conv(&n.p, "enc1.w", "enc1.b", 2);
     n.enc2 = bind_conv(&n.p, "enc2.w", "enc2.b", 2);
     n.dec1 = bind_conv(&n.p, "dec1.w", "dec1.b", 1);
@@ -134,29 +134,29 @@ static void train(uint64_t seed, double *first, double *last) {
     const conv1d *layers[] = {&n.enc1, &n.enc2, &n.dec1, &n.dec2};
     const int lengths[] = {T, T / 2, T / 2, T};
     for (int i = 0; i < 4; i++) {
-        size_t s = conv1d_scratch_size(layers[i], B, lengths[i]);
+        size_t s = vcn_conv1d_scratch_size(layers[i], B, lengths[i]);
         scratch = s > scratch ? s : scratch;
     }
     n.scratch = malloc(scratch * sizeof(float));
     adamw opt;
-    CHECK(adamw_init(&opt, n.p.total, 0.9f, 0.999f, 1e-8f) == VC_OK);
+    CHECK(vcn_adamw_init(&opt, n.p.total, 0.9f, 0.999f, 1e-8f) == VC_OK);
     double sum_first = 0.0, sum_last = 0.0;
     for (int step = 0; step < STEPS; step++) {
         make_batch(n.x, &rng);
         double loss = forward(&n);
         backward(&n);
-        grad_clip_norm(n.p.grad, n.p.total, 1.0f);
-        adamw_begin_step(&opt);
-        adamw_update(&opt, n.p.data, n.p.grad, 0, n.p.total,
-                     lr_schedule(step, 3e-3f, 20, STEPS, VC_LR_COSINE), 0.0f);
+        vcn_grad_clip_norm(n.p.grad, n.p.total, 1.0f);
+        vcn_adamw_begin_step(&opt);
+        vcn_adamw_update(&opt, n.p.data, n.p.grad, 0, n.p.total,
+                         vcn_lr_schedule(step, 3e-3f, 20, STEPS, VC_LR_COSINE), 0.0f);
         if (step < 20) sum_first += loss;
         if (step >= STEPS - 20) sum_last += loss;
     }
     *first = sum_first / 20.0;
     *last = sum_last / 20.0;
-    adamw_free(&opt);
+    vcn_adamw_free(&opt);
     free(n.scratch);
-    vc_params_free(&n.p);
+    vcn_params_free(&n.p);
 }
 
 int main(void) {

@@ -14,7 +14,7 @@ int main(void) {
     vcm_model m;
     CHECK(vcm_model_init(&m, &c, 0) == VC_OK);
     vc_rng r;
-    vc_rng_seed(&r, 3);
+    vcu_rng_seed(&r, 3);
     vcm_model_randomize(&m, &r);
     const int N = c.codebook_size, D = c.code_dim;
     for (int i = 0; i < N; i++) {

@@ -73,7 +73,7 @@ int main(void) {
     vcm_model m;
     CHECK(vcm_model_init(&m, &c, 0) == VC_OK);
     vc_rng r;
-    vc_rng_seed(&r, 5);
+    vcu_rng_seed(&r, 5);
     vcm_model_randomize(&m, &r);
     memset(m.c_out.w, 0, sizeof(float) * (size_t)m.c_out.OC * m.c_out.C * m.c_out.K);
     memcpy(m.c_out.b, m.vq.codebook + 5 * c.code_dim, sizeof(float) * (size_t)c.code_dim);
@@ -87,7 +87,7 @@ int main(void) {
     for (int u = 0; u < 2; u++) {
         for (int i = 0; i < RATE * SECONDS; i++) /* two "speakers": different tones and noise */
             wave[u][i] = 0.2f * sinf(6.2831853f * (u ? 220.0f : 110.0f) * i / RATE) +
-                         0.02f * (vc_rng_uniform(&r) - 0.5f);
+                         0.02f * (vcu_rng_uniform(&r) - 0.5f);
         vc_audio a = {wave[u], RATE * SECONDS, RATE};
         CHECK(vc_encode(model, &a, 10.0, &mc[u], &mn[u], NULL) == VC_OK);
     }

@@ -81,12 +81,12 @@ static conv1d bind_conv(vc_params *p, const char *name, int pad) {
     char w[64], b[64];
     snprintf(w, sizeof w, "%s.w", name);
     snprintf(b, sizeof b, "%s.b", name);
-    int iw = vc_params_find(p, w), ib = vc_params_find(p, b);
+    int iw = vcn_params_find(p, w), ib = vcn_params_find(p, b);
     const vc_param_spec *s = &p->spec[iw];
     conv1d l = {
         .C = s->shape[1], .OC = s->shape[0], .K = s->shape[2], .stride = 1, .dil = 1, .pad = pad};
-    l.w = vc_params_data(p, iw), l.dw = vc_params_grad(p, iw);
-    l.b = vc_params_data(p, ib), l.db = vc_params_grad(p, ib);
+    l.w = vcn_params_data(p, iw), l.dw = vcn_params_grad(p, iw);
+    l.b = vcn_params_data(p, ib), l.db = vcn_params_grad(p, ib);
     return l;
 }
 
@@ -94,30 +94,30 @@ static linear bind_linear(vc_params *p, const char *name) {
     char w[64], b[64];
     snprintf(w, sizeof w, "%s.w", name);
     snprintf(b, sizeof b, "%s.b", name);
-    int iw = vc_params_find(p, w), ib = vc_params_find(p, b);
+    int iw = vcn_params_find(p, w), ib = vcn_params_find(p, b);
     linear l = {.C = p->spec[iw].shape[1], .OC = p->spec[iw].shape[0]};
-    l.w = vc_params_data(p, iw), l.dw = vc_params_grad(p, iw);
-    l.b = vc_params_data(p, ib), l.db = vc_params_grad(p, ib);
+    l.w = vcn_params_data(p, iw), l.dw = vcn_params_grad(p, iw);
+    l.b = vcn_params_data(p, ib), l.db = vcn_params_grad(p, ib);
     return l;
 }
 
 static void forward(void *ctx, float *y) {
     net *n = ctx;
-    conv1d_forward(&n->conv_a, n->a, n->x, B, T, n->scratch);
-    instnorm_forward(&n->norm, n->n1, n->mean1, n->rstd1, n->a, B, T);
-    gelu_forward(n->h1, n->n1, B * H * T);
-    conv1d_forward(&n->conv_b, n->b1, n->h1, B, T, n->scratch);
-    add_forward(n->h2, n->h1, n->b1, B * H * T);
-    pool_forward(n->s, n->x, B, C, T, EPS_NORM);
-    linear_forward(&n->lin_g, n->g, n->s, B);
+    vcn_conv1d_forward(&n->conv_a, n->a, n->x, B, T, n->scratch);
+    vcn_instnorm_forward(&n->norm, n->n1, n->mean1, n->rstd1, n->a, B, T);
+    vcn_gelu_forward(n->h1, n->n1, B * H * T);
+    vcn_conv1d_forward(&n->conv_b, n->b1, n->h1, B, T, n->scratch);
+    vcn_add_forward(n->h2, n->h1, n->b1, B * H * T);
+    vcn_pool_forward(n->s, n->x, B, C, T, EPS_NORM);
+    vcn_linear_forward(&n->lin_g, n->g, n->s, B);
     for (int i = 0; i < B * H; i++) n->g[i] += 1.0f; /* gamma = 1 + lin_g(s) */
-    linear_forward(&n->lin_b, n->be, n->s, B);
-    adain_forward(n->h3, n->mean3, n->rstd3, n->h2, n->g, n->be, B, H, T, EPS_NORM);
-    upsample_forward(n->h4, n->h3, B, H, T, 2);
+    vcn_linear_forward(&n->lin_b, n->be, n->s, B);
+    vcn_adain_forward(n->h3, n->mean3, n->rstd3, n->h2, n->g, n->be, B, H, T, EPS_NORM);
+    vcn_upsample_forward(n->h4, n->h3, B, H, T, 2);
     expand_forward(n->e, n->s, B, S, T2);
-    concat_forward(n->cat, n->h4, n->e, B, H, S, T2);
-    gelu_forward(n->h5, n->cat, B * CC * T2);
-    conv1d_forward(&n->conv_c, y, n->h5, B, T2, n->scratch);
+    vcn_concat_forward(n->cat, n->h4, n->e, B, H, S, T2);
+    vcn_gelu_forward(n->h5, n->cat, B * CC * T2);
+    vcn_conv1d_forward(&n->conv_c, y, n->h5, B, T2, n->scratch);
 }
 
 /* Backward from dy; gradients of every activation cleared first (backward accumulates). */
@@ -127,40 +127,40 @@ static void backward(net *n, const float *dy) {
     CLEAR(n->ds), CLEAR(n->dg), CLEAR(n->dbe), CLEAR(n->dh3), CLEAR(n->dh4), CLEAR(n->de);
     CLEAR(n->dcat), CLEAR(n->dh5);
 #undef CLEAR
-    vc_params_zero_grad(&n->p);
-    conv1d_backward(&n->conv_c, n->dh5, dy, n->h5, B, T2, n->scratch);
-    gelu_backward(n->dcat, n->dh5, n->cat, B * CC * T2);
-    concat_backward(n->dh4, n->de, n->dcat, B, H, S, T2);
+    vcn_params_zero_grad(&n->p);
+    vcn_conv1d_backward(&n->conv_c, n->dh5, dy, n->h5, B, T2, n->scratch);
+    vcn_gelu_backward(n->dcat, n->dh5, n->cat, B * CC * T2);
+    vcn_concat_backward(n->dh4, n->de, n->dcat, B, H, S, T2);
     expand_backward(n->ds, n->de, B, S, T2);
-    upsample_backward(n->dh3, n->dh4, B, H, T, 2);
-    adain_backward(n->dh2, n->dg, n->dbe, n->dh3, n->h2, n->mean3, n->rstd3, n->g, B, H, T);
-    linear_backward(&n->lin_b, n->ds, n->dbe, n->s, B);
-    linear_backward(&n->lin_g, n->ds, n->dg, n->s, B); /* d(1 + lin_g) = d lin_g */
-    pool_backward(n->dx, n->ds, n->x, B, C, T, EPS_NORM);
-    add_backward(n->dh1, n->db1, n->dh2, B * H * T);
-    conv1d_backward(&n->conv_b, n->dh1, n->db1, n->h1, B, T, n->scratch);
-    gelu_backward(n->dn1, n->dh1, n->n1, B * H * T);
-    instnorm_backward(&n->norm, n->da, n->dn1, n->a, n->mean1, n->rstd1, B, T);
-    conv1d_backward(&n->conv_a, n->dx, n->da, n->x, B, T, n->scratch);
+    vcn_upsample_backward(n->dh3, n->dh4, B, H, T, 2);
+    vcn_adain_backward(n->dh2, n->dg, n->dbe, n->dh3, n->h2, n->mean3, n->rstd3, n->g, B, H, T);
+    vcn_linear_backward(&n->lin_b, n->ds, n->dbe, n->s, B);
+    vcn_linear_backward(&n->lin_g, n->ds, n->dg, n->s, B); /* d(1 + lin_g) = d lin_g */
+    vcn_pool_backward(n->dx, n->ds, n->x, B, C, T, EPS_NORM);
+    vcn_add_backward(n->dh1, n->db1, n->dh2, B * H * T);
+    vcn_conv1d_backward(&n->conv_b, n->dh1, n->db1, n->h1, B, T, n->scratch);
+    vcn_gelu_backward(n->dn1, n->dh1, n->n1, B * H * T);
+    vcn_instnorm_backward(&n->norm, n->da, n->dn1, n->a, n->mean1, n->rstd1, B, T);
+    vcn_conv1d_backward(&n->conv_a, n->dx, n->da, n->x, B, T, n->scratch);
 }
 
 int main(void) {
     vc_rng rng;
-    vc_rng_seed(&rng, test_seed(3));
+    vcu_rng_seed(&rng, test_seed(3));
     static net n;
-    CHECK(vc_params_init(&n.p, table, N_PARAMS, 1) == VC_OK);
-    vc_params_randomize(&n.p, &rng);
+    CHECK(vcn_params_init(&n.p, table, N_PARAMS, 1) == VC_OK);
+    vcn_params_randomize(&n.p, &rng);
     n.conv_a = bind_conv(&n.p, "conv_a", 1);
     n.conv_b = bind_conv(&n.p, "conv_b", 1);
     n.conv_c = bind_conv(&n.p, "conv_c", 0);
     n.lin_g = bind_linear(&n.p, "lin_g");
     n.lin_b = bind_linear(&n.p, "lin_b");
-    int ig = vc_params_find(&n.p, "norm.gamma"), ib = vc_params_find(&n.p, "norm.beta");
+    int ig = vcn_params_find(&n.p, "norm.gamma"), ib = vcn_params_find(&n.p, "norm.beta");
     n.norm = (instnorm){.C = H, .eps = EPS_NORM};
-    n.norm.gamma = vc_params_data(&n.p, ig), n.norm.dgamma = vc_params_grad(&n.p, ig);
-    n.norm.beta = vc_params_data(&n.p, ib), n.norm.dbeta = vc_params_grad(&n.p, ib);
-    CHECK(conv1d_scratch_size(&n.conv_b, B, T) <= sizeof n.scratch / sizeof(float));
-    CHECK(conv1d_scratch_size(&n.conv_c, B, T2) <= sizeof n.scratch / sizeof(float));
+    n.norm.gamma = vcn_params_data(&n.p, ig), n.norm.dgamma = vcn_params_grad(&n.p, ig);
+    n.norm.beta = vcn_params_data(&n.p, ib), n.norm.dbeta = vcn_params_grad(&n.p, ib);
+    CHECK(vcn_conv1d_scratch_size(&n.conv_b, B, T) <= sizeof n.scratch / sizeof(float));
+    CHECK(vcn_conv1d_scratch_size(&n.conv_c, B, T2) <= sizeof n.scratch / sizeof(float));
     gc_randn(n.x, B * C * T, 1.0f, &rng);
 
     float r[B * T2], y[B * T2];
@@ -181,15 +181,15 @@ int main(void) {
         .eps = 1e-3, .atol = 2e-3, .rtol = 2e-2, .max_coords = 200, .max_kink_share = 0.05};
     gc_loss L = {.forward = forward, .ctx = &n, .out = y, .r = r, .n_out = B * T2};
     for (int i = 0; i < n.p.n; i++) {
-        float *g = malloc(vc_param_numel(&n.p.spec[i]) * sizeof *g);
-        memcpy(g, vc_params_grad(&n.p, i), vc_param_numel(&n.p.spec[i]) * sizeof *g);
-        CHECK(gradcheck(n.p.spec[i].name, &L, vc_params_data(&n.p, i), g,
-                        vc_param_numel(&n.p.spec[i]), &o, &rng));
+        float *g = malloc(vcn_param_numel(&n.p.spec[i]) * sizeof *g);
+        memcpy(g, vcn_params_grad(&n.p, i), vcn_param_numel(&n.p.spec[i]) * sizeof *g);
+        CHECK(gradcheck(n.p.spec[i].name, &L, vcn_params_data(&n.p, i), g,
+                        vcn_param_numel(&n.p.spec[i]), &o, &rng));
         free(g);
     }
     float dx[B * C * T];
     memcpy(dx, n.dx, sizeof dx);
     CHECK(gradcheck("input x (two paths)", &L, n.x, dx, B * C * T, &o, &rng));
-    vc_params_free(&n.p);
+    vcn_params_free(&n.p);
     return test_finish();
 }

@@ -10,7 +10,7 @@
 
 /* out (B, OC, T_out) from inp (B, C, T), straight from the definition, summed in double. */
 static void conv1d_forward_ref(const conv1d *l, float *out, const float *inp, int B, int T) {
-    int T_out = conv1d_out_len(l, T);
+    int T_out = vcn_conv1d_out_len(l, T);
     for (int b = 0; b < B; b++)
         for (int o = 0; o < l->OC; o++)
             for (int t = 0; t < T_out; t++) {
@@ -28,7 +28,7 @@ static void conv1d_forward_ref(const conv1d *l, float *out, const float *inp, in
 /* Adds into dinp (B, C, T), dw (OC, C, K), db (OC); each gradient summed in double first. */
 static void conv1d_backward_ref(const conv1d *l, float *dinp, const float *dout, const float *inp,
                                 int B, int T) {
-    int T_out = conv1d_out_len(l, T), C = l->C, K = l->K;
+    int T_out = vcn_conv1d_out_len(l, T), C = l->C, K = l->K;
     for (int o = 0; o < l->OC; o++) {
         double sb = 0.0;
         for (int b = 0; b < B; b++)
@@ -81,7 +81,7 @@ static void fixture_init(fixture *f, const cfg *c, vc_rng *rng) {
     f->l = (conv1d){c->C, c->OC, c->K, c->stride, c->dil, c->pad, NULL, NULL, NULL, NULL};
     f->B = c->B;
     f->T = c->T;
-    f->T_out = conv1d_out_len(&f->l, c->T);
+    f->T_out = vcn_conv1d_out_len(&f->l, c->T);
     f->n_in = (size_t)c->B * c->C * c->T;
     f->n_out = (size_t)c->B * c->OC * f->T_out;
     f->n_w = (size_t)c->OC * c->C * c->K;
@@ -93,7 +93,7 @@ static void fixture_init(fixture *f, const cfg *c, vc_rng *rng) {
     f->dinp = calloc(f->n_in, sizeof(float));
     f->out = malloc(f->n_out * sizeof(float));
     f->dout = malloc(f->n_out * sizeof(float));
-    size_t ns = conv1d_scratch_size(&f->l, c->B, c->T);
+    size_t ns = vcn_conv1d_scratch_size(&f->l, c->B, c->T);
     /* Exactly the size asked for (ASan catches overruns); NULL when none is needed. */
     f->scratch = ns ? malloc(ns * sizeof(float)) : NULL;
     VC_ASSERT(f->w && f->dw && f->b && f->db && f->inp && f->dinp && f->out && f->dout);
@@ -137,7 +137,7 @@ static void check_against_ref(const cfg *c, vc_rng *rng) {
              c->dil, c->pad, c->B, c->T, c->bias ? " bias" : "");
     float *want = malloc(f.n_out * sizeof(float));
     VC_ASSERT(want);
-    conv1d_forward(&f.l, f.out, f.inp, f.B, f.T, f.scratch);
+    vcn_conv1d_forward(&f.l, f.out, f.inp, f.B, f.T, f.scratch);
     conv1d_forward_ref(&f.l, want, f.inp, f.B, f.T);
     double e_out = max_abs_diff(f.out, want, f.n_out);
     check_tensor(name, f.out, want, f.n_out, REF_ATOL, REF_RTOL);
@@ -148,7 +148,7 @@ static void check_against_ref(const cfg *c, vc_rng *rng) {
     gc_randn(f.db, (size_t)c->OC, 1.0f, rng);
     float *dinp_ref = copy_of(f.dinp, f.n_in), *dw_ref = copy_of(f.dw, f.n_w),
           *db_ref = copy_of(f.db, (size_t)c->OC);
-    conv1d_backward(&f.l, f.dinp, f.dout, f.inp, f.B, f.T, f.scratch);
+    vcn_conv1d_backward(&f.l, f.dinp, f.dout, f.inp, f.B, f.T, f.scratch);
     conv1d ref = f.l;
     ref.dw = dw_ref;
     ref.db = c->bias ? db_ref : NULL;
@@ -163,12 +163,12 @@ static void check_against_ref(const cfg *c, vc_rng *rng) {
     /* dinp NULL, twice from zero, against 2 x (one call from zero). */
     memset(f.dw, 0, f.n_w * sizeof(float));
     memset(f.db, 0, (size_t)c->OC * sizeof(float));
-    conv1d_backward(&f.l, NULL, f.dout, f.inp, f.B, f.T, f.scratch);
-    conv1d_backward(&f.l, NULL, f.dout, f.inp, f.B, f.T, f.scratch);
+    vcn_conv1d_backward(&f.l, NULL, f.dout, f.inp, f.B, f.T, f.scratch);
+    vcn_conv1d_backward(&f.l, NULL, f.dout, f.inp, f.B, f.T, f.scratch);
     float *dw_twice = copy_of(f.dw, f.n_w), *db_twice = copy_of(f.db, (size_t)c->OC);
     memset(f.dw, 0, f.n_w * sizeof(float));
     memset(f.db, 0, (size_t)c->OC * sizeof(float));
-    conv1d_backward(&f.l, NULL, f.dout, f.inp, f.B, f.T, f.scratch);
+    vcn_conv1d_backward(&f.l, NULL, f.dout, f.inp, f.B, f.T, f.scratch);
     for (size_t i = 0; i < f.n_w; i++) f.dw[i] *= 2.0f;
     for (int o = 0; o < c->OC; o++) f.db[o] *= 2.0f;
     /* Not bit-exact: the pointwise path adds item by item, and (s + a) + b != s + (a + b) in
@@ -179,14 +179,14 @@ static void check_against_ref(const cfg *c, vc_rng *rng) {
     conv1d no_params = f.l;
     no_params.dw = no_params.db = NULL;
     float *dinp2 = copy_of(f.dinp, f.n_in);
-    conv1d_backward(&no_params, dinp2, f.dout, f.inp, f.B, f.T, f.scratch);
-    conv1d_backward(&f.l, f.dinp, f.dout, f.inp, f.B, f.T, f.scratch);
+    vcn_conv1d_backward(&no_params, dinp2, f.dout, f.inp, f.B, f.T, f.scratch);
+    vcn_conv1d_backward(&f.l, f.dinp, f.dout, f.inp, f.B, f.T, f.scratch);
     check_tensor("dinp without dw", dinp2, f.dinp, f.n_in, 0.0, 0.0);
 
     /* Repeatable: the same call gives the same bits. */
     float *again = malloc(f.n_out * sizeof(float));
     VC_ASSERT(again);
-    conv1d_forward(&f.l, again, f.inp, f.B, f.T, f.scratch);
+    vcn_conv1d_forward(&f.l, again, f.inp, f.B, f.T, f.scratch);
     CHECK(!memcmp(again, f.out, f.n_out * sizeof(float)));
 
     free(again);
@@ -202,7 +202,7 @@ static void check_against_ref(const cfg *c, vc_rng *rng) {
 
 static void gc_forward(void *ctx, float *out) {
     fixture *f = ctx;
-    conv1d_forward(&f->l, out, f->inp, f->B, f->T, f->scratch);
+    vcn_conv1d_forward(&f->l, out, f->inp, f->B, f->T, f->scratch);
 }
 
 /* Finite differences of L = sum r * out for dinp, dw and db. The output is linear in each single
@@ -214,7 +214,7 @@ static void gc_forward(void *ctx, float *out) {
 static void check_gradients(const cfg *c, vc_rng *rng) {
     fixture f;
     fixture_init(&f, c, rng);
-    conv1d_backward(&f.l, f.dinp, f.dout, f.inp, f.B, f.T, f.scratch);
+    vcn_conv1d_backward(&f.l, f.dinp, f.dout, f.inp, f.B, f.T, f.scratch);
     gc_loss L = {gc_forward, &f, f.out, f.dout, f.n_out};
     gc_opts o = {1e-2, 2e-3, 1e-2, 200, 0.0};
     char name[64];
@@ -231,17 +231,17 @@ static void check_gradients(const cfg *c, vc_rng *rng) {
 
 int main(void) {
     vc_rng rng;
-    vc_rng_seed(&rng, test_seed(1));
+    vcu_rng_seed(&rng, test_seed(1));
 
     conv1d l = {4, 4, 5, 1, 1, 2, NULL, NULL, NULL, NULL};
-    CHECK(conv1d_out_len(&l, 10) == 10); /* 'same' padding */
+    CHECK(vcn_conv1d_out_len(&l, 10) == 10); /* 'same' padding */
     l.stride = 2;
-    CHECK(conv1d_out_len(&l, 10) == 5);
+    CHECK(vcn_conv1d_out_len(&l, 10) == 5);
     l = (conv1d){4, 4, 5, 1, 2, 0, NULL, NULL, NULL, NULL};
-    CHECK(conv1d_out_len(&l, 9) == 1); /* span dil (K - 1) + 1 = 9 */
-    CHECK(conv1d_out_len(&l, 8) == 0); /* too short: no output, not 1 */
+    CHECK(vcn_conv1d_out_len(&l, 9) == 1); /* span dil (K - 1) + 1 = 9 */
+    CHECK(vcn_conv1d_out_len(&l, 8) == 0); /* too short: no output, not 1 */
     l = (conv1d){4, 4, 1, 1, 1, 0, NULL, NULL, NULL, NULL};
-    CHECK(conv1d_scratch_size(&l, 3, 10) == 0); /* pointwise: no im2col */
+    CHECK(vcn_conv1d_scratch_size(&l, 3, 10) == 0); /* pointwise: no im2col */
 
     const cfg cfgs[] = {
         /* C OC K s d p B T bias */

@@ -19,23 +19,23 @@ static float *speechlike(size_t n, float f_lo, float f_hi, uint64_t seed) {
     float *x = calloc(n, sizeof *x);
     if (!x) abort();
     vc_rng r;
-    vc_rng_seed(&r, seed);
+    vcu_rng_seed(&r, seed);
     size_t pos = RATE / 2, end = n - RATE / 2;
     double phase = 0.0;
     while (pos < end) {
-        size_t len = (size_t)((0.12 + 0.18 * vc_rng_uniform(&r)) * RATE);
+        size_t len = (size_t)((0.12 + 0.18 * vcu_rng_uniform(&r)) * RATE);
         if (pos + len > end) len = end - pos;
-        float f0a = f_lo + (f_hi - f_lo) * vc_rng_uniform(&r);
-        float f0b = f_lo + (f_hi - f_lo) * vc_rng_uniform(&r);
-        float bright = 0.5f + 0.5f * vc_rng_uniform(&r); /* per-syllable spectral tilt */
+        float f0a = f_lo + (f_hi - f_lo) * vcu_rng_uniform(&r);
+        float f0b = f_lo + (f_hi - f_lo) * vcu_rng_uniform(&r);
+        float bright = 0.5f + 0.5f * vcu_rng_uniform(&r); /* per-syllable spectral tilt */
         for (size_t i = 0; i < len; i++) {
             double u = (double)i / (double)len, f0 = f0a + (f0b - f0a) * u;
             phase += VC_TWO_PI * f0 / RATE;
             double env = sin(3.14159265358979 * u), s = 0.0;
             for (int h = 1; h * f0 < 7000.0; h++) s += pow(bright, h) * sin(h * phase) / h;
-            x[pos + i] = (float)(0.25 * env * s + 0.003 * vc_rng_normal(&r));
+            x[pos + i] = (float)(0.25 * env * s + 0.003 * vcu_rng_normal(&r));
         }
-        pos += len + (size_t)(0.05 * RATE * vc_rng_uniform(&r));
+        pos += len + (size_t)(0.05 * RATE * vcu_rng_uniform(&r));
     }
     return x;
 }
@@ -47,7 +47,7 @@ static void make_model(const char *path) {
     vcm_model m;
     CHECK(vcm_model_init(&m, &c, 0) == VC_OK);
     vc_rng r;
-    vc_rng_seed(&r, 7);
+    vcu_rng_seed(&r, 7);
     vcm_model_randomize(&m, &r);
     for (int i = 0; i < c.n_mels; i++) m.mel_mean[i] = -6.0f, m.mel_std[i] = 2.5f;
     for (int i = 0; i < c.n_bins; i++)

@@ -90,7 +90,7 @@ int main(void) {
     fprintf(stderr, "scan of one folder: speakers, order, hidden/non-audio/symlink skipped\n");
     vc_corpus c;
     const char *d1[] = {data};
-    CHECK(vc_corpus_scan(d1, 1, &c) == VC_OK);
+    CHECK(vci_corpus_scan(d1, 1, &c) == VC_OK);
     CHECK(c.n_utt == 4);
     CHECK(c.n_spk == 3);
     if (c.n_utt == 4 && c.n_spk == 3) {
@@ -112,8 +112,8 @@ int main(void) {
     fprintf(stderr, "two folders: same speaker folder name stays two speakers; ids stable\n");
     vc_corpus c2, c3;
     const char *d2[] = {data, other}, *d3[] = {other, data};
-    CHECK(vc_corpus_scan(d2, 2, &c2) == VC_OK);
-    CHECK(vc_corpus_scan(d3, 2, &c3) == VC_OK);
+    CHECK(vci_corpus_scan(d2, 2, &c2) == VC_OK);
+    CHECK(vci_corpus_scan(d3, 2, &c3) == VC_OK);
     CHECK(c2.n_utt == 5 && c2.n_spk == 4 && c3.n_utt == 5 && c3.n_spk == 4);
     CHECK(find_speaker(&c2, "data/spk1") >= 0 && find_speaker(&c2, "other/spk1") >= 0);
     if (c2.n_utt == 5 && c.n_utt == 4)
@@ -122,47 +122,47 @@ int main(void) {
     fprintf(stderr, "two folders with the same basename: still separate speakers\n");
     vc_corpus c4;
     const char *d4[] = {data, more};
-    CHECK(vc_corpus_scan(d4, 2, &c4) == VC_OK);
+    CHECK(vci_corpus_scan(d4, 2, &c4) == VC_OK);
     CHECK(c4.n_utt == 5 && c4.n_spk == 4);
     if (c4.n_utt == 5) CHECK(c4.utt[4].speaker != c4.utt[1].speaker);
-    vc_corpus_free(&c4);
+    vci_corpus_free(&c4);
 
     fprintf(stderr, "split: deterministic, same for either DIR order, >= 1 val utterance\n");
     unsigned char v2[5], v2b[5], v3[5];
-    int n2 = vc_corpus_split(&c2, 0.2f, 7, v2);
+    int n2 = vci_corpus_split(&c2, 0.2f, 7, v2);
     CHECK(n2 >= 1 && n2 <= 4); /* at least one in each part */
-    CHECK(vc_corpus_split(&c2, 0.2f, 7, v2b) == n2 && !memcmp(v2, v2b, 5));
-    CHECK(vc_corpus_split(&c3, 0.2f, 7, v3) == n2);
+    CHECK(vci_corpus_split(&c2, 0.2f, 7, v2b) == n2 && !memcmp(v2, v2b, 5));
+    CHECK(vci_corpus_split(&c3, 0.2f, 7, v3) == n2);
     for (int i = 0; i < c2.n_utt && c3.n_utt == c2.n_utt; i++)
         for (int j = 0; j < c3.n_utt; j++)
             if (c3.utt[j].id == c2.utt[i].id) CHECK(v3[j] == v2[i]);
-    CHECK(vc_corpus_split(&c2, 0.0f, 7, v2) == 0);
-    CHECK(vc_corpus_split(&c2, 1.5f, 7, v2) == VC_ERR_ARG);
-    vc_corpus_free(&c2);
-    vc_corpus_free(&c3);
+    CHECK(vci_corpus_split(&c2, 0.0f, 7, v2) == 0);
+    CHECK(vci_corpus_split(&c2, 1.5f, 7, v2) == VC_ERR_ARG);
+    vci_corpus_free(&c2);
+    vci_corpus_free(&c3);
 
     fprintf(stderr, "split on 200 fake utterances: share roughly respected, seed matters\n");
     vc_utterance fake[200];
     for (int i = 0; i < 200; i++) {
         char name[32];
         snprintf(name, sizeof name, "spk/%03d.wav", i);
-        fake[i] = (vc_utterance){NULL, 0, vc_fnv1a64(VC_FNV_OFFSET, name, strlen(name))};
+        fake[i] = (vc_utterance){NULL, 0, vci_fnv1a64(VC_FNV_OFFSET, name, strlen(name))};
     }
     vc_corpus fc = {200, fake, 0, NULL};
     unsigned char fa[200], fb[200];
-    int na = vc_corpus_split(&fc, 0.1f, 1, fa);
-    int nb = vc_corpus_split(&fc, 0.1f, 2, fb);
+    int na = vci_corpus_split(&fc, 0.1f, 1, fa);
+    int nb = vci_corpus_split(&fc, 0.1f, 2, fb);
     fprintf(stderr, "  val share 0.1: %d and %d of 200 (seeds 1, 2)\n", na, nb);
     /* binomial(200, 0.1): sd 4.2; 8..32 is beyond 2.8 sd either side */
     CHECK(na >= 8 && na <= 32 && nb >= 8 && nb <= 32);
     CHECK(memcmp(fa, fb, 200) != 0);
-    int n50 = vc_corpus_split(&fc, 0.5f, 1, fa);
+    int n50 = vci_corpus_split(&fc, 0.5f, 1, fa);
     CHECK(n50 >= 70 && n50 <= 130); /* sd 7.1 */
     vc_corpus one = {1, fake, 0, NULL};
-    CHECK(vc_corpus_split(&one, 0.5f, 1, fa) <= 1); /* a single utterance: nothing forced */
+    CHECK(vci_corpus_split(&one, 0.5f, 1, fa) <= 1); /* a single utterance: nothing forced */
     vc_corpus two = {2, fake, 0, NULL};
-    CHECK(vc_corpus_split(&two, 0.01f, 1, fa) == 1);
-    CHECK(vc_corpus_split(&two, 0.99f, 1, fa) == 1);
+    CHECK(vci_corpus_split(&two, 0.01f, 1, fa) == 1);
+    CHECK(vci_corpus_split(&two, 0.99f, 1, fa) == 1);
 
     fprintf(stderr, "errors: missing folder -> IO, folder without audio -> AUDIO, a file -> IO\n");
     vc_corpus e;
@@ -170,15 +170,15 @@ int main(void) {
     char file[1024];
     join(file, sizeof file, data, "README.txt");
     const char *df[] = {file};
-    CHECK(vc_corpus_scan(dm, 1, &e) == VC_ERR_IO && e.n_utt == 0);
-    CHECK(vc_corpus_scan(dd, 2, &e) == VC_ERR_IO && e.n_utt == 0);
-    CHECK(vc_corpus_scan(de, 1, &e) == VC_ERR_AUDIO && e.n_utt == 0);
-    CHECK(vc_corpus_scan(df, 1, &e) == VC_ERR_IO);
-    CHECK(vc_corpus_scan(NULL, 1, &e) == VC_ERR_ARG);
-    CHECK(vc_corpus_scan(dm, 0, &e) == VC_ERR_ARG);
-    vc_corpus_free(&e);
-    vc_corpus_free(NULL);
-    vc_corpus_free(&c);
+    CHECK(vci_corpus_scan(dm, 1, &e) == VC_ERR_IO && e.n_utt == 0);
+    CHECK(vci_corpus_scan(dd, 2, &e) == VC_ERR_IO && e.n_utt == 0);
+    CHECK(vci_corpus_scan(de, 1, &e) == VC_ERR_AUDIO && e.n_utt == 0);
+    CHECK(vci_corpus_scan(df, 1, &e) == VC_ERR_IO);
+    CHECK(vci_corpus_scan(NULL, 1, &e) == VC_ERR_ARG);
+    CHECK(vci_corpus_scan(dm, 0, &e) == VC_ERR_ARG);
+    vci_corpus_free(&e);
+    vci_corpus_free(NULL);
+    vci_corpus_free(&c);
 
     remove_tree(root);
     return test_finish();

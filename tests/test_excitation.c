@@ -1,4 +1,4 @@
-/* Source-filter shaping (excitation_shape): power per band is kept, voiced frames get their
+/* Source-filter shaping (vcd_excitation_shape): power per band is kept, voiced frames get their
  * peaks at the harmonics of the given F0 and their valleys between them, unvoiced frames are
  * the smooth envelope, and the voicing mixes the two. */
 #include "dsp/excitation.h"
@@ -23,7 +23,7 @@ int main(void) {
             orig[t * F + k] = mag[t * F + k] =
                 (float)(exp(-k / 200.0) * (1.0 + 2.0 * exp(-0.5 * pow((k - 60) / 15.0, 2))));
     const float f0[T] = {125.0f, 0.0f, 210.0f, 125.0f}, voicing[T] = {1.0f, 0.0f, 1.0f, 0.5f};
-    excitation_shape(mag, T, F, f0, voicing, BIN_HZ, scratch);
+    vcd_excitation_shape(mag, T, F, f0, voicing, BIN_HZ, scratch);
 
     int finite = 1;
     for (int i = 0; i < T * F; i++) finite &= isfinite(mag[i]) && mag[i] >= 0.0f;

@@ -52,7 +52,7 @@ static void synth(float *x, const float *fs, size_t n, float noise, vc_rng *rng)
                 if (k * fs[i] < 0.45f * RATE)
                     v += 0.3f * powf(0.7f, (float)(k - 1)) * (float)sin(k * phase + 0.7 * k * k);
         }
-        x[i] = v + noise * vc_rng_normal(rng);
+        x[i] = v + noise * vcu_rng_normal(rng);
     }
 }
 
@@ -90,7 +90,7 @@ static void check_track(const char *name, const float *fs, size_t n, float noise
     synth(x, fs, n, noise, rng);
     for (int t = 0; t < T; t++) truth[t] = (size_t)t * HOP < n ? fs[(size_t)t * HOP] : 0.0f;
     f0_params p = default_params();
-    CHECK(f0_track(&p, x, n, f0, vo, T) == VC_OK);
+    CHECK(vcd_f0_track(&p, x, n, f0, vo, T) == VC_OK);
     int used, gross;
     float med = median_rel_err(f0, truth, T, 2, &used, &gross);
     int right = 0, finite = 1;
@@ -156,9 +156,9 @@ static void test_voicing(vc_rng *rng) {
             fs[s * seg + i] = s % 2 == 0 ? 100.0f + 40.0f * (float)s : 0.0f;
     synth(x, fs, n, 0.003f, rng);     /* low background noise everywhere */
     for (int s = 3; s < nseg; s += 4) /* noise-only segments, as loud as the voiced ones */
-        for (size_t i = 0; i < seg; i++) x[s * seg + i] = 0.1f * vc_rng_normal(rng);
+        for (size_t i = 0; i < seg; i++) x[s * seg + i] = 0.1f * vcu_rng_normal(rng);
     f0_params p = default_params();
-    CHECK(f0_track(&p, x, n, f0, vo, T) == VC_OK);
+    CHECK(vcd_f0_track(&p, x, n, f0, vo, T) == VC_OK);
     int right = 0, right_in = 0, n_in = 0;
     for (int t = 0; t < T; t++) {
         size_t i = (size_t)t * HOP < n ? (size_t)t * HOP : n - 1;
@@ -189,39 +189,39 @@ static void test_silence_and_args(void) {
     CHECK(x && f0 && vo);
     if (!x || !f0 || !vo) goto done;
     f0_params p = default_params();
-    CHECK(f0_track(&p, x, n, f0, vo, T) == VC_OK);
+    CHECK(vcd_f0_track(&p, x, n, f0, vo, T) == VC_OK);
     int ok = 1;
     for (int t = 0; t < T; t++) ok &= f0[t] == 0.0f && isfinite(vo[t]) && vo[t] < 0.5f;
     CHECK(ok);
     /* tiny DC offset and denormal-level noise: still silence */
     for (size_t i = 0; i < n; i++) x[i] = (i % 3) ? 1e-25f : -1e-25f;
-    CHECK(f0_track(&p, x, n, f0, vo, T) == VC_OK);
+    CHECK(vcd_f0_track(&p, x, n, f0, vo, T) == VC_OK);
     ok = 1;
     for (int t = 0; t < T; t++) ok &= f0[t] == 0.0f && isfinite(vo[t]) && vo[t] < 0.5f;
     CHECK(ok);
     /* empty and very short input */
-    CHECK(f0_track(&p, x, 0, f0, vo, 1) == VC_OK && f0[0] == 0.0f);
-    CHECK(f0_track(&p, NULL, 0, f0, vo, 1) == VC_OK);
-    CHECK(f0_track(&p, x, 10, f0, vo, 1) == VC_OK && f0[0] == 0.0f);
+    CHECK(vcd_f0_track(&p, x, 0, f0, vo, 1) == VC_OK && f0[0] == 0.0f);
+    CHECK(vcd_f0_track(&p, NULL, 0, f0, vo, 1) == VC_OK);
+    CHECK(vcd_f0_track(&p, x, 10, f0, vo, 1) == VC_OK && f0[0] == 0.0f);
 
-    CHECK(f0_track(NULL, x, n, f0, vo, T) == VC_ERR_ARG);
-    CHECK(f0_track(&p, NULL, n, f0, vo, T) == VC_ERR_ARG);
-    CHECK(f0_track(&p, x, n, NULL, vo, T) == VC_ERR_ARG);
-    CHECK(f0_track(&p, x, n, f0, NULL, T) == VC_ERR_ARG);
-    CHECK(f0_track(&p, x, n, f0, vo, T + 1) == VC_ERR_ARG);
+    CHECK(vcd_f0_track(NULL, x, n, f0, vo, T) == VC_ERR_ARG);
+    CHECK(vcd_f0_track(&p, NULL, n, f0, vo, T) == VC_ERR_ARG);
+    CHECK(vcd_f0_track(&p, x, n, NULL, vo, T) == VC_ERR_ARG);
+    CHECK(vcd_f0_track(&p, x, n, f0, NULL, T) == VC_ERR_ARG);
+    CHECK(vcd_f0_track(&p, x, n, f0, vo, T + 1) == VC_ERR_ARG);
     f0_params q = p;
     q.fmin = 500.0f, q.fmax = 500.0f;
-    CHECK(f0_track(&q, x, n, f0, vo, T) == VC_ERR_ARG);
+    CHECK(vcd_f0_track(&q, x, n, f0, vo, T) == VC_ERR_ARG);
     q = p, q.fmin = 0.0f;
-    CHECK(f0_track(&q, x, n, f0, vo, T) == VC_ERR_ARG);
+    CHECK(vcd_f0_track(&q, x, n, f0, vo, T) == VC_ERR_ARG);
     q = p, q.fmax = 8000.0f;
-    CHECK(f0_track(&q, x, n, f0, vo, T) == VC_ERR_ARG);
+    CHECK(vcd_f0_track(&q, x, n, f0, vo, T) == VC_ERR_ARG);
     q = p, q.fmax = NAN;
-    CHECK(f0_track(&q, x, n, f0, vo, T) == VC_ERR_ARG);
+    CHECK(vcd_f0_track(&q, x, n, f0, vo, T) == VC_ERR_ARG);
     q = p, q.hop = 0;
-    CHECK(f0_track(&q, x, n, f0, vo, T) == VC_ERR_ARG);
+    CHECK(vcd_f0_track(&q, x, n, f0, vo, T) == VC_ERR_ARG);
     q = p, q.sample_rate = 0;
-    CHECK(f0_track(&q, x, n, f0, vo, T) == VC_ERR_ARG);
+    CHECK(vcd_f0_track(&q, x, n, f0, vo, T) == VC_ERR_ARG);
 done:
     free(x);
     free(f0);
@@ -245,9 +245,9 @@ static void test_speed_determinism(vc_rng *rng) {
     synth(x, fs, n, 0.01f, rng);
     f0_params p = default_params();
     double t0 = now_s();
-    CHECK(f0_track(&p, x, n, f0a, vo, T) == VC_OK);
+    CHECK(vcd_f0_track(&p, x, n, f0a, vo, T) == VC_OK);
     double dt = now_s() - t0;
-    CHECK(f0_track(&p, x, n, f0b, vo, T) == VC_OK);
+    CHECK(vcd_f0_track(&p, x, n, f0b, vo, T) == VC_OK);
     CHECK(memcmp(f0a, f0b, (size_t)T * sizeof(float)) == 0);
     fprintf(stderr, "speed: 20 s of audio in %.3f s = %.0fx real time (one thread)\n", dt,
             20.0 / dt);
@@ -284,7 +284,7 @@ static int test_speaker(const char *speaker, float lo, float hi) {
         float *grow = realloc(all, (size_t)(n_voiced + T) * sizeof(float));
         if (grow) all = grow;
         if (x && f0 && vo && grow && sf_readf_float(sf, x, info.frames) == info.frames &&
-            f0_track(&(f0_params){RATE, HOP, 60.0f, 500.0f}, x, n, f0, vo, T) == VC_OK) {
+            vcd_f0_track(&(f0_params){RATE, HOP, 60.0f, 500.0f}, x, n, f0, vo, T) == VC_OK) {
             files++;
             for (int t = 0; t < T; t++)
                 if (f0[t] > 0.0f) all[n_voiced++] = f0[t];
@@ -313,7 +313,7 @@ static int test_speaker(const char *speaker, float lo, float hi) {
 
 int main(void) {
     vc_rng rng;
-    vc_rng_seed(&rng, test_seed(1));
+    vcu_rng_seed(&rng, test_seed(1));
     test_synthetic(&rng);
     test_voicing(&rng);
     test_silence_and_args();

@@ -30,8 +30,8 @@ static float *utterance(double sil, double dur, double hz, size_t *n, uint64_t s
     float *x = malloc(*n * sizeof *x);
     if (!x) abort();
     vc_rng r;
-    vc_rng_seed(&r, seed);
-    for (size_t i = 0; i < *n; i++) x[i] = 1e-4f * (vc_rng_uniform(&r) - 0.5f); /* ~-86 dBFS */
+    vcu_rng_seed(&r, seed);
+    for (size_t i = 0; i < *n; i++) x[i] = 1e-4f * (vcu_rng_uniform(&r) - 0.5f); /* ~-86 dBFS */
     for (size_t i = 0; i < nv; i++) {
         double t = (double)i / RATE, env = sin(VC_TWO_PI * 0.5 * (double)i / (double)nv);
         double s = 0;
@@ -86,7 +86,7 @@ static void test_compute(void) {
     size_t n;
     float *x = utterance(0.3, 1.0, 150.0, &n, 1);
     vc_utt_features u;
-    CHECK(vc_features_compute(fe, x, n, &u) == VC_OK);
+    CHECK(vci_features_compute(fe, x, n, &u) == VC_OK);
     fprintf(stderr, "  trimmed %zu -> %zu samples, T %d\n", n, u.n_samples, u.T);
     /* the tone's first/last 20 ms block sits at ~ -26 dB re the loudest (envelope 0.3 of the
      * peak), so all of it stays; margins add 2 hops + one block at most each side */
@@ -108,13 +108,13 @@ static void test_compute(void) {
     fprintf(stderr, "  voiced %d of %d frames, mean F0 %.2f Hz\n", nv, u.T, nv ? s / nv : 0.0);
     CHECK(nv >= u.T * 8 / 10);                     /* the trimmed utterance is mostly tone */
     CHECK_NEAR(s / (nv ? nv : 1), 150.0, 0, 0.02); /* 2%: a clean harmonic tone */
-    vc_utt_features_free(&u);
+    vci_utt_features_free(&u);
 
     fprintf(stderr, "silence only and too short -> VC_ERR_AUDIO\n");
     float *z = calloc(n, sizeof *z);
     if (!z) abort();
-    CHECK(vc_features_compute(fe, z, n, &u) == VC_ERR_AUDIO && u.mel == NULL);
-    CHECK(vc_features_compute(fe, x + RATE / 2, 500, &u) == VC_ERR_AUDIO);
+    CHECK(vci_features_compute(fe, z, n, &u) == VC_ERR_AUDIO && u.mel == NULL);
+    CHECK(vci_features_compute(fe, x + RATE / 2, 500, &u) == VC_ERR_AUDIO);
     free(z);
     free(x);
     free(xq);
@@ -138,56 +138,56 @@ static void test_cache(const char *root) {
     }
     vc_corpus c;
     const char *dirs[] = {data};
-    if (vc_corpus_scan(dirs, 1, &c) != VC_OK || c.n_utt != 5) abort();
+    if (vci_corpus_scan(dirs, 1, &c) != VC_OK || c.n_utt != 5) abort();
     vc_frontend_params p = vc_frontend_default_params();
     vc_feature_set a, b;
     vc_feature_stats s;
     double frac = -1;
 
     fprintf(stderr, "cache: first build all misses, second all hits, bit-exact\n");
-    CHECK(vc_features_build(&c, cache, &p, 2, on_progress, &frac, &a, &s) == VC_OK);
+    CHECK(vci_features_build(&c, cache, &p, 2, on_progress, &frac, &a, &s) == VC_OK);
     fprintf(stderr, "  hits %d misses %d skipped %d\n", s.hits, s.misses, s.skipped);
     CHECK(s.hits == 0 && s.misses == 5 && s.skipped == 0 && a.n == 5);
     CHECK(frac == 1.0);
     CHECK(count_matching(cache, ".safetensors") == 5 && count_matching(cache, ".tmp") == 0);
-    CHECK(vc_features_build(&c, cache, &p, 1, NULL, NULL, &b, &s) == VC_OK);
+    CHECK(vci_features_build(&c, cache, &p, 1, NULL, NULL, &b, &s) == VC_OK);
     fprintf(stderr, "  hits %d misses %d skipped %d\n", s.hits, s.misses, s.skipped);
     CHECK(s.hits == 5 && s.misses == 0 && same_set(&a, &b));
-    vc_feature_set_free(&b);
+    vci_feature_set_free(&b);
     fprintf(stderr, "no cache, one thread: identical to the cached build\n");
-    CHECK(vc_features_build(&c, NULL, &p, 1, NULL, NULL, &b, &s) == VC_OK);
+    CHECK(vci_features_build(&c, NULL, &p, 1, NULL, NULL, &b, &s) == VC_OK);
     CHECK(s.misses == 5 && same_set(&a, &b));
-    vc_feature_set_free(&b);
+    vci_feature_set_free(&b);
 
     fprintf(stderr, "one file's content edited -> exactly one miss\n");
     join(path, sizeof path, spk, "u2.wav");
     save_utt(path, 190, 99);
-    CHECK(vc_features_build(&c, cache, &p, 2, NULL, NULL, &b, &s) == VC_OK);
+    CHECK(vci_features_build(&c, cache, &p, 2, NULL, NULL, &b, &s) == VC_OK);
     fprintf(stderr, "  hits %d misses %d skipped %d\n", s.hits, s.misses, s.skipped);
     CHECK(s.hits == 4 && s.misses == 1);
-    vc_feature_set_free(&b);
+    vci_feature_set_free(&b);
     save_utt(path, pitch[2], 12); /* back to the original bytes: hits again */
-    CHECK(vc_features_build(&c, cache, &p, 2, NULL, NULL, &b, &s) == VC_OK);
+    CHECK(vci_features_build(&c, cache, &p, 2, NULL, NULL, &b, &s) == VC_OK);
     CHECK(s.hits == 5 && same_set(&a, &b));
-    vc_feature_set_free(&b);
+    vci_feature_set_free(&b);
 
     fprintf(stderr, "front-end config changed -> all misses\n");
     vc_frontend_params p2 = p;
     p2.f0_max = 400.0f;
-    CHECK(vc_features_build(&c, cache, &p2, 2, NULL, NULL, &b, &s) == VC_OK);
+    CHECK(vci_features_build(&c, cache, &p2, 2, NULL, NULL, &b, &s) == VC_OK);
     CHECK(s.hits == 0 && s.misses == 5);
-    vc_feature_set_free(&b);
+    vci_feature_set_free(&b);
     p2 = p;
     p2.n_mels = 40;
-    CHECK(vc_features_build(&c, cache, &p2, 2, NULL, NULL, &b, &s) == VC_OK);
+    CHECK(vci_features_build(&c, cache, &p2, 2, NULL, NULL, &b, &s) == VC_OK);
     CHECK(s.hits == 0 && s.misses == 5 && b.M == 40 && b.n == 5);
-    vc_feature_set_free(&b);
+    vci_feature_set_free(&b);
 
     fprintf(stderr, "a truncated and a garbage cache file -> recomputed with a warning\n");
     char cache2[1024];
     join(cache2, sizeof cache2, root, "cache2"); /* a fresh folder: its files are p's only */
-    CHECK(vc_features_build(&c, cache2, &p, 2, NULL, NULL, &b, &s) == VC_OK && s.misses == 5);
-    vc_feature_set_free(&b);
+    CHECK(vci_features_build(&c, cache2, &p, 2, NULL, NULL, &b, &s) == VC_OK && s.misses == 5);
+    vci_feature_set_free(&b);
     DIR *d = opendir(cache2);
     int damaged = 0;
     for (struct dirent *e; d && (e = readdir(d)) && damaged < 2;) {
@@ -202,17 +202,17 @@ static void test_cache(const char *root) {
     if (d) closedir(d);
     log_count lc = {0, 0};
     vc_log_set(count_log, &lc);
-    CHECK(vc_features_build(&c, cache2, &p, 2, NULL, NULL, &b, &s) == VC_OK);
+    CHECK(vci_features_build(&c, cache2, &p, 2, NULL, NULL, &b, &s) == VC_OK);
     vc_log_set(NULL, NULL);
     fprintf(stderr, "  hits %d misses %d, %d warnings\n", s.hits, s.misses, lc.warn);
     CHECK(s.hits == 3 && s.misses == 2 && lc.warn >= 2 && same_set(&a, &b));
-    vc_feature_set_free(&b);
-    CHECK(vc_features_build(&c, cache2, &p, 1, NULL, NULL, &b, &s) == VC_OK);
+    vci_feature_set_free(&b);
+    CHECK(vci_features_build(&c, cache2, &p, 1, NULL, NULL, &b, &s) == VC_OK);
     CHECK(s.hits == 5 && same_set(&a, &b)); /* overwritten with good files */
-    vc_feature_set_free(&b);
+    vci_feature_set_free(&b);
 
     fprintf(stderr, "unreadable, empty, garbage and silent files skipped with a count\n");
-    vc_corpus_free(&c);
+    vci_corpus_free(&c);
     join(path, sizeof path, spk, "x_garbage.wav");
     write_bytes(path, "RIFF1234WAVEjunkjunkjunk", 24);
     join(path, sizeof path, spk, "x_empty.flac");
@@ -225,11 +225,11 @@ static void test_cache(const char *root) {
     save_utt(path, 150, 3);
     chmod(path, 0);
     int root_user = access(path, R_OK) == 0; /* root reads anything: then it is a good file */
-    if (vc_corpus_scan(dirs, 1, &c) != VC_OK) abort();
+    if (vci_corpus_scan(dirs, 1, &c) != VC_OK) abort();
     CHECK(c.n_utt == 9);
     lc = (log_count){0, 0};
     vc_log_set(count_log, &lc);
-    CHECK(vc_features_build(&c, cache, &p, 2, NULL, NULL, &b, &s) == VC_OK);
+    CHECK(vci_features_build(&c, cache, &p, 2, NULL, NULL, &b, &s) == VC_OK);
     vc_log_set(NULL, NULL);
     fprintf(stderr, "  hits %d misses %d skipped %d (root %d)\n", s.hits, s.misses, s.skipped,
             root_user);
@@ -237,8 +237,8 @@ static void test_cache(const char *root) {
     CHECK(s.skipped + b.n == 9 && (s.skipped == 4 || (root_user && s.skipped == 3)));
     CHECK(s.hits == 5 && lc.warn >= 1);
     for (int i = 0; i < b.n; i++) CHECK(b.u[i].utt >= 0 && b.u[i].utt < c.n_utt);
-    vc_feature_set_free(&b);
-    vc_corpus_free(&c);
+    vci_feature_set_free(&b);
+    vci_corpus_free(&c);
 
     fprintf(stderr, "all-bad corpus -> VC_ERR_AUDIO\n");
     char bad[1024], bspk[1024];
@@ -251,16 +251,16 @@ static void test_cache(const char *root) {
     join(path, sizeof path, bspk, "b.wav");
     write_bytes(path, "nope", 4);
     const char *bdirs[] = {bad};
-    if (vc_corpus_scan(bdirs, 1, &c) != VC_OK) abort();
-    CHECK(vc_features_build(&c, cache, &p, 2, NULL, NULL, &b, &s) == VC_ERR_AUDIO);
+    if (vci_corpus_scan(bdirs, 1, &c) != VC_OK) abort();
+    CHECK(vci_features_build(&c, cache, &p, 2, NULL, NULL, &b, &s) == VC_ERR_AUDIO);
     CHECK(b.n == 0 && b.u == NULL && s.skipped == 2);
-    vc_corpus_free(&c);
+    vci_corpus_free(&c);
     free(z);
 
     fprintf(stderr, "mel stats match a naive double computation (val utterances left out)\n");
     unsigned char is_val[5] = {0, 1, 0, 0, 1};
     float mean[80], sd[80];
-    CHECK(vc_features_mel_stats(&a, is_val, mean, sd) == VC_OK);
+    CHECK(vci_features_mel_stats(&a, is_val, mean, sd) == VC_OK);
     double worst = 0;
     for (int m = 0; m < 80; m++) {
         double s1d = 0, s2d = 0, cnt = 0;
@@ -277,17 +277,17 @@ static void test_cache(const char *root) {
     fprintf(stderr, "  worst |mean err| + |std err| %.3g\n", worst);
     CHECK(worst < 1e-4); /* float rounding of values of magnitude ~10 */
     unsigned char all_val[5] = {1, 1, 1, 1, 1};
-    CHECK(vc_features_mel_stats(&a, all_val, mean, sd) == VC_ERR_ARG);
+    CHECK(vci_features_mel_stats(&a, all_val, mean, sd) == VC_ERR_ARG);
 
     fprintf(stderr, "segment sampling: in range, deterministic, too short -> VC_ERR_SHAPE\n");
     vc_rng r1, r2;
-    vc_rng_seed(&r1, 5);
-    vc_rng_seed(&r2, 5);
+    vcu_rng_seed(&r1, 5);
+    vcu_rng_seed(&r2, 5);
     int lo = 1 << 30, hi = -1, same = 1, T = 16;
     for (int k = 0; k < 1000; k++) {
         int st1, st2;
-        CHECK(vc_features_sample_segment(&a, k % a.n, T, &r1, &st1) == VC_OK);
-        CHECK(vc_features_sample_segment(&a, k % a.n, T, &r2, &st2) == VC_OK);
+        CHECK(vci_features_sample_segment(&a, k % a.n, T, &r1, &st1) == VC_OK);
+        CHECK(vci_features_sample_segment(&a, k % a.n, T, &r2, &st2) == VC_OK);
         same &= st1 == st2;
         if (st1 < lo) lo = st1;
         if (st1 + T > a.u[k % a.n].T)
@@ -297,11 +297,11 @@ static void test_cache(const char *root) {
     }
     CHECK(same && lo == 0 && hi < (1 << 30) && hi > 0);
     int st0 = -1;
-    CHECK(vc_features_sample_segment(&a, 0, a.u[0].T, &r1, &st0) == VC_OK && st0 == 0);
-    CHECK(vc_features_sample_segment(&a, 0, a.u[0].T + 1, &r1, &st0) == VC_ERR_SHAPE && st0 == 0);
-    CHECK(vc_features_sample_segment(&a, a.n, 4, &r1, &st0) == VC_ERR_ARG);
-    vc_feature_set_free(&a);
-    vc_feature_set_free(NULL);
+    CHECK(vci_features_sample_segment(&a, 0, a.u[0].T, &r1, &st0) == VC_OK && st0 == 0);
+    CHECK(vci_features_sample_segment(&a, 0, a.u[0].T + 1, &r1, &st0) == VC_ERR_SHAPE && st0 == 0);
+    CHECK(vci_features_sample_segment(&a, a.n, 4, &r1, &st0) == VC_ERR_ARG);
+    vci_feature_set_free(&a);
+    vci_feature_set_free(NULL);
 }
 
 static void test_pitch(void) {
@@ -309,10 +309,10 @@ static void test_pitch(void) {
     enum { T = 300 };
     float f0[T], vo[T], out[2 * T];
     vc_rng r;
-    vc_rng_seed(&r, 3);
+    vcu_rng_seed(&r, 3);
     for (int t = 0; t < T; t++) {
         int voiced = (t / 20) % 3 != 0;
-        f0[t] = voiced ? 180.0f * expf(0.2f * vc_rng_normal(&r)) : 0.0f;
+        f0[t] = voiced ? 180.0f * expf(0.2f * vcu_rng_normal(&r)) : 0.0f;
         vo[t] = voiced ? 0.9f : 0.1f;
     }
     vcm_pitch_features(f0, vo, T, out);

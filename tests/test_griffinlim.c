@@ -16,7 +16,7 @@ static void harmonic_signal(float *x, size_t n, int sr, vc_rng *rng) {
         double f0 = 150.0 + 10.0 * sin(TWO_PI * 5.0 * t);
         double v = 0;
         for (int k = 1; k * f0 < 7000.0; k++) v += sin(k * phase) / k;
-        x[i] = (float)(0.3 * v + 0.003 * vc_rng_normal(rng));
+        x[i] = (float)(0.3 * v + 0.003 * vcu_rng_normal(rng));
         phase += TWO_PI * f0 / sr;
     }
 }
@@ -24,7 +24,7 @@ static void harmonic_signal(float *x, size_t n, int sr, vc_rng *rng) {
 /* 20 log10(||mag(x) - target|| / ||target||). */
 static double spectral_convergence(stft *s, const float *target, int T, const float *x, size_t n) {
     float *mag = malloc((size_t)T * s->F * sizeof *mag); // (T, F)
-    stft_magnitude(s, mag, x, n);
+    vcd_stft_magnitude(s, mag, x, n);
     double err = 0, ref = 0;
     for (size_t i = 0; i < (size_t)T * s->F; i++) {
         double d = (double)mag[i] - target[i];
@@ -38,7 +38,7 @@ static double spectral_convergence(stft *s, const float *target, int T, const fl
 static double run(stft *s, float *y, size_t n, const float *mag, int T, int iters, float momentum,
                   uint64_t seed) {
     vc_vocoder_params p = {.iters = iters, .momentum = momentum, .seed = seed};
-    CHECK(griffin_lim(s, y, n, mag, T, &p) == VC_OK);
+    CHECK(vcd_griffin_lim(s, y, n, mag, T, &p) == VC_OK);
     int bad = 0;
     for (size_t i = 0; i < n; i++) bad += !isfinite(y[i]);
     CHECK(bad == 0);
@@ -65,16 +65,16 @@ int main(void) {
     const int sr = 16000, n_fft = 1024, hop = 256;
     const size_t n = 24000; /* 1.5 s */
     vc_rng rng;
-    vc_rng_seed(&rng, test_seed(1));
+    vcu_rng_seed(&rng, test_seed(1));
     stft s;
-    CHECK(stft_init(&s, n_fft, hop) == VC_OK);
-    const int T = stft_n_frames(n, hop);
+    CHECK(vcd_stft_init(&s, n_fft, hop) == VC_OK);
+    const int T = vcd_stft_n_frames(n, hop);
     float *x = malloc(n * sizeof *x);                   // (n)
     float *y = malloc(n * sizeof *y);                   // (n)
     float *y2 = malloc(n * sizeof *y2);                 // (n)
     float *mag = malloc((size_t)T * s.F * sizeof *mag); // (T, F)
     harmonic_signal(x, n, sr, &rng);
-    stft_magnitude(&s, mag, x, n);
+    vcd_stft_magnitude(&s, mag, x, n);
 
     double sc0 = run(&s, y, n, mag, T, 0, 0.99f, 1);
     double sc4 = run(&s, y, n, mag, T, 4, 0.99f, 1);
@@ -91,11 +91,11 @@ int main(void) {
 
     /* Same seed: bit-identical output; another seed: a different output. */
     vc_vocoder_params p = {.iters = 8, .momentum = 0.99f, .seed = 7};
-    CHECK(griffin_lim(&s, y, n, mag, T, &p) == VC_OK);
-    CHECK(griffin_lim(&s, y2, n, mag, T, &p) == VC_OK);
+    CHECK(vcd_griffin_lim(&s, y, n, mag, T, &p) == VC_OK);
+    CHECK(vcd_griffin_lim(&s, y2, n, mag, T, &p) == VC_OK);
     CHECK(memcmp(y, y2, n * sizeof *y) == 0);
     p.seed = 8;
-    CHECK(griffin_lim(&s, y2, n, mag, T, &p) == VC_OK);
+    CHECK(vcd_griffin_lim(&s, y2, n, mag, T, &p) == VC_OK);
     CHECK(memcmp(y, y2, n * sizeof *y) != 0);
 
     /* Progress: one call per iteration, increasing, ending at 1; output unchanged by it. */
@@ -103,23 +103,23 @@ int main(void) {
     p.seed = 7;
     p.progress = record_progress;
     p.progress_user = &log;
-    CHECK(griffin_lim(&s, y2, n, mag, T, &p) == VC_OK);
+    CHECK(vcd_griffin_lim(&s, y2, n, mag, T, &p) == VC_OK);
     CHECK(log.calls == p.iters && log.last == 1.0 && log.increasing);
     CHECK(memcmp(y, y2, n * sizeof *y) == 0);
     p.progress = NULL;
 
-    /* A fixed prefix: n_fixed = 0 is griffin_lim bit for bit. With the true signal's first half
+    /* A fixed prefix: n_fixed = 0 is vcd_griffin_lim bit for bit. With the true signal's first half
      * as the prefix, the solution continues it: the whole output converges further than from a
      * random start, and just before the junction (where the caller crossfades) it is close to
      * the prefix. */
     p.iters = 32;
-    CHECK(griffin_lim_prefix(&s, y2, n, mag, T, &p, 0) == VC_OK);
+    CHECK(vcd_griffin_lim_prefix(&s, y2, n, mag, T, &p, 0) == VC_OK);
     CHECK(memcmp(y, y2, n * sizeof *y) != 0); /* y is from 8 iterations */
-    CHECK(griffin_lim(&s, y, n, mag, T, &p) == VC_OK);
+    CHECK(vcd_griffin_lim(&s, y, n, mag, T, &p) == VC_OK);
     CHECK(memcmp(y, y2, n * sizeof *y) == 0);
     size_t fixed = n / 2;
     memcpy(y2, x, fixed * sizeof *y2);
-    CHECK(griffin_lim_prefix(&s, y2, n, mag, T, &p, fixed) == VC_OK);
+    CHECK(vcd_griffin_lim_prefix(&s, y2, n, mag, T, &p, fixed) == VC_OK);
     double sc_free = spectral_convergence(&s, mag, T, y, n);
     double sc_prefix = spectral_convergence(&s, mag, T, y2, n);
     double e2 = 0.0, r2 = 0.0;
@@ -132,19 +132,19 @@ int main(void) {
             sc_prefix, sc_free, junction_db);
     CHECK(sc_prefix < sc_free);
     CHECK(junction_db < -20.0); /* the junction error is a hundredth of the signal's power */
-    CHECK(griffin_lim_prefix(&s, y2, n, mag, T, &p, n + 1) == VC_ERR_ARG);
+    CHECK(vcd_griffin_lim_prefix(&s, y2, n, mag, T, &p, n + 1) == VC_ERR_ARG);
 
     /* Arguments: frame count must match n, iters >= 0; a one-sample output works. */
-    CHECK(griffin_lim(&s, y, n, mag, T - 1, &p) == VC_ERR_SHAPE);
+    CHECK(vcd_griffin_lim(&s, y, n, mag, T - 1, &p) == VC_ERR_SHAPE);
     p.iters = -1;
-    CHECK(griffin_lim(&s, y, n, mag, T, &p) == VC_ERR_ARG);
+    CHECK(vcd_griffin_lim(&s, y, n, mag, T, &p) == VC_ERR_ARG);
     p.iters = 3;
-    CHECK(griffin_lim(&s, y, 0, mag, T, &p) == VC_ERR_ARG);
-    CHECK(griffin_lim(NULL, y, n, mag, T, &p) == VC_ERR_ARG);
-    CHECK(griffin_lim(&s, y, 1, mag, 1, &p) == VC_OK);
+    CHECK(vcd_griffin_lim(&s, y, 0, mag, T, &p) == VC_ERR_ARG);
+    CHECK(vcd_griffin_lim(NULL, y, n, mag, T, &p) == VC_ERR_ARG);
+    CHECK(vcd_griffin_lim(&s, y, 1, mag, 1, &p) == VC_OK);
     CHECK(isfinite(y[0]));
 
     free(x), free(y), free(y2), free(mag);
-    stft_free(&s);
+    vcd_stft_free(&s);
     return test_finish();
 }

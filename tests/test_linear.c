@@ -80,7 +80,7 @@ static void fixture_free(fixture *f) {
 
 static void gc_forward(void *ctx, float *out) {
     fixture *f = ctx;
-    linear_forward(&f->l, out, f->inp, f->B);
+    vcn_linear_forward(&f->l, out, f->inp, f->B);
 }
 
 static void check_case(int C, int OC, int B, int bias, vc_rng *rng) {
@@ -93,7 +93,7 @@ static void check_case(int C, int OC, int B, int bias, vc_rng *rng) {
      * 1e-4 leaves a margin, while an indexing error gives an O(1) difference. */
     float *want = malloc(f.n_out * sizeof(float));
     VC_ASSERT(want);
-    linear_forward(&f.l, f.out, f.inp, B);
+    vcn_linear_forward(&f.l, f.out, f.inp, B);
     linear_forward_ref(&f.l, want, f.inp, B);
     check_tensor(name, f.out, want, f.n_out, 1e-4, 1e-4);
 
@@ -103,7 +103,7 @@ static void check_case(int C, int OC, int B, int bias, vc_rng *rng) {
     gc_randn(f.db, (size_t)OC, 1.0f, rng);
     float *dinp_ref = copy_of(f.dinp, f.n_in), *dw_ref = copy_of(f.dw, f.n_w),
           *db_ref = copy_of(f.db, (size_t)OC);
-    linear_backward(&f.l, f.dinp, f.dout, f.inp, B);
+    vcn_linear_backward(&f.l, f.dinp, f.dout, f.inp, B);
     linear ref = f.l;
     ref.dw = dw_ref;
     ref.db = bias ? db_ref : NULL;
@@ -119,12 +119,12 @@ static void check_case(int C, int OC, int B, int bias, vc_rng *rng) {
      * exact; allow a rounding of the sum (~1e-7 relative) in case a BLAS adds in pieces. */
     memset(f.dw, 0, f.n_w * sizeof(float));
     memset(f.db, 0, (size_t)OC * sizeof(float));
-    linear_backward(&f.l, NULL, f.dout, f.inp, B);
-    linear_backward(&f.l, NULL, f.dout, f.inp, B);
+    vcn_linear_backward(&f.l, NULL, f.dout, f.inp, B);
+    vcn_linear_backward(&f.l, NULL, f.dout, f.inp, B);
     float *dw_twice = copy_of(f.dw, f.n_w), *db_twice = copy_of(f.db, (size_t)OC);
     memset(f.dw, 0, f.n_w * sizeof(float));
     memset(f.db, 0, (size_t)OC * sizeof(float));
-    linear_backward(&f.l, NULL, f.dout, f.inp, B);
+    vcn_linear_backward(&f.l, NULL, f.dout, f.inp, B);
     for (size_t i = 0; i < f.n_w; i++) f.dw[i] *= 2.0f;
     for (int o = 0; o < OC; o++) f.db[o] *= 2.0f;
     check_tensor("dw twice", dw_twice, f.dw, f.n_w, 1e-6, 1e-5);
@@ -136,7 +136,7 @@ static void check_case(int C, int OC, int B, int bias, vc_rng *rng) {
     memset(f.dinp, 0, f.n_in * sizeof(float));
     memset(f.dw, 0, f.n_w * sizeof(float));
     memset(f.db, 0, (size_t)OC * sizeof(float));
-    linear_backward(&f.l, f.dinp, f.dout, f.inp, B);
+    vcn_linear_backward(&f.l, f.dinp, f.dout, f.inp, B);
     gc_loss L = {gc_forward, &f, f.out, f.dout, f.n_out};
     gc_opts o = {1e-2, 2e-3, 1e-2, 200, 0.0};
     char gname[80];
@@ -159,7 +159,7 @@ static void check_case(int C, int OC, int B, int bias, vc_rng *rng) {
 
 int main(void) {
     vc_rng rng;
-    vc_rng_seed(&rng, test_seed(1));
+    vcu_rng_seed(&rng, test_seed(1));
     check_case(5, 3, 1, 1, &rng);
     check_case(7, 4, 6, 0, &rng);
     check_case(96, 48, 9, 1, &rng);

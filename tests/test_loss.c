@@ -20,7 +20,7 @@ typedef struct loss_ctx {
 } loss_ctx;
 
 static double loss_of(const loss_ctx *k) {
-    return l1_loss(k->pred, k->target, k->n);
+    return vcn_l1_loss(k->pred, k->target, k->n);
 }
 
 static void loss_f(void *ctx, float *out) {
@@ -57,7 +57,7 @@ static void test_loss(size_t n, vc_rng *rng) {
             fabs(got - want) / want);
     CHECK_NEAR(got, want, 0.0, 1e-12);
 
-    l1_loss_backward(g, p, t, n, 1.0f);
+    vcn_l1_loss_backward(g, p, t, n, 1.0f);
     if (ties) CHECK(g[3] == 0.0f && g[n - 1] == 0.0f); /* zero at exact ties */
 
     if (n <= 1000) {
@@ -75,7 +75,7 @@ static void test_loss(size_t n, vc_rng *rng) {
 
     /* scale: a power of two scales every gradient exactly; accumulation doubles exactly. */
     for (int rep = 0; rep < 2; rep++) {
-        l1_loss_backward(g2, p, t, n, 0.5f);
+        vcn_l1_loss_backward(g2, p, t, n, 0.5f);
     }
     char tag[32];
     snprintf(tag, sizeof tag, "%s scale+accumulate", name);
@@ -85,7 +85,7 @@ static void test_loss(size_t n, vc_rng *rng) {
 
 int main(void) {
     vc_rng rng;
-    vc_rng_seed(&rng, test_seed(1));
+    vcu_rng_seed(&rng, test_seed(1));
     test_loss(N, &rng);
     /* Large enough for the parallel path when threads are available. */
     test_loss(100003, &rng);

@@ -1,5 +1,5 @@
 /* Mel filterbank against numpy reference vectors (tests/gen_mel_reference.py), filterbank
- * properties, log-mel of a reference signal, and the NNLS inverse mel_to_magnitude. */
+ * properties, log-mel of a reference signal, and the NNLS inverse vcd_mel_to_magnitude. */
 #include "dsp/mel.h"
 #include "dsp/stft.h"
 #include "test.h"
@@ -34,13 +34,13 @@ static FILE *open_data(const char *name) {
 static void check_properties(const melbank *mb, int sr, int n_fft, float fmin, float fmax) {
     const int M = mb->M, F = mb->F;
     const double bin_hz = (double)sr / n_fft;
-    const double mel_lo = mel_from_hz(fmin), mel_hi = mel_from_hz(fmax);
+    const double mel_lo = vcd_mel_from_hz(fmin), mel_hi = vcd_mel_from_hz(fmax);
     int neg = 0, outside_range = 0, outside_band = 0, bad_order = 0, bad_area = 0;
     for (int m = 0; m < M; m++) {
         const float *row = mb->w + (size_t)m * F; // (F)
         /* Band edges f_lo, f_hi: the mel points m and m + 2 of M + 2. */
-        double f_lo = hz_from_mel(mel_lo + (mel_hi - mel_lo) * m / (M + 1));
-        double f_hi = hz_from_mel(mel_lo + (mel_hi - mel_lo) * (m + 2) / (M + 1));
+        double f_lo = vcd_hz_from_mel(mel_lo + (mel_hi - mel_lo) * m / (M + 1));
+        double f_hi = vcd_hz_from_mel(mel_lo + (mel_hi - mel_lo) * (m + 2) / (M + 1));
         double area = 0;
         for (int f = 0; f < F; f++) {
             if (row[f] < 0) neg++;
@@ -72,7 +72,7 @@ static double test_reference_filterbank(const char *name) {
     double fmin, fmax;
     CHECK(fscanf(fp, "%d %d %d %lf %lf", &sr, &n_fft, &n_mels, &fmin, &fmax) == 5);
     melbank mb;
-    CHECK(melbank_init(&mb, sr, n_fft, n_mels, (float)fmin, (float)fmax) == VC_OK);
+    CHECK(vcd_melbank_init(&mb, sr, n_fft, n_mels, (float)fmin, (float)fmax) == VC_OK);
     const int F = mb.F;
     float *want = calloc((size_t)n_mels * F, sizeof *want); // (M, F)
     double max_rel = 0;
@@ -101,7 +101,7 @@ static double test_reference_filterbank(const char *name) {
     check_properties(&mb, sr, n_fft, (float)fmin, (float)fmax);
     fprintf(stderr, "%s: max error %.2e of the band peak\n", name, max_rel);
     free(want);
-    melbank_free(&mb);
+    vcd_melbank_free(&mb);
     return max_rel;
 }
 
@@ -113,7 +113,7 @@ static void test_log_mel_reference(void) {
     double fmin, fmax;
     CHECK(fscanf(fp, "%d %d %d %d %lf %lf %d %d", &sr, &n_fft, &hop, &n_mels, &fmin, &fmax, &n,
                  &T) == 8);
-    CHECK(T == stft_n_frames((size_t)n, hop));
+    CHECK(T == vcd_stft_n_frames((size_t)n, hop));
     float *want = malloc((size_t)T * n_mels * sizeof *want); // (T, M)
     for (int i = 0; i < T * n_mels; i++) {
         double v;
@@ -123,14 +123,14 @@ static void test_log_mel_reference(void) {
     fclose(fp);
     stft s;
     melbank mb;
-    CHECK(stft_init(&s, n_fft, hop) == VC_OK);
-    CHECK(melbank_init(&mb, sr, n_fft, n_mels, (float)fmin, (float)fmax) == VC_OK);
+    CHECK(vcd_stft_init(&s, n_fft, hop) == VC_OK);
+    CHECK(vcd_melbank_init(&mb, sr, n_fft, n_mels, (float)fmin, (float)fmax) == VC_OK);
     float *x = malloc((size_t)n * sizeof *x);                      // (n)
     float *mag = malloc((size_t)T * s.F * sizeof *mag);            // (T, F)
     float *log_mel = malloc((size_t)T * n_mels * sizeof *log_mel); // (T, M)
     reference_signal(x, (size_t)n, sr);
-    stft_magnitude(&s, mag, x, (size_t)n);
-    mel_log_forward(&mb, log_mel, mag, T);
+    vcd_stft_magnitude(&s, mag, x, (size_t)n);
+    vcd_mel_log_forward(&mb, log_mel, mag, T);
     double max_err = 0;
     for (int i = 0; i < T * n_mels; i++)
         if (fabs(log_mel[i] - want[i]) > max_err) max_err = fabs(log_mel[i] - want[i]);
@@ -142,14 +142,14 @@ static void test_log_mel_reference(void) {
      * padding or scale error. */
     check_tensor("log_mel", log_mel, want, (size_t)T * n_mels, 2e-4, 0);
     free(x), free(mag), free(log_mel), free(want);
-    melbank_free(&mb);
-    stft_free(&s);
+    vcd_melbank_free(&mb);
+    vcd_stft_free(&s);
 }
 
 /* ||W mag - exp(log_mel)|| / ||exp(log_mel)|| over all frames. */
 static double reprojection_error(const melbank *mb, const float *mag, const float *log_mel, int T) {
     float *mel = malloc((size_t)T * mb->M * sizeof *mel); // (T, M)
-    mel_forward(mb, mel, mag, T);
+    vcd_mel_forward(mb, mel, mag, T);
     double err = 0, ref = 0;
     for (int i = 0; i < T * mb->M; i++) {
         double y = exp(log_mel[i]), d = mel[i] - y;
@@ -165,25 +165,26 @@ static void test_mel_to_magnitude(void) {
     const size_t n = 8000;
     stft s;
     melbank mb;
-    CHECK(stft_init(&s, n_fft, hop) == VC_OK);
-    CHECK(melbank_init(&mb, sr, n_fft, n_mels, 0.0f, 8000.0f) == VC_OK);
-    const int T = stft_n_frames(n, hop), F = s.F;
+    CHECK(vcd_stft_init(&s, n_fft, hop) == VC_OK);
+    CHECK(vcd_melbank_init(&mb, sr, n_fft, n_mels, 0.0f, 8000.0f) == VC_OK);
+    const int T = vcd_stft_n_frames(n, hop), F = s.F;
     float *x = malloc(n * sizeof *x);                              // (n)
     float *mag = malloc((size_t)T * F * sizeof *mag);              // (T, F)
     float *est = malloc((size_t)T * F * sizeof *est);              // (T, F)
     float *log_mel = malloc((size_t)T * n_mels * sizeof *log_mel); // (T, M)
     reference_signal(x, n, sr); /* tones plus noise: a real-ish spectrum */
-    stft_magnitude(&s, mag, x, n);
-    mel_log_forward(&mb, log_mel, mag, T);
+    vcd_stft_magnitude(&s, mag, x, n);
+    vcd_mel_log_forward(&mb, log_mel, mag, T);
     const int iters[] = {0, 4, 16, 64, 256};
     double prev = INFINITY;
     for (size_t k = 0; k < sizeof iters / sizeof iters[0]; k++) {
-        CHECK(mel_to_magnitude(&mb, est, log_mel, T, iters[k]) == VC_OK);
+        CHECK(vcd_mel_to_magnitude(&mb, est, log_mel, T, iters[k]) == VC_OK);
         int bad = 0;
         for (int i = 0; i < T * F; i++) bad += !(est[i] >= 0.0f && isfinite(est[i]));
         CHECK(bad == 0);
         double e = reprojection_error(&mb, est, log_mel, T);
-        fprintf(stderr, "mel_to_magnitude, %3d iterations: relative mel error %.4f\n", iters[k], e);
+        fprintf(stderr, "vcd_mel_to_magnitude, %3d iterations: relative mel error %.4f\n", iters[k],
+                e);
         /* Multiplicative updates never increase the least-squares error (Lee & Seung 2001);
          * 1e-6 allows for float rounding once converged. */
         CHECK(e <= prev * (1 + 1e-6));
@@ -197,32 +198,32 @@ static void test_mel_to_magnitude(void) {
     for (int t = 0; t < T; t++) CHECK(est[(size_t)t * F] == 0.0f);
     for (int i = 0; i < T * n_mels; i++)
         log_mel[i] = i % 3 == 0 ? logf(VC_LOG_FLOOR) : i % 3 == 1 ? 200.0f : NAN;
-    CHECK(mel_to_magnitude(&mb, est, log_mel, T, 8) == VC_OK);
+    CHECK(vcd_mel_to_magnitude(&mb, est, log_mel, T, 8) == VC_OK);
     int bad = 0;
     for (int i = 0; i < T * F; i++) bad += !(est[i] >= 0.0f && isfinite(est[i]));
     CHECK(bad == 0);
     free(x), free(mag), free(est), free(log_mel);
-    melbank_free(&mb);
-    stft_free(&s);
+    vcd_melbank_free(&mb);
+    vcd_stft_free(&s);
 }
 
 static void test_scale_and_args(void) {
     /* Slaney scale anchors: 1 kHz is mel 15, linear below, 27 mels per factor 6.4 above. */
-    CHECK_NEAR(mel_from_hz(1000.0), 15.0, 1e-12, 0);
-    CHECK_NEAR(mel_from_hz(500.0), 7.5, 1e-12, 0);
-    CHECK_NEAR(mel_from_hz(6400.0), 42.0, 1e-12, 0);
+    CHECK_NEAR(vcd_mel_from_hz(1000.0), 15.0, 1e-12, 0);
+    CHECK_NEAR(vcd_mel_from_hz(500.0), 7.5, 1e-12, 0);
+    CHECK_NEAR(vcd_mel_from_hz(6400.0), 42.0, 1e-12, 0);
     for (double hz = 0; hz < 20000; hz += 37.5)
-        CHECK_NEAR(hz_from_mel(mel_from_hz(hz)), hz, 1e-9, 1e-12);
+        CHECK_NEAR(vcd_hz_from_mel(vcd_mel_from_hz(hz)), hz, 1e-9, 1e-12);
     melbank mb;
-    CHECK(melbank_init(&mb, 16000, 1024, 0, 0, 8000) == VC_ERR_ARG);
-    CHECK(melbank_init(&mb, 16000, 1024, 80, 0, 9000) == VC_ERR_ARG); /* above Nyquist */
-    CHECK(melbank_init(&mb, 16000, 1024, 80, 300, 200) == VC_ERR_ARG);
-    CHECK(melbank_init(&mb, 16000, 1023, 80, 0, 8000) == VC_ERR_ARG);
-    CHECK(melbank_init(NULL, 16000, 1024, 80, 0, 8000) == VC_ERR_ARG);
-    melbank_free(&mb);
-    melbank_free(NULL);
+    CHECK(vcd_melbank_init(&mb, 16000, 1024, 0, 0, 8000) == VC_ERR_ARG);
+    CHECK(vcd_melbank_init(&mb, 16000, 1024, 80, 0, 9000) == VC_ERR_ARG); /* above Nyquist */
+    CHECK(vcd_melbank_init(&mb, 16000, 1024, 80, 300, 200) == VC_ERR_ARG);
+    CHECK(vcd_melbank_init(&mb, 16000, 1023, 80, 0, 8000) == VC_ERR_ARG);
+    CHECK(vcd_melbank_init(NULL, 16000, 1024, 80, 0, 8000) == VC_ERR_ARG);
+    vcd_melbank_free(&mb);
+    vcd_melbank_free(NULL);
     /* More bands than bins: many bands hold no bin (lo == hi) and the rest still behave. */
-    CHECK(melbank_init(&mb, 16000, 256, 200, 0, 8000) == VC_OK);
+    CHECK(vcd_melbank_init(&mb, 16000, 256, 200, 0, 8000) == VC_OK);
     int empty = 0;
     for (int m = 0; m < mb.M; m++) empty += mb.lo[m] == mb.hi[m];
     CHECK(empty > 0);
@@ -230,12 +231,12 @@ static void test_scale_and_args(void) {
     float *lm = malloc((size_t)mb.M * sizeof *lm);   // (1, M)
     float *mag = malloc((size_t)mb.F * sizeof *mag); // (1, F)
     for (int m = 0; m < mb.M; m++) lm[m] = -1.0f;
-    CHECK(mel_to_magnitude(&mb, mag, lm, 1, 10) == VC_OK);
+    CHECK(vcd_mel_to_magnitude(&mb, mag, lm, 1, 10) == VC_OK);
     int bad = 0;
     for (int f = 0; f < mb.F; f++) bad += !(mag[f] >= 0.0f && isfinite(mag[f]));
     CHECK(bad == 0);
     free(lm), free(mag);
-    melbank_free(&mb);
+    vcd_melbank_free(&mb);
 }
 
 int main(void) {

@@ -108,11 +108,11 @@ static void test_config(const char *dir) {
     join(path, sizeof path, dir, "meta.safetensors");
     float one = 1.0f;
     st_tensor_out t = {.name = "x", .ndim = 1, .shape = {1}, .data = &one};
-    CHECK(safetensors_write(path, &t, 1, cm.kv, cm.n, ST_F32) == VC_OK);
+    CHECK(vci_safetensors_write(path, &t, 1, cm.kv, cm.n, ST_F32) == VC_OK);
     st_file f;
-    CHECK(safetensors_load(path, &f) == VC_OK);
+    CHECK(vci_safetensors_load(path, &f) == VC_OK);
     CHECK(vcm_config_from_meta(&f, path, &back) == VC_OK && config_equal(&c, &back));
-    safetensors_free(&f);
+    vci_safetensors_free(&f);
     fprintf(stderr, "config: presets, JSON and metadata round trips ok (%d meta keys)\n", cm.n);
 }
 
@@ -131,7 +131,7 @@ static void test_table(void) {
         CHECK(m.params.n == m.n_spec);
         int frozen = 0; /* the optimiser skips exactly the codebook, which its EMA owns */
         for (int i = 0; i < m.params.n; i++)
-            if (!vc_params_trainable(&m.params, i))
+            if (!vcn_params_trainable(&m.params, i))
                 frozen += 1 + 100 * (strcmp(m.params.spec[i].name, "vq.codebook") != 0);
         CHECK(frozen == 1);
         fprintf(stderr, "preset %-7s: %d tensors, %zu parameters (%.2f M)\n", names[k], m.n_spec,
@@ -166,7 +166,7 @@ static void test_shapes(vc_rng *rng) {
             "tiny forward B %d T %d Ts %d: mel (%d,%d,%d) lin (%d,%d,%d) loss mel %.4f lin %.4f "
             "commit %.4f\n",
             B, T, Ts, B, M, T, B, F, T, L.mel, L.lin, L.commit);
-    vc_params_zero_grad(&m.params);
+    vcn_params_zero_grad(&m.params);
     vcm_backward(&m, &ws);
     CHECK(all_finite(m.params.grad, m.params.total) && all_finite(ws.dx, (size_t)B * M * T));
 
@@ -284,7 +284,7 @@ static int gradcheck_signs(const char *name, const gc_loss *L, sign_rec *s, floa
     gc_eval(L);
     sign_rec_diff(s, 1);
     for (int c = 0; c < coords; c++) {
-        size_t i = coords == (int)n ? (size_t)c : (size_t)(vc_rng_u32(rng) % (uint32_t)n);
+        size_t i = coords == (int)n ? (size_t)c : (size_t)(vcu_rng_u32(rng) % (uint32_t)n);
         float saved = x[i];
         x[i] = saved + (float)o->eps;
         double hp = (double)x[i] - saved, Lp = gc_eval(L);
@@ -324,11 +324,11 @@ static int check_all(const char *tag, const vcm_model *m, vcm_workspace *ws, bat
     int failed = 0;
     const vcm_config *c = &m->cfg;
     for (int i = 0; i < m->params.n; i++) {
-        size_t n = vc_param_numel(&m->params.spec[i]);
-        float *g = copy_of(vc_params_grad(&m->params, i), n);
+        size_t n = vcn_param_numel(&m->params.spec[i]);
+        float *g = copy_of(vcn_params_grad(&m->params, i), n);
         char name[96];
         snprintf(name, sizeof name, "%s %s", tag, m->params.spec[i].name);
-        failed += !gradcheck_signs(name, L, s, vc_params_data(&m->params, i), g, n, o, rng);
+        failed += !gradcheck_signs(name, L, s, vcn_params_data(&m->params, i), g, n, o, rng);
         free(g);
     }
     size_t nx = (size_t)b->B * c->n_mels * b->T, np = (size_t)b->B * 2 * b->T;
@@ -365,7 +365,7 @@ static void test_gradcheck(vc_rng *rng) {
     float *r = malloc(n_out * sizeof(float)), *out = malloc(n_out * sizeof(float));
     gc_randn(r, n_out, 1.0f, rng);
     fwd_outputs(&g, out);
-    vc_params_zero_grad(&m.params);
+    vcn_params_zero_grad(&m.params);
     vcm_backward_from_outputs(&m, &ws, r, r + g.n_mel);
     /* eps 1e-3 and rtol 2e-2 as in test_composite (instance norms over 8 and 4 frames make the
      * outputs strongly nonlinear; float rounding / 2 eps stays near 1e-3 absolute, hence
@@ -384,7 +384,7 @@ static void test_gradcheck(vc_rng *rng) {
     vcm_losses l0;
     vcm_forward_train(&m, &ws, b.x, b.p, b.xs, b.mel_t, b.lin_t, 0, &l0);
     g.base = l0.total;
-    vc_params_zero_grad(&m.params);
+    vcn_params_zero_grad(&m.params);
     vcm_backward(&m, &ws);
     float one = 1.0f, lout;
     gc_opts o2 = {.eps = 1e-3, .atol = 2e-4, .rtol = 3e-2, .max_coords = 20, .max_kink_share = 0.9};
@@ -420,7 +420,7 @@ static void test_straight_through(vc_rng *rng) {
     batch_init(&b, &c, B, T, Ts, rng);
     vcm_losses L;
     vcm_forward_train(&m, &ws, b.x, b.p, b.xs, b.mel_t, b.lin_t, 1, &L);
-    vc_params_zero_grad(&m.params);
+    vcn_params_zero_grad(&m.params);
     vcm_backward(&m, &ws);
     size_t n = (size_t)B * D * T2;
     float *want = malloc(n * sizeof(float));
@@ -469,7 +469,7 @@ static void test_save_load(const char *dir, vc_rng *rng) {
     vcm_model m, l;
     CHECK(vcm_model_init(&m, &c, 0) == VC_OK);
     vcm_model_randomize(&m, rng);
-    for (int i = 0; i < c.n_mels; i++) m.mel_mean[i] = vc_rng_normal(rng), m.mel_std[i] = 0.5f + i;
+    for (int i = 0; i < c.n_mels; i++) m.mel_mean[i] = vcu_rng_normal(rng), m.mel_std[i] = 0.5f + i;
     for (int i = 0; i < c.n_bins; i++) m.lin_mean[i] = -1.0f / (i + 3), m.lin_std[i] = 2.0f;
     char path[512];
     join(path, sizeof path, dir, "model.safetensors");
@@ -514,18 +514,18 @@ static void test_save_load(const char *dir, vc_rng *rng) {
     vcm_config_meta cm;
     vcm_config_to_meta(&c, &cm);
     fprintf(stderr, "expect 3 load errors:\n");
-    CHECK(vc_params_save(path, &m.params, cm.kv + 2, cm.n - 1, 0) == VC_OK); /* no sample_rate */
+    CHECK(vci_params_save(path, &m.params, cm.kv + 2, cm.n - 1, 0) == VC_OK); /* no sample_rate */
     CHECK(vcm_model_load(path, &l, 0) == VC_ERR_FORMAT && l.spec == NULL);
     vcm_config wide = c;
     wide.channels = 40;
     vcm_config_to_meta(&wide, &cm);
-    CHECK(vc_params_save(path, &m.params, cm.kv, cm.n, 0) == VC_OK);
+    CHECK(vci_params_save(path, &m.params, cm.kv, cm.n, 0) == VC_OK);
     CHECK(vcm_model_load(path, &l, 0) == VC_ERR_SHAPE);
     vcm_config_to_meta(&c, &cm);
     const char *kv[2 * (VCM_CONFIG_META_MAX + 1)];
     memcpy(kv, cm.kv, sizeof(char *) * 2 * cm.n);
     kv[2 * cm.n] = "vconv.norm_std", kv[2 * cm.n + 1] = "1,2,3";
-    CHECK(vc_params_save(path, &m.params, kv, cm.n + 1, 0) == VC_OK);
+    CHECK(vci_params_save(path, &m.params, kv, cm.n + 1, 0) == VC_OK);
     CHECK(vcm_model_load(path, &l, 0) == VC_ERR_FORMAT);
     batch_free(&b);
     vcm_model_free(&m);
@@ -539,7 +539,7 @@ static void test_determinism(void) {
     float *mel[2], *lin[2];
     for (int k = 0; k < 2; k++) {
         vc_rng rng;
-        vc_rng_seed(&rng, 99);
+        vcu_rng_seed(&rng, 99);
         CHECK(vcm_model_init(&m[k], &c, 0) == VC_OK);
         vcm_model_randomize(&m[k], &rng);
         batch b;
@@ -555,7 +555,7 @@ static void test_determinism(void) {
 
 int main(void) {
     vc_rng rng;
-    vc_rng_seed(&rng, test_seed(5));
+    vcu_rng_seed(&rng, test_seed(5));
     char dir[] = "/tmp/vconv_test_model_XXXXXX";
     if (!mkdtemp(dir)) {
         perror("mkdtemp");

@@ -25,9 +25,9 @@ typedef struct norm_ctx {
 static void norm_fwd(void *ctx, float *out) {
     norm_ctx *k = ctx;
     if (k->l)
-        instnorm_forward(k->l, out, k->mean, k->rstd, k->inp, B, T);
+        vcn_instnorm_forward(k->l, out, k->mean, k->rstd, k->inp, B, T);
     else
-        adain_forward(out, k->mean, k->rstd, k->inp, k->gamma, k->beta, B, C, T, k->eps);
+        vcn_adain_forward(out, k->mean, k->rstd, k->inp, k->gamma, k->beta, B, C, T, k->eps);
 }
 
 /* eps = 1e-2 on rows of spread 0.5..2.5: the central difference's truncation error
@@ -48,8 +48,8 @@ static float *alloc(size_t n) {
 /* Rows with different offsets and spreads, so normalisation has something to remove. */
 static void fill_rows(float *x, vc_rng *rng) {
     for (int bc = 0; bc < B * C; bc++) {
-        float off = 3.0f * vc_rng_normal(rng), sc = 0.5f + 2.0f * vc_rng_uniform(rng);
-        for (int t = 0; t < T; t++) x[bc * T + t] = off + sc * vc_rng_normal(rng);
+        float off = 3.0f * vcu_rng_normal(rng), sc = 0.5f + 2.0f * vcu_rng_uniform(rng);
+        for (int t = 0; t < T; t++) x[bc * T + t] = off + sc * vcu_rng_normal(rng);
     }
 }
 
@@ -58,11 +58,11 @@ static void test_forward_properties(vc_rng *rng) {
     float gamma[C], beta[C], ag[B * C], ab[B * C];
     fill_rows(x, rng);
     instnorm plain = {C, LAYER_EPS, NULL, NULL, NULL, NULL};
-    instnorm_forward(&plain, y, mean, rstd, x, B, T);
+    vcn_instnorm_forward(&plain, y, mean, rstd, x, B, T);
     double worst_m = 0.0, worst_v = 0.0;
     for (int bc = 0; bc < B * C; bc++) {
         double m, v;
-        norm_moments(y + bc * T, T, &m, &v);
+        vcn_norm_moments(y + bc * T, T, &m, &v);
         worst_m = fmax(worst_m, fabs(m));
         worst_v = fmax(worst_v, fabs(v - 1.0));
     }
@@ -76,14 +76,14 @@ static void test_forward_properties(vc_rng *rng) {
     gc_randn(gamma, C, 1.0f, rng);
     gc_randn(beta, C, 1.0f, rng);
     instnorm aff = {C, LAYER_EPS, gamma, beta, NULL, NULL};
-    instnorm_forward(&aff, ya, mean, rstd, x, B, T);
+    vcn_instnorm_forward(&aff, ya, mean, rstd, x, B, T);
     float *want = alloc(N);
     for (int i = 0; i < N; i++) want[i] = gamma[i / T % C] * y[i] + beta[i / T % C];
     /* Same float operations in the same order: exact. */
     check_tensor("instnorm affine", ya, want, N, 0.0, 0.0);
     gc_randn(ag, B * C, 1.0f, rng);
     gc_randn(ab, B * C, 1.0f, rng);
-    adain_forward(ya, mean, rstd, x, ag, ab, B, C, T, LAYER_EPS);
+    vcn_adain_forward(ya, mean, rstd, x, ag, ab, B, C, T, LAYER_EPS);
     for (int i = 0; i < N; i++) want[i] = ag[i / T] * y[i] + ab[i / T];
     check_tensor("adain", ya, want, N, 0.0, 0.0);
     free(x), free(y), free(ya), free(mean), free(rstd), free(want);
@@ -98,7 +98,7 @@ static void test_grads(vc_rng *rng, int adain, int affine, const float *x0, floa
     float *g = alloc(np), *b = alloc(np), *dg = alloc(np), *db = alloc(np), *dg2 = alloc(np),
           *db2 = alloc(np);
     memcpy(x, x0, N * sizeof(float));
-    for (int i = 0; i < np; i++) g[i] = 1.0f + 0.5f * vc_rng_normal(rng);
+    for (int i = 0; i < np; i++) g[i] = 1.0f + 0.5f * vcu_rng_normal(rng);
     gc_randn(b, np, 1.0f, rng);
     gc_randn(r, N, 1.0f, rng);
     instnorm l = {C, eps, affine ? g : NULL, affine ? b : NULL, dg, db};
@@ -107,9 +107,9 @@ static void test_grads(vc_rng *rng, int adain, int affine, const float *x0, floa
 
     norm_fwd(&k, out);
     if (adain)
-        adain_backward(dx, dg, db, r, x, mean, rstd, g, B, C, T);
+        vcn_adain_backward(dx, dg, db, r, x, mean, rstd, g, B, C, T);
     else
-        instnorm_backward(&l, dx, r, x, mean, rstd, B, T);
+        vcn_instnorm_backward(&l, dx, r, x, mean, rstd, B, T);
     char name[64];
     snprintf(name, sizeof name, "%s dinp", tag);
     CHECK(gradcheck(name, &L, x, dx, N, &smooth, rng));
@@ -131,9 +131,9 @@ static void test_grads(vc_rng *rng, int adain, int affine, const float *x0, floa
     l.dgamma = dg2, l.dbeta = db2;
     for (int rep = 0; rep < 2; rep++) {
         if (adain)
-            adain_backward(dx2, dg2, db2, r, x, mean, rstd, g, B, C, T);
+            vcn_adain_backward(dx2, dg2, db2, r, x, mean, rstd, g, B, C, T);
         else
-            instnorm_backward(&l, dx2, r, x, mean, rstd, B, T);
+            vcn_instnorm_backward(&l, dx2, r, x, mean, rstd, B, T);
     }
     for (int i = 0; i < N; i++) dx[i] *= 2.0f;
     for (int i = 0; i < np; i++) dg[i] *= 2.0f, db[i] *= 2.0f;
@@ -156,9 +156,9 @@ static void test_constant_rows(vc_rng *rng) {
     gc_randn(ag, B * C, 1.0f, rng);
     gc_randn(ab, B * C, 1.0f, rng);
     gc_randn(r, N, 1.0f, rng);
-    adain_forward(y, mean, rstd, x, ag, ab, B, C, T, LAYER_EPS);
+    vcn_adain_forward(y, mean, rstd, x, ag, ab, B, C, T, LAYER_EPS);
     float dg[B * C] = {0}, db[B * C] = {0};
-    adain_backward(dx, dg, db, r, x, mean, rstd, ag, B, C, T);
+    vcn_adain_backward(dx, dg, db, r, x, mean, rstd, ag, B, C, T);
     int ok = 1;
     for (int i = 0; i < N; i++) ok &= y[i] == ab[i / T] && isfinite(dx[i]);
     for (int i = 0; i < B * C; i++) ok &= isfinite(dg[i]) && isfinite(db[i]) && dg[i] == 0.0f;
@@ -173,14 +173,14 @@ static void test_constant_rows(vc_rng *rng) {
      * 1e-3 it reached 1.3e-3 for 6 of 300 seeds). */
     const gc_opts steep = {1e-2, 1e-3, 1e-2, 200, 0.03};
     float ig[C], ib[C], idg[C] = {0}, idb[C] = {0};
-    for (int c = 0; c < C; c++) ig[c] = 1.0f + 0.5f * vc_rng_normal(rng);
+    for (int c = 0; c < C; c++) ig[c] = 1.0f + 0.5f * vcu_rng_normal(rng);
     gc_randn(ib, C, 1.0f, rng);
     instnorm l = {C, 1.0f, ig, ib, idg, idb};
     norm_ctx k = {&l, mean, rstd, x, NULL, NULL, 0.0f};
     gc_loss L = {norm_fwd, &k, y, r, N};
     memset(dx, 0, N * sizeof(float));
     norm_fwd(&k, y);
-    instnorm_backward(&l, dx, r, x, mean, rstd, B, T);
+    vcn_instnorm_backward(&l, dx, r, x, mean, rstd, B, T);
     CHECK(gradcheck("instnorm const dinp", &L, x, dx, N, &steep, rng));
     CHECK(gradcheck("instnorm const dgamma", &L, ig, idg, C, &steep, rng));
     CHECK(gradcheck("instnorm const dbeta", &L, ib, idb, C, &steep, rng));
@@ -189,7 +189,7 @@ static void test_constant_rows(vc_rng *rng) {
 
 int main(void) {
     vc_rng rng;
-    vc_rng_seed(&rng, test_seed(1));
+    vcu_rng_seed(&rng, test_seed(1));
     test_forward_properties(&rng);
     float *x = alloc(N);
     fill_rows(x, &rng);

@@ -8,7 +8,7 @@
 
 int main(void) {
     vc_rng rng;
-    vc_rng_seed(&rng, test_seed(1));
+    vcu_rng_seed(&rng, test_seed(1));
     const vc_param_spec table[] = {
         {"enc.conv.w", 3, {8, 3, 5}, VC_INIT_UNIFORM, 1.0f, 15, 1},
         {"enc.conv.b", 1, {8}, VC_INIT_ZEROS, 0.0f, 0, 1},
@@ -16,28 +16,30 @@ int main(void) {
         {"codebook", 2, {16, 4}, VC_INIT_NORMAL, 0.5f, 0, 0},
     };
     vc_params p;
-    CHECK(vc_params_init(&p, table, 4, 1) == VC_OK);
+    CHECK(vcn_params_init(&p, table, 4, 1) == VC_OK);
     /* the trainable flag travels with the table: the optimiser skips the codebook by it */
-    CHECK(vc_params_trainable(&p, 0) && vc_params_trainable(&p, 2) && !vc_params_trainable(&p, 3));
+    CHECK(vcn_params_trainable(&p, 0) && vcn_params_trainable(&p, 2) &&
+          !vcn_params_trainable(&p, 3));
     CHECK(p.n == 4);
     size_t end = 0;
     for (int i = 0; i < p.n; i++) {
         CHECK(p.offset[i] % 16 == 0); /* 64-byte aligned starts */
         CHECK(p.offset[i] >= end);    /* disjoint, in table order */
-        end = p.offset[i] + vc_param_numel(&p.spec[i]);
+        end = p.offset[i] + vcn_param_numel(&p.spec[i]);
     }
     CHECK(end <= p.total);
-    CHECK(vc_param_numel(&table[0]) == 120);
-    CHECK(vc_params_find(&p, "norm.gamma") == 2);
-    CHECK(vc_params_find(&p, "nope") == -1);
-    CHECK(vc_params_grad(&p, 1) == p.grad + p.offset[1]);
+    CHECK(vcn_param_numel(&table[0]) == 120);
+    CHECK(vcn_params_find(&p, "norm.gamma") == 2);
+    CHECK(vcn_params_find(&p, "nope") == -1);
+    CHECK(vcn_params_grad(&p, 1) == p.grad + p.offset[1]);
 
-    vc_params_randomize(&p, &rng);
-    const float *w = vc_params_data(&p, 0), *g = vc_params_data(&p, 2), *cb = vc_params_data(&p, 3);
+    vcn_params_randomize(&p, &rng);
+    const float *w = vcn_params_data(&p, 0), *g = vcn_params_data(&p, 2),
+                *cb = vcn_params_data(&p, 3);
     float bound = 1.0f / sqrtf(15.0f), wmax = 0.0f;
     for (int i = 0; i < 120; i++) wmax = fmaxf(wmax, fabsf(w[i]));
     CHECK(wmax <= bound && wmax > 0.5f * bound); /* 120 draws fill most of the range */
-    for (int i = 0; i < 8; i++) CHECK(vc_params_data(&p, 1)[i] == 0.0f);
+    for (int i = 0; i < 8; i++) CHECK(vcn_params_data(&p, 1)[i] == 0.0f);
     for (int i = 0; i < 7; i++) CHECK(g[i] == 1.0f);
     double var = 0.0;
     for (int i = 0; i < 64; i++) var += (double)cb[i] * cb[i] / 64.0;
@@ -45,32 +47,32 @@ int main(void) {
 
     /* Same seed, same values. */
     vc_params q;
-    CHECK(vc_params_init(&q, table, 4, 0) == VC_OK);
+    CHECK(vcn_params_init(&q, table, 4, 0) == VC_OK);
     CHECK(q.grad == NULL);
-    vc_rng_seed(&rng, 1234);
-    vc_params_randomize(&p, &rng);
-    vc_rng_seed(&rng, 1234);
-    vc_params_randomize(&q, &rng);
+    vcu_rng_seed(&rng, 1234);
+    vcn_params_randomize(&p, &rng);
+    vcu_rng_seed(&rng, 1234);
+    vcn_params_randomize(&q, &rng);
     CHECK(!memcmp(p.data, q.data, p.total * sizeof(float)));
     p.grad[3] = 5.0f;
-    vc_params_zero_grad(&p);
+    vcn_params_zero_grad(&p);
     CHECK(p.grad[3] == 0.0f);
-    vc_params_free(&q);
-    vc_params_free(&p);
-    vc_params_free(NULL);
+    vcn_params_free(&q);
+    vcn_params_free(&p);
+    vcn_params_free(NULL);
 
     /* Bad tables are refused. */
     vc_param_spec bad[2] = {table[0], table[0]};
-    CHECK(vc_params_init(&p, bad, 2, 1) == VC_ERR_ARG); /* duplicate name */
+    CHECK(vcn_params_init(&p, bad, 2, 1) == VC_ERR_ARG); /* duplicate name */
     bad[1] = table[1];
     bad[1].shape[0] = 0;
-    CHECK(vc_params_init(&p, bad, 2, 1) == VC_ERR_ARG); /* empty dimension */
+    CHECK(vcn_params_init(&p, bad, 2, 1) == VC_ERR_ARG); /* empty dimension */
     bad[1] = table[1];
     bad[1].ndim = 5;
-    CHECK(vc_params_init(&p, bad, 2, 1) == VC_ERR_ARG);
+    CHECK(vcn_params_init(&p, bad, 2, 1) == VC_ERR_ARG);
     bad[1] = table[1];
     bad[1].name[0] = '\0';
-    CHECK(vc_params_init(&p, bad, 2, 1) == VC_ERR_ARG);
-    CHECK(vc_params_init(&p, table, 0, 1) == VC_ERR_ARG);
+    CHECK(vcn_params_init(&p, bad, 2, 1) == VC_ERR_ARG);
+    CHECK(vcn_params_init(&p, table, 0, 1) == VC_ERR_ARG);
     return test_finish();
 }

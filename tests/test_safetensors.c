@@ -114,41 +114,41 @@ static void test_half(vc_rng *rng) {
     /* Every non-NaN half survives half -> float -> half exactly. */
     int bad = 0;
     for (uint32_t h = 0; h < 65536; h++) {
-        float x = st_f16_to_f32((uint16_t)h);
+        float x = vci_f16_to_f32((uint16_t)h);
         int is_nan = (h & 0x7c00u) == 0x7c00u && (h & 0x3ffu);
-        if (is_nan ? !isnan(x) : st_f32_to_f16(x) != h) bad++;
+        if (is_nan ? !isnan(x) : vci_f32_to_f16(x) != h) bad++;
     }
     CHECK(bad == 0);
-    CHECK(st_f16_to_f32(0x0001) == ldexpf(1.0f, -24)); /* smallest subnormal */
-    CHECK(st_f16_to_f32(0x03ff) == ldexpf(1023.0f, -24));
-    CHECK(st_f16_to_f32(0x0400) == ldexpf(1.0f, -14)); /* smallest normal */
-    CHECK(st_f16_to_f32(0x7bff) == 65504.0f);
-    CHECK(st_f16_to_f32(0x8000) == 0.0f && signbit(st_f16_to_f32(0x8000)));
-    CHECK(isinf(st_f16_to_f32(0x7c00)) && st_f16_to_f32(0xfc00) < 0);
-    CHECK(isnan(st_f16_to_f32(0x7e00)));
+    CHECK(vci_f16_to_f32(0x0001) == ldexpf(1.0f, -24)); /* smallest subnormal */
+    CHECK(vci_f16_to_f32(0x03ff) == ldexpf(1023.0f, -24));
+    CHECK(vci_f16_to_f32(0x0400) == ldexpf(1.0f, -14)); /* smallest normal */
+    CHECK(vci_f16_to_f32(0x7bff) == 65504.0f);
+    CHECK(vci_f16_to_f32(0x8000) == 0.0f && signbit(vci_f16_to_f32(0x8000)));
+    CHECK(isinf(vci_f16_to_f32(0x7c00)) && vci_f16_to_f32(0xfc00) < 0);
+    CHECK(isnan(vci_f16_to_f32(0x7e00)));
     /* Ties go to even. */
-    CHECK(st_f32_to_f16(1.0f + ldexpf(1.0f, -11)) == 0x3c00);    /* 1 + half ulp -> 1 */
-    CHECK(st_f32_to_f16(1.0f + ldexpf(3.0f, -11)) == 0x3c02);    /* -> 1 + 2 ulp (even) */
-    CHECK(st_f32_to_f16(ldexpf(1.0f, -25)) == 0x0000);           /* tie with 0 -> 0 */
-    CHECK(st_f32_to_f16(nextafterf(ldexpf(1.0f, -25), 1)) == 1); /* just above -> 2^-24 */
-    CHECK(st_f32_to_f16(ldexpf(3.0f, -25)) == 0x0002);           /* 1.5 * 2^-24 -> 2 */
-    CHECK(st_f32_to_f16(ldexpf(5.0f, -25)) == 0x0002);           /* 2.5 * 2^-24 -> 2 */
-    CHECK(st_f32_to_f16(ldexpf(2047.0f, -25)) == 0x0400);        /* rounds up into the normals */
-    CHECK(st_f32_to_f16(65519.0f) == 0x7bff);
-    CHECK(st_f32_to_f16(65520.0f) == 0x7c00); /* tie with 2^16 goes to the even inf */
-    CHECK(st_f32_to_f16(-1e9f) == 0xfc00);
-    CHECK(st_f32_to_f16(1e-30f) == 0 && st_f32_to_f16(-1e-30f) == 0x8000);
-    CHECK((st_f32_to_f16(NAN) & 0x7fffu) > 0x7c00u);
+    CHECK(vci_f32_to_f16(1.0f + ldexpf(1.0f, -11)) == 0x3c00);    /* 1 + half ulp -> 1 */
+    CHECK(vci_f32_to_f16(1.0f + ldexpf(3.0f, -11)) == 0x3c02);    /* -> 1 + 2 ulp (even) */
+    CHECK(vci_f32_to_f16(ldexpf(1.0f, -25)) == 0x0000);           /* tie with 0 -> 0 */
+    CHECK(vci_f32_to_f16(nextafterf(ldexpf(1.0f, -25), 1)) == 1); /* just above -> 2^-24 */
+    CHECK(vci_f32_to_f16(ldexpf(3.0f, -25)) == 0x0002);           /* 1.5 * 2^-24 -> 2 */
+    CHECK(vci_f32_to_f16(ldexpf(5.0f, -25)) == 0x0002);           /* 2.5 * 2^-24 -> 2 */
+    CHECK(vci_f32_to_f16(ldexpf(2047.0f, -25)) == 0x0400);        /* rounds up into the normals */
+    CHECK(vci_f32_to_f16(65519.0f) == 0x7bff);
+    CHECK(vci_f32_to_f16(65520.0f) == 0x7c00); /* tie with 2^16 goes to the even inf */
+    CHECK(vci_f32_to_f16(-1e9f) == 0xfc00);
+    CHECK(vci_f32_to_f16(1e-30f) == 0 && vci_f32_to_f16(-1e-30f) == 0x8000);
+    CHECK((vci_f32_to_f16(NAN) & 0x7fffu) > 0x7c00u);
     /* Random floats over the half range go to a nearest half. */
     bad = 0;
     for (int i = 0; i < 200000; i++) {
-        float x = ldexpf(2.0f * vc_rng_uniform(rng) - 1.0f, (int)(vc_rng_u32(rng) % 42) - 26);
-        uint16_t h = st_f32_to_f16(x);
-        double err = fabs((double)st_f16_to_f32(h) - x);
+        float x = ldexpf(2.0f * vcu_rng_uniform(rng) - 1.0f, (int)(vcu_rng_u32(rng) % 42) - 26);
+        uint16_t h = vci_f32_to_f16(x);
+        double err = fabs((double)vci_f16_to_f32(h) - x);
         uint16_t up = (uint16_t)(h + 1), down = (uint16_t)(h - 1);
         if ((h & 0x7fffu) >= 0x7c00u) continue;
-        if (((up & 0x7fffu) < 0x7c00u && fabs((double)st_f16_to_f32(up) - x) < err) ||
-            ((h & 0x7fffu) && fabs((double)st_f16_to_f32(down) - x) < err))
+        if (((up & 0x7fffu) < 0x7c00u && fabs((double)vci_f16_to_f32(up) - x) < err) ||
+            ((h & 0x7fffu) && fabs((double)vci_f16_to_f32(down) - x) < err))
             bad++;
     }
     CHECK(bad == 0);
@@ -160,9 +160,9 @@ static void test_roundtrip(const char *dir, vc_rng *rng, log_capture *lc) {
     char path[1024];
     join(path, sizeof path, dir, "rt.safetensors");
     float a[6], s = 3.5f, b[40];
-    for (int i = 0; i < 6; i++) a[i] = 100.0f * vc_rng_normal(rng);
+    for (int i = 0; i < 6; i++) a[i] = 100.0f * vcu_rng_normal(rng);
     a[0] = -0.0f, a[1] = FLT_MIN, a[2] = 1e-40f /* float subnormal */, a[3] = -FLT_MAX;
-    for (int i = 0; i < 40; i++) b[i] = vc_rng_normal(rng);
+    for (int i = 0; i < 40; i++) b[i] = vcu_rng_normal(rng);
     const st_tensor_out t[] = {
         {"enc.a", 2, {2, 3}, a},
         {"scalar", 0, {0}, &s},
@@ -172,7 +172,7 @@ static void test_roundtrip(const char *dir, vc_rng *rng, log_capture *lc) {
     const char *meta[] = {
         "vconv.sample_rate",         "16000", "quote", "say \"hi\"\\n\t", "unicode",
         "h\xc3\xa9llo \xe2\x9c\x93", "empty", ""};
-    CHECK(safetensors_write(path, t, 4, meta, 4, ST_F32) == VC_OK);
+    CHECK(vci_safetensors_write(path, t, 4, meta, 4, ST_F32) == VC_OK);
     CHECK(count_matching(dir, "") == 1); /* no temp file left behind */
 
     size_t size;
@@ -186,16 +186,16 @@ static void test_roundtrip(const char *dir, vc_rng *rng, log_capture *lc) {
     CHECK(img[8] == '{' && (img[8 + n - 1] == '}' || img[8 + n - 1] == ' '));
 
     st_file f;
-    CHECK(safetensors_load(path, &f) == VC_OK);
+    CHECK(vci_safetensors_load(path, &f) == VC_OK);
     CHECK(f.n_tensors == 4 && f.n_meta == 4);
-    CHECK(!strcmp(safetensors_meta(&f, "quote"), "say \"hi\"\\n\t"));
-    CHECK(!strcmp(safetensors_meta(&f, "unicode"), "h\xc3\xa9llo \xe2\x9c\x93"));
-    CHECK(!strcmp(safetensors_meta(&f, "empty"), ""));
-    CHECK(!strcmp(safetensors_meta(&f, "vconv.sample_rate"), "16000"));
-    CHECK(safetensors_meta(&f, "nope") == NULL);
-    CHECK(safetensors_find(&f, "nope") == -1);
+    CHECK(!strcmp(vci_safetensors_meta(&f, "quote"), "say \"hi\"\\n\t"));
+    CHECK(!strcmp(vci_safetensors_meta(&f, "unicode"), "h\xc3\xa9llo \xe2\x9c\x93"));
+    CHECK(!strcmp(vci_safetensors_meta(&f, "empty"), ""));
+    CHECK(!strcmp(vci_safetensors_meta(&f, "vconv.sample_rate"), "16000"));
+    CHECK(vci_safetensors_meta(&f, "nope") == NULL);
+    CHECK(vci_safetensors_find(&f, "nope") == -1);
     for (int i = 0; i < 4; i++) {
-        int j = safetensors_find(&f, t[i].name);
+        int j = vci_safetensors_find(&f, t[i].name);
         CHECK(j == i); /* written in the given order */
         if (j < 0) continue;
         const st_tensor *ti = &f.tensors[j];
@@ -203,23 +203,23 @@ static void test_roundtrip(const char *dir, vc_rng *rng, log_capture *lc) {
         for (int d = 0; d < t[i].ndim; d++) CHECK(ti->shape[d] == t[i].shape[d]);
     }
     float ga[6], gs, gb[40];
-    CHECK(safetensors_read_f32(&f, 0, ga, 6) == VC_OK);
+    CHECK(vci_safetensors_read_f32(&f, 0, ga, 6) == VC_OK);
     CHECK(!memcmp(ga, a, sizeof a)); /* F32 is bit exact, -0 and subnormals included */
-    CHECK(safetensors_read_f32(&f, 1, &gs, 1) == VC_OK && gs == s);
-    CHECK(f.tensors[2].numel == 0 && safetensors_read_f32(&f, 2, NULL, 0) == VC_OK);
-    CHECK(safetensors_read_f32(&f, 3, gb, 40) == VC_OK && !memcmp(gb, b, sizeof b));
+    CHECK(vci_safetensors_read_f32(&f, 1, &gs, 1) == VC_OK && gs == s);
+    CHECK(f.tensors[2].numel == 0 && vci_safetensors_read_f32(&f, 2, NULL, 0) == VC_OK);
+    CHECK(vci_safetensors_read_f32(&f, 3, gb, 40) == VC_OK && !memcmp(gb, b, sizeof b));
     capture_reset(lc);
-    CHECK(safetensors_read_f32(&f, 3, gb, 39) == VC_ERR_SHAPE);
+    CHECK(vci_safetensors_read_f32(&f, 3, gb, 39) == VC_ERR_SHAPE);
     CHECK(strstr(lc->last, "dec.b") != NULL);
-    CHECK(safetensors_read_f32(&f, 4, gb, 40) == VC_ERR_ARG);
-    safetensors_free(&f);
-    safetensors_free(&f); /* zeroed: no-op */
-    safetensors_free(NULL);
+    CHECK(vci_safetensors_read_f32(&f, 4, gb, 40) == VC_ERR_ARG);
+    vci_safetensors_free(&f);
+    vci_safetensors_free(&f); /* zeroed: no-op */
+    vci_safetensors_free(NULL);
 
     /* The same image from memory references the caller's buffer. */
-    CHECK(safetensors_parse(img, size, &f) == VC_OK);
+    CHECK(vci_safetensors_parse(img, size, &f) == VC_OK);
     CHECK(f.data == img + 8 + n && f.owned == NULL);
-    safetensors_free(&f);
+    vci_safetensors_free(&f);
     free(img);
 
     /* F16: within half precision, half subnormals included. */
@@ -227,16 +227,16 @@ static void test_roundtrip(const char *dir, vc_rng *rng, log_capture *lc) {
     for (int i = 0; i < 64; i++) {
         h[i] = i < 8 ? ldexpf((float)(i * 37 % 1024), -24) /* half subnormals */
                : i < 16
-                   ? ldexpf(vc_rng_uniform(rng), -14 - (i % 4)) /* random subnormals */
-                   : 60000.0f * (2.0f * vc_rng_uniform(rng) - 1.0f) / powf(10.0f, (float)(i % 9));
+                   ? ldexpf(vcu_rng_uniform(rng), -14 - (i % 4)) /* random subnormals */
+                   : 60000.0f * (2.0f * vcu_rng_uniform(rng) - 1.0f) / powf(10.0f, (float)(i % 9));
     }
     h[63] = -65504.0f;
     const st_tensor_out th = {"h", 2, {8, 8}, h};
-    CHECK(safetensors_write(path, &th, 1, NULL, 0, ST_F16) == VC_OK);
-    CHECK(safetensors_load(path, &f) == VC_OK);
+    CHECK(vci_safetensors_write(path, &th, 1, NULL, 0, ST_F16) == VC_OK);
+    CHECK(vci_safetensors_load(path, &f) == VC_OK);
     CHECK(f.n_tensors == 1 && f.tensors[0].dtype == ST_F16 && f.n_meta == 0);
     CHECK(f.data_size == 128);
-    CHECK(safetensors_read_f32(&f, 0, gh, 64) == VC_OK);
+    CHECK(vci_safetensors_read_f32(&f, 0, gh, 64) == VC_OK);
     int bad = 0;
     for (int i = 0; i < 64; i++) {
         /* Normals: relative error <= 2^-11 (half of the 10-bit mantissa's ulp). Subnormals:
@@ -246,30 +246,30 @@ static void test_roundtrip(const char *dir, vc_rng *rng, log_capture *lc) {
     }
     CHECK(bad == 0);
     for (int i = 0; i < 8; i++) CHECK(gh[i] == h[i]); /* exact half subnormals stay exact */
-    safetensors_free(&f);
+    vci_safetensors_free(&f);
 
     /* Values the file cannot hold are refused, and the old file stays. */
     size_t before_size;
     unsigned char *before = read_bytes(path, &before_size);
     h[5] = 65520.0f; /* rounds to inf in F16 */
-    CHECK(safetensors_write(path, &th, 1, NULL, 0, ST_F16) == VC_ERR_ARG);
+    CHECK(vci_safetensors_write(path, &th, 1, NULL, 0, ST_F16) == VC_ERR_ARG);
     h[5] = NAN;
-    CHECK(safetensors_write(path, &th, 1, NULL, 0, ST_F32) == VC_ERR_ARG);
+    CHECK(vci_safetensors_write(path, &th, 1, NULL, 0, ST_F32) == VC_ERR_ARG);
     h[5] = 0.0f;
     const st_tensor_out dup[] = {{"x", 1, {1}, h}, {"x", 1, {1}, h}};
-    CHECK(safetensors_write(path, dup, 2, NULL, 0, ST_F32) == VC_ERR_ARG);
+    CHECK(vci_safetensors_write(path, dup, 2, NULL, 0, ST_F32) == VC_ERR_ARG);
     const st_tensor_out reserved = {"__metadata__", 1, {1}, h};
-    CHECK(safetensors_write(path, &reserved, 1, NULL, 0, ST_F32) == VC_ERR_ARG);
+    CHECK(vci_safetensors_write(path, &reserved, 1, NULL, 0, ST_F32) == VC_ERR_ARG);
     const st_tensor_out negshape = {"n", 1, {-1}, h};
-    CHECK(safetensors_write(path, &negshape, 1, NULL, 0, ST_F32) == VC_ERR_ARG);
+    CHECK(vci_safetensors_write(path, &negshape, 1, NULL, 0, ST_F32) == VC_ERR_ARG);
     const char *dupmeta[] = {"k", "1", "k", "2"};
-    CHECK(safetensors_write(path, &th, 1, dupmeta, 2, ST_F32) == VC_ERR_ARG);
+    CHECK(vci_safetensors_write(path, &th, 1, dupmeta, 2, ST_F32) == VC_ERR_ARG);
     const char *badutf[] = {"k", "\xff"};
-    CHECK(safetensors_write(path, &th, 1, badutf, 1, ST_F32) == VC_ERR_ARG);
-    CHECK(safetensors_write(path, &th, 1, NULL, 0, (st_dtype)7) == VC_ERR_ARG);
+    CHECK(vci_safetensors_write(path, &th, 1, badutf, 1, ST_F32) == VC_ERR_ARG);
+    CHECK(vci_safetensors_write(path, &th, 1, NULL, 0, (st_dtype)7) == VC_ERR_ARG);
     char nodir[1100];
     join(nodir, sizeof nodir, dir, "missing/x.safetensors");
-    CHECK(safetensors_write(nodir, &th, 1, NULL, 0, ST_F32) == VC_ERR_IO);
+    CHECK(vci_safetensors_write(nodir, &th, 1, NULL, 0, ST_F32) == VC_ERR_IO);
     size_t after_size;
     unsigned char *after = read_bytes(path, &after_size);
     CHECK(before && after && before_size == after_size && !memcmp(before, after, after_size));
@@ -279,12 +279,12 @@ static void test_roundtrip(const char *dir, vc_rng *rng, log_capture *lc) {
 
     /* Metadata only, and an empty header, are valid files. */
     const char *only[] = {"a", "b"};
-    CHECK(safetensors_write(path, NULL, 0, only, 1, ST_F32) == VC_OK);
-    CHECK(safetensors_load(path, &f) == VC_OK && f.n_tensors == 0 && f.n_meta == 1);
-    safetensors_free(&f);
-    CHECK(safetensors_write(path, NULL, 0, NULL, 0, ST_F16) == VC_OK);
-    CHECK(safetensors_load(path, &f) == VC_OK && f.n_tensors == 0 && f.n_meta == 0);
-    safetensors_free(&f);
+    CHECK(vci_safetensors_write(path, NULL, 0, only, 1, ST_F32) == VC_OK);
+    CHECK(vci_safetensors_load(path, &f) == VC_OK && f.n_tensors == 0 && f.n_meta == 1);
+    vci_safetensors_free(&f);
+    CHECK(vci_safetensors_write(path, NULL, 0, NULL, 0, ST_F16) == VC_OK);
+    CHECK(vci_safetensors_load(path, &f) == VC_OK && f.n_tensors == 0 && f.n_meta == 0);
+    vci_safetensors_free(&f);
     unlink(path);
 }
 
@@ -312,29 +312,29 @@ static vc_status save_variant(const char *path, const vc_params *p, int skip, in
         o->name = s->name;
         o->ndim = s->ndim;
         for (int d = 0; d < s->ndim; d++) o->shape[d] = s->shape[d];
-        o->data = vc_params_data(p, i);
+        o->data = vcn_params_data(p, i);
         if (i == reshape) { /* same element count, other shape */
             o->ndim = 1;
-            o->shape[0] = (int64_t)vc_param_numel(s);
+            o->shape[0] = (int64_t)vcn_param_numel(s);
         }
         if (i == nan_row) {
-            nan_copy = malloc(sizeof(float) * vc_param_numel(s));
-            memcpy(nan_copy, o->data, sizeof(float) * vc_param_numel(s));
+            nan_copy = malloc(sizeof(float) * vcn_param_numel(s));
+            memcpy(nan_copy, o->data, sizeof(float) * vcn_param_numel(s));
             o->data = nan_copy;
         }
     }
-    if (extra) t[n++] = (st_tensor_out){"stray", 1, {2}, vc_params_data(p, 0)};
-    vc_status st = safetensors_write(path, t, n, meta, n_meta, ST_F16);
+    if (extra) t[n++] = (st_tensor_out){"stray", 1, {2}, vcn_params_data(p, 0)};
+    vc_status st = vci_safetensors_write(path, t, n, meta, n_meta, ST_F16);
     if (nan_copy && st == VC_OK) {
         /* The writer refuses NaN, so poke one into the finished file: first value of the row,
          * F16 quiet NaN 0x7e00. */
         size_t size;
         unsigned char *img = read_bytes(path, &size);
         st_file f;
-        if (img && safetensors_parse(img, size, &f) == VC_OK) {
-            int j = safetensors_find(&f, p->spec[nan_row].name);
+        if (img && vci_safetensors_parse(img, size, &f) == VC_OK) {
+            int j = vci_safetensors_find(&f, p->spec[nan_row].name);
             size_t at = (size_t)(f.data - img) + f.tensors[j].begin;
-            safetensors_free(&f);
+            vci_safetensors_free(&f);
             img[at] = 0x00;
             img[at + 1] = 0x7e;
             st = write_bytes(path, img, size) ? VC_OK : VC_ERR_IO;
@@ -348,9 +348,9 @@ static vc_status save_variant(const char *path, const vc_params *p, int skip, in
 /* A parameter file read the way the model loader reads one: parsed, then filled by name. */
 static vc_status load_params(const char *path, vc_params *p) {
     st_file f;
-    vc_status st = safetensors_load(path, &f);
-    if (st == VC_OK) st = vc_params_read(&f, path, p);
-    safetensors_free(&f);
+    vc_status st = vci_safetensors_load(path, &f);
+    if (st == VC_OK) st = vci_params_read(&f, path, p);
+    vci_safetensors_free(&f);
     return st;
 }
 
@@ -358,38 +358,38 @@ static void test_params(const char *dir, vc_rng *rng, log_capture *lc) {
     char path[1024];
     join(path, sizeof path, dir, "model.safetensors");
     vc_params p, q;
-    CHECK(vc_params_init(&p, table, N_TABLE, 0) == VC_OK);
-    CHECK(vc_params_init(&q, table, N_TABLE, 0) == VC_OK);
-    vc_params_randomize(&p, rng);
+    CHECK(vcn_params_init(&p, table, N_TABLE, 0) == VC_OK);
+    CHECK(vcn_params_init(&q, table, N_TABLE, 0) == VC_OK);
+    vcn_params_randomize(&p, rng);
     const char *meta[] = {"vconv.sample_rate", "16000", "vconv.train_steps", "10"};
-    CHECK(vc_params_save(path, &p, meta, 2, 0) == VC_OK);
+    CHECK(vci_params_save(path, &p, meta, 2, 0) == VC_OK);
     CHECK(load_params(path, &q) == VC_OK);
     for (int i = 0; i < N_TABLE; i++)
-        check_tensor(table[i].name, vc_params_data(&q, i), vc_params_data(&p, i),
-                     vc_param_numel(&table[i]), 0.0, 0.0); /* F32: exact */
+        check_tensor(table[i].name, vcn_params_data(&q, i), vcn_params_data(&p, i),
+                     vcn_param_numel(&table[i]), 0.0, 0.0); /* F32: exact */
     st_file f;
-    CHECK(safetensors_load(path, &f) == VC_OK);
+    CHECK(vci_safetensors_load(path, &f) == VC_OK);
     CHECK(f.n_tensors == N_TABLE && f.n_meta == 3);
-    CHECK(!strcmp(safetensors_meta(&f, VC_META_FORMAT_VERSION), VC_FORMAT_VERSION));
-    CHECK(!strcmp(safetensors_meta(&f, "vconv.train_steps"), "10"));
-    safetensors_free(&f);
+    CHECK(!strcmp(vci_safetensors_meta(&f, VC_META_FORMAT_VERSION), VC_FORMAT_VERSION));
+    CHECK(!strcmp(vci_safetensors_meta(&f, "vconv.train_steps"), "10"));
+    vci_safetensors_free(&f);
     const char *own_version[] = {VC_META_FORMAT_VERSION, "9"};
-    CHECK(vc_params_save(path, &p, own_version, 1, 0) == VC_ERR_ARG);
+    CHECK(vci_params_save(path, &p, own_version, 1, 0) == VC_ERR_ARG);
 
     /* F16 through the in-memory parser. */
-    CHECK(vc_params_save(path, &p, NULL, 0, 1) == VC_OK);
+    CHECK(vci_params_save(path, &p, NULL, 0, 1) == VC_OK);
     size_t size;
     unsigned char *img = read_bytes(path, &size);
     memset(q.data, 0, q.total * sizeof(float));
     st_file fm;
-    CHECK(img && safetensors_parse(img, size, &fm) == VC_OK);
-    CHECK(vc_params_read(&fm, "<memory>", &q) == VC_OK);
-    safetensors_free(&fm);
+    CHECK(img && vci_safetensors_parse(img, size, &fm) == VC_OK);
+    CHECK(vci_params_read(&fm, "<memory>", &q) == VC_OK);
+    vci_safetensors_free(&fm);
     free(img);
     for (int i = 0; i < N_TABLE; i++) /* 2^-11 relative: half precision; 2^-25 absolute: the
                                          spacing of half subnormals, for values near 0 */
-        check_tensor(table[i].name, vc_params_data(&q, i), vc_params_data(&p, i),
-                     vc_param_numel(&table[i]), ldexp(1.0, -25), ldexp(1.0, -11));
+        check_tensor(table[i].name, vcn_params_data(&q, i), vcn_params_data(&p, i),
+                     vcn_param_numel(&table[i]), ldexp(1.0, -25), ldexp(1.0, -11));
 
     /* Files that do not fit leave q untouched. */
     float *saved = malloc(q.total * sizeof(float));
@@ -435,8 +435,8 @@ static void test_params(const char *dir, vc_rng *rng, log_capture *lc) {
     join(path, sizeof path, dir, "does-not-exist.safetensors");
     CHECK(load_params(path, &q) == VC_ERR_IO);
     free(saved);
-    vc_params_free(&p);
-    vc_params_free(&q);
+    vcn_params_free(&p);
+    vcn_params_free(&q);
     join(path, sizeof path, dir, "model.safetensors");
     unlink(path);
 }
@@ -449,14 +449,14 @@ static void test_malformed(const char *dir, log_capture *lc) {
     const float a[4] = {1, 2, 3, 4}, b[3] = {5, 6, 7};
     const st_tensor_out t[] = {{"a", 2, {2, 2}, a}, {"b", 1, {3}, b}};
     const char *meta[] = {"k", "v"};
-    CHECK(safetensors_write(path, t, 2, meta, 1, ST_F32) == VC_OK);
+    CHECK(vci_safetensors_write(path, t, 2, meta, 1, ST_F32) == VC_OK);
     size_t size;
     unsigned char *good = read_bytes(path, &size);
     CHECK(good != NULL);
     if (!good) return;
     st_file f;
-    CHECK(safetensors_parse(good, size, &f) == VC_OK);
-    safetensors_free(&f);
+    CHECK(vci_safetensors_parse(good, size, &f) == VC_OK);
+    vci_safetensors_free(&f);
 
     /* Header edits: each replaces the first match in the good header. The writer emits
      * "a":{"shape":[2,2],"data_offsets":[0,16],"dtype":"F32"}, "b": ... [16,28]. */
@@ -514,55 +514,55 @@ static void test_malformed(const char *dir, log_capture *lc) {
             *p = 0;
         }
         capture_reset(lc);
-        vc_status st = safetensors_parse(img, n, &f);
+        vc_status st = vci_safetensors_parse(img, n, &f);
         if (st != edits[c].want)
             fprintf(stderr, "edit %s: status %d, want %d (%s)\n", edits[c].what, (int)st,
                     (int)edits[c].want, lc->last);
         CHECK(st == edits[c].want);
         CHECK(st == VC_OK || lc->count > 0); /* every rejection says why */
         CHECK(st == VC_OK || (f.tensors == NULL && f.json == NULL && f.n_tensors == 0));
-        safetensors_free(&f);
+        vci_safetensors_free(&f);
         free(img);
     }
 
     /* Byte-level damage to the good image. */
     unsigned char *img = malloc(size + 16);
     memcpy(img, good, size);
-    CHECK(safetensors_parse(img, 0, &f) == VC_ERR_FORMAT);
-    CHECK(safetensors_parse(img, 5, &f) == VC_ERR_FORMAT); /* shorter than 8 */
-    CHECK(safetensors_parse(img, 8, &f) == VC_ERR_FORMAT); /* no header text */
+    CHECK(vci_safetensors_parse(img, 0, &f) == VC_ERR_FORMAT);
+    CHECK(vci_safetensors_parse(img, 5, &f) == VC_ERR_FORMAT); /* shorter than 8 */
+    CHECK(vci_safetensors_parse(img, 8, &f) == VC_ERR_FORMAT); /* no header text */
     for (size_t cut = 9; cut < size; cut += 7)
-        CHECK(safetensors_parse(img, cut, &f) == VC_ERR_FORMAT); /* truncated anywhere */
-    CHECK(safetensors_parse(img, size - 1, &f) == VC_ERR_FORMAT);
+        CHECK(vci_safetensors_parse(img, cut, &f) == VC_ERR_FORMAT); /* truncated anywhere */
+    CHECK(vci_safetensors_parse(img, size - 1, &f) == VC_ERR_FORMAT);
     memset(img + size, 0, 4);
-    CHECK(safetensors_parse(img, size + 4, &f) == VC_ERR_FORMAT); /* trailing bytes */
+    CHECK(vci_safetensors_parse(img, size + 4, &f) == VC_ERR_FORMAT); /* trailing bytes */
     put_le64(img, 0);
-    CHECK(safetensors_parse(img, size, &f) == VC_ERR_FORMAT); /* header length 0 */
+    CHECK(vci_safetensors_parse(img, size, &f) == VC_ERR_FORMAT); /* header length 0 */
     put_le64(img, size - 7);
-    CHECK(safetensors_parse(img, size, &f) == VC_ERR_FORMAT); /* longer than the file */
+    CHECK(vci_safetensors_parse(img, size, &f) == VC_ERR_FORMAT); /* longer than the file */
     put_le64(img, (uint64_t)1 << 40);
-    CHECK(safetensors_parse(img, size, &f) == VC_ERR_FORMAT); /* absurd */
+    CHECK(vci_safetensors_parse(img, size, &f) == VC_ERR_FORMAT); /* absurd */
     put_le64(img, UINT64_MAX);
-    CHECK(safetensors_parse(img, size, &f) == VC_ERR_FORMAT);
+    CHECK(vci_safetensors_parse(img, size, &f) == VC_ERR_FORMAT);
     memcpy(img, good, size);
-    CHECK(safetensors_parse(NULL, size, &f) == VC_ERR_ARG);
-    CHECK(safetensors_parse(img, size, NULL) == VC_ERR_ARG);
+    CHECK(vci_safetensors_parse(NULL, size, &f) == VC_ERR_ARG);
+    CHECK(vci_safetensors_parse(img, size, NULL) == VC_ERR_ARG);
 
     /* Non-finite values parse (the header is fine) but are refused on read. */
-    CHECK(safetensors_parse(img, size, &f) == VC_OK);
-    size_t at = (size_t)(f.data - img) + f.tensors[safetensors_find(&f, "b")].begin;
-    safetensors_free(&f);
+    CHECK(vci_safetensors_parse(img, size, &f) == VC_OK);
+    size_t at = (size_t)(f.data - img) + f.tensors[vci_safetensors_find(&f, "b")].begin;
+    vci_safetensors_free(&f);
     float v[4];
     const uint32_t bad32[] = {0x7fc00000u, 0x7f800000u, 0xff800000u, 0x7f800001u};
     for (int k = 0; k < 4; k++) {
         memcpy(img, good, size);
         put_le64(img + at + 4, bad32[k]);       /* element 1 of "b" (and 4 more zero bytes) */
         memcpy(img + at + 8, good + at + 8, 4); /* restore element 2 */
-        CHECK(safetensors_parse(img, size, &f) == VC_OK);
+        CHECK(vci_safetensors_parse(img, size, &f) == VC_OK);
         capture_reset(lc);
-        CHECK(safetensors_read_f32(&f, safetensors_find(&f, "b"), v, 3) == VC_ERR_FORMAT);
+        CHECK(vci_safetensors_read_f32(&f, vci_safetensors_find(&f, "b"), v, 3) == VC_ERR_FORMAT);
         CHECK(strstr(lc->last, "\"b\"") && strstr(lc->last, "element 1"));
-        safetensors_free(&f);
+        vci_safetensors_free(&f);
     }
     free(img);
     free(good);
@@ -570,17 +570,17 @@ static void test_malformed(const char *dir, log_capture *lc) {
     /* inf and NaN in F16. */
     const float h[4] = {1, 2, 3, 4};
     const st_tensor_out th = {"h16", 1, {4}, h};
-    CHECK(safetensors_write(path, &th, 1, NULL, 0, ST_F16) == VC_OK);
+    CHECK(vci_safetensors_write(path, &th, 1, NULL, 0, ST_F16) == VC_OK);
     good = read_bytes(path, &size);
     const uint16_t bad16[] = {0x7c00, 0xfc00, 0x7e00, 0x7c01};
     for (int k = 0; k < 4; k++) {
         good[size - 2] = (unsigned char)(bad16[k] & 0xff); /* the last element */
         good[size - 1] = (unsigned char)(bad16[k] >> 8);
-        CHECK(safetensors_parse(good, size, &f) == VC_OK);
+        CHECK(vci_safetensors_parse(good, size, &f) == VC_OK);
         capture_reset(lc);
-        CHECK(safetensors_read_f32(&f, 0, v, 4) == VC_ERR_FORMAT);
+        CHECK(vci_safetensors_read_f32(&f, 0, v, 4) == VC_ERR_FORMAT);
         CHECK(strstr(lc->last, "\"h16\"") && strstr(lc->last, "element 3"));
-        safetensors_free(&f);
+        vci_safetensors_free(&f);
     }
     free(good);
 
@@ -611,29 +611,29 @@ static void test_malformed(const char *dir, log_capture *lc) {
     for (size_t c = 0; c < sizeof raw / sizeof raw[0]; c++) {
         size_t n;
         unsigned char *im = make_image(raw[c].json, zeros, raw[c].data_len, &n);
-        vc_status st = safetensors_parse(im, n, &f);
+        vc_status st = vci_safetensors_parse(im, n, &f);
         if (st != raw[c].want)
             fprintf(stderr, "header %s: status %d, want %d\n", raw[c].json, (int)st,
                     (int)raw[c].want);
         CHECK(st == raw[c].want);
         for (int i = 0; st == VC_OK && i < f.n_tensors; i++)
-            CHECK(safetensors_read_f32(&f, i, v, f.tensors[i].numel) == VC_OK);
-        safetensors_free(&f);
+            CHECK(vci_safetensors_read_f32(&f, i, v, f.tensors[i].numel) == VC_OK);
+        vci_safetensors_free(&f);
         free(im);
     }
 
     /* The path reader: missing, a folder, too short. */
     char p2[1100];
     join(p2, sizeof p2, dir, "nope.safetensors");
-    CHECK(safetensors_load(p2, &f) == VC_ERR_IO);
-    CHECK(safetensors_load(dir, &f) == VC_ERR_IO);
+    CHECK(vci_safetensors_load(p2, &f) == VC_ERR_IO);
+    CHECK(vci_safetensors_load(dir, &f) == VC_ERR_IO);
     CHECK(write_bytes(p2, "abc", 3));
-    CHECK(safetensors_load(p2, &f) == VC_ERR_FORMAT);
+    CHECK(vci_safetensors_load(p2, &f) == VC_ERR_FORMAT);
     CHECK(write_bytes(p2, "", 0));
-    CHECK(safetensors_load(p2, &f) == VC_ERR_FORMAT);
-    CHECK(safetensors_load(NULL, &f) == VC_ERR_ARG);
+    CHECK(vci_safetensors_load(p2, &f) == VC_ERR_FORMAT);
+    CHECK(vci_safetensors_load(NULL, &f) == VC_ERR_ARG);
     unlink(p2);
-    CHECK(mkfifo(p2, 0600) == 0 && safetensors_load(p2, &f) == VC_ERR_IO); /* no hang */
+    CHECK(mkfifo(p2, 0600) == 0 && vci_safetensors_load(p2, &f) == VC_ERR_IO); /* no hang */
     unlink(p2);
     unlink(path);
 }
@@ -644,10 +644,10 @@ static void test_mutations(const char *dir, vc_rng *rng) {
     char path[1024];
     join(path, sizeof path, dir, "fuzz.safetensors");
     vc_params p;
-    CHECK(vc_params_init(&p, table, N_TABLE, 0) == VC_OK);
-    vc_params_randomize(&p, rng);
+    CHECK(vcn_params_init(&p, table, N_TABLE, 0) == VC_OK);
+    vcn_params_randomize(&p, rng);
     const char *meta[] = {"vconv.n_mels", "80"};
-    CHECK(vc_params_save(path, &p, meta, 1, 1) == VC_OK);
+    CHECK(vci_params_save(path, &p, meta, 1, 1) == VC_OK);
     size_t size;
     unsigned char *good = read_bytes(path, &size);
     CHECK(good != NULL);
@@ -660,29 +660,29 @@ static void test_mutations(const char *dir, vc_rng *rng) {
     for (int it = 0; it < ITERS; it++) {
         memcpy(img, good, size);
         size_t n = size;
-        int ops = 1 + (int)(vc_rng_u32(rng) % 4);
+        int ops = 1 + (int)(vcu_rng_u32(rng) % 4);
         for (int o = 0; o < ops; o++) {
-            uint32_t r = vc_rng_u32(rng), kind = r % 8;
-            size_t pos = (size_t)(vc_rng_u32(rng) % n);
+            uint32_t r = vcu_rng_u32(rng), kind = r % 8;
+            size_t pos = (size_t)(vcu_rng_u32(rng) % n);
             if (kind == 0) {
                 n = pos > 0 ? pos : 1; /* truncate */
             } else if (kind <= 2 && pos < 8) {
-                img[pos] = (unsigned char)vc_rng_u32(rng); /* header length byte */
+                img[pos] = (unsigned char)vcu_rng_u32(rng); /* header length byte */
             } else if (kind <= 4) {
-                img[pos] ^= (unsigned char)(1u << (vc_rng_u32(rng) % 8)); /* bit flip */
+                img[pos] ^= (unsigned char)(1u << (vcu_rng_u32(rng) % 8)); /* bit flip */
             } else if (kind <= 6) {
-                img[pos] = (unsigned char)tokens[vc_rng_u32(rng) % (sizeof tokens - 1)];
+                img[pos] = (unsigned char)tokens[vcu_rng_u32(rng) % (sizeof tokens - 1)];
             } else {
-                img[pos] = (unsigned char)vc_rng_u32(rng);
+                img[pos] = (unsigned char)vcu_rng_u32(rng);
             }
         }
         st_file f;
-        vc_status st = safetensors_parse(img, n, &f);
+        vc_status st = vci_safetensors_parse(img, n, &f);
         if (st == VC_OK) {
             outcomes[0]++;
             for (int i = 0; i < f.n_tensors; i++) {
                 vc_status rs = f.tensors[i].numel <= size
-                                   ? safetensors_read_f32(&f, i, buf, f.tensors[i].numel)
+                                   ? vci_safetensors_read_f32(&f, i, buf, f.tensors[i].numel)
                                    : VC_ERR_SHAPE;
                 if (rs != VC_OK && rs != VC_ERR_FORMAT) odd++;
             }
@@ -691,8 +691,8 @@ static void test_mutations(const char *dir, vc_rng *rng) {
         } else {
             odd++;
         }
-        if (st == VC_OK) st = vc_params_read(&f, "<memory>", &p);
-        safetensors_free(&f);
+        if (st == VC_OK) st = vci_params_read(&f, "<memory>", &p);
+        vci_safetensors_free(&f);
         if (st == VC_ERR_VERSION || st == VC_ERR_SHAPE) outcomes[2]++;
         if (st == VC_OK) outcomes[3]++;
         if (st != VC_OK && st != VC_ERR_FORMAT && st != VC_ERR_VERSION && st != VC_ERR_SHAPE) odd++;
@@ -706,7 +706,7 @@ static void test_mutations(const char *dir, vc_rng *rng) {
     free(buf);
     free(img);
     free(good);
-    vc_params_free(&p);
+    vcn_params_free(&p);
     unlink(path);
 }
 
@@ -751,7 +751,7 @@ static void test_python(const char *dir) {
     for (int f16 = 0; f16 < 2; f16++) {
         char path[1024], cmd[4096];
         join(path, sizeof path, dir, f16 ? "py16.safetensors" : "py32.safetensors");
-        CHECK(safetensors_write(path, t, 3, meta, 2, f16 ? ST_F16 : ST_F32) == VC_OK);
+        CHECK(vci_safetensors_write(path, t, 3, meta, 2, f16 ? ST_F16 : ST_F32) == VC_OK);
         snprintf(cmd, sizeof cmd,
                  "/usr/bin/python3 '%s/../check_safetensors.py' '%s' --dtype %s "
                  "--meta vconv.format_version 1 --meta note 'checked by numpy'%s",
@@ -769,24 +769,24 @@ static void test_python(const char *dir) {
              VC_TEST_DATA_DIR, path);
     CHECK(system(cmd) == 0);
     st_file f;
-    CHECK(safetensors_load(path, &f) == VC_OK);
-    int i32 = safetensors_find(&f, "w32"), i16 = safetensors_find(&f, "w16");
+    CHECK(vci_safetensors_load(path, &f) == VC_OK);
+    int i32 = vci_safetensors_find(&f, "w32"), i16 = vci_safetensors_find(&f, "w16");
     CHECK(i32 >= 0 && i16 >= 0 && f.n_tensors == 2);
-    CHECK(safetensors_meta(&f, "who") && !strcmp(safetensors_meta(&f, "who"), "numpy"));
+    CHECK(vci_safetensors_meta(&f, "who") && !strcmp(vci_safetensors_meta(&f, "who"), "numpy"));
     float w32[6], w16[4];
     const float want32[6] = {-1.0f, -0.5f, 0.0f, 0.5f, 1.0f, 1.5f};
     const float want16[4] = {1.0f, -2.0f, 5.9604644775390625e-08f /* 2^-24 */, 65504.0f};
-    CHECK(i32 >= 0 && safetensors_read_f32(&f, i32, w32, 6) == VC_OK);
-    CHECK(i16 >= 0 && safetensors_read_f32(&f, i16, w16, 4) == VC_OK);
+    CHECK(i32 >= 0 && vci_safetensors_read_f32(&f, i32, w32, 6) == VC_OK);
+    CHECK(i16 >= 0 && vci_safetensors_read_f32(&f, i16, w16, 4) == VC_OK);
     check_tensor("numpy w32", w32, want32, 6, 0.0, 0.0); /* exact: values chosen exact */
     check_tensor("numpy w16", w16, want16, 4, 0.0, 0.0);
-    safetensors_free(&f);
+    vci_safetensors_free(&f);
     unlink(path);
 }
 
 int main(void) {
     vc_rng rng;
-    vc_rng_seed(&rng, test_seed(1));
+    vcu_rng_seed(&rng, test_seed(1));
     log_capture lc = {{0}, {0}, 0};
     vc_log_set(capture_log, &lc);
     char dir[] = "/tmp/vc_test_safetensors_XXXXXX";

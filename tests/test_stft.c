@@ -20,7 +20,7 @@ static double snr_db(const float *got, const double *ref, size_t n) {
 }
 
 static void random_signal(vc_rng *rng, float *x, size_t n) {
-    for (size_t i = 0; i < n; i++) x[i] = vc_rng_normal(rng);
+    for (size_t i = 0; i < n; i++) x[i] = vcu_rng_normal(rng);
 }
 
 /* numpy.pad(mode="reflect") written out the slow way: reflect repeatedly until in range. */
@@ -51,13 +51,13 @@ static void naive_stft(double *spec, const float *x, size_t n, int n_fft, int ho
 
 static void test_round_trip(vc_rng *rng, int n_fft, int hop, double min_snr) {
     stft s;
-    CHECK(stft_init(&s, n_fft, hop) == VC_OK);
+    CHECK(vcd_stft_init(&s, n_fft, hop) == VC_OK);
     const size_t lengths[] = {1,    2,    3,          7, 100, (size_t)n_fft / 2 - 1, (size_t)n_fft,
                               1000, 4096, 16000 + 123};
     double worst = 1e9;
     for (size_t li = 0; li < sizeof lengths / sizeof lengths[0]; li++) {
         size_t n = lengths[li];
-        int T = stft_n_frames(n, hop);
+        int T = vcd_stft_n_frames(n, hop);
         float *x = malloc(n * sizeof *x);                              // (n)
         float *y = malloc(n * sizeof *y);                              // (n)
         double *xd = malloc(n * sizeof *xd);                           // (n)
@@ -65,9 +65,9 @@ static void test_round_trip(vc_rng *rng, int n_fft, int hop, double min_snr) {
         float *spec_copy = malloc((size_t)T * s.F * 2 * sizeof *spec); // (T, F, 2)
         random_signal(rng, x, n);
         for (size_t i = 0; i < n; i++) xd[i] = x[i];
-        stft_forward(&s, spec, x, n);
+        vcd_stft_forward(&s, spec, x, n);
         memcpy(spec_copy, spec, (size_t)T * s.F * 2 * sizeof *spec);
-        stft_inverse(&s, y, n, spec, T);
+        vcd_stft_inverse(&s, y, n, spec, T);
         CHECK(memcmp(spec, spec_copy, (size_t)T * s.F * 2 * sizeof *spec) == 0); /* input kept */
         double snr = snr_db(y, xd, n);
         if (snr < worst) worst = snr;
@@ -78,25 +78,25 @@ static void test_round_trip(vc_rng *rng, int n_fft, int hop, double min_snr) {
     }
     fprintf(stderr, "round trip n_fft %d hop %d: worst SNR %.1f dB over %zu lengths\n", n_fft, hop,
             worst, sizeof lengths / sizeof lengths[0]);
-    stft_free(&s);
+    vcd_stft_free(&s);
 }
 
 static void test_naive_dft(vc_rng *rng) {
     const int n_fft = 256, hop = 64;
     stft s;
-    CHECK(stft_init(&s, n_fft, hop) == VC_OK);
+    CHECK(vcd_stft_init(&s, n_fft, hop) == VC_OK);
     /* A normal signal, one shorter than the padding (reflects more than once) and one sample. */
     const size_t lengths[] = {1000, 50, 1};
     for (size_t li = 0; li < sizeof lengths / sizeof lengths[0]; li++) {
         size_t n = lengths[li];
-        int T = stft_n_frames(n, hop);
+        int T = vcd_stft_n_frames(n, hop);
         size_t count = (size_t)T * s.F * 2;
         float *x = malloc(n * sizeof *x);             // (n)
         float *spec = malloc(count * sizeof *spec);   // (T, F, 2)
         double *ref = malloc(count * sizeof *ref);    // (T, F, 2)
         float *mag = malloc(count / 2 * sizeof *mag); // (T, F)
         random_signal(rng, x, n);
-        stft_forward(&s, spec, x, n);
+        vcd_stft_forward(&s, spec, x, n);
         naive_stft(ref, x, n, n_fft, hop);
         double snr = snr_db(spec, ref, count);
         fprintf(stderr, "FFTW vs naive DFT (n_fft %d, n %zu): %.1f dB\n", n_fft, n, snr);
@@ -104,7 +104,7 @@ static void test_naive_dft(vc_rng *rng) {
          * float32 rounding alone sits near 130 dB. */
         CHECK(snr >= 60.0);
         /* The magnitude path must agree with the complex one. */
-        stft_magnitude(&s, mag, x, n);
+        vcd_stft_magnitude(&s, mag, x, n);
         double max_err = 0;
         for (size_t i = 0; i < count / 2; i++) {
             double m = hypot(ref[2 * i], ref[2 * i + 1]);
@@ -114,7 +114,7 @@ static void test_naive_dft(vc_rng *rng) {
         CHECK(max_err < 1e-4); /* float32 FFT on unit-variance data: errors ~1e-6 relative */
         free(x), free(spec), free(ref), free(mag);
     }
-    stft_free(&s);
+    vcd_stft_free(&s);
 }
 
 /* Parseval for one frame: sum |x_w|^2 = (|X_0|^2 + |X_{N/2}|^2 + 2 sum_{0<f<N/2} |X_f|^2) / N
@@ -122,13 +122,13 @@ static void test_naive_dft(vc_rng *rng) {
 static void test_parseval(vc_rng *rng) {
     const int n_fft = 512, hop = 128;
     stft s;
-    CHECK(stft_init(&s, n_fft, hop) == VC_OK);
+    CHECK(vcd_stft_init(&s, n_fft, hop) == VC_OK);
     const size_t n = 4 * (size_t)n_fft;
-    const int T = stft_n_frames(n, hop), t = 8;               /* frame 8 lies inside the signal */
+    const int T = vcd_stft_n_frames(n, hop), t = 8;           /* frame 8 lies inside the signal */
     float *x = malloc(n * sizeof *x);                         // (n)
     float *spec = malloc((size_t)T * s.F * 2 * sizeof *spec); // (T, F, 2)
     random_signal(rng, x, n);
-    stft_forward(&s, spec, x, n);
+    vcd_stft_forward(&s, spec, x, n);
     double time_energy = 0, freq_energy = 0;
     for (int k = 0; k < n_fft; k++) {
         double w = 0.5 - 0.5 * cos(TWO_PI * k / n_fft);
@@ -145,16 +145,16 @@ static void test_parseval(vc_rng *rng) {
             fabs(time_energy - freq_energy) / time_energy);
     CHECK_NEAR(freq_energy, time_energy, 0.0, 1e-5); /* float32 sums of ~500 terms */
     free(x), free(spec);
-    stft_free(&s);
+    vcd_stft_free(&s);
 }
 
 /* stft(a x + b y) = a stft(x) + b stft(y). */
 static void test_linearity(vc_rng *rng) {
     const int n_fft = 1024, hop = 256;
     stft s;
-    CHECK(stft_init(&s, n_fft, hop) == VC_OK);
+    CHECK(vcd_stft_init(&s, n_fft, hop) == VC_OK);
     const size_t n = 5000;
-    const int T = stft_n_frames(n, hop);
+    const int T = vcd_stft_n_frames(n, hop);
     const size_t count = (size_t)T * s.F * 2;
     const float a = 0.7f, b = -1.3f;
     float *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y), *z = malloc(n * sizeof *z); // (n)
@@ -164,42 +164,42 @@ static void test_linearity(vc_rng *rng) {
     random_signal(rng, x, n);
     random_signal(rng, y, n);
     for (size_t i = 0; i < n; i++) z[i] = a * x[i] + b * y[i];
-    stft_forward(&s, sx, x, n);
-    stft_forward(&s, sy, y, n);
-    stft_forward(&s, sz, z, n);
+    vcd_stft_forward(&s, sx, x, n);
+    vcd_stft_forward(&s, sy, y, n);
+    vcd_stft_forward(&s, sz, z, n);
     for (size_t i = 0; i < count; i++) want[i] = (double)a * sx[i] + (double)b * sy[i];
     double snr = snr_db(sz, want, count);
     fprintf(stderr, "linearity: %.1f dB\n", snr);
     CHECK(snr >= 90.0); /* only float32 rounding separates the two sides */
     free(x), free(y), free(z), free(sx), free(sy), free(sz), free(want);
-    stft_free(&s);
+    vcd_stft_free(&s);
 }
 
 static void test_args(void) {
     stft s;
-    CHECK(stft_init(&s, 1023, 256) == VC_ERR_ARG); /* odd n_fft */
-    CHECK(stft_init(&s, 1024, 0) == VC_ERR_ARG);
-    CHECK(stft_init(&s, 1024, 513) == VC_ERR_ARG); /* gaps in the overlap-add */
-    CHECK(stft_init(NULL, 1024, 256) == VC_ERR_ARG);
-    stft_free(&s); /* zeroed by the failed init: a no-op */
-    stft_free(NULL);
-    CHECK(stft_n_frames(0, 256) == 1);
-    CHECK(stft_n_frames(255, 256) == 1);
-    CHECK(stft_n_frames(256, 256) == 2);
-    CHECK(stft_n_frames(16000, 256) == 63);
+    CHECK(vcd_stft_init(&s, 1023, 256) == VC_ERR_ARG); /* odd n_fft */
+    CHECK(vcd_stft_init(&s, 1024, 0) == VC_ERR_ARG);
+    CHECK(vcd_stft_init(&s, 1024, 513) == VC_ERR_ARG); /* gaps in the overlap-add */
+    CHECK(vcd_stft_init(NULL, 1024, 256) == VC_ERR_ARG);
+    vcd_stft_free(&s); /* zeroed by the failed init: a no-op */
+    vcd_stft_free(NULL);
+    CHECK(vcd_stft_n_frames(0, 256) == 1);
+    CHECK(vcd_stft_n_frames(255, 256) == 1);
+    CHECK(vcd_stft_n_frames(256, 256) == 2);
+    CHECK(vcd_stft_n_frames(16000, 256) == 63);
     /* Periodic Hann: w[0] = 0, w[N/2] = 1, symmetric about N/2. */
-    CHECK(stft_init(&s, 16, 4) == VC_OK);
+    CHECK(vcd_stft_init(&s, 16, 4) == VC_OK);
     CHECK(s.F == 9);
     CHECK(s.window[0] == 0.0f);
     CHECK_NEAR(s.window[8], 1.0, 1e-7, 0);
     CHECK_NEAR(s.window[4], s.window[12], 1e-7, 0);
-    stft_free(&s);
-    stft_free(&s); /* twice is fine */
+    vcd_stft_free(&s);
+    vcd_stft_free(&s); /* twice is fine */
 }
 
 int main(void) {
     vc_rng rng;
-    vc_rng_seed(&rng, test_seed(1));
+    vcu_rng_seed(&rng, test_seed(1));
     test_args();
     /* float32 FFTs round-trip at about 135 dB; 90 dB leaves room for other FFTW codelets while
      * any normalisation or padding error gives < 20 dB. */

@@ -32,8 +32,8 @@ static void quiet_log(int level, const char *msg, void *user) {
 static void synth(float *x, size_t n, int spk, int utt, vc_rng *r) {
     static const double f0s[N_SPK] = {95, 140, 200, 270};
     static const double formant[N_SPK] = {500, 900, 1400, 2200};
-    double tilt = 0.6 + 0.3 * spk, f0b = f0s[spk], rate = 2.0 + utt + vc_rng_uniform(r);
-    double syl = 3.0 + 1.5 * vc_rng_uniform(r), phase = 0, ph0 = VC_TWO_PI * vc_rng_uniform(r);
+    double tilt = 0.6 + 0.3 * spk, f0b = f0s[spk], rate = 2.0 + utt + vcu_rng_uniform(r);
+    double syl = 3.0 + 1.5 * vcu_rng_uniform(r), phase = 0, ph0 = VC_TWO_PI * vcu_rng_uniform(r);
     for (size_t i = 0; i < n; i++) {
         double t = (double)i / SR;
         double f0 = f0b * (1.0 + 0.12 * sin(VC_TWO_PI * rate * 0.3 * t + ph0));
@@ -45,13 +45,13 @@ static void synth(float *x, size_t n, int spk, int utt, vc_rng *r) {
             double fk = k * f0, d = (fk - formant[spk]) / 300.0;
             s += (pow(k, -tilt) + 0.5 * exp(-d * d)) * sin(k * phase);
         }
-        x[i] = (float)(0.15 * env * s + 0.002 * (vc_rng_uniform(r) - 0.5));
+        x[i] = (float)(0.15 * env * s + 0.002 * (vcu_rng_uniform(r) - 0.5));
     }
 }
 
 static void make_corpus(const char *dir) {
     vc_rng r;
-    vc_rng_seed(&r, 7);
+    vcu_rng_seed(&r, 7);
     char path[1024], name[64];
     mkdir(dir, 0755);
     for (int s = 0; s < N_SPK; s++) {
@@ -59,7 +59,7 @@ static void make_corpus(const char *dir) {
         join(path, sizeof path, dir, name);
         mkdir(path, 0755);
         for (int u = 0; u < N_UTT; u++) {
-            size_t n = (size_t)(SR * (1.5 + 1.0 * vc_rng_uniform(&r)));
+            size_t n = (size_t)(SR * (1.5 + 1.0 * vcu_rng_uniform(&r)));
             float *x = malloc(sizeof(float) * n);
             synth(x, n, s, u, &r);
             char file[1100];
@@ -197,14 +197,14 @@ static void write_old_checkpoint(const char *from, const char *to) {
         "vconv.ckpt_version", "vconv.step",  "vconv.adam_step",      "vconv.rng",
         "vconv.seed",         "vconv.batch", "vconv.segment_frames", "vconv.val_share"};
     st_file f;
-    CHECK(safetensors_load(from, &f) == VC_OK);
+    CHECK(vci_safetensors_load(from, &f) == VC_OK);
     st_tensor_out t[16];
     float *buf[16];
     int nt = f.n_tensors;
     CHECK(nt == 9);
     for (int i = 0; i < nt; i++) {
         buf[i] = malloc(sizeof(float) * f.tensors[i].numel);
-        CHECK(safetensors_read_f32(&f, i, buf[i], f.tensors[i].numel) == VC_OK);
+        CHECK(vci_safetensors_read_f32(&f, i, buf[i], f.tensors[i].numel) == VC_OK);
         t[i].name = f.tensors[i].name;
         t[i].ndim = f.tensors[i].ndim;
         memcpy(t[i].shape, f.tensors[i].shape, sizeof t[i].shape);
@@ -231,9 +231,9 @@ static void write_old_checkpoint(const char *from, const char *to) {
         n++;
     }
     CHECK(new_keys == 11); /* the new writer records every run setting */
-    CHECK(safetensors_write(to, t, nt, kv, n, ST_F32) == VC_OK);
+    CHECK(vci_safetensors_write(to, t, nt, kv, n, ST_F32) == VC_OK);
     for (int i = 0; i < nt; i++) free(buf[i]);
-    safetensors_free(&f);
+    vci_safetensors_free(&f);
 }
 
 static int same_params(const char *a, const char *b) {
@@ -320,11 +320,12 @@ static void test_resume(const char *root, const char *const *dirs) {
     CHECK(vc_train(&p) == VC_OK);
     CHECK(stopped == 1 && file_exists(c) && file_exists(ckc));
     st_file sf;
-    CHECK(safetensors_load(c, &sf) == VC_OK);
-    const char *ts = safetensors_meta(&sf, "vconv.train_steps");
+    CHECK(vci_safetensors_load(c, &sf) == VC_OK);
+    const char *ts = vci_safetensors_meta(&sf, "vconv.train_steps");
     CHECK(ts && !strcmp(ts, "30")); /* stopped between steps 30 and 31 */
-    CHECK(safetensors_meta(&sf, "vconv.train_date") && safetensors_meta(&sf, "vconv.version"));
-    safetensors_free(&sf);
+    CHECK(vci_safetensors_meta(&sf, "vconv.train_date") &&
+          vci_safetensors_meta(&sf, "vconv.version"));
+    vci_safetensors_free(&sf);
     write_old_checkpoint(ckc, ckold);
 
     /* a killed run logs past its checkpoint: those lines (and a half line) must go */
@@ -395,7 +396,7 @@ static void test_draw_items(void) {
     int start[4] = {0, 3, 4, 6}, utt[NU] = {0, 1, 2, 3, 4, 5};
     vct_speakers sp = {3, start, utt};
     vc_rng r, r0;
-    vc_rng_seed(&r, test_seed(21));
+    vcu_rng_seed(&r, test_seed(21));
     int seen[NU][NU];
     memset(seen, 0, sizeof seen);
     int wrong = 0;
@@ -413,16 +414,16 @@ static void test_draw_items(void) {
         for (int b = 0; b < NU; b++)
             if (a != b && spk[a] == spk[b]) CHECK(seen[a][b] > 0); /* every other one is drawn */
     /* off: the first version's stream (speaker, utterance, content start, speaker start) */
-    vc_rng_seed(&r, 5);
-    vc_rng_seed(&r0, 5);
+    vcu_rng_seed(&r, 5);
+    vcu_rng_seed(&r0, 5);
     int same = 1;
     for (int k = 0; k < 200; k++) {
         vct_item it;
         vct_draw_item(&fs, &sp, 32, 32, 0, &r, &it);
-        int s = (int)(vc_rng_u32(&r0) % 3u), n = start[s + 1] - start[s];
-        int uu = utt[start[s] + (int)(vc_rng_u32(&r0) % (uint32_t)n)], t, ts;
-        CHECK(vc_features_sample_segment(&fs, uu, 32, &r0, &t) == VC_OK);
-        CHECK(vc_features_sample_segment(&fs, uu, 32, &r0, &ts) == VC_OK);
+        int s = (int)(vcu_rng_u32(&r0) % 3u), n = start[s + 1] - start[s];
+        int uu = utt[start[s] + (int)(vcu_rng_u32(&r0) % (uint32_t)n)], t, ts;
+        CHECK(vci_features_sample_segment(&fs, uu, 32, &r0, &t) == VC_OK);
+        CHECK(vci_features_sample_segment(&fs, uu, 32, &r0, &ts) == VC_OK);
         same &= it.u == uu && it.us == uu && it.t == t && it.ts == ts;
     }
     CHECK(same && r.s == r0.s);
@@ -430,15 +431,15 @@ static void test_draw_items(void) {
 
 /* Centre of band m of M over 0..8000 Hz, and the band whose centre is nearest hz. */
 static double centre_hz(int m, int M) {
-    double lo = mel_from_hz(0), step = (mel_from_hz(8000) - lo) / (M + 1);
-    return hz_from_mel(lo + (m + 1) * step);
+    double lo = vcd_mel_from_hz(0), step = (vcd_mel_from_hz(8000) - lo) / (M + 1);
+    return vcd_hz_from_mel(lo + (m + 1) * step);
 }
 
 static int band_of(double hz, int M) {
-    double lo = mel_from_hz(0), step = (mel_from_hz(8000) - lo) / (M + 1), best = 1e30;
+    double lo = vcd_mel_from_hz(0), step = (vcd_mel_from_hz(8000) - lo) / (M + 1), best = 1e30;
     int b = 0;
     for (int m = 0; m < M; m++) {
-        double d = fabs(hz_from_mel(lo + (m + 1) * step) - hz);
+        double d = fabs(vcd_hz_from_mel(lo + (m + 1) * step) - hz);
         if (d < best) best = d, b = m;
     }
     return b;
@@ -462,8 +463,8 @@ static void test_augment(void) {
     CHECK(vct_augment_init(&a, &run, M, 0.0f, 8000.0f, T) == VC_OK);
     float in[M * T], out[M * T], eq[VCT_AUG_EQ_TERMS] = {0, 0, 0, 0};
     vc_rng r;
-    vc_rng_seed(&r, test_seed(4));
-    for (int i = 0; i < M * T; i++) in[i] = -8.0f + 9.0f * vc_rng_uniform(&r);
+    vcu_rng_seed(&r, test_seed(4));
+    for (int i = 0; i < M * T; i++) in[i] = -8.0f + 9.0f * vcu_rng_uniform(&r);
     double err = 0;
     vct_augment_log_mel(&a, 1.0f, 1.0f, NULL, in, out, T);
     for (int i = 0; i < M * T; i++) err = fmax(err, fabs(out[i] - in[i]));
@@ -499,10 +500,10 @@ static void test_augment(void) {
      * gives the same bytes */
     float mean[M], std[M], x[2 * M * T], xc[2 * M * T], xc2[2 * M * T], x0[2 * M * T];
     for (int m = 0; m < M; m++) mean[m] = -4.0f + 0.01f * m, std[m] = 1.5f;
-    for (int i = 0; i < 2 * M * T; i++) x[i] = x0[i] = vc_rng_normal(&r);
-    vc_rng_seed(&r, 9);
+    for (int i = 0; i < 2 * M * T; i++) x[i] = x0[i] = vcu_rng_normal(&r);
+    vcu_rng_seed(&r, 9);
     vct_augment_batch(&a, &r, mean, std, x, xc, 2, T);
-    vc_rng_seed(&r, 9);
+    vcu_rng_seed(&r, 9);
     vct_augment_batch(&a, &r, mean, std, x, xc2, 2, T);
     CHECK(memcmp(x, x0, sizeof x) == 0 && memcmp(xc, xc2, sizeof xc) == 0);
     CHECK(memcmp(xc, x, sizeof xc) != 0);
@@ -588,12 +589,12 @@ static void test_segment_stft(void) {
     vc_frontend *fe;
     CHECK(vc_frontend_init(&fp, &fe) == VC_OK);
     vc_rng r;
-    vc_rng_seed(&r, 11);
+    vcu_rng_seed(&r, 11);
     size_t n = SR * 2;
     float *x = malloc(sizeof(float) * n);
     synth(x, n, 1, 2, &r);
     vc_utt_features u;
-    CHECK(vc_features_compute(fe, x, n, &u) == VC_OK);
+    CHECK(vci_features_compute(fe, x, n, &u) == VC_OK);
     vc_feature_set fs = {fp.n_mels, fp.hop, fp.sample_rate, 1, &u};
     int F = vc_frontend_n_bins(fe), T = 32;
     vct_scratch sc;
@@ -614,7 +615,7 @@ static void test_segment_stft(void) {
     free(seg);
     free(x);
     vct_scratch_free(&sc);
-    vc_utt_features_free(&u);
+    vci_utt_features_free(&u);
     vc_frontend_free(fe);
 }
 

@@ -35,10 +35,10 @@ static void clustered(float *z, int B, int D, int T, int n_clusters, vc_rng *rng
     gc_randn(centres, (size_t)n_clusters * D, 4.0f, rng);
     for (int b = 0; b < B; b++)
         for (int t = 0; t < T; t++) {
-            int c = (int)(vc_rng_u32(rng) % (uint32_t)n_clusters);
+            int c = (int)(vcu_rng_u32(rng) % (uint32_t)n_clusters);
             for (int d = 0; d < D; d++)
                 z[((size_t)b * D + d) * T + t] =
-                    centres[(size_t)c * D + d] + 0.5f * vc_rng_normal(rng);
+                    centres[(size_t)c * D + d] + 0.5f * vcu_rng_normal(rng);
         }
     free(centres);
 }
@@ -56,7 +56,7 @@ static void vq_buf_init(vq_buf *v, int N, int D, int B, int T) {
     v->q.codebook = v->cb;
     v->q.ema_count = v->count;
     v->q.ema_sum = v->sum;
-    v->scratch = malloc(sizeof(float) * vq_scratch_size(&v->q, B, T));
+    v->scratch = malloc(sizeof(float) * vcn_vq_scratch_size(&v->q, B, T));
 }
 
 static void vq_buf_free(vq_buf *v) {
@@ -79,8 +79,8 @@ static void test_argmin(vc_rng *rng) {
      * ||z||^2 - 2 z.c + ||c||^2 cancels badly (distances ~1e-4 of the norms). */
     for (int set = 0; set < 2; set++) {
         float off = set ? 100.0f : 0.0f;
-        for (size_t i = 0; i < (size_t)N * D; i++) v.cb[i] = off + vc_rng_normal(rng);
-        for (size_t i = 0; i < (size_t)B * D * T; i++) z[i] = off + vc_rng_normal(rng);
+        for (size_t i = 0; i < (size_t)N * D; i++) v.cb[i] = off + vcu_rng_normal(rng);
+        for (size_t i = 0; i < (size_t)B * D * T; i++) z[i] = off + vcu_rng_normal(rng);
         /* Exact ties among frames near codes 9 and 11: code 5 duplicates code 9 (the tie goes
          * to the lower index, 5); code 20 is code 11 with coordinate 0 moved by 1/16, and those
          * frames sit at 1/32 in that coordinate, midway. Coordinate 0 of code 11 is rounded to
@@ -92,10 +92,10 @@ static void test_argmin(vc_rng *rng) {
         for (int t = 0; t < 20; t++) {
             int code = t < 10 ? 9 : 11;
             for (int d = 0; d < D; d++)
-                z[(size_t)d * T + t] = v.cb[code * D + d] + 0.01f * vc_rng_normal(rng);
+                z[(size_t)d * T + t] = v.cb[code * D + d] + 0.01f * vcu_rng_normal(rng);
             if (code == 11) z[t] = v.cb[11 * D] + 1.0f / 32.0f;
         }
-        vq_quantize(q, zq, idx, z, B, T, v.scratch);
+        vcn_vq_quantize(q, zq, idx, z, B, T, v.scratch);
         for (int b = 0; b < B; b++)
             for (int t = 0; t < T; t++) {
                 int best = 0;
@@ -123,7 +123,7 @@ static void test_argmin(vc_rng *rng) {
     }
     /* Rounding in the GEMM could in principle pick a code whose exact distance is within a tiny
      * epsilon of the minimum; such picks (within 1e-5 relative, in double) are accepted and
-     * counted. vq_quantize re-checks near-best codes exactly, so none are expected. */
+     * counted. vcn_vq_quantize re-checks near-best codes exactly, so none are expected. */
     fprintf(stderr,
             "argmin: %d frames: %d exact argmin, %d near-ties accepted (<= 1e-5 rel), %d wrong; "
             "constructed exact ties resolved to the lowest index: %d/%d\n",
@@ -132,7 +132,7 @@ static void test_argmin(vc_rng *rng) {
     CHECK(tie_ok == ties);
     /* zq may be NULL. */
     int *idx2 = malloc(sizeof(int) * (size_t)B * T);
-    vq_quantize(q, NULL, idx2, z, B, T, v.scratch);
+    vcn_vq_quantize(q, NULL, idx2, z, B, T, v.scratch);
     CHECK(!memcmp(idx, idx2, sizeof(int) * (size_t)B * T));
     free(idx2);
     free(z);
@@ -153,8 +153,8 @@ typedef struct commit_ctx {
  * before rounding to float keeps the small differences the harness takes exact. */
 static void commit_forward(void *ctx, float *out) {
     commit_ctx *c = ctx;
-    vq_quantize(c->q, c->zq, c->idx, c->z, c->B, c->T, c->scratch);
-    out[0] = (float)(vq_commit_loss(c->q, c->z, c->zq, c->B, c->T) - c->base);
+    vcn_vq_quantize(c->q, c->zq, c->idx, c->z, c->B, c->T, c->scratch);
+    out[0] = (float)(vcn_vq_commit_loss(c->q, c->z, c->zq, c->B, c->T) - c->base);
 }
 
 static void test_commit(vc_rng *rng) {
@@ -173,7 +173,7 @@ static void test_commit(vc_rng *rng) {
      * squared distance by ~1e-4 * |z - c|, so no argmin flips inside the finite differences. */
     for (int b = 0; b < B; b++)
         for (int t = 0; t < T; t++) {
-            int k = (int)(vc_rng_u32(rng) % (uint32_t)N);
+            int k = (int)(vcu_rng_u32(rng) % (uint32_t)N);
             float noise[8];
             gc_randn(noise, (size_t)D, 0.5f, rng);
             for (float s = 1.0f;; s *= 0.5f) {
@@ -185,7 +185,7 @@ static void test_commit(vc_rng *rng) {
                 if (gap > 0.05) break;
             }
         }
-    vq_quantize(q, zq, idx, z, B, T, v.scratch);
+    vcn_vq_quantize(q, zq, idx, z, B, T, v.scratch);
 
     /* Loss against a naive loop over (b, d, t). */
     double naive = 0.0;
@@ -197,7 +197,7 @@ static void test_commit(vc_rng *rng) {
                 naive += e * e;
             }
     naive *= q->beta / (double)n;
-    double loss = vq_commit_loss(q, z, zq, B, T);
+    double loss = vcn_vq_commit_loss(q, z, zq, B, T);
     fprintf(stderr, "commit loss %.9g, naive %.9g\n", loss, naive);
     CHECK_NEAR(loss, naive, 0.0, 1e-12); /* both double sums over the same float terms */
 
@@ -205,7 +205,7 @@ static void test_commit(vc_rng *rng) {
     gc_randn(dz0, n, 1.0f, rng);
     gc_randn(dzq, n, 1.0f, rng);
     memcpy(dz, dz0, sizeof(float) * n);
-    vq_backward(q, dz, dzq, z, zq, B, T);
+    vcn_vq_backward(q, dz, dzq, z, zq, B, T);
     for (size_t i = 0; i < n; i++)
         want[i] = (float)((double)dz0[i] + dzq[i] + 2.0 * q->beta / (double)n * (z[i] - zq[i]));
     /* A few float roundings of O(1) values. */
@@ -213,11 +213,11 @@ static void test_commit(vc_rng *rng) {
     /* With dzq = 0 only the commitment term: checked against finite differences below. */
     memset(dz, 0, sizeof(float) * n);
     memset(dzq, 0, sizeof(float) * n);
-    vq_backward(q, dz, dzq, z, zq, B, T);
+    vcn_vq_backward(q, dz, dzq, z, zq, B, T);
 
     float out[1], r[1] = {1.0f};
     commit_ctx c = {q, z, zq, v.scratch, idx, B, T, 0.0};
-    c.base = vq_commit_loss(q, z, zq, B, T);
+    c.base = vcn_vq_commit_loss(q, z, zq, B, T);
     gc_loss L = {commit_forward, &c, out, r, 1};
     /* The loss is quadratic between argmin flips, so central differences are exact up to
      * rounding. A flip inside [z - eps, z + eps] would bend the loss (it stays continuous: both
@@ -251,11 +251,11 @@ static void test_ema(vc_rng *rng) {
     clustered(z, B, D, T, 12, rng);
 
     /* One update against the formula (decay 0.9, eps 1e-2 so smoothing matters). */
-    vq_init_from_data(q, VC_VQ_INIT_SAMPLE, 0, z, B, T, rng, idx, v.scratch);
-    for (int k = 0; k < N; k++) v.count[k] *= 0.5f + vc_rng_uniform(rng); /* unequal counts */
+    vcn_vq_init_from_data(q, VC_VQ_INIT_SAMPLE, 0, z, B, T, rng, idx, v.scratch);
+    for (int k = 0; k < N; k++) v.count[k] *= 0.5f + vcu_rng_uniform(rng); /* unequal counts */
     q->decay = 0.9f;
     q->eps = 1e-2f;
-    vq_quantize(q, NULL, idx, z, B, T, v.scratch);
+    vcn_vq_quantize(q, NULL, idx, z, B, T, v.scratch);
     memset(cnt, 0, sizeof cnt);
     memset(sums, 0, sizeof(double) * (size_t)N * D);
     for (int b = 0; b < B; b++)
@@ -271,7 +271,7 @@ static void test_ema(vc_rng *rng) {
         for (int d = 0; d < D; d++)
             want[k * D + d] = (float)((0.9 * v.sum[k * D + d] + 0.1 * sums[k * D + d]) / sm);
     }
-    vq_ema_update(q, z, idx, B, T, v.scratch);
+    vcn_vq_ema_update(q, z, idx, B, T, v.scratch);
     /* float sums of ~50 values of size ~4 and a few float roundings */
     CHECK(check_tensor("ema update vs formula", v.cb, want, (size_t)N * D, 1e-4, 1e-5));
 
@@ -279,7 +279,7 @@ static void test_ema(vc_rng *rng) {
     q->decay = 0.0f;
     q->eps = 0.0f;
     gc_randn(v.cb, (size_t)N * D, 4.0f, rng);
-    vq_quantize(q, NULL, idx, z, B, T, v.scratch);
+    vcn_vq_quantize(q, NULL, idx, z, B, T, v.scratch);
     memset(cnt, 0, sizeof cnt);
     memset(sums, 0, sizeof(double) * (size_t)N * D);
     for (int b = 0; b < B; b++)
@@ -295,9 +295,9 @@ static void test_ema(vc_rng *rng) {
             want[k * D + d] = cnt[k] > 0.0 ? (float)(sums[k * D + d] / cnt[k]) : v.cb[k * D + d];
     }
     double before = distortion(q, z, idx, B, T);
-    vq_ema_update(q, z, idx, B, T, v.scratch);
+    vcn_vq_ema_update(q, z, idx, B, T, v.scratch);
     CHECK(check_tensor("decay 0 = k-means step", v.cb, want, (size_t)N * D, 1e-4, 1e-5));
-    vq_quantize(q, NULL, idx, z, B, T, v.scratch);
+    vcn_vq_quantize(q, NULL, idx, z, B, T, v.scratch);
     double after = distortion(q, z, idx, B, T);
     fprintf(stderr, "k-means step (%d unused codes kept): distortion %.6g -> %.6g\n", unused,
             before, after);
@@ -310,11 +310,11 @@ static void test_ema(vc_rng *rng) {
     for (int run = 0; run < 2; run++) {
         q->decay = run ? 0.99f : 0.9f;
         q->eps = 1e-5f;
-        vq_init_from_data(q, VC_VQ_INIT_SAMPLE, 0, z, B, T, rng, idx, v.scratch);
+        vcn_vq_init_from_data(q, VC_VQ_INIT_SAMPLE, 0, z, B, T, rng, idx, v.scratch);
         double prev = INFINITY, first = 0.0;
         int increases = 0;
         for (int it = 0; it < 30; it++) {
-            vq_quantize(q, NULL, idx, z, B, T, v.scratch);
+            vcn_vq_quantize(q, NULL, idx, z, B, T, v.scratch);
             double dist = distortion(q, z, idx, B, T);
             if (it == 0) first = dist;
             if (dist > prev * (1.0 + 1e-5)) {
@@ -322,7 +322,7 @@ static void test_ema(vc_rng *rng) {
                 fprintf(stderr, "  step %d: distortion %.9g > previous %.9g\n", it, dist, prev);
             }
             prev = dist;
-            vq_ema_update(q, z, idx, B, T, v.scratch);
+            vcn_vq_ema_update(q, z, idx, B, T, v.scratch);
         }
         fprintf(stderr, "ema decay %.2f: distortion %.6g -> %.6g over 30 steps, %d increases\n",
                 (double)q->decay, first, prev, increases);
@@ -347,20 +347,20 @@ static void test_init(vc_rng *rng) {
     clustered(z, B, D, T, 12, rng);
 
     gc_randn(v.cb, (size_t)N * D, 4.0f, rng); /* random, at the data's scale */
-    vq_quantize(q, NULL, idx, z, B, T, v.scratch);
+    vcn_vq_quantize(q, NULL, idx, z, B, T, v.scratch);
     double d_rand = distortion(q, z, idx, B, T);
-    vq_init_from_data(q, VC_VQ_INIT_SAMPLE, 0, z, B, T, rng, idx, v.scratch);
-    vq_quantize(q, NULL, idx, z, B, T, v.scratch);
+    vcn_vq_init_from_data(q, VC_VQ_INIT_SAMPLE, 0, z, B, T, rng, idx, v.scratch);
+    vcn_vq_quantize(q, NULL, idx, z, B, T, v.scratch);
     double d_sample = distortion(q, z, idx, B, T);
     double sc = 0.0;
     for (int k = 0; k < N; k++) sc += v.count[k];
     CHECK_NEAR(sc, B * T, 1e-3, 0.0);
     vc_rng rng_copy = *rng; /* the same k-means++ seeding for both, so Lloyd can only improve it */
-    vq_init_from_data(q, VC_VQ_INIT_KMEANS, 0, z, B, T, rng, idx, v.scratch);
-    vq_quantize(q, NULL, idx, z, B, T, v.scratch);
+    vcn_vq_init_from_data(q, VC_VQ_INIT_KMEANS, 0, z, B, T, rng, idx, v.scratch);
+    vcn_vq_quantize(q, NULL, idx, z, B, T, v.scratch);
     double d_pp = distortion(q, z, idx, B, T);
-    vq_init_from_data(q, VC_VQ_INIT_KMEANS, 10, z, B, T, &rng_copy, idx, v.scratch);
-    vq_quantize(q, NULL, idx, z, B, T, v.scratch);
+    vcn_vq_init_from_data(q, VC_VQ_INIT_KMEANS, 10, z, B, T, &rng_copy, idx, v.scratch);
+    vcn_vq_quantize(q, NULL, idx, z, B, T, v.scratch);
     double d_km = distortion(q, z, idx, B, T);
     fprintf(stderr,
             "init distortion (12 clusters, spread 0.5, %d frames): random %.5g, sampled %.5g, "
@@ -371,14 +371,14 @@ static void test_init(vc_rng *rng) {
     CHECK(d_km <= d_pp);
     /* EMA state consistent: counts of the final assignment, sums = code * count. */
     float counts[16];
-    vq_counts(q, counts, idx, B, T);
+    vcn_vq_counts(q, counts, idx, B, T);
     CHECK(!memcmp(counts, v.count, sizeof counts));
     float want[16 * 8];
     for (int i = 0; i < N * D; i++) want[i] = v.cb[i] * v.count[i / D];
     CHECK(check_tensor("kmeans ema_sum = code * count", v.sum, want, (size_t)N * D, 0.0, 0.0));
 
     /* Sampling with fewer frames than codes: every frame used, repeats jittered, codes distinct. */
-    vq_init_from_data(q, VC_VQ_INIT_SAMPLE, 0, z, 1, 10, rng, idx, v.scratch);
+    vcn_vq_init_from_data(q, VC_VQ_INIT_SAMPLE, 0, z, 1, 10, rng, idx, v.scratch);
     int equal = 0;
     for (int a = 0; a < N; a++)
         for (int b = a + 1; b < N; b++)
@@ -399,27 +399,27 @@ static void test_reseed(vc_rng *rng) {
     float *z = malloc(sizeof(float) * n), counts[16];
     int *idx = malloc(sizeof(int) * (size_t)B * T);
     clustered(z, B, D, T, 12, rng);
-    vq_init_from_data(q, VC_VQ_INIT_SAMPLE, 0, z, B, T, rng, idx, v.scratch);
+    vcn_vq_init_from_data(q, VC_VQ_INIT_SAMPLE, 0, z, B, T, rng, idx, v.scratch);
     /* Codes 4.. are moved far from the data: they never win a frame and their counts decay. */
     for (int k = 4; k < N; k++)
         for (int d = 0; d < D; d++) {
-            v.cb[k * D + d] = 1000.0f + vc_rng_normal(rng);
+            v.cb[k * D + d] = 1000.0f + vcu_rng_normal(rng);
             v.sum[k * D + d] = v.count[k] * v.cb[k * D + d];
         }
     for (int it = 0; it < 30; it++) {
-        vq_quantize(q, NULL, idx, z, B, T, v.scratch);
-        vq_ema_update(q, z, idx, B, T, v.scratch);
+        vcn_vq_quantize(q, NULL, idx, z, B, T, v.scratch);
+        vcn_vq_ema_update(q, z, idx, B, T, v.scratch);
     }
-    vq_quantize(q, NULL, idx, z, B, T, v.scratch);
-    vq_counts(q, counts, idx, B, T);
-    vq_health before = vq_health_from_counts(counts, N);
+    vcn_vq_quantize(q, NULL, idx, z, B, T, v.scratch);
+    vcn_vq_counts(q, counts, idx, B, T);
+    vq_health before = vcn_vq_health_from_counts(counts, N);
     const float threshold = 1.0f;
     int dead = 0;
     for (int k = 0; k < N; k++) dead += v.count[k] < threshold;
-    int got = vq_reseed_dead(q, z, B, T, threshold, rng);
-    vq_quantize(q, NULL, idx, z, B, T, v.scratch);
-    vq_counts(q, counts, idx, B, T);
-    vq_health after = vq_health_from_counts(counts, N);
+    int got = vcn_vq_reseed_dead(q, z, B, T, threshold, rng);
+    vcn_vq_quantize(q, NULL, idx, z, B, T, v.scratch);
+    vcn_vq_counts(q, counts, idx, B, T);
+    vq_health after = vcn_vq_health_from_counts(counts, N);
     fprintf(stderr,
             "reseed: %d codes below %.1f, %d re-seeded; used %d -> %d of %d (share %.3f -> %.3f), "
             "perplexity %.3f -> %.3f\n",
@@ -433,7 +433,7 @@ static void test_reseed(vc_rng *rng) {
         CHECK(v.count[k] >= threshold);
         CHECK(fabsf(v.cb[k * D]) < 100.0f); /* every code now sits among the data */
     }
-    CHECK(vq_reseed_dead(q, z, B, T, threshold, rng) == 0); /* nothing left to revive */
+    CHECK(vcn_vq_reseed_dead(q, z, B, T, threshold, rng) == 0); /* nothing left to revive */
     free(z);
     free(idx);
     vq_buf_free(&v);
@@ -442,23 +442,23 @@ static void test_reseed(vc_rng *rng) {
 static void test_health(void) {
     float c[20] = {0};
     for (int k = 0; k < 5; k++) c[3 * k] = 7.0f;
-    vq_health h = vq_health_from_counts(c, 20);
+    vq_health h = vcn_vq_health_from_counts(c, 20);
     fprintf(stderr, "uniform over 5 of 20: perplexity %.12g, used share %.3f\n", h.perplexity,
             h.used_share);
     CHECK_NEAR(h.perplexity, 5.0, 1e-12, 0.0);
     CHECK_NEAR(h.used_share, 0.25, 1e-15, 0.0);
     CHECK(h.used == 5);
-    /* p = (1/2, 1/4, 1/4): entropy 1.5 ln 2, perplexity 2^1.5, from indices via vq_counts */
+    /* p = (1/2, 1/4, 1/4): entropy 1.5 ln 2, perplexity 2^1.5, from indices via vcn_vq_counts */
     vq q = {8, 1, NULL, NULL, NULL, 0.0f, 0.0f, 0.0f};
     int idx[8] = {6, 2, 6, 0, 6, 2, 0, 6};
     float counts[8];
-    vq_counts(&q, counts, idx, 2, 4);
+    vcn_vq_counts(&q, counts, idx, 2, 4);
     CHECK(counts[6] == 4.0f && counts[2] == 2.0f && counts[0] == 2.0f && counts[1] == 0.0f);
-    h = vq_health_from_counts(counts, 8);
+    h = vcn_vq_health_from_counts(counts, 8);
     CHECK_NEAR(h.perplexity, pow(2.0, 1.5), 1e-12, 0.0);
     CHECK_NEAR(h.used_share, 3.0 / 8.0, 1e-15, 0.0);
     memset(c, 0, sizeof c);
-    h = vq_health_from_counts(c, 20);
+    h = vcn_vq_health_from_counts(c, 20);
     CHECK(h.perplexity == 0.0 && h.used == 0);
 }
 
@@ -477,15 +477,15 @@ static void test_threads(vc_rng *rng) {
     memcpy(cb0, v.cb, sizeof(float) * (size_t)N * D);
     int saved = omp_get_max_threads();
     omp_set_num_threads(1);
-    vq_quantize(&v.q, zq1, i1, z, B, T, v.scratch);
-    vq_ema_update(&v.q, z, i1, B, T, v.scratch);
+    vcn_vq_quantize(&v.q, zq1, i1, z, B, T, v.scratch);
+    vcn_vq_ema_update(&v.q, z, i1, B, T, v.scratch);
     memcpy(cb1, v.cb, sizeof(float) * (size_t)N * D);
     memcpy(v.cb, cb0, sizeof(float) * (size_t)N * D);
     memset(v.count, 0, sizeof(float) * (size_t)N);
     memset(v.sum, 0, sizeof(float) * (size_t)N * D);
     omp_set_num_threads(3);
-    vq_quantize(&v.q, zq3, i3, z, B, T, v.scratch);
-    vq_ema_update(&v.q, z, i3, B, T, v.scratch);
+    vcn_vq_quantize(&v.q, zq3, i3, z, B, T, v.scratch);
+    vcn_vq_ema_update(&v.q, z, i3, B, T, v.scratch);
     omp_set_num_threads(saved);
     CHECK(!memcmp(i1, i3, sizeof(int) * (size_t)B * T));
     CHECK(!memcmp(zq1, zq3, sizeof(float) * n));
@@ -502,7 +502,7 @@ static void test_threads(vc_rng *rng) {
 
 int main(void) {
     vc_rng rng;
-    vc_rng_seed(&rng, test_seed(1));
+    vcu_rng_seed(&rng, test_seed(1));
     test_argmin(&rng);
     test_commit(&rng);
     test_ema(&rng);

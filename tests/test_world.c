@@ -145,12 +145,12 @@ static void test_aperiodicity(void) {
     vcd_world_analysis an;
     CHECK(vcd_world_analysis_init(&an, FS, NFFT, HOP) == VC_OK);
     vc_rng rng;
-    vc_rng_seed(&rng, test_seed(7));
+    vcu_rng_seed(&rng, test_seed(7));
     for (int kind = 0; kind < 2; kind++) {
         if (kind == 0)
             pulse_train(x, n, 107, a);
         else
-            for (size_t i = 0; i < n; i++) x[i] = 0.1f * vc_rng_normal(&rng);
+            for (size_t i = 0; i < n; i++) x[i] = 0.1f * vcu_rng_normal(&rng);
         for (int t = 0; t < T; t++) f0[t] = (float)FS / 107.0f;
         CHECK(vcd_world_analyze(&an, x, n, f0, NULL, T, env, ap) == VC_OK);
         for (int b = 0; b < VCD_WORLD_BANDS; b++) {
@@ -276,7 +276,7 @@ static void test_rendered_f0(void) {
         CHECK(vcd_world_render(&syn, env, ap, f0, NULL, T, y) == VC_OK);
         f0_params p = {.sample_rate = FS, .hop = HOP, .fmin = 60.0f, .fmax = 500.0f};
         int Tm = 1 + (int)(n / HOP);
-        CHECK(f0_track(&p, y, n, got, voicing, Tm) == VC_OK);
+        CHECK(vcd_f0_track(&p, y, n, got, voicing, Tm) == VC_OK);
         int m = 0;
         for (int t = 4; t < Tm - 4; t++)
             if (got[t] > 0.0f) got[m++] = got[t];
@@ -305,7 +305,7 @@ static void test_stft_offset(void) {
     int Ty = 1 + (int)(n / HOP);
     float *mag = malloc((size_t)Ty * NB * sizeof *mag);
     stft st;
-    CHECK(stft_init(&st, NFFT, HOP) == VC_OK);
+    CHECK(vcd_stft_init(&st, NFFT, HOP) == VC_OK);
     vcd_world_synth syn;
     CHECK(vcd_world_synth_init(&syn, FS, NFFT, HOP, 2) == VC_OK);
     static const float hz[3] = {110.0f, 240.0f, 0.0f};
@@ -313,7 +313,7 @@ static void test_stft_offset(void) {
         make_frames(env, f0, ap, T, hz[i], hz[i] > 0.0f ? VCD_WORLD_AP_MIN : 1.0f);
         vcd_world_synth_reset(&syn, 2);
         CHECK(vcd_world_render(&syn, env, ap, f0, NULL, T, y) == VC_OK);
-        stft_magnitude(&st, mag, y, n);
+        vcd_stft_magnitude(&st, mag, y, n);
         double got = 0.0, want = 0.0;
         for (int t = 8; t < Ty - 8; t++)
             for (int k = 16; k <= 448; k++) {
@@ -327,7 +327,7 @@ static void test_stft_offset(void) {
          * over the formant peaks), the offset is its mean over frequency. */
         CHECK(fabs(db) < 1.0);
     }
-    stft_free(&st);
+    vcd_stft_free(&st);
     vcd_world_synth_free(&syn);
     free(env);
     free(f0);

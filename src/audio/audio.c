@@ -1,7 +1,7 @@
 /* Audio file reading through libsndfile: load any readable format to mono float (write.c
- * writes). With write.c, the only files in vconv that include <sndfile.h>. Every input is treated as hostile: sizes
- * are checked before allocating, the number of frames actually read is what counts, and a
- * failure leaves the caller's struct untouched. */
+ * writes). With write.c, the only files in vconv that include <sndfile.h>. Every input is treated
+ * as hostile: sizes are checked before allocating, the number of frames actually read is what
+ * counts, and a failure leaves the caller's struct untouched. */
 #define _POSIX_C_SOURCE 200809L /* stat, open, mkstemp, fsync */
 
 #include "audio.h"
@@ -212,11 +212,12 @@ static vc_status vca_check_riff(const vca_source *s, const char *name) {
     if ((r.tag == 1 || r.tag == 3) && r.bits > 0 && r.channels > 0) {
         unsigned frame = r.channels * ((r.bits + 7) / 8);
         if (r.block_align != frame) {
-            vc_log(VC_LOG_ERROR,
-                   "%s: the header declares %u-bit samples in %u channel%s (%u byte%s a frame) but "
-                   "%u-byte frames; the samples would be misread",
-                   name, r.bits, r.channels, r.channels == 1 ? "" : "s", frame,
-                   frame == 1 ? "" : "s", r.block_align);
+            vcu_log(
+                VC_LOG_ERROR,
+                "%s: the header declares %u-bit samples in %u channel%s (%u byte%s a frame) but "
+                "%u-byte frames; the samples would be misread",
+                name, r.bits, r.channels, r.channels == 1 ? "" : "s", frame, frame == 1 ? "" : "s",
+                r.block_align);
             return VC_ERR_FORMAT;
         }
     }
@@ -230,34 +231,34 @@ static vc_status vca_check_riff(const vca_source *s, const char *name) {
     const double declared = (double)r.data_size / bytes_per_s;
     const double follow = (double)(s->size - r.data_off) / bytes_per_s;
     if ((double)(s->size - end) / bytes_per_s < VCA_UNDECLARED_SECONDS) {
-        vc_log(VC_LOG_WARN, "%s: %lld bytes after the audio are not a chunk; ignored", name,
-               (long long)(s->size - end));
+        vcu_log(VC_LOG_WARN, "%s: %lld bytes after the audio are not a chunk; ignored", name,
+                (long long)(s->size - end));
         return VC_OK;
     }
-    vc_log(VC_LOG_ERROR,
-           "%s: the header declares %.2f s of audio but %.2f s follow; its size field is wrong "
-           "(a recording that was never finished?): `sox --ignore-length %s OUT.wav` repairs it",
-           name, declared, follow, name);
+    vcu_log(VC_LOG_ERROR,
+            "%s: the header declares %.2f s of audio but %.2f s follow; its size field is wrong "
+            "(a recording that was never finished?): `sox --ignore-length %s OUT.wav` repairs it",
+            name, declared, follow, name);
     return VC_ERR_FORMAT;
 }
 
 /* What the header claims, before anything is read or allocated. */
 static vc_status vca_check_header(const SF_INFO *fi, const char *name) {
     if (fi->samplerate <= 0 || fi->samplerate > VC_AUDIO_MAX_RATE) {
-        vc_log(VC_LOG_ERROR, "%s: sample rate %d Hz out of range (1..%d)", name, fi->samplerate,
-               VC_AUDIO_MAX_RATE);
+        vcu_log(VC_LOG_ERROR, "%s: sample rate %d Hz out of range (1..%d)", name, fi->samplerate,
+                VC_AUDIO_MAX_RATE);
         return VC_ERR_AUDIO;
     }
     if (fi->channels <= 0 || fi->channels > VC_AUDIO_MAX_CHANNELS) {
-        vc_log(VC_LOG_ERROR, "%s: %d channels out of range (1..%d)", name, fi->channels,
-               VC_AUDIO_MAX_CHANNELS);
+        vcu_log(VC_LOG_ERROR, "%s: %d channels out of range (1..%d)", name, fi->channels,
+                VC_AUDIO_MAX_CHANNELS);
         return VC_ERR_AUDIO;
     }
     if (fi->frames > (sf_count_t)(VC_AUDIO_MAX_SECONDS * fi->samplerate)) {
-        vc_log(VC_LOG_ERROR,
-               "%s: header claims %lld frames (%.0f s at %d Hz), over the %.0f s limit", name,
-               (long long)fi->frames, (double)fi->frames / fi->samplerate, fi->samplerate,
-               VC_AUDIO_MAX_SECONDS);
+        vcu_log(VC_LOG_ERROR,
+                "%s: header claims %lld frames (%.0f s at %d Hz), over the %.0f s limit", name,
+                (long long)fi->frames, (double)fi->frames / fi->samplerate, fi->samplerate,
+                VC_AUDIO_MAX_SECONDS);
         return VC_ERR_AUDIO;
     }
     return VC_OK;
@@ -281,8 +282,8 @@ static vc_status vca_store_append(vca_store *s, const float *mix, size_t got, co
         size_t cap = s->cap * 2 > s->n + got ? s->cap * 2 : s->n + got;
         float *grown = s->fixed ? NULL : realloc(s->x, sizeof(float) * cap);
         if (!grown) {
-            vc_log(VC_LOG_ERROR, "%s: %s", name,
-                   s->fixed ? "the second read decoded more than the first" : "out of memory");
+            vcu_log(VC_LOG_ERROR, "%s: %s", name,
+                    s->fixed ? "the second read decoded more than the first" : "out of memory");
             return s->fixed ? VC_ERR_FORMAT : VC_ERR_NOMEM;
         }
         s->x = grown;
@@ -305,15 +306,15 @@ static vc_status vca_read_pass(SNDFILE *sf, const SF_INFO *fi, const char *name,
     vc_status st = VC_OK;
     size_t n = 0;
     if (!block || !mix) {
-        vc_log(VC_LOG_ERROR, "%s: out of memory", name);
+        vcu_log(VC_LOG_ERROR, "%s: out of memory", name);
         st = VC_ERR_NOMEM;
     }
     while (st == VC_OK) {
         sf_count_t got = sf_readf_float(sf, block, AUDIO_BLOCK);
         if (got <= 0) break;
         if (n + (size_t)got > max_frames) {
-            vc_log(VC_LOG_ERROR, "%s: more than %.0f s of audio decoded, refusing", name,
-                   VC_AUDIO_MAX_SECONDS);
+            vcu_log(VC_LOG_ERROR, "%s: more than %.0f s of audio decoded, refusing", name,
+                    VC_AUDIO_MAX_SECONDS);
             st = VC_ERR_AUDIO;
             break;
         }
@@ -322,8 +323,8 @@ static vc_status vca_read_pass(SNDFILE *sf, const SF_INFO *fi, const char *name,
             double sum = 0.0;
             for (int c = 0; c < C; c++) {
                 if (!isfinite(frame[c])) {
-                    vc_log(VC_LOG_ERROR, "%s: non-finite sample (%g) at frame %lld, channel %d",
-                           name, (double)frame[c], (long long)(n + (size_t)t), c);
+                    vcu_log(VC_LOG_ERROR, "%s: non-finite sample (%g) at frame %lld, channel %d",
+                            name, (double)frame[c], (long long)(n + (size_t)t), c);
                     st = VC_ERR_AUDIO;
                     break;
                 }
@@ -334,7 +335,7 @@ static vc_status vca_read_pass(SNDFILE *sf, const SF_INFO *fi, const char *name,
             mix[t] = (float)(sum / C);
         }
         if (st == VC_OK && stats) st = vca_level_push(&stats->level, mix, (size_t)got);
-        if (st == VC_ERR_NOMEM) vc_log(VC_LOG_ERROR, "%s: out of memory", name);
+        if (st == VC_ERR_NOMEM) vcu_log(VC_LOG_ERROR, "%s: out of memory", name);
         if (st == VC_OK && store) st = vca_store_append(store, mix, (size_t)got, name);
         n += (size_t)got;
     }
@@ -363,15 +364,15 @@ static vc_status vca_check_downmix(const vca_stats *s, int C, size_t n, const ch
     else
         snprintf(how, sizeof how, "exactly 0");
     if (C == 2)
-        vc_log(VC_LOG_ERROR,
-               "%s: the two channels cancel when mixed to mono (left = -right: the mono mix is "
-               "%s); use one channel, e.g. `sox %s OUT.wav remix 1`",
-               name, how, name);
+        vcu_log(VC_LOG_ERROR,
+                "%s: the two channels cancel when mixed to mono (left = -right: the mono mix is "
+                "%s); use one channel, e.g. `sox %s OUT.wav remix 1`",
+                name, how, name);
     else
-        vc_log(VC_LOG_ERROR,
-               "%s: the %d channels cancel when mixed to mono (the mono mix is %s); pick "
-               "channels, e.g. `sox %s OUT.wav remix 1`",
-               name, C, how, name);
+        vcu_log(VC_LOG_ERROR,
+                "%s: the %d channels cancel when mixed to mono (the mono mix is %s); pick "
+                "channels, e.g. `sox %s OUT.wav remix 1`",
+                name, C, how, name);
     return VC_ERR_AUDIO;
 }
 
@@ -402,17 +403,17 @@ static vc_status vca_check_scale(const vca_level_acc *lv, int rate, const char *
                      20.0 * log10(lv->peak / rest), rest);
         else
             snprintf(rest_s, sizeof rest_s, "and the rest of the file is silent");
-        vc_log(VC_LOG_ERROR,
-               "%s: a burst of samples up to %.3g (%.0f dB above full scale) at %.3f s, %s; the "
-               "file is damaged there: cut that part out",
-               name, lv->peak, over_db, (double)lv->peak_at / rate, rest_s);
+        vcu_log(VC_LOG_ERROR,
+                "%s: a burst of samples up to %.3g (%.0f dB above full scale) at %.3f s, %s; the "
+                "file is damaged there: cut that part out",
+                name, lv->peak, over_db, (double)lv->peak_at / rate, rest_s);
         return VC_ERR_AUDIO;
     }
     *gain = 1.0 / lv->peak;
-    vc_log(VC_LOG_WARN,
-           "%s: samples reach %.3g, %.0f dB above full scale, over %.1f s of the file; scaled "
-           "down by %.0f dB to a 0 dBFS peak",
-           name, lv->peak, over_db, hot_s, over_db);
+    vcu_log(VC_LOG_WARN,
+            "%s: samples reach %.3g, %.0f dB above full scale, over %.1f s of the file; scaled "
+            "down by %.0f dB to a 0 dBFS peak",
+            name, lv->peak, over_db, hot_s, over_db);
     return VC_OK;
 }
 
@@ -424,10 +425,10 @@ static vc_status vca_check_audible(const vc_level *lv, double gain, size_t n, in
     if (active > VC_LEVEL_FLOOR_DB) active += 20.0 * log10(gain);
     if (active > min_active_dbfs) return VC_OK;
     if (lv->peak_dbfs <= VC_LEVEL_FLOOR_DB)
-        vc_log(VC_LOG_ERROR, "%s: silent (every sample is 0, %.1f s)", name, (double)n / rate);
+        vcu_log(VC_LOG_ERROR, "%s: silent (every sample is 0, %.1f s)", name, (double)n / rate);
     else
-        vc_log(VC_LOG_ERROR, "%s: silent (active level %.1f dBFS over %.1f s, at most %.0f)", name,
-               active, (double)n / rate, min_active_dbfs);
+        vcu_log(VC_LOG_ERROR, "%s: silent (active level %.1f dBFS over %.1f s, at most %.0f)", name,
+                active, (double)n / rate, min_active_dbfs);
     return VC_ERR_AUDIO;
 }
 
@@ -435,16 +436,16 @@ static vc_status vca_check_audible(const vc_level *lv, double gain, size_t n, in
 static vc_status vca_check_count(SNDFILE *sf, const SF_INFO *fi, const char *name, size_t n) {
     if (n == 0) {
         if (sf_error(sf) != SF_ERR_NO_ERROR) {
-            vc_log(VC_LOG_ERROR, "%s: no samples could be decoded: %s", name, sf_strerror(sf));
+            vcu_log(VC_LOG_ERROR, "%s: no samples could be decoded: %s", name, sf_strerror(sf));
             return VC_ERR_FORMAT;
         }
-        vc_log(VC_LOG_ERROR, "%s: no samples (header claims %lld frames, none present)", name,
-               (long long)fi->frames);
+        vcu_log(VC_LOG_ERROR, "%s: no samples (header claims %lld frames, none present)", name,
+                (long long)fi->frames);
         return VC_ERR_AUDIO;
     }
     if ((sf_count_t)n < fi->frames)
-        vc_log(VC_LOG_WARN, "%s: header claims %lld frames but only %zu are present; using those",
-               name, (long long)fi->frames, n);
+        vcu_log(VC_LOG_WARN, "%s: header claims %lld frames but only %zu are present; using those",
+                name, (long long)fi->frames, n);
     return VC_OK;
 }
 
@@ -452,8 +453,8 @@ static vc_status vca_check_count(SNDFILE *sf, const SF_INFO *fi, const char *nam
 static vc_status vca_reread(SNDFILE *sf, const SF_INFO *fi, const char *name, size_t n,
                             vca_store *store) {
     if (sf_seek(sf, 0, SEEK_SET) != 0) {
-        vc_log(VC_LOG_ERROR, "%s: cannot go back to the start to read it: %s", name,
-               sf_strerror(sf));
+        vcu_log(VC_LOG_ERROR, "%s: cannot go back to the start to read it: %s", name,
+                sf_strerror(sf));
         return VC_ERR_FORMAT;
     }
     store->x = malloc(sizeof(float) * n);
@@ -461,13 +462,13 @@ static vc_status vca_reread(SNDFILE *sf, const SF_INFO *fi, const char *name, si
     store->n = 0;
     store->fixed = 1;
     if (!store->x) {
-        vc_log(VC_LOG_ERROR, "%s: out of memory (%zu samples)", name, n);
+        vcu_log(VC_LOG_ERROR, "%s: out of memory (%zu samples)", name, n);
         return VC_ERR_NOMEM;
     }
     size_t got = 0;
     vc_status st = vca_read_pass(sf, fi, name, NULL, store, &got);
     if (st == VC_OK && got != n) {
-        vc_log(VC_LOG_ERROR, "%s: a second read decoded %zu frames, the first %zu", name, got, n);
+        vcu_log(VC_LOG_ERROR, "%s: a second read decoded %zu frames, the first %zu", name, got, n);
         st = VC_ERR_FORMAT;
     }
     return st;
@@ -488,7 +489,7 @@ static vc_status vca_read_checked(SNDFILE *sf, const SF_INFO *fi, const char *na
     if (st == VC_OK) st = vca_read_pass(sf, fi, name, &stats, two_pass ? NULL : store, &n);
     if (st == VC_OK) st = vca_check_count(sf, fi, name, n);
     if (st == VC_OK && (st = vca_level_finish(&stats.level, &lv)) == VC_ERR_NOMEM)
-        vc_log(VC_LOG_ERROR, "%s: out of memory", name);
+        vcu_log(VC_LOG_ERROR, "%s: out of memory", name);
     if (st == VC_OK) st = vca_check_downmix(&stats, fi->channels, n, name);
     if (st == VC_OK) st = vca_check_scale(&stats.level, fi->samplerate, name, &gain);
     if (st == VC_OK)
@@ -511,7 +512,7 @@ static vc_status decode(SNDFILE *sf, const SF_INFO *fi, const vca_source *src, c
         st = vca_check_riff(src, name);
     if (st != VC_OK) return st;
     if (fi->frames <= 0) {
-        vc_log(VC_LOG_ERROR, "%s: no samples (the file holds 0 frames)", name);
+        vcu_log(VC_LOG_ERROR, "%s: no samples (the file holds 0 frames)", name);
         return VC_ERR_AUDIO;
     }
     vca_store store = {0};
@@ -530,13 +531,13 @@ static vc_status decode(SNDFILE *sf, const SF_INFO *fi, const vca_source *src, c
             rate = sample_rate;
         }
         if (st == VC_OK && n == 0) {
-            vc_log(VC_LOG_ERROR, "%s: no samples left after resampling to %d Hz", name, rate);
+            vcu_log(VC_LOG_ERROR, "%s: no samples left after resampling to %d Hz", name, rate);
             st = VC_ERR_AUDIO;
         }
         /* Scaled into range above, so this is a guard, not a policy. */
         for (size_t i = 0; st == VC_OK && i < n; i++) {
             if (!isfinite(mono[i])) {
-                vc_log(VC_LOG_ERROR, "%s: non-finite sample after resampling", name);
+                vcu_log(VC_LOG_ERROR, "%s: non-finite sample after resampling", name);
                 st = VC_ERR_AUDIO;
             }
         }
@@ -569,35 +570,35 @@ vca_load_opts vca_load_default_opts(void) {
 static vc_status vca_load_path(const char *path, int sample_rate, const vca_load_opts *opts,
                                vc_audio *out, vc_audio_info *info) {
     if (!path || !out) {
-        vc_log(VC_LOG_ERROR, "vc_audio_load: NULL %s", !path ? "path" : "out");
+        vcu_log(VC_LOG_ERROR, "vc_audio_load: NULL %s", !path ? "path" : "out");
         return VC_ERR_ARG;
     }
     if (!rate_arg_ok(sample_rate)) {
-        vc_log(VC_LOG_ERROR, "vc_audio_load: target rate %d Hz out of range (0..%d)", sample_rate,
-               VC_AUDIO_MAX_RATE);
+        vcu_log(VC_LOG_ERROR, "vc_audio_load: target rate %d Hz out of range (0..%d)", sample_rate,
+                VC_AUDIO_MAX_RATE);
         return VC_ERR_ARG;
     }
     /* stat first: libsndfile would report a directory or a missing file as a format error. */
     struct stat sb;
     if (stat(path, &sb) != 0) {
-        vc_log(VC_LOG_ERROR, "%s: %s", path, strerror(errno));
+        vcu_log(VC_LOG_ERROR, "%s: %s", path, strerror(errno));
         return VC_ERR_IO;
     }
     if (S_ISDIR(sb.st_mode)) {
-        vc_log(VC_LOG_ERROR, "%s: is a directory", path);
+        vcu_log(VC_LOG_ERROR, "%s: is a directory", path);
         return VC_ERR_IO;
     }
     if (!S_ISREG(sb.st_mode)) {
-        vc_log(VC_LOG_ERROR, "%s: not a regular file", path);
+        vcu_log(VC_LOG_ERROR, "%s: not a regular file", path);
         return VC_ERR_IO;
     }
     if (sb.st_size == 0) {
-        vc_log(VC_LOG_ERROR, "%s: no samples (empty file)", path);
+        vcu_log(VC_LOG_ERROR, "%s: no samples (empty file)", path);
         return VC_ERR_AUDIO;
     }
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        vc_log(VC_LOG_ERROR, "%s: %s", path, strerror(errno));
+        vcu_log(VC_LOG_ERROR, "%s: %s", path, strerror(errno));
         return VC_ERR_IO;
     }
     /* The size of what was opened, not of what was stat'ed a moment ago. */
@@ -607,7 +608,7 @@ static vc_status vca_load_path(const char *path, int sample_rate, const vca_load
     /* close_desc false: we own fd on every path, including a failed open. */
     SNDFILE *sf = sf_open_fd(fd, SFM_READ, &fi, SF_FALSE);
     if (!sf) {
-        vc_log(VC_LOG_ERROR, "%s: not a readable audio file: %s", path, sf_strerror(NULL));
+        vcu_log(VC_LOG_ERROR, "%s: not a readable audio file: %s", path, sf_strerror(NULL));
         close(fd);
         return VC_ERR_FORMAT;
     }
@@ -635,20 +636,20 @@ vc_status vca_load_memory(const void *data, size_t size, int sample_rate, const 
     const vca_load_opts defaults = vca_load_default_opts();
     if (!opts) opts = &defaults;
     if (!data || !out) {
-        vc_log(VC_LOG_ERROR, "audio_load_memory: NULL %s", !data ? "data" : "out");
+        vcu_log(VC_LOG_ERROR, "vca_audio_load_memory: NULL %s", !data ? "data" : "out");
         return VC_ERR_ARG;
     }
     if (!rate_arg_ok(sample_rate)) {
-        vc_log(VC_LOG_ERROR, "audio_load_memory: target rate %d Hz out of range (0..%d)",
-               sample_rate, VC_AUDIO_MAX_RATE);
+        vcu_log(VC_LOG_ERROR, "vca_audio_load_memory: target rate %d Hz out of range (0..%d)",
+                sample_rate, VC_AUDIO_MAX_RATE);
         return VC_ERR_ARG;
     }
     if (size == 0) {
-        vc_log(VC_LOG_ERROR, "%s: no samples (empty file)", name);
+        vcu_log(VC_LOG_ERROR, "%s: no samples (empty file)", name);
         return VC_ERR_AUDIO;
     }
     if ((uint64_t)size > (uint64_t)INT64_MAX) {
-        vc_log(VC_LOG_ERROR, "%s: image too large", name);
+        vcu_log(VC_LOG_ERROR, "%s: image too large", name);
         return VC_ERR_ARG;
     }
     mem_file m = {.data = data, .size = (sf_count_t)size, .pos = 0};
@@ -662,7 +663,7 @@ vc_status vca_load_memory(const void *data, size_t size, int sample_rate, const 
     memset(&fi, 0, sizeof fi);
     SNDFILE *sf = sf_open_virtual(&vio, SFM_READ, &fi, &m);
     if (!sf) {
-        vc_log(VC_LOG_ERROR, "%s: not a readable audio file: %s", name, sf_strerror(NULL));
+        vcu_log(VC_LOG_ERROR, "%s: not a readable audio file: %s", name, sf_strerror(NULL));
         return VC_ERR_FORMAT;
     }
     vc_status st = decode(sf, &fi, &src, name, sample_rate, opts, out, info);
@@ -670,8 +671,8 @@ vc_status vca_load_memory(const void *data, size_t size, int sample_rate, const 
     return st;
 }
 
-vc_status audio_load_memory(const void *data, size_t size, int sample_rate, vc_audio *out,
-                            vc_audio_info *info) {
+vc_status vca_audio_load_memory(const void *data, size_t size, int sample_rate, vc_audio *out,
+                                vc_audio_info *info) {
     return vca_load_memory(data, size, sample_rate, NULL, out, info);
 }
 

@@ -38,8 +38,8 @@ vca_load_opts vca_load_default_opts(void);
 /* vc_audio_load on a file image in memory: same decoder and same checks, log lines name the
  * input "<memory>". Used by the fuzzer and the tests. vca_load_memory takes the options
  * (NULL: the defaults). */
-VC_WARN_UNUSED vc_status audio_load_memory(const void *data, size_t size, int sample_rate,
-                                           vc_audio *out, vc_audio_info *info);
+VC_WARN_UNUSED vc_status vca_audio_load_memory(const void *data, size_t size, int sample_rate,
+                                               vc_audio *out, vc_audio_info *info);
 VC_WARN_UNUSED vc_status vca_load_memory(const void *data, size_t size, int sample_rate,
                                          const vca_load_opts *opts, vc_audio *out,
                                          vc_audio_info *info);

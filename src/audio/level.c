@@ -113,15 +113,15 @@ vc_status vca_level_finish(vca_level_acc *a, vc_level *out) {
 
 vc_status vc_audio_level(const float *x, size_t n, int sample_rate, vc_level *out) {
     if (!out || (!x && n > 0) || sample_rate <= 0) {
-        vc_log(VC_LOG_ERROR, "vc_audio_level: %s",
-               !out               ? "NULL out"
-               : sample_rate <= 0 ? "sample rate <= 0"
-                                  : "NULL samples");
+        vcu_log(VC_LOG_ERROR, "vc_audio_level: %s",
+                !out               ? "NULL out"
+                : sample_rate <= 0 ? "sample rate <= 0"
+                                   : "NULL samples");
         return VC_ERR_ARG;
     }
     for (size_t i = 0; i < n; i++) {
         if (!isfinite(x[i])) {
-            vc_log(VC_LOG_ERROR, "vc_audio_level: non-finite sample at %zu", i);
+            vcu_log(VC_LOG_ERROR, "vc_audio_level: non-finite sample at %zu", i);
             return VC_ERR_AUDIO;
         }
     }
@@ -130,6 +130,6 @@ vc_status vc_audio_level(const float *x, size_t n, int sample_rate, vc_level *ou
     if (st == VC_OK) st = vca_level_push(&acc, x, n);
     if (st == VC_OK) st = vca_level_finish(&acc, out);
     vca_level_free(&acc);
-    if (st == VC_ERR_NOMEM) vc_log(VC_LOG_ERROR, "vc_audio_level: out of memory");
+    if (st == VC_ERR_NOMEM) vcu_log(VC_LOG_ERROR, "vc_audio_level: out of memory");
     return st;
 }

@@ -10,25 +10,25 @@
 vc_status vc_audio_resample(const float *x, size_t n, int in_rate, int out_rate, float **out,
                             size_t *n_out) {
     if (!out || !n_out || (!x && n > 0)) {
-        vc_log(VC_LOG_ERROR, "vc_audio_resample: NULL argument");
+        vcu_log(VC_LOG_ERROR, "vc_audio_resample: NULL argument");
         return VC_ERR_ARG;
     }
     if (in_rate <= 0 || in_rate > VC_AUDIO_MAX_RATE || out_rate <= 0 ||
         out_rate > VC_AUDIO_MAX_RATE) {
-        vc_log(VC_LOG_ERROR, "vc_audio_resample: rates %d -> %d Hz out of range (1..%d)", in_rate,
-               out_rate, VC_AUDIO_MAX_RATE);
+        vcu_log(VC_LOG_ERROR, "vc_audio_resample: rates %d -> %d Hz out of range (1..%d)", in_rate,
+                out_rate, VC_AUDIO_MAX_RATE);
         return VC_ERR_ARG;
     }
     /* n * out_rate must not overflow in the length computation. */
     if ((uint64_t)n > UINT64_MAX / (uint64_t)out_rate / 2) {
-        vc_log(VC_LOG_ERROR, "vc_audio_resample: %zu samples is too long", n);
+        vcu_log(VC_LOG_ERROR, "vc_audio_resample: %zu samples is too long", n);
         return VC_ERR_ARG;
     }
     /* round(n * out / in), in integers so long inputs stay exact. */
     uint64_t len = ((uint64_t)n * (uint64_t)out_rate + (uint64_t)in_rate / 2) / (uint64_t)in_rate;
     if (len > SIZE_MAX / sizeof(float)) {
-        vc_log(VC_LOG_ERROR, "vc_audio_resample: output of %llu samples is too long",
-               (unsigned long long)len);
+        vcu_log(VC_LOG_ERROR, "vc_audio_resample: output of %llu samples is too long",
+                (unsigned long long)len);
         return VC_ERR_ARG;
     }
     if (len == 0) {
@@ -38,8 +38,8 @@ vc_status vc_audio_resample(const float *x, size_t n, int in_rate, int out_rate,
     }
     float *y = malloc(sizeof(float) * (size_t)len); // (len)
     if (!y) {
-        vc_log(VC_LOG_ERROR, "vc_audio_resample: out of memory for %llu samples",
-               (unsigned long long)len);
+        vcu_log(VC_LOG_ERROR, "vc_audio_resample: out of memory for %llu samples",
+                (unsigned long long)len);
         return VC_ERR_NOMEM;
     }
     if (in_rate == out_rate) {
@@ -52,7 +52,7 @@ vc_status vc_audio_resample(const float *x, size_t n, int in_rate, int out_rate,
         soxr_error_t err =
             soxr_oneshot(in_rate, out_rate, 1, x, n, NULL, y, (size_t)len, &done, &io, &q, &rt);
         if (err) {
-            vc_log(VC_LOG_ERROR, "vc_audio_resample: soxr failed: %s", err);
+            vcu_log(VC_LOG_ERROR, "vc_audio_resample: soxr failed: %s", err);
             free(y);
             return VC_ERR_INTERNAL;
         }

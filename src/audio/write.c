@@ -60,23 +60,24 @@ static vc_status format_for(const char *path, vc_audio_encoding enc, int rate, i
     for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
         if (!strcasecmp(ext, aliases[i].ext)) major = aliases[i].major, sub = aliases[i].sub;
     if (!major) {
-        vc_log(VC_LOG_ERROR,
-               "%s: cannot write audio as .%s (name it .wav, .flac, .ogg, .aiff, .au, .caf, "
-               ".w64 or .rf64)",
-               path, ext);
+        vcu_log(VC_LOG_ERROR,
+                "%s: cannot write audio as .%s (name it .wav, .flac, .ogg, .aiff, .au, .caf, "
+                ".w64 or .rf64)",
+                path, ext);
         return VC_ERR_ARG;
     }
     if (!sub) sub = enc == VC_AUDIO_FLOAT ? SF_FORMAT_FLOAT : SF_FORMAT_PCM_16;
     SF_INFO fi = {.samplerate = rate, .channels = 1, .format = major | sub};
     if ((sub == SF_FORMAT_VORBIS || sub == SF_FORMAT_OPUS || sub == SF_FORMAT_MPEG_LAYER_III) &&
         enc == VC_AUDIO_FLOAT) {
-        vc_log(VC_LOG_ERROR, "%s: .%s is a lossy codec and stores no 32-bit float samples", path,
-               ext);
+        vcu_log(VC_LOG_ERROR, "%s: .%s is a lossy codec and stores no 32-bit float samples", path,
+                ext);
         return VC_ERR_ARG;
     }
     if (!sf_format_check(&fi)) {
-        vc_log(VC_LOG_ERROR, "%s: this libsndfile cannot write %s at %d Hz into .%s", path,
-               enc == VC_AUDIO_FLOAT ? "32-bit float" : "16-bit samples", rate, *ext ? ext : "wav");
+        vcu_log(VC_LOG_ERROR, "%s: this libsndfile cannot write %s at %d Hz into .%s", path,
+                enc == VC_AUDIO_FLOAT ? "32-bit float" : "16-bit samples", rate,
+                *ext ? ext : "wav");
         return VC_ERR_ARG;
     }
     *format = major | sub;
@@ -85,16 +86,16 @@ static vc_status format_for(const char *path, vc_audio_encoding enc, int rate, i
 
 vc_status vc_audio_save_check(const char *path, vc_audio_encoding encoding, int sample_rate) {
     if (!path) {
-        vc_log(VC_LOG_ERROR, "vc_audio_save_check: NULL path");
+        vcu_log(VC_LOG_ERROR, "vc_audio_save_check: NULL path");
         return VC_ERR_ARG;
     }
     if (encoding != VC_AUDIO_PCM16 && encoding != VC_AUDIO_FLOAT) {
-        vc_log(VC_LOG_ERROR, "%s: unknown encoding %d", path, (int)encoding);
+        vcu_log(VC_LOG_ERROR, "%s: unknown encoding %d", path, (int)encoding);
         return VC_ERR_ARG;
     }
     if (sample_rate <= 0 || sample_rate > VC_AUDIO_MAX_RATE) {
-        vc_log(VC_LOG_ERROR, "%s: sample rate %d Hz out of range (1..%d)", path, sample_rate,
-               VC_AUDIO_MAX_RATE);
+        vcu_log(VC_LOG_ERROR, "%s: sample rate %d Hz out of range (1..%d)", path, sample_rate,
+                VC_AUDIO_MAX_RATE);
         return VC_ERR_ARG;
     }
     int format;
@@ -119,7 +120,7 @@ static vc_status write_samples(SNDFILE *sf, const vc_audio *a, int pcm16, const 
             wrote = sf_writef_short(sf, pcm, (sf_count_t)len);
         }
         if (wrote != (sf_count_t)len) {
-            vc_log(VC_LOG_ERROR, "%s: write failed: %s", path, sf_strerror(sf));
+            vcu_log(VC_LOG_ERROR, "%s: write failed: %s", path, sf_strerror(sf));
             return VC_ERR_IO;
         }
     }
@@ -129,20 +130,20 @@ static vc_status write_samples(SNDFILE *sf, const vc_audio *a, int pcm16, const 
 /* Arguments and samples acceptable for writing. */
 static vc_status check_audio(const char *path, const vc_audio *a, vc_audio_encoding encoding) {
     if (!path || !a || (!a->samples && a->n_samples > 0)) {
-        vc_log(VC_LOG_ERROR, "vc_audio_save: NULL %s", !path ? "path" : "audio");
+        vcu_log(VC_LOG_ERROR, "vc_audio_save: NULL %s", !path ? "path" : "audio");
         return VC_ERR_ARG;
     }
     if (encoding != VC_AUDIO_PCM16 && encoding != VC_AUDIO_FLOAT) {
-        vc_log(VC_LOG_ERROR, "%s: unknown encoding %d", path, (int)encoding);
+        vcu_log(VC_LOG_ERROR, "%s: unknown encoding %d", path, (int)encoding);
         return VC_ERR_ARG;
     }
     if (a->n_samples == 0) {
-        vc_log(VC_LOG_ERROR, "%s: refusing to write no samples", path);
+        vcu_log(VC_LOG_ERROR, "%s: refusing to write no samples", path);
         return VC_ERR_AUDIO;
     }
     for (size_t i = 0; i < a->n_samples; i++) {
         if (!isfinite(a->samples[i])) {
-            vc_log(VC_LOG_ERROR, "%s: refusing to write non-finite sample at %zu", path, i);
+            vcu_log(VC_LOG_ERROR, "%s: refusing to write non-finite sample at %zu", path, i);
             return VC_ERR_AUDIO;
         }
     }
@@ -160,17 +161,17 @@ vc_status vc_audio_save(const char *path, const vc_audio *a, vc_audio_encoding e
     int major = format & SF_FORMAT_TYPEMASK;
     if ((major == SF_FORMAT_WAV || major == SF_FORMAT_AIFF) &&
         a->n_samples > (UINT32_MAX - 1024) / bytes) {
-        vc_log(VC_LOG_ERROR, "%s: %zu samples do not fit in this container (use .w64 or .rf64)",
-               path, a->n_samples);
+        vcu_log(VC_LOG_ERROR, "%s: %zu samples do not fit in this container (use .w64 or .rf64)",
+                path, a->n_samples);
         return VC_ERR_AUDIO;
     }
 
     vc_atomic_file out;
-    if ((st = vc_atomic_open(&out, path)) != VC_OK) return st;
+    if ((st = vcu_atomic_open(&out, path)) != VC_OK) return st;
     SF_INFO fi = {.samplerate = a->sample_rate, .channels = 1, .format = format};
     SNDFILE *sf = sf_open_fd(out.fd, SFM_WRITE, &fi, SF_FALSE);
     if (!sf) {
-        vc_log(VC_LOG_ERROR, "%s: cannot write audio: %s", path, sf_strerror(NULL));
+        vcu_log(VC_LOG_ERROR, "%s: cannot write audio: %s", path, sf_strerror(NULL));
         st = VC_ERR_IO;
     } else {
         int sub = format & SF_FORMAT_SUBMASK;
@@ -178,10 +179,10 @@ vc_status vc_audio_save(const char *path, const vc_audio *a, vc_audio_encoding e
         /* sf_close writes the final header sizes, so its result matters too. */
         int err = sf_close(sf);
         if (st == VC_OK && err != 0) {
-            vc_log(VC_LOG_ERROR, "%s: closing the audio file failed: %s", path,
-                   sf_error_number(err));
+            vcu_log(VC_LOG_ERROR, "%s: closing the audio file failed: %s", path,
+                    sf_error_number(err));
             st = VC_ERR_IO;
         }
     }
-    return vc_atomic_finish(&out, st);
+    return vcu_atomic_finish(&out, st);
 }

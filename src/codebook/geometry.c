@@ -32,7 +32,7 @@ static double power_iteration(const double *c, int D, double *v, double *tmp) {
 vc_status vc_codebook_geometry_of(const vc_model *model, vc_codebook_geometry *out) {
     if (!model || !out) return VC_ERR_ARG;
     memset(out, 0, sizeof *out);
-    const vcm_model *m = vc_model_internal(model);
+    const vcm_model *m = vcm_model_internal(model);
     const int N = m->cfg.codebook_size, D = m->cfg.code_dim;
     const float *cb = m->vq.codebook; // (N, D)
     out->norms = malloc(sizeof(float) * (size_t)N);

@@ -57,10 +57,10 @@ vc_status vc_code_stats_compute(const int *const *codes, const int *n_codes, con
     /* The control keeps each utterance's codes together and gives it another utterance's
      * speaker (a seeded Fisher-Yates permutation): what finite data alone makes of the MI. */
     vc_rng rng;
-    vc_rng_seed(&rng, seed);
+    vcu_rng_seed(&rng, seed);
     for (int u = 0; perm && u < n_utts; u++) perm[u] = speaker[u];
     for (int u = n_utts - 1; perm && u > 0; u--) {
-        int j = (int)(((uint64_t)vc_rng_u32(&rng) * (uint64_t)(u + 1)) >> 32), t = perm[u];
+        int j = (int)(((uint64_t)vcu_rng_u32(&rng) * (uint64_t)(u + 1)) >> 32), t = perm[u];
         perm[u] = perm[j];
         perm[j] = t;
     }

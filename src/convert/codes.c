@@ -20,7 +20,7 @@ vc_status vc_encode(const vc_model *vm, const vc_audio *a, double chunk_seconds,
     if (st != VC_OK) return st;
     const float *x = in.x + in.b;
     size_t len = in.e - in.b;
-    const int T = stft_n_frames(len, vm->fp.hop), L = vcc_core_frames(vm, chunk_seconds, T);
+    const int T = vcd_stft_n_frames(len, vm->fp.hop), L = vcc_core_frames(vm, chunk_seconds, T);
     int *out = malloc(sizeof(int) * (size_t)(T + 1) / 2);
     vcc_chunk c;
     memset(&c, 0, sizeof c);

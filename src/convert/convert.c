@@ -53,7 +53,7 @@ vc_convert_params vc_convert_default_params(void) {
 vc_status vcc_prepare(const vc_model *vm, const vc_audio *a, const char *what, vcc_input *out) {
     memset(out, 0, sizeof *out);
     if (!a || !a->samples || a->n_samples == 0 || a->sample_rate < 1) {
-        vc_log(VC_LOG_ERROR, "%s: no audio", what);
+        vcu_log(VC_LOG_ERROR, "%s: no audio", what);
         return VC_ERR_AUDIO;
     }
     int rate = vm->fp.sample_rate;
@@ -71,8 +71,8 @@ vc_status vcc_prepare(const vc_model *vm, const vc_audio *a, const char *what, v
     if (st == VC_OK) {
         st = vcm_trim_span(out->x, out->n, &vm->fp, &out->b, &out->e);
         if (st == VC_ERR_AUDIO)
-            vc_log(VC_LOG_ERROR, "%s: no speech found (silent, or shorter than %d samples)", what,
-                   vm->fp.n_fft);
+            vcu_log(VC_LOG_ERROR, "%s: no speech found (silent, or shorter than %d samples)", what,
+                    vm->fp.n_fft);
     }
     if (st != VC_OK) {
         free(out->x);
@@ -337,8 +337,8 @@ static vc_status stitch(const vc_model *vm, const vcc_input *in, float *full) {
         for (size_t i = 0; i < len; i++) limited += vcc_soft_limit(&y[i], g);
     }
     if (limited > len / 1000)
-        vc_log(VC_LOG_WARN, "%.2f%% of the output's samples were above %.1f dBFS and limited",
-               100.0 * (double)limited / (double)len, 20.0 * log10(LIMIT_KNEE));
+        vcu_log(VC_LOG_WARN, "%.2f%% of the output's samples were above %.1f dBFS and limited",
+                100.0 * (double)limited / (double)len, 20.0 * log10(LIMIT_KNEE));
     return VC_OK;
 }
 
@@ -377,7 +377,7 @@ static vc_status convert_prepared(vcc_chunk *c, const vcc_input *in, const vc_vo
     const vc_model *vm = c->vm;
     const float *x = in->x + in->b;
     const size_t len = in->e - in->b;
-    const int T = stft_n_frames(len, vm->fp.hop), L = vcc_core_frames(vm, p->chunk_seconds, T);
+    const int T = vcd_stft_n_frames(len, vm->fp.hop), L = vcc_core_frames(vm, p->chunk_seconds, T);
     if (L + 2 * VCC_CONTEXT + 2 > c->W) return VC_ERR_ARG; /* a state made for shorter chunks */
     source_track s = {0};
     float *full = calloc(in->n, sizeof *full); // (n) the output, silent outside the speech span
@@ -408,7 +408,7 @@ vc_status vc_convert(const vc_model *vm, const vc_audio *source, const vc_voice 
     vc_status st = vcc_prepare(vm, source, "source", &in);
     if (st != VC_OK) return st;
     /* sized for this source: a short one needs only a short window */
-    const int T = stft_n_frames(in.e - in.b, vm->fp.hop);
+    const int T = vcd_stft_n_frames(in.e - in.b, vm->fp.hop);
     const int W = vcc_core_frames(vm, p->chunk_seconds, T) + 2 * VCC_CONTEXT + 2;
     vcv_setup vs = vocoder_setup(vm, p, W);
     vcc_chunk c;

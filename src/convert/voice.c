@@ -91,7 +91,7 @@ static vc_status add_window(voice_acc *a, const vcm_model *m, const float *x, si
     if (st != VC_OK) return st;
     for (int k = 0; k < a->S; k++) a->emb[k] += (double)a->spk[k] * T;
     a->frames += T;
-    stft_magnitude_frames(frontend_stft(a->fe), a->mag, x, len, t0, T);
+    vcd_stft_magnitude_frames(vcd_frontend_stft(a->fe), a->mag, x, len, t0, T);
     vcm_log_magnitude(a->mag, (size_t)T * F);
     vcc_split_dynamics(a->mag, a->slow, T, F, a->dscratch);
     for (int t = 0; t < T; t++)
@@ -114,8 +114,8 @@ static vc_status add_reference(voice_acc *a, const vc_model *vm, const vc_audio 
     size_t len = in.e - in.b;
     double sec = (double)len / vm->fp.sample_rate;
     if (sec < MIN_REFERENCE_SECONDS) {
-        vc_log(VC_LOG_ERROR, "%s: only %.2f s of speech; a reference needs at least %.1f s", what,
-               sec, MIN_REFERENCE_SECONDS);
+        vcu_log(VC_LOG_ERROR, "%s: only %.2f s of speech; a reference needs at least %.1f s", what,
+                sec, MIN_REFERENCE_SECONDS);
         st = VC_ERR_AUDIO;
     }
     int T = vc_frontend_n_frames(a->fe, len);

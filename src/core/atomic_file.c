@@ -38,7 +38,7 @@ static void remove_stale_temps(const char *path) {
     closedir(d);
 }
 
-vc_status vc_atomic_open(vc_atomic_file *f, const char *path) {
+vc_status vcu_atomic_open(vc_atomic_file *f, const char *path) {
     f->fd = -1;
     f->path = path;
     size_t len = strlen(path) + 48; /* room for ".tmp.<pid>.XXXXXX" */
@@ -47,7 +47,7 @@ vc_status vc_atomic_open(vc_atomic_file *f, const char *path) {
     snprintf(f->tmp, len, "%s.tmp.%ld.XXXXXX", path, (long)getpid());
     f->fd = mkstemp(f->tmp);
     if (f->fd < 0) {
-        vc_log(VC_LOG_ERROR, "%s: cannot create temp file: %s", path, strerror(errno));
+        vcu_log(VC_LOG_ERROR, "%s: cannot create temp file: %s", path, strerror(errno));
         free(f->tmp);
         f->tmp = NULL;
         return VC_ERR_IO;
@@ -57,18 +57,18 @@ vc_status vc_atomic_open(vc_atomic_file *f, const char *path) {
     return VC_OK;
 }
 
-vc_status vc_atomic_finish(vc_atomic_file *f, vc_status st) {
+vc_status vcu_atomic_finish(vc_atomic_file *f, vc_status st) {
     if (st == VC_OK && fsync(f->fd) != 0) {
-        vc_log(VC_LOG_ERROR, "%s: fsync failed: %s", f->path, strerror(errno));
+        vcu_log(VC_LOG_ERROR, "%s: fsync failed: %s", f->path, strerror(errno));
         st = VC_ERR_IO;
     }
     if (close(f->fd) != 0 && st == VC_OK) {
-        vc_log(VC_LOG_ERROR, "%s: close failed: %s", f->path, strerror(errno));
+        vcu_log(VC_LOG_ERROR, "%s: close failed: %s", f->path, strerror(errno));
         st = VC_ERR_IO;
     }
     if (st == VC_OK && rename(f->tmp, f->path) != 0) {
-        vc_log(VC_LOG_ERROR, "%s: cannot rename temp file into place: %s", f->path,
-               strerror(errno));
+        vcu_log(VC_LOG_ERROR, "%s: cannot rename temp file into place: %s", f->path,
+                strerror(errno));
         st = VC_ERR_IO;
     }
     if (st != VC_OK) unlink(f->tmp);

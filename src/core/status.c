@@ -44,7 +44,7 @@ void vc_log_set(vc_log_fn fn, void *user) {
     log_user = fn ? user : NULL;
 }
 
-void vc_log(int level, const char *fmt, ...) {
+void vcu_log(int level, const char *fmt, ...) {
     char msg[1024];
     va_list ap;
     va_start(ap, fmt);
@@ -60,6 +60,6 @@ void vc_set_num_threads(int n) {
     /* With any other build of OpenBLAS, its worker threads and OpenMP's spin-wait against each
      * other and multi-threaded runs lose about half their speed. */
     if (n > 1 && openblas_get_parallel() != 2)
-        vc_log(VC_LOG_WARN, "OpenBLAS is not its OpenMP build, so its threads compete with "
-                            "OpenMP's; install libopenblas-openmp-dev and rebuild");
+        vcu_log(VC_LOG_WARN, "OpenBLAS is not its OpenMP build, so its threads compete with "
+                             "OpenMP's; install libopenblas-openmp-dev and rebuild");
 }

@@ -18,8 +18,8 @@ static float hann_lobe(double d) {
     return (float)fabs(sinc(d) + 0.5 * sinc(d - 1.0) + 0.5 * sinc(d + 1.0));
 }
 
-void excitation_shape(float *mag, int T, int F, const float *f0, const float *voicing, float bin_hz,
-                      float *scratch) {
+void vcd_excitation_shape(float *mag, int T, int F, const float *f0, const float *voicing,
+                          float bin_hz, float *scratch) {
     float *env = scratch, *cum = scratch + F; // (F) envelope, (F) power prefix sums
     for (int t = 0; t < T; t++) {
         float *row = mag + (size_t)t * F;

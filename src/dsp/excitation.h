@@ -24,7 +24,7 @@
 
 /* mag (T, F) frame-major is rewritten in place; f0 (T) in Hz (<= 0: unvoiced), voicing (T) in
  * [0, 1]; bin_hz = sample_rate / n_fft. scratch: (2 F) floats. */
-void excitation_shape(float *mag, int T, int F, const float *f0, const float *voicing, float bin_hz,
-                      float *scratch);
+void vcd_excitation_shape(float *mag, int T, int F, const float *f0, const float *voicing,
+                          float bin_hz, float *scratch);
 
 #endif

@@ -278,7 +278,8 @@ static void viterbi_run(f0_work *w, float *f0, int t0, int t1) { // f0: (T)
     }
 }
 
-vc_status f0_track(const f0_params *p, const float *x, size_t n, float *f0, float *voicing, int T) {
+vc_status vcd_f0_track(const f0_params *p, const float *x, size_t n, float *f0, float *voicing,
+                       int T) {
     if (!p || (!x && n) || !f0 || !voicing) return VC_ERR_ARG;
     if (p->sample_rate <= 0 || p->hop < 1 || !(p->fmin > 0.0f) || !(p->fmin < p->fmax) ||
         !(p->fmax < 0.5f * (float)p->sample_rate))

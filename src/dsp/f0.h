@@ -13,7 +13,7 @@ typedef struct f0_params {
 
 /* f0: (T) Hz, 0 where unvoiced; voicing: (T) probability 0..1. T = 1 + n/hop.
  * Allocates its working memory (VC_ERR_NOMEM if it cannot). */
-VC_WARN_UNUSED vc_status f0_track(const f0_params *p, const float *x, size_t n, float *f0,
-                                  float *voicing, int T);
+VC_WARN_UNUSED vc_status vcd_f0_track(const f0_params *p, const float *x, size_t n, float *f0,
+                                      float *voicing, int T);
 
 #endif

@@ -54,16 +54,16 @@ vc_status vc_frontend_init(const vc_frontend_params *p, vc_frontend **out) {
     *out = NULL;
     vc_status st = params_check(p);
     if (st != VC_OK) {
-        vc_log(VC_LOG_ERROR, "front end: invalid parameters (rate %d, n_fft %d, hop %d, mels %d)",
-               p->sample_rate, p->n_fft, p->hop, p->n_mels);
+        vcu_log(VC_LOG_ERROR, "front end: invalid parameters (rate %d, n_fft %d, hop %d, mels %d)",
+                p->sample_rate, p->n_fft, p->hop, p->n_mels);
         return st;
     }
     vc_frontend *fe = calloc(1, sizeof *fe);
     if (!fe) return VC_ERR_NOMEM;
     fe->p = *p;
-    st = stft_init(&fe->stft, p->n_fft, p->hop);
+    st = vcd_stft_init(&fe->stft, p->n_fft, p->hop);
     if (st == VC_OK)
-        st = melbank_init(&fe->mel, p->sample_rate, p->n_fft, p->n_mels, p->fmin, p->fmax);
+        st = vcd_melbank_init(&fe->mel, p->sample_rate, p->n_fft, p->n_mels, p->fmin, p->fmax);
     if (st != VC_OK) {
         vc_frontend_free(fe);
         return st;
@@ -74,8 +74,8 @@ vc_status vc_frontend_init(const vc_frontend_params *p, vc_frontend **out) {
 
 void vc_frontend_free(vc_frontend *fe) {
     if (!fe) return;
-    stft_free(&fe->stft);
-    melbank_free(&fe->mel);
+    vcd_stft_free(&fe->stft);
+    vcd_melbank_free(&fe->mel);
     free(fe);
 }
 
@@ -83,12 +83,12 @@ const vc_frontend_params *vc_frontend_params_of(const vc_frontend *fe) {
     return fe ? &fe->p : NULL;
 }
 
-stft *frontend_stft(vc_frontend *fe) {
+stft *vcd_frontend_stft(vc_frontend *fe) {
     return &fe->stft;
 }
 
 int vc_frontend_n_frames(const vc_frontend *fe, size_t n_samples) {
-    return fe ? stft_n_frames(n_samples, fe->p.hop) : 0;
+    return fe ? vcd_stft_n_frames(n_samples, fe->p.hop) : 0;
 }
 
 int vc_frontend_n_bins(const vc_frontend *fe) {
@@ -97,14 +97,14 @@ int vc_frontend_n_bins(const vc_frontend *fe) {
 
 vc_status vc_frontend_magnitude(vc_frontend *fe, const float *x, size_t n, float *mag) {
     if (!fe || !x || !mag || n == 0) return VC_ERR_ARG;
-    stft_magnitude(&fe->stft, mag, x, n);
+    vcd_stft_magnitude(&fe->stft, mag, x, n);
     return VC_OK;
 }
 
 vc_status vc_frontend_log_mel_from_magnitude(vc_frontend *fe, const float *mag, int T,
                                              float *log_mel) {
     if (!fe || !mag || !log_mel || T < 1) return VC_ERR_ARG;
-    mel_log_forward(&fe->mel, log_mel, mag, T);
+    vcd_mel_log_forward(&fe->mel, log_mel, mag, T);
     return VC_OK;
 }
 
@@ -121,8 +121,8 @@ vc_status vc_frontend_log_mel_frames(vc_frontend *fe, const float *x, size_t n, 
     if (!mag) return VC_ERR_NOMEM;
     for (int t = 0; t < T; t += block) {
         int nt = T - t < block ? T - t : block;
-        stft_magnitude_frames(&fe->stft, mag, x, n, t0 + t, nt);
-        mel_log_forward(&fe->mel, log_mel + (size_t)t * (size_t)fe->p.n_mels, mag, nt);
+        vcd_stft_magnitude_frames(&fe->stft, mag, x, n, t0 + t, nt);
+        vcd_mel_log_forward(&fe->mel, log_mel + (size_t)t * (size_t)fe->p.n_mels, mag, nt);
     }
     free(mag);
     return VC_OK;
@@ -135,7 +135,7 @@ vc_status vc_frontend_log_mel(vc_frontend *fe, const float *x, size_t n, float *
 
 vc_status vc_frontend_mel_to_magnitude(vc_frontend *fe, const float *log_mel, int T, float *mag) {
     if (!fe || !log_mel || !mag || T < 1) return VC_ERR_ARG;
-    return mel_to_magnitude(&fe->mel, mag, log_mel, T, MEL_TO_MAG_ITERS);
+    return vcd_mel_to_magnitude(&fe->mel, mag, log_mel, T, MEL_TO_MAG_ITERS);
 }
 
 vc_status vc_frontend_f0(vc_frontend *fe, const float *x, size_t n, float *f0, float *voicing) {
@@ -146,7 +146,7 @@ vc_status vc_frontend_f0(vc_frontend *fe, const float *x, size_t n, float *f0, f
         .fmin = fe->p.f0_min,
         .fmax = fe->p.f0_max,
     };
-    return f0_track(&p, x, n, f0, voicing, vc_frontend_n_frames(fe, n));
+    return vcd_f0_track(&p, x, n, f0, voicing, vc_frontend_n_frames(fe, n));
 }
 
 vc_vocoder_params vc_vocoder_default_params(void) {
@@ -160,7 +160,7 @@ vc_status vc_vocoder_griffin_lim(vc_frontend *fe, const float *mag, int T,
     if (T != vc_frontend_n_frames(fe, n_samples)) return VC_ERR_SHAPE;
     if (p->iters < 0 || p->iters > 10000 || !(p->momentum >= 0.0f && p->momentum < 1.0f))
         return VC_ERR_ARG;
-    return griffin_lim(&fe->stft, out, n_samples, mag, T, p);
+    return vcd_griffin_lim(&fe->stft, out, n_samples, mag, T, p);
 }
 
 vc_status vc_spectral_convergence(vc_frontend *fe, const float *target_mag, int T, const float *x,
@@ -170,7 +170,7 @@ vc_status vc_spectral_convergence(vc_frontend *fe, const float *target_mag, int 
     size_t count = (size_t)T * (size_t)fe->stft.F;
     float *mag = malloc(count * sizeof *mag); /* (T, F) */
     if (!mag) return VC_ERR_NOMEM;
-    stft_magnitude(&fe->stft, mag, x, n);
+    vcd_stft_magnitude(&fe->stft, mag, x, n);
     double err2 = 0.0, ref2 = 0.0;
     for (size_t i = 0; i < count; i++) {
         double d = (double)mag[i] - (double)target_mag[i];
@@ -235,15 +235,15 @@ vc_status vc_resynthesize(vc_frontend *fe, const float *x, size_t n, vc_resynth_
     float *mel_mag = NULL;                    // (T, F) through the mel, when asked
     float *log_mel = NULL;                    // (T, M)
     vc_status st = mag ? VC_OK : VC_ERR_NOMEM;
-    if (st == VC_OK) stft_magnitude(&fe->stft, mag, x, n);
+    if (st == VC_OK) vcd_stft_magnitude(&fe->stft, mag, x, n);
     const float *target = mag;
     if (st == VC_OK && from == VC_RESYNTH_MEL) {
         mel_mag = malloc(count * sizeof *mel_mag);
         log_mel = malloc((size_t)T * (size_t)fe->mel.M * sizeof *log_mel);
         if (!mel_mag || !log_mel) st = VC_ERR_NOMEM;
         if (st == VC_OK) {
-            mel_log_forward(&fe->mel, log_mel, mag, T);
-            st = mel_to_magnitude(&fe->mel, mel_mag, log_mel, T, MEL_TO_MAG_ITERS);
+            vcd_mel_log_forward(&fe->mel, log_mel, mag, T);
+            st = vcd_mel_to_magnitude(&fe->mel, mel_mag, log_mel, T, MEL_TO_MAG_ITERS);
         }
         target = mel_mag;
     }

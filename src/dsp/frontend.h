@@ -5,6 +5,6 @@
 #include "dsp/stft.h"
 
 /* The front end's STFT (plans and scratch; the same one-thread rule applies). */
-stft *frontend_stft(vc_frontend *fe);
+stft *vcd_frontend_stft(vc_frontend *fe);
 
 #endif

@@ -23,29 +23,29 @@ static void set_magnitude(float *c, float re, float im, float m) {
     }
 }
 
-vc_status griffin_lim(stft *s, float *x, size_t n, const float *mag, int T,
-                      const vc_vocoder_params *p) {
-    return griffin_lim_prefix(s, x, n, mag, T, p, 0);
+vc_status vcd_griffin_lim(stft *s, float *x, size_t n, const float *mag, int T,
+                          const vc_vocoder_params *p) {
+    return vcd_griffin_lim_prefix(s, x, n, mag, T, p, 0);
 }
 
-size_t griffin_lim_scratch_floats(int T, int F, size_t n_fixed) {
+size_t vcd_griffin_lim_scratch_floats(int T, int F, size_t n_fixed) {
     return 4 * (size_t)T * (size_t)F + n_fixed;
 }
 
-vc_status griffin_lim_prefix(stft *s, float *x, size_t n, const float *mag, int T,
-                             const vc_vocoder_params *p, size_t n_fixed) {
+vc_status vcd_griffin_lim_prefix(stft *s, float *x, size_t n, const float *mag, int T,
+                                 const vc_vocoder_params *p, size_t n_fixed) {
     if (!s || T < 1) return VC_ERR_ARG;
-    float *ws = malloc(sizeof(float) * griffin_lim_scratch_floats(T, s->F, n_fixed));
+    float *ws = malloc(sizeof(float) * vcd_griffin_lim_scratch_floats(T, s->F, n_fixed));
     if (!ws) return VC_ERR_NOMEM;
-    vc_status st = griffin_lim_prefix_ws(s, x, n, mag, T, p, n_fixed, ws);
+    vc_status st = vcd_griffin_lim_prefix_ws(s, x, n, mag, T, p, n_fixed, ws);
     free(ws);
     return st;
 }
 
-vc_status griffin_lim_prefix_ws(stft *s, float *x, size_t n, const float *mag, int T,
-                                const vc_vocoder_params *p, size_t n_fixed, float *ws) {
+vc_status vcd_griffin_lim_prefix_ws(stft *s, float *x, size_t n, const float *mag, int T,
+                                    const vc_vocoder_params *p, size_t n_fixed, float *ws) {
     if (!s || !x || !mag || !p || !ws || n == 0 || p->iters < 0 || n_fixed > n) return VC_ERR_ARG;
-    if (T != stft_n_frames(n, s->hop)) return VC_ERR_SHAPE;
+    if (T != vcd_stft_n_frames(n, s->hop)) return VC_ERR_SHAPE;
     const size_t count = (size_t)T * (size_t)s->F; /* T*F bins */
     float *c = ws;                                 // (T, F, 2) c_n, target magnitude
     float *t = c + 2 * count;                      // (T, F, 2) t_n, then stft(istft(t_n))
@@ -57,12 +57,12 @@ vc_status griffin_lim_prefix_ws(stft *s, float *x, size_t n, const float *mag, i
     float *prefix = t + 2 * count;                          // (n_fixed) the samples to keep
     if (n_fixed) {
         memcpy(prefix, x, n_fixed * sizeof *prefix);
-        stft_forward(s, t, x, n);
+        vcd_stft_forward(s, t, x, n);
     }
     vc_rng rng;
-    vc_rng_seed(&rng, p->seed);
+    vcu_rng_seed(&rng, p->seed);
     for (size_t i = 0; i < count; i++) {
-        double phase = VC_TWO_PI * (double)vc_rng_uniform(&rng); /* drawn for every bin alike */
+        double phase = VC_TWO_PI * (double)vcu_rng_uniform(&rng); /* drawn for every bin alike */
         if (i < warm) {
             set_magnitude(c + 2 * i, t[2 * i], t[2 * i + 1], mag[i]);
         } else {
@@ -73,9 +73,9 @@ vc_status griffin_lim_prefix_ws(stft *s, float *x, size_t n, const float *mag, i
     memcpy(t, c, sizeof(float) * 2 * count); /* t_0 = c_0 */
     const float alpha = p->momentum;
     for (int it = 0; it < p->iters; it++) {
-        stft_inverse(s, x, n, t, T);                         /* x is the time-domain scratch */
+        vcd_stft_inverse(s, x, n, t, T);                     /* x is the time-domain scratch */
         if (n_fixed) memcpy(x, prefix, n_fixed * sizeof *x); /* project onto the kept prefix */
-        stft_forward(s, t, x, n);
+        vcd_stft_forward(s, t, x, n);
         for (size_t i = 0; i < count; i++) {
             float cn[2];
             set_magnitude(cn, t[2 * i], t[2 * i + 1], mag[i]);
@@ -90,6 +90,6 @@ vc_status griffin_lim_prefix_ws(stft *s, float *x, size_t n, const float *mag, i
      * after 4 iterations it measured 0.4 dB better than the phase of c_n, the same at 32).
      * c is free to hold it now. With iters = 0 this is the random phase. */
     for (size_t i = 0; i < count; i++) set_magnitude(c + 2 * i, t[2 * i], t[2 * i + 1], mag[i]);
-    stft_inverse(s, x, n, c, T);
+    vcd_stft_inverse(s, x, n, c, T);
     return VC_OK;
 }

@@ -12,18 +12,18 @@
 #define MEL_MIN_LOG_MEL (MEL_MIN_LOG_HZ / MEL_F_SP)
 #define MEL_LOGSTEP (log(6.4) / 27.0)
 
-double mel_from_hz(double hz) {
+double vcd_mel_from_hz(double hz) {
     if (hz >= MEL_MIN_LOG_HZ) return MEL_MIN_LOG_MEL + log(hz / MEL_MIN_LOG_HZ) / MEL_LOGSTEP;
     return hz / MEL_F_SP;
 }
 
-double hz_from_mel(double mel) {
+double vcd_hz_from_mel(double mel) {
     if (mel >= MEL_MIN_LOG_MEL) return MEL_MIN_LOG_HZ * exp(MEL_LOGSTEP * (mel - MEL_MIN_LOG_MEL));
     return mel * MEL_F_SP;
 }
 
-vc_status melbank_init(melbank *mb, int sample_rate, int n_fft, int n_mels, float fmin,
-                       float fmax) {
+vc_status vcd_melbank_init(melbank *mb, int sample_rate, int n_fft, int n_mels, float fmin,
+                           float fmax) {
     if (!mb) return VC_ERR_ARG;
     memset(mb, 0, sizeof *mb);
     if (sample_rate <= 0 || n_fft < 2 || n_fft % 2 != 0 || n_mels < 1) return VC_ERR_ARG;
@@ -35,20 +35,20 @@ vc_status melbank_init(melbank *mb, int sample_rate, int n_fft, int n_mels, floa
     mb->hi = malloc(sizeof(int) * (size_t)M);
     if (!hz || !mb->w || !mb->lo || !mb->hi) {
         free(hz);
-        melbank_free(mb);
+        vcd_melbank_free(mb);
         return VC_ERR_NOMEM;
     }
     mb->M = M;
     mb->F = F;
     /* M + 2 points evenly spaced in mel between fmin and fmax: band m rises from hz[m] to
      * hz[m + 1] and falls to hz[m + 2]. */
-    const double mel_lo = mel_from_hz(fmin), mel_hi = mel_from_hz(fmax);
+    const double mel_lo = vcd_mel_from_hz(fmin), mel_hi = vcd_mel_from_hz(fmax);
     for (int i = 0; i < M + 2; i++)
-        hz[i] = hz_from_mel(mel_lo + (mel_hi - mel_lo) * (double)i / (double)(M + 1));
+        hz[i] = vcd_hz_from_mel(mel_lo + (mel_hi - mel_lo) * (double)i / (double)(M + 1));
     for (int i = 0; i + 1 < M + 2; i++) {
         if (!(hz[i + 1] > hz[i])) { /* too many bands for the range: triangles degenerate */
             free(hz);
-            melbank_free(mb);
+            vcd_melbank_free(mb);
             return VC_ERR_ARG;
         }
     }
@@ -60,7 +60,7 @@ vc_status melbank_init(melbank *mb, int sample_rate, int n_fft, int n_mels, floa
         float *row = mb->w + (size_t)m * (size_t)F; // (F)
         /* The weight is > 0 exactly for left < f_hz < right (both ramps positive), so lo and hi
          * are the first bins past those edges; hz increasing makes both non-decreasing in m,
-         * which mel_to_magnitude relies on. */
+         * which vcd_mel_to_magnitude relies on. */
         while (lo < F && !((double)lo * bin_hz > left)) lo++;
         int hi = lo;
         while (hi < F && (double)hi * bin_hz < right) hi++;
@@ -77,7 +77,7 @@ vc_status melbank_init(melbank *mb, int sample_rate, int n_fft, int n_mels, floa
     return VC_OK;
 }
 
-void melbank_free(melbank *mb) {
+void vcd_melbank_free(melbank *mb) {
     if (!mb) return;
     free(mb->w);
     free(mb->lo);
@@ -85,7 +85,7 @@ void melbank_free(melbank *mb) {
     memset(mb, 0, sizeof *mb);
 }
 
-void mel_forward(const melbank *mb, float *mel, const float *mag, int T) {
+void vcd_mel_forward(const melbank *mb, float *mel, const float *mag, int T) {
     VC_ASSERT(mb && mel && mag && T >= 0);
     const int M = mb->M, F = mb->F;
     for (int t = 0; t < T; t++) {
@@ -100,8 +100,8 @@ void mel_forward(const melbank *mb, float *mel, const float *mag, int T) {
     }
 }
 
-void mel_log_forward(const melbank *mb, float *log_mel, const float *mag, int T) {
-    mel_forward(mb, log_mel, mag, T);
+void vcd_mel_log_forward(const melbank *mb, float *log_mel, const float *mag, int T) {
+    vcd_mel_forward(mb, log_mel, mag, T);
     const size_t count = (size_t)T * (size_t)mb->M;
     for (size_t i = 0; i < count; i++)
         log_mel[i] = logf(log_mel[i] > VC_LOG_FLOOR ? log_mel[i] : VC_LOG_FLOOR);
@@ -122,7 +122,8 @@ static float mel_target(float log_mel) {
  * over the bands' lo..hi ranges (W x, then W^T of it), and W^T W is never formed. All bins are
  * updated from the same W x (a simultaneous update), which keeps the usual monotone decrease of
  * the objective. */
-vc_status mel_to_magnitude(const melbank *mb, float *mag, const float *log_mel, int T, int iters) {
+vc_status vcd_mel_to_magnitude(const melbank *mb, float *mag, const float *log_mel, int T,
+                               int iters) {
     VC_ASSERT(mb && mag && log_mel && T >= 0 && iters >= 0);
     const int M = mb->M, F = mb->F;
     float *num = malloc(sizeof(float) * (size_t)F); // (F) W^T y

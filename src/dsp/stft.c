@@ -22,7 +22,7 @@ void vcd_fftw_planner_unlock(void) {
     pthread_mutex_unlock(&planner_lock);
 }
 
-vc_status stft_init(stft *s, int n_fft, int hop) {
+vc_status vcd_stft_init(stft *s, int n_fft, int hop) {
     if (!s) return VC_ERR_ARG;
     memset(s, 0, sizeof *s);
     /* Even n_fft keeps F = n_fft/2 + 1 and the centre at n_fft/2 exact; the window-square sum
@@ -36,7 +36,7 @@ vc_status stft_init(stft *s, int n_fft, int hop) {
     s->bins = fftwf_malloc(sizeof(fftwf_complex) * (size_t)s->F);
     s->wss = malloc(sizeof(double) * (size_t)hop);
     if (!s->window || !s->frame || !s->bins || !s->wss) {
-        stft_free(s);
+        vcd_stft_free(s);
         return VC_ERR_NOMEM;
     }
     for (int k = 0; k < n_fft; k++) /* periodic: the n_fft-point DFT of the window is exact */
@@ -53,13 +53,13 @@ vc_status stft_init(stft *s, int n_fft, int hop) {
     s->c2r = fftwf_plan_dft_c2r_1d(n_fft, s->bins, s->frame, FFTW_ESTIMATE);
     vcd_fftw_planner_unlock();
     if (!s->r2c || !s->c2r) {
-        stft_free(s);
+        vcd_stft_free(s);
         return VC_ERR_INTERNAL;
     }
     return VC_OK;
 }
 
-void stft_free(stft *s) {
+void vcd_stft_free(stft *s) {
     if (!s) return;
     vcd_fftw_planner_lock();
     if (s->r2c) fftwf_destroy_plan(s->r2c);
@@ -72,7 +72,7 @@ void stft_free(stft *s) {
     memset(s, 0, sizeof *s);
 }
 
-int stft_n_frames(size_t n_samples, int hop) {
+int vcd_stft_n_frames(size_t n_samples, int hop) {
     return hop > 0 ? (int)(1 + n_samples / (size_t)hop) : 0;
 }
 
@@ -100,17 +100,18 @@ static void frame_spectrum(stft *s, const float *x, size_t n, int t) {
     fftwf_execute_dft_r2c(s->r2c, frame, s->bins);
 }
 
-void stft_forward(stft *s, float *spec, const float *x, size_t n) {
+void vcd_stft_forward(stft *s, float *spec, const float *x, size_t n) {
     VC_ASSERT(s && spec && x && n >= 1);
-    int T = stft_n_frames(n, s->hop);
+    int T = vcd_stft_n_frames(n, s->hop);
     for (int t = 0; t < T; t++) {
         frame_spectrum(s, x, n, t);
         memcpy(spec + (size_t)t * (size_t)s->F * 2, s->bins, sizeof(fftwf_complex) * (size_t)s->F);
     }
 }
 
-void stft_magnitude_frames(stft *s, float *mag, const float *x, size_t n, int t0, int T) {
-    VC_ASSERT(s && mag && x && n >= 1 && t0 >= 0 && T >= 0 && t0 + T <= stft_n_frames(n, s->hop));
+void vcd_stft_magnitude_frames(stft *s, float *mag, const float *x, size_t n, int t0, int T) {
+    VC_ASSERT(s && mag && x && n >= 1 && t0 >= 0 && T >= 0 &&
+              t0 + T <= vcd_stft_n_frames(n, s->hop));
     for (int t = 0; t < T; t++) {
         frame_spectrum(s, x, n, t0 + t);
         float *row = mag + (size_t)t * (size_t)s->F; // (F)
@@ -120,12 +121,12 @@ void stft_magnitude_frames(stft *s, float *mag, const float *x, size_t n, int t0
     }
 }
 
-void stft_magnitude(stft *s, float *mag, const float *x, size_t n) {
+void vcd_stft_magnitude(stft *s, float *mag, const float *x, size_t n) {
     VC_ASSERT(s && mag && x && n >= 1);
-    stft_magnitude_frames(s, mag, x, n, 0, stft_n_frames(n, s->hop));
+    vcd_stft_magnitude_frames(s, mag, x, n, 0, vcd_stft_n_frames(n, s->hop));
 }
 
-void stft_inverse(stft *s, float *x, size_t n, const float *spec, int T) {
+void vcd_stft_inverse(stft *s, float *x, size_t n, const float *spec, int T) {
     VC_ASSERT(s && x && spec && n >= 1 && T >= 1);
     const int n_fft = s->n_fft, half = n_fft / 2, hop = s->hop;
     const float *w = s->window;              // (n_fft)

@@ -57,7 +57,7 @@ void vcd_world_synth_reset(vcd_world_synth *s, uint64_t seed) {
     s->frames_done = 0;
     s->next_pulse = VCD_WORLD_PRE; /* the first period's buffer starts at sample 0 */
     s->prev_f0 = 0.0;
-    vc_rng_seed(&s->rng, seed);
+    vcu_rng_seed(&s->rng, seed);
 }
 
 /* Minimum-phase response whose log magnitude is s->spec's real part (F bins; imaginary parts
@@ -127,7 +127,7 @@ static void render_period(vcd_world_synth *s, double tau, long L, double P, int 
     float sd = (float)sqrt(1.0 / P);
     memset(s->buf, 0, sizeof(float) * (size_t)N);
     for (long i = 0; i < L && VCD_WORLD_PRE + i < N; i++)
-        s->buf[VCD_WORLD_PRE + i] = sd * vc_rng_normal(&s->rng);
+        s->buf[VCD_WORLD_PRE + i] = sd * vcu_rng_normal(&s->rng);
     fftwf_execute_dft_r2c(s->r2c, s->buf, s->spec);
     /* The pulse delayed by PRE + (tau - floor(tau)) samples: a linear phase, by rotation. */
     double delay = (double)VCD_WORLD_PRE + (tau - (double)base);

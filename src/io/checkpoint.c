@@ -125,58 +125,58 @@ vc_status vci_checkpoint_write(const char *path, const vcm_model *m, const adamw
         kv[2 * n + 1] = vals[i];
         n++;
     }
-    vc_status st = safetensors_write(path, ts, N_TENSORS, kv, n, ST_F32);
-    if (st != VC_OK) vc_log(VC_LOG_ERROR, "train: cannot write checkpoint %s", path);
+    vc_status st = vci_safetensors_write(path, ts, N_TENSORS, kv, n, ST_F32);
+    if (st != VC_OK) vcu_log(VC_LOG_ERROR, "train: cannot write checkpoint %s", path);
     return st;
 }
 
 vc_status vci_checkpoint_open(const char *path, st_file *f, vcm_config *cfg) {
-    vc_status st = safetensors_load(path, f);
+    vc_status st = vci_safetensors_load(path, f);
     if (st != VC_OK) return st;
-    const char *ver = safetensors_meta(f, "vconv.ckpt_version");
+    const char *ver = vci_safetensors_meta(f, "vconv.ckpt_version");
     if (!ver) /* one line: the command line shows the last error alone */
-        vc_log(VC_LOG_ERROR,
-               "train: %s is not a checkpoint (no vconv.ckpt_version: a model file?); resume from "
-               "the MODEL.ckpt that training wrote",
-               path);
+        vcu_log(VC_LOG_ERROR,
+                "train: %s is not a checkpoint (no vconv.ckpt_version: a model file?); resume from "
+                "the MODEL.ckpt that training wrote",
+                path);
     else if (strcmp(ver, VCI_CKPT_VERSION) != 0)
-        vc_log(VC_LOG_ERROR,
-               "train: %s: checkpoint version %s, this build reads %s; resume with the vconv "
-               "version that wrote it, or start over",
-               path, ver, VCI_CKPT_VERSION);
+        vcu_log(VC_LOG_ERROR,
+                "train: %s: checkpoint version %s, this build reads %s; resume with the vconv "
+                "version that wrote it, or start over",
+                path, ver, VCI_CKPT_VERSION);
     if (!ver || strcmp(ver, VCI_CKPT_VERSION) != 0) {
-        safetensors_free(f);
+        vci_safetensors_free(f);
         return VC_ERR_VERSION;
     }
     st = vcm_config_from_meta(f, path, cfg);
-    if (st != VC_OK) safetensors_free(f);
+    if (st != VC_OK) vci_safetensors_free(f);
     return st;
 }
 
 vc_status vci_checkpoint_read_state(const st_file *f, const char *path, vci_ckpt_state *s) {
     uint64_t step, astep;
-    if (!parse_u64(safetensors_meta(f, "vconv.step"), &step) ||
-        !parse_u64(safetensors_meta(f, "vconv.adam_step"), &astep) ||
-        !parse_u64(safetensors_meta(f, "vconv.rng"), &s->rng) || step > INT64_MAX / 2 ||
+    if (!parse_u64(vci_safetensors_meta(f, "vconv.step"), &step) ||
+        !parse_u64(vci_safetensors_meta(f, "vconv.adam_step"), &astep) ||
+        !parse_u64(vci_safetensors_meta(f, "vconv.rng"), &s->rng) || step > INT64_MAX / 2 ||
         astep > INT64_MAX / 2) {
-        vc_log(VC_LOG_ERROR, "train: checkpoint %s: missing or bad training state metadata", path);
+        vcu_log(VC_LOG_ERROR, "train: checkpoint %s: missing or bad training state metadata", path);
         return VC_ERR_FORMAT;
     }
     s->step = (long)step;
     s->adam_step = (long)astep;
     s->have = 0;
     for (int i = 0; i < N_SETTINGS; i++) {
-        const char *v = safetensors_meta(f, settings[i].key);
+        const char *v = vci_safetensors_meta(f, settings[i].key);
         if (!v) continue;
         if (!parse_setting(i, v, &s->run)) {
-            vc_log(VC_LOG_ERROR, "train: checkpoint %s: bad value \"%s\" for %s", path, v,
-                   settings[i].key);
+            vcu_log(VC_LOG_ERROR, "train: checkpoint %s: bad value \"%s\" for %s", path, v,
+                    settings[i].key);
             return VC_ERR_FORMAT;
         }
         s->have |= settings[i].bit;
     }
     if ((s->have & VCI_RUN_REQUIRED) != VCI_RUN_REQUIRED) {
-        vc_log(VC_LOG_ERROR, "train: checkpoint %s: missing or bad training state metadata", path);
+        vcu_log(VC_LOG_ERROR, "train: checkpoint %s: missing or bad training state metadata", path);
         return VC_ERR_FORMAT;
     }
     return VC_OK;
@@ -184,15 +184,15 @@ vc_status vci_checkpoint_read_state(const st_file *f, const char *path, vci_ckpt
 
 static vc_status read_tensor(const st_file *f, const char *path, const char *name, float *dst,
                              size_t n) {
-    int i = safetensors_find(f, name);
+    int i = vci_safetensors_find(f, name);
     if (i < 0) {
-        vc_log(VC_LOG_ERROR, "train: checkpoint %s has no tensor \"%s\"", path, name);
+        vcu_log(VC_LOG_ERROR, "train: checkpoint %s has no tensor \"%s\"", path, name);
         return VC_ERR_SHAPE;
     }
-    vc_status st = safetensors_read_f32(f, i, dst, n);
+    vc_status st = vci_safetensors_read_f32(f, i, dst, n);
     if (st == VC_ERR_SHAPE)
-        vc_log(VC_LOG_ERROR, "train: checkpoint %s: tensor \"%s\" does not fit the model", path,
-               name);
+        vcu_log(VC_LOG_ERROR, "train: checkpoint %s: tensor \"%s\" does not fit the model", path,
+                name);
     return st;
 }
 

@@ -1,6 +1,6 @@
 /* Training checkpoints: everything a stopped run needs to continue bit for bit.
  *
- * One safetensors file (F32, written atomically through safetensors_write), layout in
+ * One safetensors file (F32, written atomically through vci_safetensors_write), layout in
  * docs/checkpoint.md. Tensors:
  *   "params"        (P)     the whole parameter slab, padding included (P = params.total)
  *   "adam.m"        (P)     AdamW first moment, same layout
@@ -85,7 +85,7 @@ VC_WARN_UNUSED vc_status vci_checkpoint_write(const char *path, const vcm_model 
 
 /* Opens a checkpoint: checks the version (VC_ERR_VERSION with a HINT for other files, a model
  * file among them) and reads its model config. On success *f stays open for the calls below
- * (safetensors_free it); on failure it is freed. */
+ * (vci_safetensors_free it); on failure it is freed. */
 VC_WARN_UNUSED vc_status vci_checkpoint_open(const char *path, st_file *f, vcm_config *cfg);
 
 /* Reads the training state and whichever run settings the file holds (s->have); the others

@@ -10,7 +10,7 @@
 
 #define CORPUS_MAX_DEPTH 64 /* deeper trees are absurd; also bounds the recursion */
 
-uint64_t vc_fnv1a64(uint64_t h, const void *data, size_t n) {
+uint64_t vci_fnv1a64(uint64_t h, const void *data, size_t n) {
     const unsigned char *p = data;
     for (size_t i = 0; i < n; i++) {
         h ^= p[i];
@@ -93,7 +93,7 @@ static vc_status scan_dir(const char *root, const char *rel, int depth, str_list
     if (!abs) return VC_ERR_NOMEM;
     DIR *d = opendir(abs);
     if (!d) {
-        vc_log(VC_LOG_ERROR, "%s: cannot read folder: %s", abs, strerror(errno));
+        vcu_log(VC_LOG_ERROR, "%s: cannot read folder: %s", abs, strerror(errno));
         free(abs);
         return VC_ERR_IO;
     }
@@ -110,11 +110,11 @@ static vc_status scan_dir(const char *root, const char *rel, int depth, str_list
         if (!full || !sub) {
             st = VC_ERR_NOMEM;
         } else if (lstat(full, &lsb) != 0) {
-            vc_log(VC_LOG_WARN, "%s: skipped: %s", full, strerror(errno));
+            vcu_log(VC_LOG_WARN, "%s: skipped: %s", full, strerror(errno));
         } else if (S_ISDIR(lsb.st_mode)) {
             if (depth >= CORPUS_MAX_DEPTH)
-                vc_log(VC_LOG_WARN, "%s: skipped: more than %d folder levels", full,
-                       CORPUS_MAX_DEPTH);
+                vcu_log(VC_LOG_WARN, "%s: skipped: more than %d folder levels", full,
+                        CORPUS_MAX_DEPTH);
             else
                 st = scan_dir(root, sub, depth + 1, out);
         } else if (is_audio_name(names.s[i]) && stat(full, &sb) == 0 && S_ISREG(sb.st_mode)) {
@@ -158,7 +158,7 @@ static int speaker_index(vc_corpus *c, int *cap, const char *name) {
     return c->n_spk++;
 }
 
-void vc_corpus_free(vc_corpus *c) {
+void vci_corpus_free(vc_corpus *c) {
     if (!c) return;
     for (int i = 0; i < c->n_utt; i++) free(c->utt[i].path);
     for (int i = 0; i < c->n_spk; i++) {
@@ -185,7 +185,7 @@ static vc_status add_dir(vc_corpus *c, int *spk_cap, const char *dir, const char
         key[np] = '/';
         memcpy(key + np + 1, rel, strlen(rel) + 1);
         vc_utterance *u = &c->utt[c->n_utt];
-        u->id = vc_fnv1a64(VC_FNV_OFFSET, key, strlen(key));
+        u->id = vci_fnv1a64(VC_FNV_OFFSET, key, strlen(key));
         key[np + 1 + sl] = '\0'; /* the speaker key "<prefix>/<first component>" */
         u->speaker = speaker_index(c, spk_cap, key);
         u->path = join_path(dir, rel);
@@ -214,16 +214,16 @@ static vc_status fill_speaker_lists(vc_corpus *c) {
     return VC_OK;
 }
 
-vc_status vc_corpus_scan(const char *const *dirs, int n_dirs, vc_corpus *out) {
+vc_status vci_corpus_scan(const char *const *dirs, int n_dirs, vc_corpus *out) {
     if (!out) return VC_ERR_ARG;
     memset(out, 0, sizeof *out);
     if (!dirs || n_dirs < 1) {
-        vc_log(VC_LOG_ERROR, "vc_corpus_scan: no folders given");
+        vcu_log(VC_LOG_ERROR, "vci_corpus_scan: no folders given");
         return VC_ERR_ARG;
     }
     for (int k = 0; k < n_dirs; k++) {
         if (!dirs[k] || !dirs[k][0]) {
-            vc_log(VC_LOG_ERROR, "vc_corpus_scan: empty folder name");
+            vcu_log(VC_LOG_ERROR, "vci_corpus_scan: empty folder name");
             return VC_ERR_ARG;
         }
     }
@@ -234,10 +234,10 @@ vc_status vc_corpus_scan(const char *const *dirs, int n_dirs, vc_corpus *out) {
     for (int k = 0; st == VC_OK && k < n_dirs; k++) {
         struct stat sb;
         if (stat(dirs[k], &sb) != 0) {
-            vc_log(VC_LOG_ERROR, "%s: %s", dirs[k], strerror(errno));
+            vcu_log(VC_LOG_ERROR, "%s: %s", dirs[k], strerror(errno));
             st = VC_ERR_IO;
         } else if (!S_ISDIR(sb.st_mode)) {
-            vc_log(VC_LOG_ERROR, "%s: not a folder", dirs[k]);
+            vcu_log(VC_LOG_ERROR, "%s: not a folder", dirs[k]);
             st = VC_ERR_IO;
         } else {
             st = scan_dir(dirs[k], "", 0, &found[k]);
@@ -245,9 +245,9 @@ vc_status vc_corpus_scan(const char *const *dirs, int n_dirs, vc_corpus *out) {
         }
     }
     if (st == VC_OK && total == 0) {
-        vc_log(VC_LOG_ERROR,
-               "no audio files (.wav .flac .ogg .oga .aiff .aif .au .mp3 .opus) in %s%s", dirs[0],
-               n_dirs > 1 ? " and the other folders" : "");
+        vcu_log(VC_LOG_ERROR,
+                "no audio files (.wav .flac .ogg .oga .aiff .aif .au .mp3 .opus) in %s%s", dirs[0],
+                n_dirs > 1 ? " and the other folders" : "");
         st = VC_ERR_AUDIO;
     }
     if (st == VC_OK && total > (1L << 30)) st = VC_ERR_ARG; /* int indices */
@@ -276,11 +276,11 @@ vc_status vc_corpus_scan(const char *const *dirs, int n_dirs, vc_corpus *out) {
     if (st == VC_OK) st = fill_speaker_lists(out);
     for (int k = 0; k < n_dirs; k++) list_free(&found[k]);
     free(found);
-    if (st != VC_OK) vc_corpus_free(out);
+    if (st != VC_OK) vci_corpus_free(out);
     return st;
 }
 
-int vc_corpus_split(const vc_corpus *c, float val_share, uint64_t seed, unsigned char *is_val) {
+int vci_corpus_split(const vc_corpus *c, float val_share, uint64_t seed, unsigned char *is_val) {
     if (!c || !is_val || !(val_share >= 0.0f && val_share <= 1.0f)) return VC_ERR_ARG;
     int n_val = 0, lo = -1, hi = -1;
     uint64_t hlo = 0, hhi = 0;
@@ -315,7 +315,7 @@ vc_status vc_list_audio(const char *const *dirs, int n_dirs, vc_file_list *out) 
     memset(out, 0, sizeof *out);
     vc_corpus *c = calloc(1, sizeof *c);
     if (!c) return VC_ERR_NOMEM;
-    vc_status st = vc_corpus_scan(dirs, n_dirs, c);
+    vc_status st = vci_corpus_scan(dirs, n_dirs, c);
     const char **paths = NULL, **speakers = NULL;
     int *speaker = NULL;
     if (st == VC_OK) {
@@ -328,7 +328,7 @@ vc_status vc_list_audio(const char *const *dirs, int n_dirs, vc_file_list *out) 
         free(paths);
         free(speaker);
         free(speakers);
-        vc_corpus_free(c);
+        vci_corpus_free(c);
         free(c);
         return st;
     }
@@ -348,7 +348,7 @@ void vc_file_list_free(vc_file_list *l) {
     free((void *)l->paths);
     free((void *)l->speaker);
     free((void *)l->speakers);
-    vc_corpus_free(l->priv);
+    vci_corpus_free(l->priv);
     free(l->priv);
     memset(l, 0, sizeof *l);
 }

@@ -40,8 +40,8 @@ typedef struct vc_corpus {
 } vc_corpus;
 
 /* Scan n_dirs folders into *out (zeroed first; on failure it is left empty, nothing to free). */
-VC_WARN_UNUSED vc_status vc_corpus_scan(const char *const *dirs, int n_dirs, vc_corpus *out);
-void vc_corpus_free(vc_corpus *c); /* NULL or zeroed: no-op; zeroes the struct */
+VC_WARN_UNUSED vc_status vci_corpus_scan(const char *const *dirs, int n_dirs, vc_corpus *out);
+void vci_corpus_free(vc_corpus *c); /* NULL or zeroed: no-op; zeroes the struct */
 
 /* Deterministic split by utterance: is_val[i] = 1 when utterance i is held out for validation.
  * Decided per utterance from hash(id, seed) < val_share, so it is independent of scan order,
@@ -49,10 +49,10 @@ void vc_corpus_free(vc_corpus *c); /* NULL or zeroed: no-op; zeroes the struct *
  * in each part (the one with the smallest / largest hash is moved if needed). val_share must
  * be in [0, 1]; is_val is (n_utt). Returns the number of validation utterances, or a negative
  * status for bad arguments. */
-int vc_corpus_split(const vc_corpus *c, float val_share, uint64_t seed, unsigned char *is_val);
+int vci_corpus_split(const vc_corpus *c, float val_share, uint64_t seed, unsigned char *is_val);
 
 /* FNV-1a 64 of n bytes continuing from h (start with VC_FNV_OFFSET). */
 #define VC_FNV_OFFSET 0xcbf29ce484222325ull
-uint64_t vc_fnv1a64(uint64_t h, const void *data, size_t n);
+uint64_t vci_fnv1a64(uint64_t h, const void *data, size_t n);
 
 #endif

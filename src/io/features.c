@@ -14,7 +14,7 @@
 
 #define SKIP_NAMES_SHOWN 5 /* skipped files named in the summary warning */
 
-void vc_utt_features_free(vc_utt_features *u) {
+void vci_utt_features_free(vc_utt_features *u) {
     if (!u) return;
     free(u->mel);
     free(u->f0);
@@ -23,9 +23,9 @@ void vc_utt_features_free(vc_utt_features *u) {
     memset(u, 0, sizeof *u);
 }
 
-void vc_feature_set_free(vc_feature_set *fs) {
+void vci_feature_set_free(vc_feature_set *fs) {
     if (!fs) return;
-    for (int i = 0; i < fs->n; i++) vc_utt_features_free(&fs->u[i]);
+    for (int i = 0; i < fs->n; i++) vci_utt_features_free(&fs->u[i]);
     free(fs->u);
     memset(fs, 0, sizeof *fs);
 }
@@ -35,7 +35,7 @@ static int16_t to_i16(float x) {
     return (int16_t)(q > 32767.0f ? 32767 : q < -32768.0f ? -32768 : q);
 }
 
-vc_status vc_features_compute(vc_frontend *fe, const float *x, size_t n, vc_utt_features *out) {
+vc_status vci_features_compute(vc_frontend *fe, const float *x, size_t n, vc_utt_features *out) {
     if (!fe || !x || !out || n < 1) return VC_ERR_ARG;
     memset(out, 0, sizeof *out);
     const vc_frontend_params *p = vc_frontend_params_of(fe);
@@ -76,7 +76,7 @@ vc_status vc_features_compute(vc_frontend *fe, const float *x, size_t n, vc_utt_
     free(tm);
     free(xq);
     free(q);
-    if (st != VC_OK) vc_utt_features_free(out);
+    if (st != VC_OK) vci_utt_features_free(out);
     return st;
 }
 
@@ -96,17 +96,17 @@ static void cache_key(const vc_frontend_params *p, char *buf, size_t cap) {
 static vc_status hash_file(const char *path, uint64_t *h) {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        vc_log(VC_LOG_ERROR, "%s: %s", path, strerror(errno));
+        vcu_log(VC_LOG_ERROR, "%s: %s", path, strerror(errno));
         return VC_ERR_IO;
     }
     unsigned char buf[1 << 16];
     uint64_t v = VC_FNV_OFFSET;
     size_t got;
-    while ((got = fread(buf, 1, sizeof buf, f)) > 0) v = vc_fnv1a64(v, buf, got);
+    while ((got = fread(buf, 1, sizeof buf, f)) > 0) v = vci_fnv1a64(v, buf, got);
     int bad = ferror(f), err = errno;
     fclose(f);
     if (bad) {
-        vc_log(VC_LOG_ERROR, "%s: read error: %s", path, strerror(err));
+        vcu_log(VC_LOG_ERROR, "%s: read error: %s", path, strerror(err));
         return VC_ERR_IO;
     }
     *h = v;
@@ -118,11 +118,11 @@ static vc_status cache_read(const char *path, const char *key, int M, const vc_f
                             vc_utt_features *u) {
     st_file f;
     memset(u, 0, sizeof *u);
-    vc_status st = safetensors_load(path, &f);
+    vc_status st = vci_safetensors_load(path, &f);
     if (st != VC_OK) return st;
-    const char *k = safetensors_meta(&f, "vconv.cache_key");
-    int im = safetensors_find(&f, "mel"), i0 = safetensors_find(&f, "f0");
-    int iv = safetensors_find(&f, "voicing"), ia = safetensors_find(&f, "audio");
+    const char *k = vci_safetensors_meta(&f, "vconv.cache_key");
+    int im = vci_safetensors_find(&f, "mel"), i0 = vci_safetensors_find(&f, "f0");
+    int iv = vci_safetensors_find(&f, "voicing"), ia = vci_safetensors_find(&f, "audio");
     float *af = NULL;
     if (!k || strcmp(k, key) || im < 0 || i0 < 0 || iv < 0 || ia < 0 || f.n_tensors != 4) {
         st = VC_ERR_FORMAT;
@@ -143,10 +143,10 @@ static vc_status cache_read(const char *path, const char *key, int M, const vc_f
             u->audio = malloc(n * sizeof *u->audio);
             af = malloc(n * sizeof *af);
             if (!u->mel || !u->f0 || !u->voicing || !u->audio || !af) st = VC_ERR_NOMEM;
-            if (st == VC_OK) st = safetensors_read_f32(&f, im, u->mel, (size_t)M * (size_t)T);
-            if (st == VC_OK) st = safetensors_read_f32(&f, i0, u->f0, (size_t)T);
-            if (st == VC_OK) st = safetensors_read_f32(&f, iv, u->voicing, (size_t)T);
-            if (st == VC_OK) st = safetensors_read_f32(&f, ia, af, n);
+            if (st == VC_OK) st = vci_safetensors_read_f32(&f, im, u->mel, (size_t)M * (size_t)T);
+            if (st == VC_OK) st = vci_safetensors_read_f32(&f, i0, u->f0, (size_t)T);
+            if (st == VC_OK) st = vci_safetensors_read_f32(&f, iv, u->voicing, (size_t)T);
+            if (st == VC_OK) st = vci_safetensors_read_f32(&f, ia, af, n);
             for (size_t i = 0; st == VC_OK && i < n; i++) {
                 if (af[i] != roundf(af[i]) || af[i] < -32768.0f || af[i] > 32767.0f)
                     st = VC_ERR_FORMAT; /* not an int16 value: not ours */
@@ -156,8 +156,8 @@ static vc_status cache_read(const char *path, const char *key, int M, const vc_f
         }
     }
     free(af);
-    safetensors_free(&f);
-    if (st != VC_OK) vc_utt_features_free(u);
+    vci_safetensors_free(&f);
+    if (st != VC_OK) vci_utt_features_free(u);
     return st;
 }
 
@@ -172,7 +172,7 @@ static vc_status cache_write(const char *path, const char *key, int M, const vc_
         {"audio", 1, {(int64_t)u->n_samples}, af},
     };
     const char *kv[2] = {"vconv.cache_key", key};
-    vc_status st = safetensors_write(path, t, 4, kv, 1, ST_F32);
+    vc_status st = vci_safetensors_write(path, t, 4, kv, 1, ST_F32);
     free(af);
     return st;
 }
@@ -189,7 +189,7 @@ static int build_one(vc_frontend *fe, const char *path, const char *cache_dir, c
     if (cache_dir) {
         uint64_t h;
         if (hash_file(path, &h) != VC_OK) return UTT_SKIP;
-        h = vc_fnv1a64(h, key, strlen(key));
+        h = vci_fnv1a64(h, key, strlen(key));
         size_t cap = strlen(cache_dir) + 40;
         if (!(cpath = malloc(cap))) return UTT_SKIP;
         snprintf(cpath, cap, "%s/%016llx.safetensors", cache_dir, (unsigned long long)h);
@@ -199,37 +199,37 @@ static int build_one(vc_frontend *fe, const char *path, const char *cache_dir, c
                 free(cpath);
                 return UTT_HIT;
             }
-            vc_log(VC_LOG_WARN, "%s: cache file for %s is unusable; recomputing it", cpath, path);
+            vcu_log(VC_LOG_WARN, "%s: cache file for %s is unusable; recomputing it", cpath, path);
         }
     }
     vc_audio a;
     vc_status st = vc_audio_load(path, p->sample_rate, &a, NULL);
     if (st == VC_OK) {
-        st = vc_features_compute(fe, a.samples, a.n_samples, u);
+        st = vci_features_compute(fe, a.samples, a.n_samples, u);
         if (st == VC_ERR_AUDIO)
-            vc_log(VC_LOG_WARN, "%s: silent or shorter than %d samples after trimming", path,
-                   p->n_fft);
+            vcu_log(VC_LOG_WARN, "%s: silent or shorter than %d samples after trimming", path,
+                    p->n_fft);
         vc_audio_free(&a);
     }
     if (st == VC_OK && cpath && cache_write(cpath, key, p->n_mels, u) != VC_OK)
-        vc_log(VC_LOG_WARN, "%s: could not write the cache file (features kept in memory)", cpath);
+        vcu_log(VC_LOG_WARN, "%s: could not write the cache file (features kept in memory)", cpath);
     free(cpath);
     return st == VC_OK ? UTT_MISS : UTT_SKIP;
 }
 
-vc_status vc_features_build(const vc_corpus *c, const char *cache_dir, const vc_frontend_params *p,
-                            int threads, vc_progress_fn progress, void *progress_user,
-                            vc_feature_set *out, vc_feature_stats *stats) {
+vc_status vci_features_build(const vc_corpus *c, const char *cache_dir, const vc_frontend_params *p,
+                             int threads, vc_progress_fn progress, void *progress_user,
+                             vc_feature_set *out, vc_feature_stats *stats) {
     if (!out) return VC_ERR_ARG;
     memset(out, 0, sizeof *out);
     if (stats) memset(stats, 0, sizeof *stats);
     if (!c || !p || c->n_utt < 1) {
-        vc_log(VC_LOG_ERROR, "vc_features_build: invalid arguments");
+        vcu_log(VC_LOG_ERROR, "vci_features_build: invalid arguments");
         return VC_ERR_ARG;
     }
     if (cache_dir && mkdir(cache_dir, 0755) != 0 && errno != EEXIST) {
-        vc_log(VC_LOG_WARN, "%s: cannot create the cache folder (%s); features not cached",
-               cache_dir, strerror(errno));
+        vcu_log(VC_LOG_WARN, "%s: cannot create the cache folder (%s); features not cached",
+                cache_dir, strerror(errno));
         cache_dir = NULL;
     }
     int nt = threads > 0 ? threads : omp_get_max_threads();
@@ -255,8 +255,8 @@ vc_status vc_features_build(const vc_corpus *c, const char *cache_dir, const vc_
     for (int i = 0; st == VC_OK && i < c->n_utt; i++) {
         if (res[i] == UTT_SKIP) {
             if (n_skip < SKIP_NAMES_SHOWN)
-                vc_log(VC_LOG_WARN, "skipped (unreadable, corrupt, silent or too short): %s",
-                       c->utt[i].path);
+                vcu_log(VC_LOG_WARN, "skipped (unreadable, corrupt, silent or too short): %s",
+                        c->utt[i].path);
             n_skip++;
             continue;
         }
@@ -270,10 +270,10 @@ vc_status vc_features_build(const vc_corpus *c, const char *cache_dir, const vc_
     }
     if (stats) stats->skipped = n_skip;
     if (st == VC_OK && n_skip > SKIP_NAMES_SHOWN)
-        vc_log(VC_LOG_WARN, "%d files skipped in all (first %d named above)", n_skip,
-               SKIP_NAMES_SHOWN);
+        vcu_log(VC_LOG_WARN, "%d files skipped in all (first %d named above)", n_skip,
+                SKIP_NAMES_SHOWN);
     if (st == VC_OK && n_ok == 0) {
-        vc_log(VC_LOG_ERROR, "no usable audio among %d files", c->n_utt);
+        vcu_log(VC_LOG_ERROR, "no usable audio among %d files", c->n_utt);
         st = VC_ERR_AUDIO;
     }
     if (fe)
@@ -282,7 +282,7 @@ vc_status vc_features_build(const vc_corpus *c, const char *cache_dir, const vc_
     free(res);
     if (st != VC_OK) {
         if (all)
-            for (int i = 0; i < c->n_utt; i++) vc_utt_features_free(&all[i]);
+            for (int i = 0; i < c->n_utt; i++) vci_utt_features_free(&all[i]);
         free(all);
         return st;
     }
@@ -297,8 +297,8 @@ vc_status vc_features_build(const vc_corpus *c, const char *cache_dir, const vc_
 
 /* ------------------------------------------------------------- training */
 
-vc_status vc_features_mel_stats(const vc_feature_set *fs, const unsigned char *is_val, float *mean,
-                                float *std) {
+vc_status vci_features_mel_stats(const vc_feature_set *fs, const unsigned char *is_val, float *mean,
+                                 float *std) {
     if (!fs || !mean || !std || fs->M < 1) return VC_ERR_ARG;
     int M = fs->M;
     double *sum = calloc((size_t)M, sizeof *sum); // (M)
@@ -318,7 +318,7 @@ vc_status vc_features_mel_stats(const vc_feature_set *fs, const unsigned char *i
     }
     vc_status st = VC_OK;
     if (frames < 1.0) {
-        vc_log(VC_LOG_ERROR, "vc_features_mel_stats: no training frames");
+        vcu_log(VC_LOG_ERROR, "vci_features_mel_stats: no training frames");
         st = VC_ERR_ARG;
     } else {
         for (int m = 0; m < M; m++) sum[m] /= frames; /* now the mean */
@@ -342,12 +342,12 @@ vc_status vc_features_mel_stats(const vc_feature_set *fs, const unsigned char *i
     return st;
 }
 
-vc_status vc_features_sample_segment(const vc_feature_set *fs, int i, int T, vc_rng *rng,
-                                     int *start) {
+vc_status vci_features_sample_segment(const vc_feature_set *fs, int i, int T, vc_rng *rng,
+                                      int *start) {
     if (!fs || !rng || !start || i < 0 || i >= fs->n || T < 1) return VC_ERR_ARG;
     *start = 0;
     int room = fs->u[i].T - T; /* valid starts: 0..room */
     if (room < 0) return VC_ERR_SHAPE;
-    *start = (int)(((uint64_t)vc_rng_u32(rng) * (uint64_t)(room + 1)) >> 32);
+    *start = (int)(((uint64_t)vcu_rng_u32(rng) * (uint64_t)(room + 1)) >> 32);
     return VC_OK;
 }

@@ -1,6 +1,6 @@
 /* Training features and their on-disk cache.
  *
- * Per utterance (vc_features_build):
+ * Per utterance (vci_features_build):
  *   1. load with vc_audio_load at the front end's rate (downmix, resample);
  *   2. quantise to int16 (round(x * 32767), clipped): this is the stored audio, and every feature
  *      below is computed from it (as q / 32767), so a cached and a fresh utterance agree exactly;
@@ -14,7 +14,7 @@
  * FNV-1a 64 of the audio file's bytes followed by the cache key string (format version, front
  * end rate, n_fft, hop, mels, fmin, fmax, f0 range, trim settings). An edited file or a changed
  * config therefore misses, an unchanged file hits wherever it lives, and the same bytes under
- * two paths share one entry. Tensors, all F32 (safetensors_write writes one dtype per file):
+ * two paths share one entry. Tensors, all F32 (vci_safetensors_write writes one dtype per file):
  *   "mel" (M, T), "f0" (T), "voicing" (T), "audio" (n) holding the int16 values exactly as
  *   floats (-32768..32767; F16 cannot hold 16-bit integers exactly).
  * __metadata__: "vconv.cache_key" (the key string; checked on load against hash collisions).
@@ -57,30 +57,30 @@ typedef struct vc_feature_stats {
  * the calling thread with the fraction done. Unreadable, corrupt, silent or too short files are
  * skipped (count in stats->skipped, the first few named in a warning); none usable ->
  * VC_ERR_AUDIO. stats may be NULL. On failure *out is empty. */
-VC_WARN_UNUSED vc_status vc_features_build(const vc_corpus *c, const char *cache_dir,
-                                           const vc_frontend_params *p, int threads,
-                                           vc_progress_fn progress, void *progress_user,
-                                           vc_feature_set *out, vc_feature_stats *stats);
-void vc_feature_set_free(vc_feature_set *fs); /* NULL or zeroed: no-op */
+VC_WARN_UNUSED vc_status vci_features_build(const vc_corpus *c, const char *cache_dir,
+                                            const vc_frontend_params *p, int threads,
+                                            vc_progress_fn progress, void *progress_user,
+                                            vc_feature_set *out, vc_feature_stats *stats);
+void vci_feature_set_free(vc_feature_set *fs); /* NULL or zeroed: no-op */
 
-/* Features of one audio buffer (trim + mel + F0), as vc_features_build computes them, without
+/* Features of one audio buffer (trim + mel + F0), as vci_features_build computes them, without
  * the cache. fe's params decide everything. VC_ERR_AUDIO when silent or too short. */
-VC_WARN_UNUSED vc_status vc_features_compute(vc_frontend *fe, const float *x, size_t n,
-                                             vc_utt_features *out);
-void vc_utt_features_free(vc_utt_features *u);
+VC_WARN_UNUSED vc_status vci_features_compute(vc_frontend *fe, const float *x, size_t n,
+                                              vc_utt_features *out);
+void vci_utt_features_free(vc_utt_features *u);
 
 /* Per-band mean and std of the log-mel over all frames of the training utterances (is_val,
  * indexed by corpus utterance, NULL = all are training). Two passes in double; std floored at
  * VC_MEL_STD_FLOOR. VC_ERR_ARG when no training frame exists. */
 #define VC_MEL_STD_FLOOR 1e-3f
-VC_WARN_UNUSED vc_status vc_features_mel_stats(const vc_feature_set *fs,
-                                               const unsigned char *is_val, float *mean /*(M)*/,
-                                               float *std /*(M)*/);
+VC_WARN_UNUSED vc_status vci_features_mel_stats(const vc_feature_set *fs,
+                                                const unsigned char *is_val, float *mean /*(M)*/,
+                                                float *std /*(M)*/);
 
 /* A start frame drawn uniformly from [0, T_utt - T] for a segment of T frames of utterance
  * index i (into fs->u). An utterance shorter than T is VC_ERR_SHAPE with *start = 0 and no
  * random number drawn (the caller pads or picks another); it never pads silently. */
-VC_WARN_UNUSED vc_status vc_features_sample_segment(const vc_feature_set *fs, int i, int T,
-                                                    vc_rng *rng, int *start);
+VC_WARN_UNUSED vc_status vci_features_sample_segment(const vc_feature_set *fs, int i, int T,
+                                                     vc_rng *rng, int *start);
 
 #endif

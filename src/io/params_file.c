@@ -3,16 +3,16 @@
 
 #include <string.h>
 
-vc_status vc_params_save(const char *path, const vc_params *p, const char *const *meta_kv,
-                         int n_meta, int f16) {
+vc_status vci_params_save(const char *path, const vc_params *p, const char *const *meta_kv,
+                          int n_meta, int f16) {
     if (!path || !p || !p->data || p->n < 1 || n_meta < 0 || (n_meta > 0 && !meta_kv)) {
-        vc_log(VC_LOG_ERROR, "vc_params_save: invalid arguments");
+        vcu_log(VC_LOG_ERROR, "vci_params_save: invalid arguments");
         return VC_ERR_ARG;
     }
     for (int i = 0; i < n_meta; i++) {
         if (meta_kv[2 * i] && !strcmp(meta_kv[2 * i], VC_META_FORMAT_VERSION)) {
-            vc_log(VC_LOG_ERROR, "vc_params_save: %s is set by vc_params_save itself",
-                   VC_META_FORMAT_VERSION);
+            vcu_log(VC_LOG_ERROR, "vci_params_save: %s is set by vci_params_save itself",
+                    VC_META_FORMAT_VERSION);
             return VC_ERR_ARG;
         }
     }
@@ -28,43 +28,43 @@ vc_status vc_params_save(const char *path, const vc_params *p, const char *const
         t[i].name = s->name;
         t[i].ndim = s->ndim;
         for (int d = 0; d < s->ndim; d++) t[i].shape[d] = s->shape[d];
-        t[i].data = vc_params_data(p, i);
+        t[i].data = vcn_params_data(p, i);
     }
     kv[0] = VC_META_FORMAT_VERSION;
     kv[1] = VC_FORMAT_VERSION;
     if (n_meta > 0) memcpy(kv + 2, meta_kv, sizeof *kv * (size_t)(2 * n_meta));
-    vc_status st = safetensors_write(path, t, p->n, kv, n_meta + 1, f16 ? ST_F16 : ST_F32);
+    vc_status st = vci_safetensors_write(path, t, p->n, kv, n_meta + 1, f16 ? ST_F16 : ST_F32);
     free(t);
     free(kv);
     return st;
 }
 
 static vc_status check_version(const st_file *f, const char *what) {
-    const char *v = safetensors_meta(f, VC_META_FORMAT_VERSION);
+    const char *v = vci_safetensors_meta(f, VC_META_FORMAT_VERSION);
     if (!v) {
-        vc_log(VC_LOG_ERROR, "%s: no %s in __metadata__", what, VC_META_FORMAT_VERSION);
-        vc_log(VC_LOG_ERROR,
-               "HINT: this safetensors file was not written by vconv "
-               "(vc_params_save); export the model with vconv, or add "
-               "\"%s\": \"%s\" to its metadata if its tensors match",
-               VC_META_FORMAT_VERSION, VC_FORMAT_VERSION);
+        vcu_log(VC_LOG_ERROR, "%s: no %s in __metadata__", what, VC_META_FORMAT_VERSION);
+        vcu_log(VC_LOG_ERROR,
+                "HINT: this safetensors file was not written by vconv "
+                "(vci_params_save); export the model with vconv, or add "
+                "\"%s\": \"%s\" to its metadata if its tensors match",
+                VC_META_FORMAT_VERSION, VC_FORMAT_VERSION);
         return VC_ERR_VERSION;
     }
     if (strcmp(v, VC_FORMAT_VERSION) != 0) {
         char *end;
         long n = strtol(v, &end, 10), ours = strtol(VC_FORMAT_VERSION, NULL, 10);
         int numeric = end != v && *end == '\0';
-        vc_log(VC_LOG_ERROR, "%s: model format version \"%.32s\", this vconv reads \"%s\"", what, v,
-               VC_FORMAT_VERSION);
+        vcu_log(VC_LOG_ERROR, "%s: model format version \"%.32s\", this vconv reads \"%s\"", what,
+                v, VC_FORMAT_VERSION);
         if (numeric && n > ours)
-            vc_log(VC_LOG_ERROR, "HINT: this file was written by a newer vconv; update vconv to "
-                                 "read it");
+            vcu_log(VC_LOG_ERROR, "HINT: this file was written by a newer vconv; update vconv to "
+                                  "read it");
         else if (numeric)
-            vc_log(VC_LOG_ERROR, "HINT: this file was written by an older vconv; retrain the "
-                                 "model or convert it with the vconv version that wrote it");
+            vcu_log(VC_LOG_ERROR, "HINT: this file was written by an older vconv; retrain the "
+                                  "model or convert it with the vconv version that wrote it");
         else
-            vc_log(VC_LOG_ERROR, "HINT: the version is not a number: the file is corrupt or was "
-                                 "not written by vconv");
+            vcu_log(VC_LOG_ERROR, "HINT: the version is not a number: the file is corrupt or was "
+                                  "not written by vconv");
         return VC_ERR_VERSION;
     }
     return VC_OK;
@@ -79,15 +79,15 @@ static const char *shape_str(char *buf, size_t cap, int ndim, const int64_t *sha
     return buf;
 }
 
-vc_status vc_params_read(const st_file *f, const char *what, vc_params *p) {
+vc_status vci_params_read(const st_file *f, const char *what, vc_params *p) {
     if (!f || !p || !p->data || !p->spec) return VC_ERR_ARG;
     if (!what) what = "<model>";
     vc_status st = check_version(f, what);
     if (st != VC_OK) return st;
     for (int i = 0; i < f->n_tensors; i++) {
-        if (vc_params_find(p, f->tensors[i].name) < 0) {
-            vc_log(VC_LOG_ERROR, "%s: unknown tensor \"%s\" (not in the model's parameter table)",
-                   what, f->tensors[i].name);
+        if (vcn_params_find(p, f->tensors[i].name) < 0) {
+            vcu_log(VC_LOG_ERROR, "%s: unknown tensor \"%s\" (not in the model's parameter table)",
+                    what, f->tensors[i].name);
             return VC_ERR_SHAPE;
         }
     }
@@ -95,9 +95,9 @@ vc_status vc_params_read(const st_file *f, const char *what, vc_params *p) {
     if (!index) return VC_ERR_NOMEM;
     for (int i = 0; i < p->n && st == VC_OK; i++) {
         const vc_param_spec *s = &p->spec[i];
-        int j = index[i] = safetensors_find(f, s->name);
+        int j = index[i] = vci_safetensors_find(f, s->name);
         if (j < 0) {
-            vc_log(VC_LOG_ERROR, "%s: tensor \"%s\" is missing", what, s->name);
+            vcu_log(VC_LOG_ERROR, "%s: tensor \"%s\" is missing", what, s->name);
             st = VC_ERR_SHAPE;
             break;
         }
@@ -108,9 +108,9 @@ vc_status vc_params_read(const st_file *f, const char *what, vc_params *p) {
             char want[96], got[96];
             int64_t ws[VC_PARAM_MAX_DIMS];
             for (int d = 0; d < s->ndim; d++) ws[d] = s->shape[d];
-            vc_log(VC_LOG_ERROR, "%s: tensor \"%s\" has shape %s, the model expects %s", what,
-                   s->name, shape_str(got, sizeof got, t->ndim, t->shape),
-                   shape_str(want, sizeof want, s->ndim, ws));
+            vcu_log(VC_LOG_ERROR, "%s: tensor \"%s\" has shape %s, the model expects %s", what,
+                    s->name, shape_str(got, sizeof got, t->ndim, t->shape),
+                    shape_str(want, sizeof want, s->ndim, ws));
             st = VC_ERR_SHAPE;
         }
     }
@@ -118,12 +118,14 @@ vc_status vc_params_read(const st_file *f, const char *what, vc_params *p) {
     float *tmp = st == VC_OK ? malloc(sizeof *tmp * (p->total ? p->total : 1)) : NULL;
     if (st == VC_OK && !tmp) st = VC_ERR_NOMEM;
     for (int i = 0; i < p->n && st == VC_OK; i++) {
-        st = safetensors_read_f32(f, index[i], tmp + p->offset[i], vc_param_numel(&p->spec[i]));
+        st =
+            vci_safetensors_read_f32(f, index[i], tmp + p->offset[i], vcn_param_numel(&p->spec[i]));
         if (st != VC_OK)
-            vc_log(VC_LOG_ERROR, "%s: cannot load tensor \"%s\"", what, p->spec[i].name);
+            vcu_log(VC_LOG_ERROR, "%s: cannot load tensor \"%s\"", what, p->spec[i].name);
     }
     for (int i = 0; i < p->n && st == VC_OK; i++)
-        memcpy(vc_params_data(p, i), tmp + p->offset[i], sizeof *tmp * vc_param_numel(&p->spec[i]));
+        memcpy(vcn_params_data(p, i), tmp + p->offset[i],
+               sizeof *tmp * vcn_param_numel(&p->spec[i]));
     free(tmp);
     free(index);
     return st;

@@ -1,6 +1,6 @@
 /* Model parameters in a safetensors file, driven by the parameter table (nn/params.h).
  *
- * A file written by vc_params_save holds every tensor of the table under its table name with
+ * A file written by vci_params_save holds every tensor of the table under its table name with
  * its table shape (F32, or F16 on request), in table order, plus __metadata__ with
  * "vconv.format_version" = VC_FORMAT_VERSION and the caller's pairs (see safetensors.h for the
  * reserved keys). Any safetensors reader (Python's safetensors, numpy) can open it.
@@ -30,11 +30,11 @@
  * pairs, may be NULL when 0) as F32, or F16 when f16 != 0. The format version is added here;
  * passing it in meta_kv is VC_ERR_ARG. Values must be finite (and within +-65504 for F16):
  * VC_ERR_ARG otherwise. Temp file + rename: path never holds a partial file. */
-VC_WARN_UNUSED vc_status vc_params_save(const char *path, const vc_params *p,
-                                        const char *const *meta_kv, int n_meta, int f16);
+VC_WARN_UNUSED vc_status vci_params_save(const char *path, const vc_params *p,
+                                         const char *const *meta_kv, int n_meta, int f16);
 
-/* Fill p (already built from the table with vc_params_init) from a parsed file (loaders read
+/* Fill p (already built from the table with vcn_params_init) from a parsed file (loaders read
  * its metadata first); what names the file in log lines. */
-VC_WARN_UNUSED vc_status vc_params_read(const st_file *f, const char *what, vc_params *p);
+VC_WARN_UNUSED vc_status vci_params_read(const st_file *f, const char *what, vc_params *p);
 
 #endif

@@ -1,6 +1,6 @@
 /* safetensors reader and writer; the format and every check are documented in safetensors.h.
  * Every input is hostile: sizes are checked before use and without overflow, nothing is read
- * outside the image, and every failure says what was wrong through vc_log. */
+ * outside the image, and every failure says what was wrong through vcu_log. */
 #define _POSIX_C_SOURCE 200809L /* fstat, mkstemp, fsync, fchmod */
 
 #include "io/safetensors.h"
@@ -23,7 +23,7 @@ static const size_t dtype_sizes[] = {4, 2};
 
 /* ------------------------------------------------------------- half floats */
 
-uint16_t st_f32_to_f16(float x) {
+uint16_t vci_f32_to_f16(float x) {
     uint32_t u;
     memcpy(&u, &x, sizeof u);
     uint16_t sign = (uint16_t)((u >> 16) & 0x8000u);
@@ -48,7 +48,7 @@ uint16_t st_f32_to_f16(float x) {
     return (uint16_t)(sign | h);
 }
 
-float st_f16_to_f32(uint16_t h) {
+float vci_f16_to_f32(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
     uint32_t exp = (h >> 10) & 0x1fu, man = h & 0x3ffu, u;
     if (exp == 0x1fu) {
@@ -144,7 +144,7 @@ static int cmp_ranges(const void *a, const void *b) {
 
 static vc_status parse_metadata(const cJSON *obj, const char *what, st_file *f) {
     if (!cJSON_IsObject(obj)) {
-        vc_log(VC_LOG_ERROR, "%s: __metadata__ is not an object", what);
+        vcu_log(VC_LOG_ERROR, "%s: __metadata__ is not an object", what);
         return VC_ERR_FORMAT;
     }
     int n = cJSON_GetArraySize(obj);
@@ -157,8 +157,8 @@ static vc_status parse_metadata(const cJSON *obj, const char *what, st_file *f) 
     }
     for (const cJSON *kv = obj->child; kv; kv = kv->next) {
         if (!cJSON_IsString(kv) || !kv->valuestring) {
-            vc_log(VC_LOG_ERROR, "%s: __metadata__ value of \"%s\" is not a string", what,
-                   kv->string);
+            vcu_log(VC_LOG_ERROR, "%s: __metadata__ value of \"%s\" is not a string", what,
+                    kv->string);
             free(keys);
             return VC_ERR_FORMAT;
         }
@@ -168,7 +168,7 @@ static vc_status parse_metadata(const cJSON *obj, const char *what, st_file *f) 
         f->n_meta++;
     }
     const char *dup = find_duplicate(keys, (size_t)f->n_meta);
-    if (dup) vc_log(VC_LOG_ERROR, "%s: __metadata__ key \"%s\" appears twice", what, dup);
+    if (dup) vcu_log(VC_LOG_ERROR, "%s: __metadata__ key \"%s\" appears twice", what, dup);
     free(keys);
     return dup ? VC_ERR_FORMAT : VC_OK;
 }
@@ -178,11 +178,11 @@ static vc_status parse_tensor(const cJSON *obj, const char *what, st_tensor *t) 
     const char *name = obj->string;
     t->name = name;
     if (name[0] == '\0') {
-        vc_log(VC_LOG_ERROR, "%s: a tensor has an empty name", what);
+        vcu_log(VC_LOG_ERROR, "%s: a tensor has an empty name", what);
         return VC_ERR_FORMAT;
     }
     if (!cJSON_IsObject(obj)) {
-        vc_log(VC_LOG_ERROR, "%s: tensor \"%s\" is not an object", what, name);
+        vcu_log(VC_LOG_ERROR, "%s: tensor \"%s\" is not an object", what, name);
         return VC_ERR_FORMAT;
     }
     const cJSON *dtype = NULL, *shape = NULL, *offs = NULL;
@@ -192,21 +192,21 @@ static vc_status parse_tensor(const cJSON *obj, const char *what, st_tensor *t) 
                              : !strcmp(k->string, "data_offsets") ? &offs
                                                                   : NULL;
         if (!slot || *slot) {
-            vc_log(VC_LOG_ERROR, "%s: tensor \"%s\": %s key \"%s\"", what, name,
-                   slot ? "duplicate" : "unknown", k->string);
+            vcu_log(VC_LOG_ERROR, "%s: tensor \"%s\": %s key \"%s\"", what, name,
+                    slot ? "duplicate" : "unknown", k->string);
             return VC_ERR_FORMAT;
         }
         *slot = k;
     }
     if (!dtype || !shape || !offs) {
-        vc_log(VC_LOG_ERROR, "%s: tensor \"%s\" lacks \"%s\"", what, name,
-               !dtype   ? "dtype"
-               : !shape ? "shape"
-                        : "data_offsets");
+        vcu_log(VC_LOG_ERROR, "%s: tensor \"%s\" lacks \"%s\"", what, name,
+                !dtype   ? "dtype"
+                : !shape ? "shape"
+                         : "data_offsets");
         return VC_ERR_FORMAT;
     }
     if (!cJSON_IsString(dtype) || !dtype->valuestring) {
-        vc_log(VC_LOG_ERROR, "%s: tensor \"%s\": dtype is not a string", what, name);
+        vcu_log(VC_LOG_ERROR, "%s: tensor \"%s\": dtype is not a string", what, name);
         return VC_ERR_FORMAT;
     }
     if (!strcmp(dtype->valuestring, "F32")) {
@@ -214,15 +214,15 @@ static vc_status parse_tensor(const cJSON *obj, const char *what, st_tensor *t) 
     } else if (!strcmp(dtype->valuestring, "F16")) {
         t->dtype = ST_F16;
     } else {
-        vc_log(VC_LOG_ERROR,
-               "%s: tensor \"%s\": unsupported dtype \"%.32s\" (vconv reads F32, F16)", what, name,
-               dtype->valuestring);
+        vcu_log(VC_LOG_ERROR,
+                "%s: tensor \"%s\": unsupported dtype \"%.32s\" (vconv reads F32, F16)", what, name,
+                dtype->valuestring);
         return VC_ERR_FORMAT;
     }
     int ndim = cJSON_IsArray(shape) ? cJSON_GetArraySize(shape) : -1;
     if (ndim < 0 || ndim > ST_MAX_DIMS) {
-        vc_log(VC_LOG_ERROR, "%s: tensor \"%s\": shape is not an array of at most %d dims", what,
-               name, ST_MAX_DIMS);
+        vcu_log(VC_LOG_ERROR, "%s: tensor \"%s\": shape is not an array of at most %d dims", what,
+                name, ST_MAX_DIMS);
         return VC_ERR_FORMAT;
     }
     t->ndim = ndim;
@@ -232,12 +232,12 @@ static vc_status parse_tensor(const cJSON *obj, const char *what, st_tensor *t) 
     for (const cJSON *v = shape->child; v; v = v->next, d++) {
         uint64_t dim;
         if (!json_uint(v, &dim)) {
-            vc_log(VC_LOG_ERROR, "%s: tensor \"%s\": shape[%d] is not a non-negative integer", what,
-                   name, d);
+            vcu_log(VC_LOG_ERROR, "%s: tensor \"%s\": shape[%d] is not a non-negative integer",
+                    what, name, d);
             return VC_ERR_FORMAT;
         }
         if (dim > SIZE_MAX || (dim && numel > SIZE_MAX / (size_t)dim)) {
-            vc_log(VC_LOG_ERROR, "%s: tensor \"%s\": shape overflows", what, name);
+            vcu_log(VC_LOG_ERROR, "%s: tensor \"%s\": shape overflows", what, name);
             return VC_ERR_FORMAT;
         }
         t->shape[d] = (int64_t)dim;
@@ -247,20 +247,20 @@ static vc_status parse_tensor(const cJSON *obj, const char *what, st_tensor *t) 
     uint64_t b, e;
     if (!cJSON_IsArray(offs) || cJSON_GetArraySize(offs) != 2 || !json_uint(offs->child, &b) ||
         !json_uint(offs->child->next, &e) || b > e) {
-        vc_log(VC_LOG_ERROR,
-               "%s: tensor \"%s\": data_offsets is not [begin, end] with integers "
-               "0 <= begin <= end",
-               what, name);
+        vcu_log(VC_LOG_ERROR,
+                "%s: tensor \"%s\": data_offsets is not [begin, end] with integers "
+                "0 <= begin <= end",
+                what, name);
         return VC_ERR_FORMAT;
     }
     size_t es = dtype_sizes[t->dtype];
     if (numel > SIZE_MAX / es || e - b != (uint64_t)(numel * es)) {
-        vc_log(VC_LOG_ERROR, "%s: tensor \"%s\": %zu %s elements do not fill its %llu bytes", what,
-               name, numel, dtype_names[t->dtype], (unsigned long long)(e - b));
+        vcu_log(VC_LOG_ERROR, "%s: tensor \"%s\": %zu %s elements do not fill its %llu bytes", what,
+                name, numel, dtype_names[t->dtype], (unsigned long long)(e - b));
         return VC_ERR_FORMAT;
     }
     if (e > SIZE_MAX) {
-        vc_log(VC_LOG_ERROR, "%s: tensor \"%s\": offsets beyond addressable memory", what, name);
+        vcu_log(VC_LOG_ERROR, "%s: tensor \"%s\": offsets beyond addressable memory", what, name);
         return VC_ERR_FORMAT;
     }
     t->begin = (size_t)b;
@@ -273,10 +273,10 @@ static vc_status check_layout(const st_file *f, const char *what) {
     for (int i = 0; i < f->n_tensors; i++) {
         const st_tensor *t = &f->tensors[i];
         if (t->end > f->data_size) {
-            vc_log(VC_LOG_ERROR,
-                   "%s: tensor \"%s\": data_offsets [%zu, %zu] past the end of the %zu-byte data "
-                   "buffer (file truncated?)",
-                   what, t->name, t->begin, t->end, f->data_size);
+            vcu_log(VC_LOG_ERROR,
+                    "%s: tensor \"%s\": data_offsets [%zu, %zu] past the end of the %zu-byte data "
+                    "buffer (file truncated?)",
+                    what, t->name, t->begin, t->end, f->data_size);
             return VC_ERR_FORMAT;
         }
     }
@@ -290,18 +290,18 @@ static vc_status check_layout(const st_file *f, const char *what) {
     for (size_t i = 0; i < n && st == VC_OK; i++) {
         if (order[i]->begin != pos) {
             if (order[i]->begin < pos)
-                vc_log(VC_LOG_ERROR, "%s: tensor \"%s\" overlaps tensor \"%s\"", what,
-                       order[i]->name, order[i - 1]->name);
+                vcu_log(VC_LOG_ERROR, "%s: tensor \"%s\" overlaps tensor \"%s\"", what,
+                        order[i]->name, order[i - 1]->name);
             else
-                vc_log(VC_LOG_ERROR, "%s: gap of %zu bytes before tensor \"%s\"", what,
-                       order[i]->begin - pos, order[i]->name);
+                vcu_log(VC_LOG_ERROR, "%s: gap of %zu bytes before tensor \"%s\"", what,
+                        order[i]->begin - pos, order[i]->name);
             st = VC_ERR_FORMAT;
         }
         pos = order[i]->end;
     }
     free(order);
     if (st == VC_OK && pos != f->data_size) {
-        vc_log(VC_LOG_ERROR, "%s: %zu bytes after the last tensor", what, f->data_size - pos);
+        vcu_log(VC_LOG_ERROR, "%s: %zu bytes after the last tensor", what, f->data_size - pos);
         st = VC_ERR_FORMAT;
     }
     return st;
@@ -310,27 +310,27 @@ static vc_status check_layout(const st_file *f, const char *what) {
 static vc_status parse_header(const unsigned char *bytes, size_t size, const char *what,
                               st_file *f) {
     if (size < 8) {
-        vc_log(VC_LOG_ERROR, "%s: %zu bytes, too short for safetensors (8-byte header length)",
-               what, size);
+        vcu_log(VC_LOG_ERROR, "%s: %zu bytes, too short for safetensors (8-byte header length)",
+                what, size);
         return VC_ERR_FORMAT;
     }
     uint64_t n = le64(bytes);
     if (n == 0 || n > ST_MAX_HEADER || n > size - 8) {
-        vc_log(VC_LOG_ERROR, "%s: header length %llu is %s", what, (unsigned long long)n,
-               n == 0              ? "zero"
-               : n > ST_MAX_HEADER ? "absurd (over 100 MB): not a safetensors file?"
-                                   : "larger than the file (truncated?)");
+        vcu_log(VC_LOG_ERROR, "%s: header length %llu is %s", what, (unsigned long long)n,
+                n == 0              ? "zero"
+                : n > ST_MAX_HEADER ? "absurd (over 100 MB): not a safetensors file?"
+                                    : "larger than the file (truncated?)");
         return VC_ERR_FORMAT;
     }
     const char *hdr = (const char *)bytes + 8;
     size_t bad = utf8_bad_at(bytes + 8, (size_t)n);
     if (bad != n) {
-        vc_log(VC_LOG_ERROR, "%s: header is not UTF-8 text (bad byte 0x%02x at %zu)", what,
-               bytes[8 + bad], bad);
+        vcu_log(VC_LOG_ERROR, "%s: header is not UTF-8 text (bad byte 0x%02x at %zu)", what,
+                bytes[8 + bad], bad);
         return VC_ERR_FORMAT;
     }
     if (hdr[0] != '{') {
-        vc_log(VC_LOG_ERROR, "%s: header does not start with '{'", what);
+        vcu_log(VC_LOG_ERROR, "%s: header does not start with '{'", what);
         return VC_ERR_FORMAT;
     }
     const char *end = NULL;
@@ -338,20 +338,20 @@ static vc_status parse_header(const unsigned char *bytes, size_t size, const cha
     if (!root) {
         /* cJSON also fails this way when out of memory; with a header <= 100 MB that is rare
          * enough to report as malformed. */
-        vc_log(VC_LOG_ERROR, "%s: malformed JSON header near byte %td", what,
-               end ? end - hdr : (ptrdiff_t)0);
+        vcu_log(VC_LOG_ERROR, "%s: malformed JSON header near byte %td", what,
+                end ? end - hdr : (ptrdiff_t)0);
         return VC_ERR_FORMAT;
     }
     f->json = root;
     for (; end < hdr + n; end++) {
         if (*end != ' ' && *end != '\t' && *end != '\n' && *end != '\r') {
-            vc_log(VC_LOG_ERROR, "%s: text after the JSON header object at byte %td", what,
-                   end - hdr);
+            vcu_log(VC_LOG_ERROR, "%s: text after the JSON header object at byte %td", what,
+                    end - hdr);
             return VC_ERR_FORMAT;
         }
     }
     if (!cJSON_IsObject(root)) {
-        vc_log(VC_LOG_ERROR, "%s: header is not a JSON object", what);
+        vcu_log(VC_LOG_ERROR, "%s: header is not a JSON object", what);
         return VC_ERR_FORMAT;
     }
     f->data = bytes + 8 + n;
@@ -365,7 +365,7 @@ static vc_status parse_header(const unsigned char *bytes, size_t size, const cha
         vc_status st;
         if (!strcmp(it->string, "__metadata__")) {
             if (seen_meta++) {
-                vc_log(VC_LOG_ERROR, "%s: __metadata__ appears twice", what);
+                vcu_log(VC_LOG_ERROR, "%s: __metadata__ appears twice", what);
                 return VC_ERR_FORMAT;
             }
             st = parse_metadata(it, what, f);
@@ -378,7 +378,7 @@ static vc_status parse_header(const unsigned char *bytes, size_t size, const cha
     if (!names) return VC_ERR_NOMEM;
     for (int i = 0; i < f->n_tensors; i++) names[i] = f->tensors[i].name;
     const char *dup = find_duplicate(names, (size_t)f->n_tensors);
-    if (dup) vc_log(VC_LOG_ERROR, "%s: tensor \"%s\" appears twice", what, dup);
+    if (dup) vcu_log(VC_LOG_ERROR, "%s: tensor \"%s\" appears twice", what, dup);
     free(names);
     if (dup) return VC_ERR_FORMAT;
     return check_layout(f, what);
@@ -388,21 +388,21 @@ static vc_status parse_image(const void *data, size_t size, const char *what, st
     if (!out) return VC_ERR_ARG;
     memset(out, 0, sizeof *out);
     if (!data) {
-        vc_log(VC_LOG_ERROR, "safetensors_parse: NULL data");
+        vcu_log(VC_LOG_ERROR, "vci_safetensors_parse: NULL data");
         return VC_ERR_ARG;
     }
     vc_status st = parse_header(data, size, what, out);
-    if (st != VC_OK) safetensors_free(out);
+    if (st != VC_OK) vci_safetensors_free(out);
     return st;
 }
 
-vc_status safetensors_parse(const void *data, size_t size, st_file *out) {
+vc_status vci_safetensors_parse(const void *data, size_t size, st_file *out) {
     return parse_image(data, size, "<memory>", out);
 }
 
-vc_status safetensors_load(const char *path, st_file *out) {
+vc_status vci_safetensors_load(const char *path, st_file *out) {
     if (!path || !out) {
-        vc_log(VC_LOG_ERROR, "safetensors_load: NULL %s", !path ? "path" : "out");
+        vcu_log(VC_LOG_ERROR, "vci_safetensors_load: NULL %s", !path ? "path" : "out");
         if (out) memset(out, 0, sizeof *out);
         return VC_ERR_ARG;
     }
@@ -410,19 +410,19 @@ vc_status safetensors_load(const char *path, st_file *out) {
     /* O_NONBLOCK: opening a FIFO must not hang; it is refused as not a regular file below. */
     int fd = open(path, O_RDONLY | O_NONBLOCK);
     if (fd < 0) {
-        vc_log(VC_LOG_ERROR, "%s: cannot open: %s", path, strerror(errno));
+        vcu_log(VC_LOG_ERROR, "%s: cannot open: %s", path, strerror(errno));
         return VC_ERR_IO;
     }
     struct stat sb;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        vc_log(VC_LOG_ERROR, "%s: not a regular file", path);
+        vcu_log(VC_LOG_ERROR, "%s: not a regular file", path);
         close(fd);
         return VC_ERR_IO;
     }
     if (sb.st_size < 8 || (uint64_t)sb.st_size > ST_MAX_FILE ||
         (uint64_t)sb.st_size > (uint64_t)SIZE_MAX) {
-        vc_log(VC_LOG_ERROR, "%s: %lld bytes is %s for a model file", path, (long long)sb.st_size,
-               sb.st_size < 8 ? "too short" : "too large");
+        vcu_log(VC_LOG_ERROR, "%s: %lld bytes is %s for a model file", path, (long long)sb.st_size,
+                sb.st_size < 8 ? "too short" : "too large");
         close(fd);
         return VC_ERR_FORMAT;
     }
@@ -440,7 +440,7 @@ vc_status safetensors_load(const char *path, st_file *out) {
     }
     close(fd);
     if (got != size) {
-        vc_log(VC_LOG_ERROR, "%s: read %zu of %zu bytes", path, got, size);
+        vcu_log(VC_LOG_ERROR, "%s: read %zu of %zu bytes", path, got, size);
         free(buf);
         return VC_ERR_IO;
     }
@@ -453,7 +453,7 @@ vc_status safetensors_load(const char *path, st_file *out) {
     return VC_OK;
 }
 
-void safetensors_free(st_file *f) {
+void vci_safetensors_free(st_file *f) {
     if (!f) return;
     free(f->tensors);
     free(f->meta);
@@ -462,26 +462,26 @@ void safetensors_free(st_file *f) {
     memset(f, 0, sizeof *f);
 }
 
-int safetensors_find(const st_file *f, const char *name) {
+int vci_safetensors_find(const st_file *f, const char *name) {
     if (!f || !name) return -1;
     for (int i = 0; i < f->n_tensors; i++)
         if (!strcmp(f->tensors[i].name, name)) return i;
     return -1;
 }
 
-const char *safetensors_meta(const st_file *f, const char *key) {
+const char *vci_safetensors_meta(const st_file *f, const char *key) {
     if (!f || !key) return NULL;
     for (int i = 0; i < f->n_meta; i++)
         if (!strcmp(f->meta[i].key, key)) return f->meta[i].value;
     return NULL;
 }
 
-vc_status safetensors_read_f32(const st_file *f, int i, float *dst, size_t count) {
+vc_status vci_safetensors_read_f32(const st_file *f, int i, float *dst, size_t count) {
     if (!f || i < 0 || i >= f->n_tensors || (count && !dst)) return VC_ERR_ARG;
     const st_tensor *t = &f->tensors[i];
     if (count != t->numel) {
-        vc_log(VC_LOG_ERROR, "tensor \"%s\": %zu elements, caller expects %zu", t->name, t->numel,
-               count);
+        vcu_log(VC_LOG_ERROR, "tensor \"%s\": %zu elements, caller expects %zu", t->name, t->numel,
+                count);
         return VC_ERR_SHAPE;
     }
     /* Byte-wise little-endian assembly: any host byte order, any alignment of the buffer. */
@@ -497,10 +497,10 @@ vc_status safetensors_read_f32(const st_file *f, int i, float *dst, size_t count
         } else {
             uint16_t h = (uint16_t)(b[2 * k] | b[2 * k + 1] << 8);
             finite = (h & 0x7c00u) != 0x7c00u;
-            dst[k] = st_f16_to_f32(h);
+            dst[k] = vci_f16_to_f32(h);
         }
         if (!finite) {
-            vc_log(VC_LOG_ERROR, "tensor \"%s\": non-finite value at element %zu", t->name, k);
+            vcu_log(VC_LOG_ERROR, "tensor \"%s\": non-finite value at element %zu", t->name, k);
             return VC_ERR_FORMAT;
         }
     }
@@ -513,12 +513,12 @@ vc_status safetensors_read_f32(const st_file *f, int i, float *dst, size_t count
 static vc_status check_out_tensor(const st_tensor_out *t, st_dtype dtype, size_t *numel) {
     if (!t->name || !t->name[0] || !strcmp(t->name, "__metadata__") ||
         utf8_bad_at((const unsigned char *)t->name, strlen(t->name)) != strlen(t->name)) {
-        vc_log(VC_LOG_ERROR,
-               "safetensors_write: tensor name is NULL, empty, reserved or not UTF-8");
+        vcu_log(VC_LOG_ERROR,
+                "vci_safetensors_write: tensor name is NULL, empty, reserved or not UTF-8");
         return VC_ERR_ARG;
     }
     if (t->ndim < 0 || t->ndim > ST_MAX_DIMS) {
-        vc_log(VC_LOG_ERROR, "safetensors_write: tensor \"%s\": %d dims", t->name, t->ndim);
+        vcu_log(VC_LOG_ERROR, "vci_safetensors_write: tensor \"%s\": %d dims", t->name, t->ndim);
         return VC_ERR_ARG;
     }
     size_t n = 1;
@@ -526,22 +526,23 @@ static vc_status check_out_tensor(const st_tensor_out *t, st_dtype dtype, size_t
         int64_t s = t->shape[d];
         if (s < 0 || (double)s > ST_MAX_INT || (uint64_t)s > SIZE_MAX ||
             (s && n > SIZE_MAX / 4 / (size_t)s)) {
-            vc_log(VC_LOG_ERROR, "safetensors_write: tensor \"%s\": bad shape[%d] = %lld", t->name,
-                   d, (long long)s);
+            vcu_log(VC_LOG_ERROR, "vci_safetensors_write: tensor \"%s\": bad shape[%d] = %lld",
+                    t->name, d, (long long)s);
             return VC_ERR_ARG;
         }
         n *= (size_t)s;
     }
     if (n && !t->data) {
-        vc_log(VC_LOG_ERROR, "safetensors_write: tensor \"%s\": NULL data", t->name);
+        vcu_log(VC_LOG_ERROR, "vci_safetensors_write: tensor \"%s\": NULL data", t->name);
         return VC_ERR_ARG;
     }
     for (size_t k = 0; k < n; k++) {
         float x = t->data[k];
         /* F16: anything that rounds past 65504 would be stored as inf. */
-        if (!isfinite(x) || (dtype == ST_F16 && (st_f32_to_f16(x) & 0x7c00u) == 0x7c00u)) {
-            vc_log(VC_LOG_ERROR, "safetensors_write: tensor \"%s\": value %g at %zu is %s", t->name,
-                   (double)x, k, isfinite(x) ? "out of F16 range (|x| > 65504)" : "not finite");
+        if (!isfinite(x) || (dtype == ST_F16 && (vci_f32_to_f16(x) & 0x7c00u) == 0x7c00u)) {
+            vcu_log(VC_LOG_ERROR, "vci_safetensors_write: tensor \"%s\": value %g at %zu is %s",
+                    t->name, (double)x, k,
+                    isfinite(x) ? "out of F16 range (|x| > 65504)" : "not finite");
             return VC_ERR_ARG;
         }
     }
@@ -625,7 +626,7 @@ static int write_body(int fd, const char *hdr, size_t hdr_len, const st_tensor_o
                 memcpy(&u, &t[i].data[k], sizeof u);
                 for (int b = 0; b < 4; b++) buf[fill++] = (unsigned char)(u >> (8 * b));
             } else {
-                uint16_t h = st_f32_to_f16(t[i].data[k]);
+                uint16_t h = vci_f32_to_f16(t[i].data[k]);
                 buf[fill++] = (unsigned char)(h & 0xffu);
                 buf[fill++] = (unsigned char)(h >> 8);
             }
@@ -640,32 +641,32 @@ static int write_body(int fd, const char *hdr, size_t hdr_len, const st_tensor_o
 static vc_status write_file(const char *path, const char *hdr, const st_tensor_out *t,
                             const size_t *numel, int n, st_dtype dtype) {
     vc_atomic_file out;
-    vc_status st = vc_atomic_open(&out, path);
+    vc_status st = vcu_atomic_open(&out, path);
     if (st != VC_OK) return st;
     if (!write_body(out.fd, hdr, strlen(hdr), t, numel, n, dtype)) {
-        vc_log(VC_LOG_ERROR, "%s: write failed: %s", path, strerror(errno));
+        vcu_log(VC_LOG_ERROR, "%s: write failed: %s", path, strerror(errno));
         st = VC_ERR_IO;
     }
-    return vc_atomic_finish(&out, st);
+    return vcu_atomic_finish(&out, st);
 }
 
-vc_status safetensors_write(const char *path, const st_tensor_out *t, int n,
-                            const char *const *meta_kv, int n_meta, st_dtype dtype) {
+vc_status vci_safetensors_write(const char *path, const st_tensor_out *t, int n,
+                                const char *const *meta_kv, int n_meta, st_dtype dtype) {
     if (!path || !path[0] || n < 0 || n_meta < 0 || (n > 0 && !t) || (n_meta > 0 && !meta_kv) ||
         (dtype != ST_F32 && dtype != ST_F16)) {
-        vc_log(VC_LOG_ERROR, "safetensors_write: invalid arguments");
+        vcu_log(VC_LOG_ERROR, "vci_safetensors_write: invalid arguments");
         return VC_ERR_ARG;
     }
     for (int i = 0; i < n_meta; i++) {
         const char *k = meta_kv[2 * i], *v = meta_kv[2 * i + 1];
         if (!k || !k[0] || !v || utf8_bad_at((const unsigned char *)k, strlen(k)) != strlen(k) ||
             utf8_bad_at((const unsigned char *)v, strlen(v)) != strlen(v)) {
-            vc_log(VC_LOG_ERROR, "%s: metadata pair %d is NULL, empty or not UTF-8", path, i);
+            vcu_log(VC_LOG_ERROR, "%s: metadata pair %d is NULL, empty or not UTF-8", path, i);
             return VC_ERR_ARG;
         }
         for (int j = 0; j < i; j++)
             if (!strcmp(k, meta_kv[2 * j])) {
-                vc_log(VC_LOG_ERROR, "%s: metadata key \"%s\" given twice", path, k);
+                vcu_log(VC_LOG_ERROR, "%s: metadata key \"%s\" given twice", path, k);
                 return VC_ERR_ARG;
             }
     }
@@ -676,7 +677,7 @@ vc_status safetensors_write(const char *path, const st_tensor_out *t, int n,
         st = check_out_tensor(&t[i], dtype, &numel[i]);
         for (int j = 0; j < i && st == VC_OK; j++)
             if (!strcmp(t[i].name, t[j].name)) {
-                vc_log(VC_LOG_ERROR, "%s: tensor \"%s\" given twice", path, t[i].name);
+                vcu_log(VC_LOG_ERROR, "%s: tensor \"%s\" given twice", path, t[i].name);
                 st = VC_ERR_ARG;
             }
     }
@@ -686,7 +687,7 @@ vc_status safetensors_write(const char *path, const st_tensor_out *t, int n,
         if (!hdr) st = VC_ERR_NOMEM;
     }
     if (st == VC_OK && strlen(hdr) > ST_MAX_HEADER - 8) {
-        vc_log(VC_LOG_ERROR, "%s: header of %zu bytes is too large", path, strlen(hdr));
+        vcu_log(VC_LOG_ERROR, "%s: header of %zu bytes is too large", path, strlen(hdr));
         st = VC_ERR_ARG;
     }
     if (st == VC_OK) st = write_file(path, hdr, t, numel, n, dtype);

@@ -29,12 +29,12 @@
  *   - names are unique, non-empty and not "__metadata__" twice; __metadata__ is an object of
  *     string values with unique keys.
  * VC_ERR_SHAPE is reserved for mismatches against what the caller expects (a wrong count in
- * safetensors_read_f32; a missing, unknown or wrongly shaped tensor in params_file.h).
- * Non-finite values are found by safetensors_read_f32 (VC_ERR_FORMAT naming the tensor), not
+ * vci_safetensors_read_f32; a missing, unknown or wrongly shaped tensor in params_file.h).
+ * Non-finite values are found by vci_safetensors_read_f32 (VC_ERR_FORMAT naming the tensor), not
  * by the parser, so parsing stays O(header).
  *
  * __metadata__ keys of vconv model files (all values are strings, numbers in decimal):
- *   vconv.format_version   required by vc_params_read; VC_FORMAT_VERSION in params_file.h
+ *   vconv.format_version   required by vci_params_read; VC_FORMAT_VERSION in params_file.h
  *   vconv.<field>          the model's configuration, one key per field of vcm_config
  *                          (src/model/config.h: sample_rate, n_fft, hop, n_mels, n_bins,
  *                          channels, ..., activation, beta, ema_decay), decimal strings
@@ -75,8 +75,9 @@ typedef struct st_kv {
 } st_kv;
 
 /* A parsed file. Tensors are in header order. Ownership: the st_file owns its tables and
- * strings; `data` points into the caller's buffer for safetensors_parse (which must outlive the
- * st_file) and into `owned` (the file image) for safetensors_load. Free with safetensors_free. */
+ * strings; `data` points into the caller's buffer for vci_safetensors_parse (which must outlive the
+ * st_file) and into `owned` (the file image) for vci_safetensors_load. Free with
+ * vci_safetensors_free. */
 typedef struct st_file {
     int n_tensors;
     st_tensor *tensors; // (n_tensors)
@@ -90,21 +91,22 @@ typedef struct st_file {
 
 /* Parse a file image in memory. Only the header is copied; see st_file for ownership. On
  * failure *out is zeroed and nothing needs freeing. */
-VC_WARN_UNUSED vc_status safetensors_parse(const void *data, size_t size, st_file *out);
+VC_WARN_UNUSED vc_status vci_safetensors_parse(const void *data, size_t size, st_file *out);
 /* Read the whole file at path (regular file, 8 bytes .. ST_MAX_FILE) and parse it. Log lines
  * name the path. VC_ERR_IO if it cannot be opened or read. */
-VC_WARN_UNUSED vc_status safetensors_load(const char *path, st_file *out);
-void safetensors_free(st_file *f); /* NULL or zeroed: no-op */
+VC_WARN_UNUSED vc_status vci_safetensors_load(const char *path, st_file *out);
+void vci_safetensors_free(st_file *f); /* NULL or zeroed: no-op */
 
 /* Index of a tensor by name, or -1. */
-int safetensors_find(const st_file *f, const char *name);
+int vci_safetensors_find(const st_file *f, const char *name);
 /* Value of a __metadata__ key, or NULL. */
-const char *safetensors_meta(const st_file *f, const char *key);
+const char *vci_safetensors_meta(const st_file *f, const char *key);
 
 /* Copy tensor i out as float (F16 converted exactly). count must equal its element count
  * (VC_ERR_SHAPE otherwise). A non-finite value is VC_ERR_FORMAT naming the tensor and index;
  * dst is then partly written. */
-VC_WARN_UNUSED vc_status safetensors_read_f32(const st_file *f, int i, float *dst, size_t count);
+VC_WARN_UNUSED vc_status vci_safetensors_read_f32(const st_file *f, int i, float *dst,
+                                                  size_t count);
 
 /* One tensor to write. data holds numel floats (may be NULL when numel is 0). */
 typedef struct st_tensor_out {
@@ -121,12 +123,13 @@ typedef struct st_tensor_out {
  * VC_ERR_ARG for NULL or empty names, duplicate names or keys, bad shapes, and for values the
  * file could not hold: non-finite floats, or F16 values beyond +-65504 after rounding (they
  * would become inf and the reader would refuse the file). VC_ERR_IO for write failures. */
-VC_WARN_UNUSED vc_status safetensors_write(const char *path, const st_tensor_out *t, int n,
-                                           const char *const *meta_kv, int n_meta, st_dtype dtype);
+VC_WARN_UNUSED vc_status vci_safetensors_write(const char *path, const st_tensor_out *t, int n,
+                                               const char *const *meta_kv, int n_meta,
+                                               st_dtype dtype);
 
 /* IEEE binary16 <-> binary32 bits. To half: round to nearest, ties to even, overflow to inf,
  * NaN stays NaN (quiet). To float: exact, subnormals, inf and NaN included. */
-uint16_t st_f32_to_f16(float x);
-float st_f16_to_f32(uint16_t h);
+uint16_t vci_f32_to_f16(float x);
+float vci_f16_to_f32(uint16_t h);
 
 #endif

@@ -26,7 +26,7 @@ vc_status vcm_level(float *x, size_t n, int rate, const char *what, double *leve
     vc_status st = n ? vc_audio_level(x, n, rate, &lv) : VC_ERR_AUDIO;
     if (st != VC_OK) return st;
     if (lv.active_dbfs <= VCM_SILENCE_DBFS) {
-        vc_log(VC_LOG_ERROR, "%s: silent (active level %.1f dBFS)", what, lv.active_dbfs);
+        vcu_log(VC_LOG_ERROR, "%s: silent (active level %.1f dBFS)", what, lv.active_dbfs);
         return VC_ERR_AUDIO;
     }
     if (level_db) *level_db = lv.active_dbfs;

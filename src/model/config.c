@@ -82,7 +82,8 @@ vc_status vcm_config_preset(const char *name, vcm_config *c) {
         base.spk_channels = 256, base.spk_dim = 128, base.dec_blocks = 4;
         base.postnet_channels = 256;
     } else {
-        vc_log(VC_LOG_ERROR, "model config: unknown preset \"%.64s\" (known: tiny, default)", name);
+        vcu_log(VC_LOG_ERROR, "model config: unknown preset \"%.64s\" (known: tiny, default)",
+                name);
         return VC_ERR_ARG;
     }
     *c = base;
@@ -114,37 +115,37 @@ vc_status vcm_config_validate(const vcm_config *c) {
     for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
         int v = *(const int *)((const char *)c + ranges[i].offset);
         if (v < ranges[i].lo || v > ranges[i].hi) {
-            vc_log(VC_LOG_ERROR, "model config: %s = %d outside [%d, %d]", ranges[i].name, v,
-                   ranges[i].lo, ranges[i].hi);
+            vcu_log(VC_LOG_ERROR, "model config: %s = %d outside [%d, %d]", ranges[i].name, v,
+                    ranges[i].lo, ranges[i].hi);
             return VC_ERR_ARG;
         }
     }
     if (c->n_bins != c->n_fft / 2 + 1) {
-        vc_log(VC_LOG_ERROR, "model config: n_bins = %d, but n_fft %d gives %d", c->n_bins,
-               c->n_fft, c->n_fft / 2 + 1);
+        vcu_log(VC_LOG_ERROR, "model config: n_bins = %d, but n_fft %d gives %d", c->n_bins,
+                c->n_fft, c->n_fft / 2 + 1);
         return VC_ERR_ARG;
     }
     float nyquist = 0.5f * (float)c->sample_rate;
     if (!(c->fmin >= 0.0f && c->fmin < c->fmax && c->fmax <= nyquist)) {
-        vc_log(VC_LOG_ERROR, "model config: mel range fmin %g .. fmax %g Hz outside [0, %g]",
-               (double)c->fmin, (double)c->fmax, (double)nyquist);
+        vcu_log(VC_LOG_ERROR, "model config: mel range fmin %g .. fmax %g Hz outside [0, %g]",
+                (double)c->fmin, (double)c->fmax, (double)nyquist);
         return VC_ERR_ARG;
     }
     if (!(c->f0_min > 0.0f && c->f0_min < c->f0_max && c->f0_max < nyquist)) {
-        vc_log(VC_LOG_ERROR, "model config: F0 range %g .. %g Hz outside (0, %g)",
-               (double)c->f0_min, (double)c->f0_max, (double)nyquist);
+        vcu_log(VC_LOG_ERROR, "model config: F0 range %g .. %g Hz outside (0, %g)",
+                (double)c->f0_min, (double)c->f0_max, (double)nyquist);
         return VC_ERR_ARG;
     }
     if (!(c->beta >= 0.0f && c->beta <= 100.0f)) {
-        vc_log(VC_LOG_ERROR, "model config: beta = %g outside [0, 100]", (double)c->beta);
+        vcu_log(VC_LOG_ERROR, "model config: beta = %g outside [0, 100]", (double)c->beta);
         return VC_ERR_ARG;
     }
     if (c->activation != VCM_ACT_RELU && c->activation != VCM_ACT_GELU) {
-        vc_log(VC_LOG_ERROR, "model config: activation = %d (0 relu, 1 gelu)", c->activation);
+        vcu_log(VC_LOG_ERROR, "model config: activation = %d (0 relu, 1 gelu)", c->activation);
         return VC_ERR_ARG;
     }
     if (!(c->ema_decay >= 0.0f && c->ema_decay < 1.0f)) {
-        vc_log(VC_LOG_ERROR, "model config: ema_decay = %g outside [0, 1)", (double)c->ema_decay);
+        vcu_log(VC_LOG_ERROR, "model config: ema_decay = %g outside [0, 1)", (double)c->ema_decay);
         return VC_ERR_ARG;
     }
     return VC_OK;
@@ -154,14 +155,14 @@ vc_status vcm_config_from_json(const char *text, vcm_config *out) {
     if (!text || !out) return VC_ERR_ARG;
     cJSON *root = cJSON_Parse(text);
     if (!root || !cJSON_IsObject(root)) {
-        vc_log(VC_LOG_ERROR, "model config: not a JSON object");
+        vcu_log(VC_LOG_ERROR, "model config: not a JSON object");
         cJSON_Delete(root);
         return VC_ERR_FORMAT;
     }
     vcm_config c;
     const cJSON *preset = cJSON_GetObjectItemCaseSensitive(root, "preset");
     if (preset && !cJSON_IsString(preset)) {
-        vc_log(VC_LOG_ERROR, "model config: \"preset\" must be a string");
+        vcu_log(VC_LOG_ERROR, "model config: \"preset\" must be a string");
         cJSON_Delete(root);
         return VC_ERR_FORMAT;
     }
@@ -175,15 +176,15 @@ vc_status vcm_config_from_json(const char *text, vcm_config *out) {
         if (!strcmp(it->string, "preset")) continue;
         const field *f = find_field(it->string);
         if (!f) {
-            vc_log(VC_LOG_ERROR, "model config: unknown key \"%.64s\"", it->string);
+            vcu_log(VC_LOG_ERROR, "model config: unknown key \"%.64s\"", it->string);
             cJSON_Delete(root);
             return VC_ERR_FORMAT;
         }
         double v = it->valuedouble;
         if (!cJSON_IsNumber(it) || !isfinite(v) ||
             (!f->is_float && (v != floor(v) || fabs(v) > 2e9))) {
-            vc_log(VC_LOG_ERROR, "model config: \"%s\" must be %s", f->name,
-                   f->is_float ? "a number" : "an integer");
+            vcu_log(VC_LOG_ERROR, "model config: \"%s\" must be %s", f->name,
+                    f->is_float ? "a number" : "an integer");
             cJSON_Delete(root);
             return VC_ERR_FORMAT;
         }
@@ -254,7 +255,7 @@ static vc_status read_field(const st_file *f, const char *what, const field *fd,
                             const char **value) {
     char key[40];
     snprintf(key, sizeof key, "vconv.%s", fd->name);
-    const char *v = *value = safetensors_meta(f, key);
+    const char *v = *value = vci_safetensors_meta(f, key);
     if (!v) return VC_OK;
     char *end;
     errno = 0;
@@ -271,8 +272,8 @@ static vc_status read_field(const st_file *f, const char *what, const field *fd,
             return VC_OK;
         }
     }
-    vc_log(VC_LOG_ERROR, "%s: config key %s = \"%.32s\" is not a %s", what, key, v,
-           fd->is_float ? "number" : "decimal integer");
+    vcu_log(VC_LOG_ERROR, "%s: config key %s = \"%.32s\" is not a %s", what, key, v,
+            fd->is_float ? "number" : "decimal integer");
     return VC_ERR_FORMAT;
 }
 
@@ -286,8 +287,8 @@ vc_status vcm_config_from_meta(const st_file *f, const char *what, vcm_config *o
         const char *v = NULL;
         if (read_field(f, what, &fields[i], &c, &v) != VC_OK) return VC_ERR_FORMAT;
         if (!v) {
-            vc_log(VC_LOG_ERROR, "%s: config key vconv.%s missing from __metadata__", what,
-                   fields[i].name);
+            vcu_log(VC_LOG_ERROR, "%s: config key vconv.%s missing from __metadata__", what,
+                    fields[i].name);
             return VC_ERR_FORMAT;
         }
     }
@@ -298,7 +299,7 @@ vc_status vcm_config_from_meta(const st_file *f, const char *what, vcm_config *o
             return VC_ERR_FORMAT;
     }
     if (vcm_config_validate(&c) != VC_OK) {
-        vc_log(VC_LOG_ERROR, "%s: invalid model config in __metadata__", what);
+        vcu_log(VC_LOG_ERROR, "%s: invalid model config in __metadata__", what);
         return VC_ERR_FORMAT;
     }
     *out = c;

@@ -43,7 +43,7 @@ int vc_model_speaker_dim(const vc_model *m) {
     return m ? m->m.cfg.spk_dim : 0;
 }
 
-const vcm_model *vc_model_internal(const vc_model *m) {
+const vcm_model *vcm_model_internal(const vc_model *m) {
     return &m->m;
 }
 
@@ -99,10 +99,10 @@ vc_status vc_model_save(const vc_model *m, const char *path, int f16, const char
         kv[2 * n] = set_kv[2 * j], kv[2 * n + 1] = set_kv[2 * j + 1], n++;
     vc_status st = vcm_model_save(path, &m->m, kv, n, f16);
     if (st == VC_ERR_ARG)
-        vc_log(VC_LOG_ERROR,
-               "%s: not written (a key that is not the caller's, a repeated key, or "
-               "a value F16 cannot hold)",
-               path);
+        vcu_log(VC_LOG_ERROR,
+                "%s: not written (a key that is not the caller's, a repeated key, or "
+                "a value F16 cannot hold)",
+                path);
     free(kv);
     return st;
 }

@@ -11,6 +11,6 @@ struct vc_model {
 };
 
 /* The model behind a vc_model (read-only). */
-const vcm_model *vc_model_internal(const vc_model *m);
+const vcm_model *vcm_model_internal(const vc_model *m);
 
 #endif

@@ -126,13 +126,13 @@ vc_status vcm_model_init(vcm_model *m, const vcm_config *cfg, int with_grad) {
     table_builder tb = {.m = m, .cap = rows};
     build_table(m, &tb);
     VC_ASSERT(m->n_spec == rows);
-    if ((st = vc_params_init(&m->params, m->spec, m->n_spec, with_grad)) != VC_OK) {
+    if ((st = vcn_params_init(&m->params, m->spec, m->n_spec, with_grad)) != VC_OK) {
         vcm_model_free(m);
         return st;
     }
     for (int i = 0; i < m->n_spec; i++) {
-        *m->bind[i].data = vc_params_data(&m->params, i);
-        if (m->bind[i].grad) *m->bind[i].grad = vc_params_grad(&m->params, i);
+        *m->bind[i].data = vcn_params_data(&m->params, i);
+        if (m->bind[i].grad) *m->bind[i].grad = vcn_params_grad(&m->params, i);
     }
     m->inorm = (instnorm){.C = c->channels, .eps = VCM_NORM_EPS};
     m->vq.N = c->codebook_size;
@@ -147,7 +147,7 @@ vc_status vcm_model_init(vcm_model *m, const vcm_config *cfg, int with_grad) {
 
 void vcm_model_free(vcm_model *m) {
     if (!m) return;
-    vc_params_free(&m->params);
+    vcn_params_free(&m->params);
     free(m->spec);
     free(m->bind);
     free(m->c_res);
@@ -164,14 +164,14 @@ void vcm_model_free(vcm_model *m) {
 }
 
 void vcm_model_randomize(vcm_model *m, vc_rng *rng) {
-    vc_params_randomize(&m->params, rng);
+    vcn_params_randomize(&m->params, rng);
     memset(m->ema_count, 0, sizeof(float) * (size_t)m->cfg.codebook_size);
     memset(m->ema_sum, 0, sizeof(float) * (size_t)m->cfg.codebook_size * (size_t)m->cfg.code_dim);
 }
 
 size_t vcm_model_n_params(const vcm_model *m) {
     size_t n = 0;
-    for (int i = 0; i < m->n_spec; i++) n += vc_param_numel(&m->spec[i]);
+    for (int i = 0; i < m->n_spec; i++) n += vcn_param_numel(&m->spec[i]);
     return n;
 }
 
@@ -185,9 +185,9 @@ static int linear_unbound(const linear *l) {
 int vcm_model_unbound(const vcm_model *m) {
     int bad = 0;
     for (int i = 0; i < m->n_spec; i++)
-        if (!m->bind[i].data || *m->bind[i].data != vc_params_data(&m->params, i) ||
+        if (!m->bind[i].data || *m->bind[i].data != vcn_params_data(&m->params, i) ||
             (m->params.grad && m->bind[i].grad &&
-             *m->bind[i].grad != vc_params_grad(&m->params, i)))
+             *m->bind[i].grad != vcn_params_grad(&m->params, i)))
             bad++;
     /* Every layer field the forward reads, checked from the layer side. */
     bad += conv_unbound(&m->c_in) + conv_unbound(&m->c_down) + conv_unbound(&m->c_out);
@@ -282,20 +282,20 @@ static size_t max_sz(size_t a, size_t b) {
 
 /* The largest scratch any conv or the VQ asks for at these sizes. */
 static size_t scratch_floats(const vcm_model *m, int B, int T, int Ts) {
-    size_t n = conv1d_scratch_size(&m->c_in, B, T);
+    size_t n = vcn_conv1d_scratch_size(&m->c_in, B, T);
     for (int i = 0; i < m->cfg.res_blocks; i++)
-        n = max_sz(n, conv1d_scratch_size(&m->c_res[i], B, T));
-    n = max_sz(n, conv1d_scratch_size(&m->c_down, B, T));
-    n = max_sz(n, conv1d_scratch_size(&m->c_out, B, T / 2));
-    n = max_sz(n, vq_scratch_size(&m->vq, B, T / 2));
+        n = max_sz(n, vcn_conv1d_scratch_size(&m->c_res[i], B, T));
+    n = max_sz(n, vcn_conv1d_scratch_size(&m->c_down, B, T));
+    n = max_sz(n, vcn_conv1d_scratch_size(&m->c_out, B, T / 2));
+    n = max_sz(n, vcn_vq_scratch_size(&m->vq, B, T / 2));
     for (int k = 0; k < VCM_SPK_CONVS; k++)
-        n = max_sz(n, conv1d_scratch_size(&m->s_conv[k], B, Ts));
-    n = max_sz(n, conv1d_scratch_size(&m->d_in, B, T));
+        n = max_sz(n, vcn_conv1d_scratch_size(&m->s_conv[k], B, Ts));
+    n = max_sz(n, vcn_conv1d_scratch_size(&m->d_in, B, T));
     for (int i = 0; i < m->cfg.dec_blocks; i++)
-        n = max_sz(n, conv1d_scratch_size(&m->d_block[i].conv, B, T));
-    n = max_sz(n, conv1d_scratch_size(&m->d_mel, B, T));
-    n = max_sz(n, conv1d_scratch_size(&m->post0, B, T));
-    n = max_sz(n, conv1d_scratch_size(&m->post1, B, T));
+        n = max_sz(n, vcn_conv1d_scratch_size(&m->d_block[i].conv, B, T));
+    n = max_sz(n, vcn_conv1d_scratch_size(&m->d_mel, B, T));
+    n = max_sz(n, vcn_conv1d_scratch_size(&m->post0, B, T));
+    n = max_sz(n, vcn_conv1d_scratch_size(&m->post1, B, T));
     return n;
 }
 
@@ -303,8 +303,8 @@ vc_status vcm_workspace_init(vcm_workspace *ws, const vcm_model *m, int B, int T
     if (!ws || !m || !m->spec) return VC_ERR_ARG;
     memset(ws, 0, sizeof *ws);
     if (B < 1 || T < 2 || T % 2 || Ts < 1) {
-        vc_log(VC_LOG_ERROR, "vcm_workspace_init: need B >= 1, even T >= 2, Ts >= 1 (got %d %d %d)",
-               B, T, Ts);
+        vcu_log(VC_LOG_ERROR,
+                "vcm_workspace_init: need B >= 1, even T >= 2, Ts >= 1 (got %d %d %d)", B, T, Ts);
         return VC_ERR_ARG;
     }
     ws->B = ws->Bc = B, ws->T = ws->Tc = T, ws->Ts = ws->Tsc = Ts;
@@ -377,22 +377,22 @@ static vc_status parse_floats(const char *s, float *out, int n, int positive, co
         errno = 0;
         float x = strtof(p, &end);
         if (end == p || errno || !isfinite(x) || (positive && !(x > 0.0f))) {
-            vc_log(VC_LOG_ERROR, "%s: %s: value %d is not a %s number", what, key, i,
-                   positive ? "positive" : "finite");
+            vcu_log(VC_LOG_ERROR, "%s: %s: value %d is not a %s number", what, key, i,
+                    positive ? "positive" : "finite");
             return VC_ERR_FORMAT;
         }
         out[i] = x;
         p = end;
         if (i + 1 < n) {
             if (*p != ',') {
-                vc_log(VC_LOG_ERROR, "%s: %s holds %d values, expected %d", what, key, i + 1, n);
+                vcu_log(VC_LOG_ERROR, "%s: %s holds %d values, expected %d", what, key, i + 1, n);
                 return VC_ERR_FORMAT;
             }
             p++;
         }
     }
     if (*p) {
-        vc_log(VC_LOG_ERROR, "%s: %s holds more than %d values", what, key, n);
+        vcu_log(VC_LOG_ERROR, "%s: %s holds more than %d values", what, key, n);
         return VC_ERR_FORMAT;
     }
     return VC_OK;
@@ -415,8 +415,8 @@ vc_status vcm_model_save(const char *path, const vcm_model *m, const char *const
                                META_NORM_LIN_STD};
         for (int i = 0; i < 4; i++) kv[2 * (cm.n + i)] = keys[i], kv[2 * (cm.n + i) + 1] = norm[i];
         if (n_meta > 0) memcpy(kv + 2 * (cm.n + 4), meta_kv, sizeof *kv * (size_t)(2 * n_meta));
-        /* a caller key equal to one of ours makes safetensors_write refuse (duplicate key) */
-        st = vc_params_save(path, &m->params, kv, n, f16);
+        /* a caller key equal to one of ours makes vci_safetensors_write refuse (duplicate key) */
+        st = vci_params_save(path, &m->params, kv, n, f16);
     }
     free(kv);
     for (int i = 0; i < 4; i++) free(norm[i]);
@@ -433,7 +433,7 @@ static vc_status read_norm(vcm_model *m, const st_file *f, const char *what) {
                  {META_NORM_LIN_MEAN, m->lin_mean, m->cfg.n_bins, 0},
                  {META_NORM_LIN_STD, m->lin_std, m->cfg.n_bins, 1}};
     for (int i = 0; i < 4; i++) {
-        const char *v = safetensors_meta(f, keys[i].key);
+        const char *v = vci_safetensors_meta(f, keys[i].key);
         if (!v) continue; /* absent: the 0 / 1 defaults stay */
         vc_status st = parse_floats(v, keys[i].dst, keys[i].n, keys[i].positive, what, keys[i].key);
         if (st != VC_OK) return st;
@@ -479,10 +479,10 @@ vc_status vcm_model_load(const char *path, vcm_model *m, int with_grad) {
     if (!path || !m) return VC_ERR_ARG;
     memset(m, 0, sizeof *m);
     st_file f;
-    vc_status st = safetensors_load(path, &f);
+    vc_status st = vci_safetensors_load(path, &f);
     if (st != VC_OK) return st;
     st = vcm_model_read(&f, path, m, with_grad);
-    safetensors_free(&f);
+    vci_safetensors_free(&f);
     return st;
 }
 
@@ -490,32 +490,33 @@ vc_status vcm_model_read(const st_file *f, const char *what, vcm_model *m, int w
     if (!f || !what || !m) return VC_ERR_ARG;
     memset(m, 0, sizeof *m);
     /* The version first: another version may keep its config under other keys. */
-    const char *ver = safetensors_meta(f, VC_META_FORMAT_VERSION);
-    if (!ver && safetensors_meta(f, "vconv.ckpt_version")) {
-        vc_log(VC_LOG_ERROR, "%s: a training checkpoint, not a model file", what);
-        vc_log(VC_LOG_ERROR, "HINT: give the model file the run wrote (the checkpoint's name "
-                             "without .ckpt), or resume training from it with --resume");
+    const char *ver = vci_safetensors_meta(f, VC_META_FORMAT_VERSION);
+    if (!ver && vci_safetensors_meta(f, "vconv.ckpt_version")) {
+        vcu_log(VC_LOG_ERROR, "%s: a training checkpoint, not a model file", what);
+        vcu_log(VC_LOG_ERROR, "HINT: give the model file the run wrote (the checkpoint's name "
+                              "without .ckpt), or resume training from it with --resume");
         return VC_ERR_FORMAT;
     }
     if (!ver) {
-        vc_log(VC_LOG_ERROR, "%s: a safetensors file without \"%s\" in its metadata: not written "
-                             "by vconv",
-               what, VC_META_FORMAT_VERSION);
-        vc_log(VC_LOG_ERROR, "HINT: vconv reads only the model files it writes (vconv train, "
-                             "vconv export)");
+        vcu_log(VC_LOG_ERROR,
+                "%s: a safetensors file without \"%s\" in its metadata: not written "
+                "by vconv",
+                what, VC_META_FORMAT_VERSION);
+        vcu_log(VC_LOG_ERROR, "HINT: vconv reads only the model files it writes (vconv train, "
+                              "vconv export)");
         return VC_ERR_FORMAT;
     }
     if (strcmp(ver, VC_FORMAT_VERSION) != 0) {
-        vc_log(VC_LOG_ERROR, "%s: model format version \"%.32s\", this vconv reads \"%s\"", what,
-               ver, VC_FORMAT_VERSION);
-        vc_log(VC_LOG_ERROR, "HINT: re-export or retrain the model with this vconv version");
+        vcu_log(VC_LOG_ERROR, "%s: model format version \"%.32s\", this vconv reads \"%s\"", what,
+                ver, VC_FORMAT_VERSION);
+        vcu_log(VC_LOG_ERROR, "HINT: re-export or retrain the model with this vconv version");
         return VC_ERR_VERSION;
     }
     vcm_config cfg;
     vc_status st;
     if ((st = vcm_config_from_meta(f, what, &cfg)) == VC_OK &&
         (st = vcm_model_init(m, &cfg, with_grad)) == VC_OK &&
-        (st = vc_params_read(f, what, &m->params)) == VC_OK &&
+        (st = vci_params_read(f, what, &m->params)) == VC_OK &&
         (st = read_norm(m, f, what)) == VC_OK)
         st = keep_other_meta(m, f);
     if (st != VC_OK) vcm_model_free(m);

@@ -141,7 +141,7 @@ typedef struct vcm_workspace {
     /* Inference: 0 (the default, and training's) normalises each row over all its frames;
      * N > 0 uses statistics over a sliding window of N frames at the frame rate (N / 2 at the
      * content encoder's half rate), the length the model was trained on (VCM_TRAIN_FRAMES), so
-     * long inputs are normalised as training segments were (norm.h, norm_local_forward). */
+     * long inputs are normalised as training segments were (norm.h, vcn_norm_local_forward). */
     int norm_window;
     double *norm_scratch; // (2 (T + 1))
     /* inputs of the last forward (the caller's arrays) and their gradients */
@@ -185,7 +185,7 @@ void vcm_forward_train(const vcm_model *m, vcm_workspace *ws, const float *x, co
                        int quantize, vcm_losses *out);
 
 /* Backward of the total loss of the last forward: ADDS into the parameter gradients (zero them
- * with vc_params_zero_grad) and writes ws->dx, dp, dxs. Activation gradients are cleared here. */
+ * with vcn_params_zero_grad) and writes ws->dx, dp, dxs. Activation gradients are cleared here. */
 void vcm_backward(const vcm_model *m, vcm_workspace *ws);
 
 /* The same from given output gradients dmel (B, M, T) and dlin (B, F, T) instead of the L1

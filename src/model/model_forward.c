@@ -10,17 +10,17 @@
  * Both forwards may run in place; the backwards read the activation's input. */
 static void act_forward(const vcm_config *c, float *out, const float *inp, size_t n) {
     if (c->activation == VCM_ACT_GELU)
-        gelu_forward(out, inp, n);
+        vcn_gelu_forward(out, inp, n);
     else
-        relu_forward(out, inp, n);
+        vcn_relu_forward(out, inp, n);
 }
 
 static void act_backward(const vcm_config *c, float *dinp, const float *dout, const float *inp,
                          size_t n) {
     if (c->activation == VCM_ACT_GELU)
-        gelu_backward(dinp, dout, inp, n);
+        vcn_gelu_backward(dinp, dout, inp, n);
     else
-        relu_backward(dinp, dout, inp, n);
+        vcn_relu_backward(dinp, dout, inp, n);
 }
 
 /* Instance norm of the content encoder (no affine); over a sliding window at inference when
@@ -28,33 +28,33 @@ static void act_backward(const vcm_config *c, float *dinp, const float *dout, co
 static void content_norm(const vcm_model *m, vcm_workspace *ws, float *out, float *mean,
                          float *rstd, const float *inp, int B, int T, int window) {
     if (ws->norm_window > 0)
-        norm_local_forward(out, inp, NULL, NULL, B, m->cfg.channels, T, window, VCM_NORM_EPS,
-                           ws->norm_scratch);
+        vcn_norm_local_forward(out, inp, NULL, NULL, B, m->cfg.channels, T, window, VCM_NORM_EPS,
+                               ws->norm_scratch);
     else
-        instnorm_forward(&m->inorm, out, mean, rstd, inp, B, T);
+        vcn_instnorm_forward(&m->inorm, out, mean, rstd, inp, B, T);
 }
 
 /* x (B, M, T) -> ws->z (B, D, T/2). */
 static void content_forward(const vcm_model *m, vcm_workspace *ws, const float *x, int B, int T) {
     size_t nC = (size_t)B * (size_t)m->cfg.channels * (size_t)T;
     int T2 = T / 2;
-    conv1d_forward(&m->c_in, ws->c_a.v, x, B, T, ws->scratch);
+    vcn_conv1d_forward(&m->c_in, ws->c_a.v, x, B, T, ws->scratch);
     content_norm(m, ws, ws->c_n.v, ws->c_mean, ws->c_rstd, ws->c_a.v, B, T, ws->norm_window);
     act_forward(&m->cfg, ws->c_h.v, ws->c_n.v, nC);
     const float *h = ws->c_h.v; // (B, C, T)
     for (int i = 0; i < m->cfg.res_blocks; i++) {
         vcm_res_ws *r = &ws->res[i];
-        conv1d_forward(&m->c_res[i], r->a.v, h, B, T, ws->scratch);
+        vcn_conv1d_forward(&m->c_res[i], r->a.v, h, B, T, ws->scratch);
         content_norm(m, ws, r->n.v, r->mean, r->rstd, r->a.v, B, T, ws->norm_window);
         act_forward(&m->cfg, r->r.v, r->n.v, nC);
-        add_forward(r->h.v, h, r->r.v, nC);
+        vcn_add_forward(r->h.v, h, r->r.v, nC);
         h = r->h.v;
     }
-    conv1d_forward(&m->c_down, ws->dn_a.v, h, B, T, ws->scratch);
+    vcn_conv1d_forward(&m->c_down, ws->dn_a.v, h, B, T, ws->scratch);
     content_norm(m, ws, ws->dn_n.v, ws->dn_mean, ws->dn_rstd, ws->dn_a.v, B, T2,
                  ws->norm_window / 2);
     act_forward(&m->cfg, ws->dn_h.v, ws->dn_n.v, nC / 2);
-    conv1d_forward(&m->c_out, ws->z.v, ws->dn_h.v, B, T2, ws->scratch);
+    vcn_conv1d_forward(&m->c_out, ws->z.v, ws->dn_h.v, B, T2, ws->scratch);
 }
 
 /* xs (B, M, Ts) -> ws->spk (B, S). */
@@ -62,12 +62,12 @@ static void speaker_forward(const vcm_model *m, vcm_workspace *ws, const float *
     int Cs = m->cfg.spk_channels;
     const float *in = xs;
     for (int k = 0; k < VCM_SPK_CONVS; k++) {
-        conv1d_forward(&m->s_conv[k], ws->s_a[k].v, in, B, Ts, ws->scratch);
+        vcn_conv1d_forward(&m->s_conv[k], ws->s_a[k].v, in, B, Ts, ws->scratch);
         act_forward(&m->cfg, ws->s_h[k].v, ws->s_a[k].v, (size_t)B * (size_t)Cs * (size_t)Ts);
         in = ws->s_h[k].v;
     }
-    pool_forward(ws->pool.v, in, B, Cs, Ts, VCM_NORM_EPS);
-    linear_forward(&m->s_proj, ws->spk.v, ws->pool.v, B);
+    vcn_pool_forward(ws->pool.v, in, B, Cs, Ts, VCM_NORM_EPS);
+    vcn_linear_forward(&m->s_proj, ws->spk.v, ws->pool.v, B);
 }
 
 /* The decoder's last hidden state (B, C, T). */
@@ -83,29 +83,30 @@ static void decoder_forward(const vcm_model *m, vcm_workspace *ws, const float *
     const vcm_config *c = &m->cfg;
     int C = c->channels, D = c->code_dim;
     size_t nC = (size_t)B * (size_t)C * (size_t)T;
-    upsample_forward(ws->up.v, ws->zq.v, B, D, T / 2, 2);
-    concat_forward(ws->cat.v, ws->up.v, p, B, D, 2, T);
-    conv1d_forward(&m->d_in, ws->d_h0.v, ws->cat.v, B, T, ws->scratch);
+    vcn_upsample_forward(ws->up.v, ws->zq.v, B, D, T / 2, 2);
+    vcn_concat_forward(ws->cat.v, ws->up.v, p, B, D, 2, T);
+    vcn_conv1d_forward(&m->d_in, ws->d_h0.v, ws->cat.v, B, T, ws->scratch);
     const float *h = ws->d_h0.v; // (B, C, T)
     for (int i = 0; i < c->dec_blocks; i++) {
         vcm_dec_ws *b = &ws->blk[i];
         const vcm_dec_block *l = &m->d_block[i];
-        conv1d_forward(&l->conv, b->a.v, h, B, T, ws->scratch);
-        linear_forward(&l->gamma, b->g.v, ws->spk.v, B);
-        linear_forward(&l->beta, b->be.v, ws->spk.v, B);
+        vcn_conv1d_forward(&l->conv, b->a.v, h, B, T, ws->scratch);
+        vcn_linear_forward(&l->gamma, b->g.v, ws->spk.v, B);
+        vcn_linear_forward(&l->beta, b->be.v, ws->spk.v, B);
         if (ws->norm_window > 0)
-            norm_local_forward(b->b.v, b->a.v, b->g.v, b->be.v, B, C, T, ws->norm_window,
-                               VCM_NORM_EPS, ws->norm_scratch);
+            vcn_norm_local_forward(b->b.v, b->a.v, b->g.v, b->be.v, B, C, T, ws->norm_window,
+                                   VCM_NORM_EPS, ws->norm_scratch);
         else
-            adain_forward(b->b.v, b->mean, b->rstd, b->a.v, b->g.v, b->be.v, B, C, T, VCM_NORM_EPS);
+            vcn_adain_forward(b->b.v, b->mean, b->rstd, b->a.v, b->g.v, b->be.v, B, C, T,
+                              VCM_NORM_EPS);
         act_forward(&m->cfg, b->r.v, b->b.v, nC);
-        add_forward(b->h.v, h, b->r.v, nC);
+        vcn_add_forward(b->h.v, h, b->r.v, nC);
         h = b->h.v;
     }
-    conv1d_forward(&m->d_mel, ws->mel.v, h, B, T, ws->scratch);
-    conv1d_forward(&m->post0, ws->pa.v, h, B, T, ws->scratch);
+    vcn_conv1d_forward(&m->d_mel, ws->mel.v, h, B, T, ws->scratch);
+    vcn_conv1d_forward(&m->post0, ws->pa.v, h, B, T, ws->scratch);
     act_forward(&m->cfg, ws->pr.v, ws->pa.v, (size_t)B * (size_t)c->postnet_channels * (size_t)T);
-    conv1d_forward(&m->post1, ws->lin.v, ws->pr.v, B, T, ws->scratch);
+    vcn_conv1d_forward(&m->post1, ws->lin.v, ws->pr.v, B, T, ws->scratch);
 }
 
 void vcm_forward_train(const vcm_model *m, vcm_workspace *ws, const float *x, const float *p,
@@ -120,7 +121,7 @@ void vcm_forward_train(const vcm_model *m, vcm_workspace *ws, const float *x, co
     size_t nz = (size_t)B * (size_t)c->code_dim * (size_t)T2;
     content_forward(m, ws, x, B, T);
     if (quantize) {
-        vq_quantize(&m->vq, ws->zq.v, ws->idx, ws->z.v, B, T2, ws->scratch);
+        vcn_vq_quantize(&m->vq, ws->zq.v, ws->idx, ws->z.v, B, T2, ws->scratch);
     } else {
         memcpy(ws->zq.v, ws->z.v, nz * sizeof(float));
         for (size_t i = 0; i < (size_t)B * (size_t)T2; i++) ws->idx[i] = -1; /* no codes */
@@ -128,9 +129,9 @@ void vcm_forward_train(const vcm_model *m, vcm_workspace *ws, const float *x, co
     speaker_forward(m, ws, xs, B, Ts);
     decoder_forward(m, ws, p, B, T);
     if (out) {
-        out->mel = l1_loss(ws->mel.v, mel_target, (size_t)B * (size_t)c->n_mels * (size_t)T);
-        out->lin = l1_loss(ws->lin.v, lin_target, (size_t)B * (size_t)c->n_bins * (size_t)T);
-        out->commit = quantize ? vq_commit_loss(&m->vq, ws->z.v, ws->zq.v, B, T2) : 0.0;
+        out->mel = vcn_l1_loss(ws->mel.v, mel_target, (size_t)B * (size_t)c->n_mels * (size_t)T);
+        out->lin = vcn_l1_loss(ws->lin.v, lin_target, (size_t)B * (size_t)c->n_bins * (size_t)T);
+        out->commit = quantize ? vcn_vq_commit_loss(&m->vq, ws->z.v, ws->zq.v, B, T2) : 0.0;
         out->total = out->mel + out->lin + out->commit;
     }
 }
@@ -146,58 +147,59 @@ static void backward_core(const vcm_model *m, vcm_workspace *ws) {
 
     /* decoder */
     vcm_act *top = dec_top(m, ws);
-    conv1d_backward(&m->post1, ws->pr.d, ws->lin.d, ws->pr.v, B, T, s);
+    vcn_conv1d_backward(&m->post1, ws->pr.d, ws->lin.d, ws->pr.v, B, T, s);
     act_backward(&m->cfg, ws->pa.d, ws->pr.d, ws->pa.v,
                  (size_t)B * (size_t)c->postnet_channels * T);
-    conv1d_backward(&m->post0, top->d, ws->pa.d, top->v, B, T, s);
-    conv1d_backward(&m->d_mel, top->d, ws->mel.d, top->v, B, T, s);
+    vcn_conv1d_backward(&m->post0, top->d, ws->pa.d, top->v, B, T, s);
+    vcn_conv1d_backward(&m->d_mel, top->d, ws->mel.d, top->v, B, T, s);
     for (int i = c->dec_blocks - 1; i >= 0; i--) {
         vcm_dec_ws *b = &ws->blk[i];
         const vcm_dec_block *l = &m->d_block[i];
         vcm_act *hin = i ? &ws->blk[i - 1].h : &ws->d_h0;
-        add_backward(hin->d, b->r.d, b->h.d, nC);
+        vcn_add_backward(hin->d, b->r.d, b->h.d, nC);
         act_backward(&m->cfg, b->b.d, b->r.d, b->b.v, nC);
-        adain_backward(b->a.d, b->g.d, b->be.d, b->b.d, b->a.v, b->mean, b->rstd, b->g.v, B, C, T);
-        linear_backward(&l->gamma, ws->spk.d, b->g.d, ws->spk.v, B);
-        linear_backward(&l->beta, ws->spk.d, b->be.d, ws->spk.v, B);
-        conv1d_backward(&l->conv, hin->d, b->a.d, hin->v, B, T, s);
+        vcn_adain_backward(b->a.d, b->g.d, b->be.d, b->b.d, b->a.v, b->mean, b->rstd, b->g.v, B, C,
+                           T);
+        vcn_linear_backward(&l->gamma, ws->spk.d, b->g.d, ws->spk.v, B);
+        vcn_linear_backward(&l->beta, ws->spk.d, b->be.d, ws->spk.v, B);
+        vcn_conv1d_backward(&l->conv, hin->d, b->a.d, hin->v, B, T, s);
     }
-    conv1d_backward(&m->d_in, ws->cat.d, ws->d_h0.d, ws->cat.v, B, T, s);
-    concat_backward(ws->up.d, ws->dp, ws->cat.d, B, D, 2, T);
-    upsample_backward(ws->zq.d, ws->up.d, B, D, T2, 2);
+    vcn_conv1d_backward(&m->d_in, ws->cat.d, ws->d_h0.d, ws->cat.v, B, T, s);
+    vcn_concat_backward(ws->up.d, ws->dp, ws->cat.d, B, D, 2, T);
+    vcn_upsample_backward(ws->zq.d, ws->up.d, B, D, T2, 2);
 
     /* VQ: straight-through plus the commitment gradient (0 when zq = z) */
-    vq_backward(&m->vq, ws->z.d, ws->zq.d, ws->z.v, ws->zq.v, B, T2);
+    vcn_vq_backward(&m->vq, ws->z.d, ws->zq.d, ws->z.v, ws->zq.v, B, T2);
 
     /* content encoder */
-    conv1d_backward(&m->c_out, ws->dn_h.d, ws->z.d, ws->dn_h.v, B, T2, s);
+    vcn_conv1d_backward(&m->c_out, ws->dn_h.d, ws->z.d, ws->dn_h.v, B, T2, s);
     act_backward(&m->cfg, ws->dn_n.d, ws->dn_h.d, ws->dn_n.v, nC / 2);
-    instnorm_backward(&m->inorm, ws->dn_a.d, ws->dn_n.d, ws->dn_a.v, ws->dn_mean, ws->dn_rstd, B,
-                      T2);
+    vcn_instnorm_backward(&m->inorm, ws->dn_a.d, ws->dn_n.d, ws->dn_a.v, ws->dn_mean, ws->dn_rstd,
+                          B, T2);
     vcm_act *ctop = content_top(m, ws);
-    conv1d_backward(&m->c_down, ctop->d, ws->dn_a.d, ctop->v, B, T, s);
+    vcn_conv1d_backward(&m->c_down, ctop->d, ws->dn_a.d, ctop->v, B, T, s);
     for (int i = c->res_blocks - 1; i >= 0; i--) {
         vcm_res_ws *r = &ws->res[i];
         vcm_act *hin = i ? &ws->res[i - 1].h : &ws->c_h;
-        add_backward(hin->d, r->r.d, r->h.d, nC);
+        vcn_add_backward(hin->d, r->r.d, r->h.d, nC);
         act_backward(&m->cfg, r->n.d, r->r.d, r->n.v, nC);
-        instnorm_backward(&m->inorm, r->a.d, r->n.d, r->a.v, r->mean, r->rstd, B, T);
-        conv1d_backward(&m->c_res[i], hin->d, r->a.d, hin->v, B, T, s);
+        vcn_instnorm_backward(&m->inorm, r->a.d, r->n.d, r->a.v, r->mean, r->rstd, B, T);
+        vcn_conv1d_backward(&m->c_res[i], hin->d, r->a.d, hin->v, B, T, s);
     }
     act_backward(&m->cfg, ws->c_n.d, ws->c_h.d, ws->c_n.v, nC);
-    instnorm_backward(&m->inorm, ws->c_a.d, ws->c_n.d, ws->c_a.v, ws->c_mean, ws->c_rstd, B, T);
-    conv1d_backward(&m->c_in, ws->dx, ws->c_a.d, ws->x, B, T, s);
+    vcn_instnorm_backward(&m->inorm, ws->c_a.d, ws->c_n.d, ws->c_a.v, ws->c_mean, ws->c_rstd, B, T);
+    vcn_conv1d_backward(&m->c_in, ws->dx, ws->c_a.d, ws->x, B, T, s);
 
     /* speaker encoder */
     size_t nS = (size_t)B * (size_t)Cs * (size_t)Ts;
-    linear_backward(&m->s_proj, ws->pool.d, ws->spk.d, ws->pool.v, B);
-    pool_backward(ws->s_h[VCM_SPK_CONVS - 1].d, ws->pool.d, ws->s_h[VCM_SPK_CONVS - 1].v, B, Cs, Ts,
-                  VCM_NORM_EPS);
+    vcn_linear_backward(&m->s_proj, ws->pool.d, ws->spk.d, ws->pool.v, B);
+    vcn_pool_backward(ws->s_h[VCM_SPK_CONVS - 1].d, ws->pool.d, ws->s_h[VCM_SPK_CONVS - 1].v, B, Cs,
+                      Ts, VCM_NORM_EPS);
     for (int k = VCM_SPK_CONVS - 1; k >= 0; k--) {
         act_backward(&m->cfg, ws->s_a[k].d, ws->s_h[k].d, ws->s_a[k].v, nS);
         const float *in = k ? ws->s_h[k - 1].v : ws->xs;
         float *din = k ? ws->s_h[k - 1].d : ws->dxs;
-        conv1d_backward(&m->s_conv[k], din, ws->s_a[k].d, in, B, Ts, s);
+        vcn_conv1d_backward(&m->s_conv[k], din, ws->s_a[k].d, in, B, Ts, s);
     }
 }
 
@@ -205,8 +207,8 @@ void vcm_backward(const vcm_model *m, vcm_workspace *ws) {
     VC_ASSERT(ws->dslab && ws->x);
     memset(ws->dslab, 0, ws->dn * sizeof(float));
     size_t T = (size_t)ws->Tc, B = (size_t)ws->Bc;
-    l1_loss_backward(ws->mel.d, ws->mel.v, ws->mel_t, B * (size_t)m->cfg.n_mels * T, 1.0f);
-    l1_loss_backward(ws->lin.d, ws->lin.v, ws->lin_t, B * (size_t)m->cfg.n_bins * T, 1.0f);
+    vcn_l1_loss_backward(ws->mel.d, ws->mel.v, ws->mel_t, B * (size_t)m->cfg.n_mels * T, 1.0f);
+    vcn_l1_loss_backward(ws->lin.d, ws->lin.v, ws->lin_t, B * (size_t)m->cfg.n_bins * T, 1.0f);
     backward_core(m, ws);
 }
 
@@ -225,20 +227,20 @@ void vcm_backward_from_outputs(const vcm_model *m, vcm_workspace *ws, const floa
 vc_status vcm_encode_content(const vcm_model *m, vcm_workspace *ws, const float *x, int T,
                              int *codes) {
     if (!m || !ws || !x || !codes || T < 2 || T % 2 || T > ws->T) {
-        vc_log(VC_LOG_ERROR, "vcm_encode_content: need even 2 <= T <= %d (got %d)", ws ? ws->T : 0,
-               T);
+        vcu_log(VC_LOG_ERROR, "vcm_encode_content: need even 2 <= T <= %d (got %d)", ws ? ws->T : 0,
+                T);
         return VC_ERR_ARG;
     }
     content_forward(m, ws, x, 1, T);
-    vq_quantize(&m->vq, ws->zq.v, codes, ws->z.v, 1, T / 2, ws->scratch);
+    vcn_vq_quantize(&m->vq, ws->zq.v, codes, ws->z.v, 1, T / 2, ws->scratch);
     return VC_OK;
 }
 
 vc_status vcm_encode_speaker(const vcm_model *m, vcm_workspace *ws, const float *xs, int Ts,
                              float *spk) {
     if (!m || !ws || !xs || !spk || Ts < 1 || Ts > ws->Ts) {
-        vc_log(VC_LOG_ERROR, "vcm_encode_speaker: need 1 <= Ts <= %d (got %d)", ws ? ws->Ts : 0,
-               Ts);
+        vcu_log(VC_LOG_ERROR, "vcm_encode_speaker: need 1 <= Ts <= %d (got %d)", ws ? ws->Ts : 0,
+                Ts);
         return VC_ERR_ARG;
     }
     speaker_forward(m, ws, xs, 1, Ts);
@@ -249,13 +251,14 @@ vc_status vcm_encode_speaker(const vcm_model *m, vcm_workspace *ws, const float 
 vc_status vcm_decode(const vcm_model *m, vcm_workspace *ws, const int *codes, int T2,
                      const float *spk, const float *p, float *mel, float *lin) {
     if (!m || !ws || !codes || !spk || !p || !mel || !lin || T2 < 1 || 2 * T2 > ws->T) {
-        vc_log(VC_LOG_ERROR, "vcm_decode: need 1 <= T2 <= %d (got %d)", ws ? ws->T / 2 : 0, T2);
+        vcu_log(VC_LOG_ERROR, "vcm_decode: need 1 <= T2 <= %d (got %d)", ws ? ws->T / 2 : 0, T2);
         return VC_ERR_ARG;
     }
     int D = m->cfg.code_dim, N = m->cfg.codebook_size, T = 2 * T2;
     for (int t = 0; t < T2; t++) {
         if (codes[t] < 0 || codes[t] >= N) {
-            vc_log(VC_LOG_ERROR, "vcm_decode: code %d at frame %d outside [0, %d)", codes[t], t, N);
+            vcu_log(VC_LOG_ERROR, "vcm_decode: code %d at frame %d outside [0, %d)", codes[t], t,
+                    N);
             return VC_ERR_ARG;
         }
         for (int d = 0; d < D; d++)

@@ -9,12 +9,12 @@
 /* Below this many elements a thread team costs more than the loop. */
 #define ACT_PAR_MIN 32768
 
-void relu_forward(float *out, const float *inp, size_t n) {
+void vcn_relu_forward(float *out, const float *inp, size_t n) {
 #pragma omp parallel for if (n >= ACT_PAR_MIN)
     for (size_t i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
 }
 
-void relu_backward(float *dinp, const float *dout, const float *inp, size_t n) {
+void vcn_relu_backward(float *dinp, const float *dout, const float *inp, size_t n) {
 #pragma omp parallel for if (n >= ACT_PAR_MIN)
     for (size_t i = 0; i < n; i++)
         if (inp[i] > 0.0f) dinp[i] += dout[i];
@@ -23,7 +23,7 @@ void relu_backward(float *dinp, const float *dout, const float *inp, size_t n) {
 #define GELU_SCALE 0.7978845608028654f /* sqrt(2 / pi) */
 #define GELU_CUBE 0.044715f
 
-void gelu_forward(float *out, const float *inp, size_t n) {
+void vcn_gelu_forward(float *out, const float *inp, size_t n) {
 #pragma omp parallel for if (n >= ACT_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         float x = inp[i];
@@ -31,7 +31,7 @@ void gelu_forward(float *out, const float *inp, size_t n) {
     }
 }
 
-void gelu_backward(float *dinp, const float *dout, const float *inp, size_t n) {
+void vcn_gelu_backward(float *dinp, const float *dout, const float *inp, size_t n) {
 #pragma omp parallel for if (n >= ACT_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         float x = inp[i];
@@ -44,12 +44,12 @@ void gelu_backward(float *dinp, const float *dout, const float *inp, size_t n) {
     }
 }
 
-void add_forward(float *out, const float *a, const float *b, size_t n) {
+void vcn_add_forward(float *out, const float *a, const float *b, size_t n) {
 #pragma omp parallel for if (n >= ACT_PAR_MIN)
     for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
 }
 
-void add_backward(float *da, float *db, const float *dout, size_t n) {
+void vcn_add_backward(float *da, float *db, const float *dout, size_t n) {
 #pragma omp parallel for if (n >= ACT_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         if (da) da[i] += dout[i];
@@ -57,7 +57,7 @@ void add_backward(float *da, float *db, const float *dout, size_t n) {
     }
 }
 
-void upsample_forward(float *out, const float *inp, int B, int C, int T, int r) {
+void vcn_upsample_forward(float *out, const float *inp, int B, int C, int T, int r) {
     VC_ASSERT(B > 0 && C > 0 && T > 0 && r > 0);
 #pragma omp parallel for
     for (int bc = 0; bc < B * C; bc++) {
@@ -68,7 +68,7 @@ void upsample_forward(float *out, const float *inp, int B, int C, int T, int r) 
     }
 }
 
-void upsample_backward(float *dinp, const float *dout, int B, int C, int T, int r) {
+void vcn_upsample_backward(float *dinp, const float *dout, int B, int C, int T, int r) {
 #pragma omp parallel for
     for (int bc = 0; bc < B * C; bc++) {
         const float *dy = dout + (size_t)bc * T * r; // (T * r)
@@ -81,13 +81,13 @@ void upsample_backward(float *dinp, const float *dout, int B, int C, int T, int 
     }
 }
 
-void pool_forward(float *out, const float *inp, int B, int C, int T, float eps) {
+void vcn_pool_forward(float *out, const float *inp, int B, int C, int T, float eps) {
     VC_ASSERT(B > 0 && C > 0 && T > 0 && eps > 0.0f);
 #pragma omp parallel for
     for (int bc = 0; bc < B * C; bc++) {
         int b = bc / C, c = bc % C;
         double m, v;
-        norm_moments(inp + (size_t)bc * T, T, &m, &v);
+        vcn_norm_moments(inp + (size_t)bc * T, T, &m, &v);
         out[(size_t)b * 2 * C + c] = (float)m;
         out[(size_t)b * 2 * C + C + c] = (float)sqrt(v + eps);
     }
@@ -95,22 +95,22 @@ void pool_forward(float *out, const float *inp, int B, int C, int T, float eps) 
 
 /* d mean / dx_t = 1 / T; d std / dx_t = (x_t - mean) / (T std) (the mean's own dependence on
  * x_t cancels because the deviations sum to 0). */
-void pool_backward(float *dinp, const float *dout, const float *inp, int B, int C, int T,
-                   float eps) {
+void vcn_pool_backward(float *dinp, const float *dout, const float *inp, int B, int C, int T,
+                       float eps) {
 #pragma omp parallel for
     for (int bc = 0; bc < B * C; bc++) {
         int b = bc / C, c = bc % C;
         const float *x = inp + (size_t)bc * T; // (T)
         float *dx = dinp + (size_t)bc * T;     // (T)
         double m, v;
-        norm_moments(x, T, &m, &v);
+        vcn_norm_moments(x, T, &m, &v);
         double dm = dout[(size_t)b * 2 * C + c], ds = dout[(size_t)b * 2 * C + C + c];
         double k = ds / (T * sqrt(v + eps));
         for (int t = 0; t < T; t++) dx[t] += (float)(dm / T + (x[t] - m) * k);
     }
 }
 
-void concat_forward(float *out, const float *a, const float *b, int B, int C1, int C2, int T) {
+void vcn_concat_forward(float *out, const float *a, const float *b, int B, int C1, int C2, int T) {
     size_t na = (size_t)C1 * T, nb = (size_t)C2 * T;
     for (int i = 0; i < B; i++) {
         memcpy(out + i * (na + nb), a + i * na, na * sizeof(float));
@@ -118,11 +118,11 @@ void concat_forward(float *out, const float *a, const float *b, int B, int C1, i
     }
 }
 
-void concat_backward(float *da, float *db, const float *dout, int B, int C1, int C2, int T) {
+void vcn_concat_backward(float *da, float *db, const float *dout, int B, int C1, int C2, int T) {
     size_t na = (size_t)C1 * T, nb = (size_t)C2 * T;
     for (int i = 0; i < B; i++) {
         const float *d = dout + i * (na + nb); // (C1 + C2, T)
-        if (da) add_backward(da + i * na, NULL, d, na);
-        if (db) add_backward(db + i * nb, NULL, d + na, nb);
+        if (da) vcn_add_backward(da + i * na, NULL, d, na);
+        if (db) vcn_add_backward(db + i * nb, NULL, d + na, nb);
     }
 }

@@ -15,34 +15,34 @@
 #include <stddef.h>
 
 /* out = max(x, 0); the derivative at 0 is taken as 0. */
-void relu_forward(float *out, const float *inp, size_t n);
-void relu_backward(float *dinp, const float *dout, const float *inp, size_t n);
+void vcn_relu_forward(float *out, const float *inp, size_t n);
+void vcn_relu_backward(float *dinp, const float *dout, const float *inp, size_t n);
 
 /* GELU, tanh approximation (GPT-2, llm.c):
  * 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
-void gelu_forward(float *out, const float *inp, size_t n);
-void gelu_backward(float *dinp, const float *dout, const float *inp, size_t n);
+void vcn_gelu_forward(float *out, const float *inp, size_t n);
+void vcn_gelu_backward(float *dinp, const float *dout, const float *inp, size_t n);
 
 /* Residual add out = a + b (out may be a or b); backward adds dout into da and db (either may be
  * NULL). */
-void add_forward(float *out, const float *a, const float *b, size_t n);
-void add_backward(float *da, float *db, const float *dout, size_t n);
+void vcn_add_forward(float *out, const float *a, const float *b, size_t n);
+void vcn_add_backward(float *da, float *db, const float *dout, size_t n);
 
 /* Repeats every frame r times: out[b, c, t * r + k] = inp[b, c, t]; out (B, C, T * r), inp
  * (B, C, T). Backward sums the r copies into dinp (B, C, T). */
-void upsample_forward(float *out, const float *inp, int B, int C, int T, int r);
-void upsample_backward(float *dinp, const float *dout, int B, int C, int T, int r);
+void vcn_upsample_forward(float *out, const float *inp, int B, int C, int T, int r);
+void vcn_upsample_backward(float *dinp, const float *dout, int B, int C, int T, int r);
 
 /* Statistics pooling: out (B, 2C) = [mean over T, sqrt(var + eps)] of inp (B, C, T), var the
  * population variance, in double. Backward recomputes the statistics from inp, so nothing else
  * needs saving; dout (B, 2C), dinp (B, C, T). */
-void pool_forward(float *out, const float *inp, int B, int C, int T, float eps);
-void pool_backward(float *dinp, const float *dout, const float *inp, int B, int C, int T,
-                   float eps);
+void vcn_pool_forward(float *out, const float *inp, int B, int C, int T, float eps);
+void vcn_pool_backward(float *dinp, const float *dout, const float *inp, int B, int C, int T,
+                       float eps);
 
 /* Channel concat per frame: out (B, C1 + C2, T) = [a (B, C1, T); b (B, C2, T)]. Backward adds
  * the two slices of dout into da and db (either may be NULL). */
-void concat_forward(float *out, const float *a, const float *b, int B, int C1, int C2, int T);
-void concat_backward(float *da, float *db, const float *dout, int B, int C1, int C2, int T);
+void vcn_concat_forward(float *out, const float *a, const float *b, int B, int C1, int C2, int T);
+void vcn_concat_backward(float *da, float *db, const float *dout, int B, int C1, int C2, int T);
 
 #endif

@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-vc_status adamw_init(adamw *o, size_t n, float beta1, float beta2, float eps) {
+vc_status vcn_adamw_init(adamw *o, size_t n, float beta1, float beta2, float eps) {
     if (!o) return VC_ERR_ARG;
     memset(o, 0, sizeof *o);
     if (n == 0 || !(beta1 >= 0.0f && beta1 < 1.0f) || !(beta2 >= 0.0f && beta2 < 1.0f) ||
@@ -13,7 +13,7 @@ vc_status adamw_init(adamw *o, size_t n, float beta1, float beta2, float eps) {
     o->m = calloc(n, sizeof(float));
     o->v = calloc(n, sizeof(float));
     if (!o->m || !o->v) {
-        adamw_free(o);
+        vcn_adamw_free(o);
         return VC_ERR_NOMEM;
     }
     o->n = n;
@@ -23,19 +23,19 @@ vc_status adamw_init(adamw *o, size_t n, float beta1, float beta2, float eps) {
     return VC_OK;
 }
 
-void adamw_free(adamw *o) {
+void vcn_adamw_free(adamw *o) {
     if (!o) return;
     free(o->m);
     free(o->v);
     memset(o, 0, sizeof *o);
 }
 
-void adamw_begin_step(adamw *o) {
+void vcn_adamw_begin_step(adamw *o) {
     o->step++;
 }
 
-void adamw_update(const adamw *o, float *param, const float *grad, size_t offset, size_t count,
-                  float lr, float weight_decay) {
+void vcn_adamw_update(const adamw *o, float *param, const float *grad, size_t offset, size_t count,
+                      float lr, float weight_decay) {
     VC_ASSERT(o->step > 0 && offset <= o->n && count <= o->n - offset);
     const float b1 = o->beta1, b2 = o->beta2, eps = o->eps;
     /* Bias corrections in double: beta2^step stays close to 1 for thousands of steps. */
@@ -55,7 +55,7 @@ void adamw_update(const adamw *o, float *param, const float *grad, size_t offset
 /* Fixed chunks summed in chunk order: the same norm for any thread count. */
 #define CLIP_CHUNKS 64
 
-double grad_clip_norm(float *grad, size_t n, float max_norm) {
+double vcn_grad_clip_norm(float *grad, size_t n, float max_norm) {
     double part[CLIP_CHUNKS];
     size_t chunk = (n + CLIP_CHUNKS - 1) / CLIP_CHUNKS;
 #pragma omp parallel for schedule(static)
@@ -76,7 +76,7 @@ double grad_clip_norm(float *grad, size_t n, float max_norm) {
     return norm;
 }
 
-float lr_schedule(long step, float base_lr, long warmup, long total, int kind) {
+float vcn_lr_schedule(long step, float base_lr, long warmup, long total, int kind) {
     if (step < 0) step = 0;
     if (step < warmup) return base_lr * (float)((double)(step + 1) / (double)warmup);
     if (kind == VC_LR_CONSTANT || total <= warmup) return base_lr;

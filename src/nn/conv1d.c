@@ -22,7 +22,7 @@
 #include <cblas.h>
 #include <string.h>
 
-int conv1d_out_len(const conv1d *l, int T) {
+int vcn_conv1d_out_len(const conv1d *l, int T) {
     int span = T + 2 * l->pad - l->dil * (l->K - 1) - 1;
     return span < 0 ? 0 : span / l->stride + 1; /* C division truncates toward 0, so test first */
 }
@@ -31,16 +31,16 @@ static int is_pointwise(const conv1d *l) {
     return l->K == 1 && l->stride == 1 && l->pad == 0;
 }
 
-size_t conv1d_scratch_size(const conv1d *l, int B, int T) {
+size_t vcn_conv1d_scratch_size(const conv1d *l, int B, int T) {
     if (is_pointwise(l)) return 0;
-    size_t N = (size_t)B * (size_t)conv1d_out_len(l, T);
+    size_t N = (size_t)B * (size_t)vcn_conv1d_out_len(l, T);
     return ((size_t)l->C * (size_t)l->K + (size_t)l->OC) * N;
 }
 
 static void check_args(const conv1d *l, int B, int T) {
     VC_ASSERT(l && l->w && l->C > 0 && l->OC > 0 && l->K > 0);
     VC_ASSERT(l->stride > 0 && l->dil > 0 && l->pad >= 0 && B > 0 && T > 0);
-    VC_ASSERT(conv1d_out_len(l, T) > 0);
+    VC_ASSERT(vcn_conv1d_out_len(l, T) > 0);
 }
 
 /* Output positions t in [*t0, *t1) whose input index t * stride + off lies inside [0, T). */
@@ -148,10 +148,11 @@ static void add_dbias(float *db, const float *dout, int B, int OC, int T) {
     }
 }
 
-void conv1d_forward(const conv1d *l, float *out, const float *inp, int B, int T, float *scratch) {
+void vcn_conv1d_forward(const conv1d *l, float *out, const float *inp, int B, int T,
+                        float *scratch) {
     check_args(l, B, T);
     VC_ASSERT(out && inp);
-    const int T_out = conv1d_out_len(l, T), C = l->C, OC = l->OC, CK = l->C * l->K;
+    const int T_out = vcn_conv1d_out_len(l, T), C = l->C, OC = l->OC, CK = l->C * l->K;
     if (is_pointwise(l)) {
         for (int b = 0; b < B; b++) /* out_b (OC, T) = w (OC, C) inp_b (C, T) */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, T, C, 1.0f, l->w, C,
@@ -176,11 +177,11 @@ void conv1d_forward(const conv1d *l, float *out, const float *inp, int B, int T,
     }
 }
 
-void conv1d_backward(const conv1d *l, float *dinp, const float *dout, const float *inp, int B,
-                     int T, float *scratch) {
+void vcn_conv1d_backward(const conv1d *l, float *dinp, const float *dout, const float *inp, int B,
+                         int T, float *scratch) {
     check_args(l, B, T);
     VC_ASSERT(dout && inp);
-    const int T_out = conv1d_out_len(l, T), C = l->C, OC = l->OC, CK = l->C * l->K;
+    const int T_out = vcn_conv1d_out_len(l, T), C = l->C, OC = l->OC, CK = l->C * l->K;
     if (l->db) add_dbias(l->db, dout, B, OC, T_out);
     if (is_pointwise(l)) {
         /* Items in order, each GEMM adding (beta 1): a fixed summation order for dw. */

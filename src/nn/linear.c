@@ -8,7 +8,7 @@ static void check_args(const linear *l, int B) {
     VC_ASSERT(l && l->w && l->C > 0 && l->OC > 0 && B > 0);
 }
 
-void linear_forward(const linear *l, float *out, const float *inp, int B) {
+void vcn_linear_forward(const linear *l, float *out, const float *inp, int B) {
     check_args(l, B);
     VC_ASSERT(out && inp);
     const int C = l->C, OC = l->OC;
@@ -20,7 +20,7 @@ void linear_forward(const linear *l, float *out, const float *inp, int B) {
             for (int o = 0; o < OC; o++) out[(size_t)i * (size_t)OC + (size_t)o] += l->b[o];
 }
 
-void linear_backward(const linear *l, float *dinp, const float *dout, const float *inp, int B) {
+void vcn_linear_backward(const linear *l, float *dinp, const float *dout, const float *inp, int B) {
     check_args(l, B);
     VC_ASSERT(dout && inp);
     const int C = l->C, OC = l->OC;

@@ -11,10 +11,10 @@ typedef struct linear {
 } linear;
 
 /* out (B, OC), inp (B, C). */
-void linear_forward(const linear *l, float *out, const float *inp, int B);
+void vcn_linear_forward(const linear *l, float *out, const float *inp, int B);
 
 /* Adds into dinp (B, C) (skipped if NULL), l->dw and l->db (each if non-NULL).
  * dout (B, OC), inp (B, C) as given to forward. */
-void linear_backward(const linear *l, float *dinp, const float *dout, const float *inp, int B);
+void vcn_linear_backward(const linear *l, float *dinp, const float *dout, const float *inp, int B);
 
 #endif

@@ -26,11 +26,12 @@ static double loss_sum(const float *pred, const float *target, size_t n, int squ
     return s / (double)n;
 }
 
-double l1_loss(const float *pred, const float *target, size_t n) {
+double vcn_l1_loss(const float *pred, const float *target, size_t n) {
     return loss_sum(pred, target, n, 0);
 }
 
-void l1_loss_backward(float *dpred, const float *pred, const float *target, size_t n, float scale) {
+void vcn_l1_loss_backward(float *dpred, const float *pred, const float *target, size_t n,
+                          float scale) {
     float g = (float)((double)scale / (double)n);
 #pragma omp parallel for if (n >= LOSS_PAR_MIN)
     for (size_t i = 0; i < n; i++) {

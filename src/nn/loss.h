@@ -12,7 +12,8 @@
 #include <stddef.h>
 
 /* mean |pred - target|; its gradient is sign(pred - target) / n, 0 where they are equal. */
-double l1_loss(const float *pred, const float *target, size_t n);
-void l1_loss_backward(float *dpred, const float *pred, const float *target, size_t n, float scale);
+double vcn_l1_loss(const float *pred, const float *target, size_t n);
+void vcn_l1_loss_backward(float *dpred, const float *pred, const float *target, size_t n,
+                          float scale);
 
 #endif

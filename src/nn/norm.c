@@ -3,7 +3,7 @@
 
 #include <math.h>
 
-void norm_moments(const float *x, int n, double *mean, double *var) {
+void vcn_norm_moments(const float *x, int n, double *mean, double *var) {
     VC_ASSERT(n > 0);
     double s = 0.0;
     for (int i = 0; i < n; i++) s += x[i];
@@ -29,7 +29,7 @@ static void norm_forward(float *out, float *mean, float *rstd, const float *inp,
         const float *x = inp + (size_t)bc * T; // (T)
         float *y = out + (size_t)bc * T;       // (T)
         double m, v;
-        norm_moments(x, T, &m, &v);
+        vcn_norm_moments(x, T, &m, &v);
         float mf = (float)m, rs = (float)(1.0 / sqrt(v + eps));
         float g = gamma ? gamma[gi] : 1.0f, sh = beta ? beta[gi] : 0.0f;
         for (int t = 0; t < T; t++) y[t] = g * ((x[t] - mf) * rs) + sh;
@@ -76,32 +76,33 @@ static void norm_backward(float *dinp, float *dgamma, float *dbeta, const float 
     }
 }
 
-void instnorm_forward(const instnorm *l, float *out, float *mean, float *rstd, const float *inp,
-                      int B, int T) {
+void vcn_instnorm_forward(const instnorm *l, float *out, float *mean, float *rstd, const float *inp,
+                          int B, int T) {
     norm_forward(out, mean, rstd, inp, l->gamma, l->beta, 0, B, l->C, T, l->eps);
 }
 
-void instnorm_backward(const instnorm *l, float *dinp, const float *dout, const float *inp,
-                       const float *mean, const float *rstd, int B, int T) {
+void vcn_instnorm_backward(const instnorm *l, float *dinp, const float *dout, const float *inp,
+                           const float *mean, const float *rstd, int B, int T) {
     /* A missing parameter has no gradient to accumulate. */
     norm_backward(dinp, l->gamma ? l->dgamma : NULL, l->beta ? l->dbeta : NULL, dout, inp, mean,
                   rstd, l->gamma, 0, B, l->C, T);
 }
 
-void adain_forward(float *out, float *mean, float *rstd, const float *inp, const float *gamma,
-                   const float *beta, int B, int C, int T, float eps) {
+void vcn_adain_forward(float *out, float *mean, float *rstd, const float *inp, const float *gamma,
+                       const float *beta, int B, int C, int T, float eps) {
     VC_ASSERT(gamma && beta);
     norm_forward(out, mean, rstd, inp, gamma, beta, C, B, C, T, eps);
 }
 
-void adain_backward(float *dinp, float *dgamma, float *dbeta, const float *dout, const float *inp,
-                    const float *mean, const float *rstd, const float *gamma, int B, int C, int T) {
+void vcn_adain_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
+                        const float *inp, const float *mean, const float *rstd, const float *gamma,
+                        int B, int C, int T) {
     VC_ASSERT(gamma);
     norm_backward(dinp, dgamma, dbeta, dout, inp, mean, rstd, gamma, C, B, C, T);
 }
 
-void norm_local_forward(float *out, const float *inp, const float *gamma, const float *beta, int B,
-                        int C, int T, int window, float eps, double *scratch) {
+void vcn_norm_local_forward(float *out, const float *inp, const float *gamma, const float *beta,
+                            int B, int C, int T, int window, float eps, double *scratch) {
     VC_ASSERT(out && inp && window >= 1 && scratch);
     double *s1 = scratch, *s2 = scratch + T + 1; // (T + 1) prefix sums of x and x^2
     int w = window < T ? window : T;

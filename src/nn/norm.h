@@ -29,28 +29,29 @@ typedef struct instnorm {
 } instnorm;
 
 /* out (B, C, T) = gamma * xhat + beta; mean, rstd (B, C) saved for backward. */
-void instnorm_forward(const instnorm *l, float *out, float *mean, float *rstd, const float *inp,
-                      int B, int T);
+void vcn_instnorm_forward(const instnorm *l, float *out, float *mean, float *rstd, const float *inp,
+                          int B, int T);
 /* Adds into dinp (B, C, T) and, when the layer has them, l->dgamma and l->dbeta (C). */
-void instnorm_backward(const instnorm *l, float *dinp, const float *dout, const float *inp,
-                       const float *mean, const float *rstd, int B, int T);
+void vcn_instnorm_backward(const instnorm *l, float *dinp, const float *dout, const float *inp,
+                           const float *mean, const float *rstd, int B, int T);
 
 /* out (B, C, T) = gamma[b, c] * xhat + beta[b, c], gamma and beta (B, C). */
-void adain_forward(float *out, float *mean, float *rstd, const float *inp, const float *gamma,
-                   const float *beta, int B, int C, int T, float eps);
+void vcn_adain_forward(float *out, float *mean, float *rstd, const float *inp, const float *gamma,
+                       const float *beta, int B, int C, int T, float eps);
 /* Adds into dinp (B, C, T), dgamma and dbeta (B, C); any of the three may be NULL to skip it. */
-void adain_backward(float *dinp, float *dgamma, float *dbeta, const float *dout, const float *inp,
-                    const float *mean, const float *rstd, const float *gamma, int B, int C, int T);
+void vcn_adain_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
+                        const float *inp, const float *mean, const float *rstd, const float *gamma,
+                        int B, int C, int T);
 
 /* Inference only: the same normalisation with statistics over a sliding window of `window`
  * frames around each frame (shifted inside the row at its ends) instead of the whole row, so
  * that a long input is normalised as the training segments were, and a frame's result depends
  * only on frames near it (chunked processing agrees with whole processing). T <= window is
  * instance norm exactly. gamma, beta (B, C) or NULL (1 and 0). scratch: 2 (T + 1) doubles. */
-void norm_local_forward(float *out, const float *inp, const float *gamma, const float *beta, int B,
-                        int C, int T, int window, float eps, double *scratch);
+void vcn_norm_local_forward(float *out, const float *inp, const float *gamma, const float *beta,
+                            int B, int C, int T, int window, float eps, double *scratch);
 
 /* Mean and population variance of x (n) in double, two-pass; shared with the pooling op. */
-void norm_moments(const float *x, int n, double *mean, double *var);
+void vcn_norm_moments(const float *x, int n, double *mean, double *var);
 
 #endif

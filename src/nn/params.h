@@ -51,24 +51,24 @@ typedef struct vc_params {
     float *grad;         // (total) gradients; NULL when built without them
 } vc_params;
 
-size_t vc_param_numel(const vc_param_spec *s);
+size_t vcn_param_numel(const vc_param_spec *s);
 
 /* Validates the table (names unique and non-empty, 1..4 dims, positive sizes) and allocates the
  * slabs (zeroed); with_grad = 0 for inference. */
-VC_WARN_UNUSED vc_status vc_params_init(vc_params *p, const vc_param_spec *spec, int n,
-                                        int with_grad);
-void vc_params_free(vc_params *p);
+VC_WARN_UNUSED vc_status vcn_params_init(vc_params *p, const vc_param_spec *spec, int n,
+                                         int with_grad);
+void vcn_params_free(vc_params *p);
 
 /* Index of a tensor by name, or -1. */
-int vc_params_find(const vc_params *p, const char *name);
-float *vc_params_data(const vc_params *p, int i); /* start of tensor i in the value slab */
-float *vc_params_grad(const vc_params *p, int i); /* ... in the gradient slab (NULL if none) */
+int vcn_params_find(const vc_params *p, const char *name);
+float *vcn_params_data(const vc_params *p, int i); /* start of tensor i in the value slab */
+float *vcn_params_grad(const vc_params *p, int i); /* ... in the gradient slab (NULL if none) */
 
 /* Whether the optimiser updates tensor i (its row's trainable flag). */
-int vc_params_trainable(const vc_params *p, int i);
+int vcn_params_trainable(const vc_params *p, int i);
 
 /* Initialises every tensor as its row says, drawing from rng in table order. */
-void vc_params_randomize(vc_params *p, vc_rng *rng);
-void vc_params_zero_grad(vc_params *p);
+void vcn_params_randomize(vc_params *p, vc_rng *rng);
+void vcn_params_zero_grad(vc_params *p);
 
 #endif

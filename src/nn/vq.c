@@ -6,7 +6,7 @@
 #include <math.h>
 #include <string.h>
 
-size_t vq_scratch_size(const vq *q, int B, int T) {
+size_t vcn_vq_scratch_size(const vq *q, int B, int T) {
     size_t N = (size_t)q->N, D = (size_t)q->D;
     size_t quant = (size_t)T * N + N;    /* scores (T, N), code norms (N) */
     size_t ema = D * N + N;              /* sums (D, N), counts (N) */
@@ -25,7 +25,8 @@ static double dist2(const float *zb, int T, int t, const float *c, int D) {
     return s;
 }
 
-void vq_quantize(const vq *q, float *zq, int *idx, const float *z, int B, int T, float *scratch) {
+void vcn_vq_quantize(const vq *q, float *zq, int *idx, const float *z, int B, int T,
+                     float *scratch) {
     const int N = q->N, D = q->D;
     const float *cb = q->codebook;       // (N, D)
     float *scores = scratch;             // (T, N) -2 z.c, then + ||c||^2
@@ -84,7 +85,7 @@ void vq_quantize(const vq *q, float *zq, int *idx, const float *z, int B, int T,
         }
 }
 
-double vq_commit_loss(const vq *q, const float *z, const float *zq, int B, int T) {
+double vcn_vq_commit_loss(const vq *q, const float *z, const float *zq, int B, int T) {
     size_t n = (size_t)B * q->D * T;
     double s = 0.0;
     for (size_t i = 0; i < n; i++) {
@@ -94,8 +95,8 @@ double vq_commit_loss(const vq *q, const float *z, const float *zq, int B, int T
     return q->beta * s / (double)n;
 }
 
-void vq_backward(const vq *q, float *dz, const float *dzq, const float *z, const float *zq, int B,
-                 int T) {
+void vcn_vq_backward(const vq *q, float *dz, const float *dzq, const float *z, const float *zq,
+                     int B, int T) {
     size_t n = (size_t)B * q->D * T;
     float g = (float)(2.0 * q->beta / (double)n);
 #pragma omp parallel for schedule(static)
@@ -124,7 +125,7 @@ static void accumulate(const vq *q, float *sums, float *counts, const float *z, 
     }
 }
 
-void vq_ema_update(vq *q, const float *z, const int *idx, int B, int T, float *scratch) {
+void vcn_vq_ema_update(vq *q, const float *z, const int *idx, int B, int T, float *scratch) {
     const int N = q->N, D = q->D;
     float *sums = scratch;                   // (D, N)
     float *counts = scratch + (size_t)D * N; // (N)
@@ -153,7 +154,7 @@ static void get_frame(float *v, const float *z, int D, int T, size_t i) {
 }
 
 static size_t rand_below(vc_rng *rng, size_t n) {
-    uint64_t r = ((uint64_t)vc_rng_u32(rng) << 32) | vc_rng_u32(rng);
+    uint64_t r = ((uint64_t)vcu_rng_u32(rng) << 32) | vcu_rng_u32(rng);
     return (size_t)(r % n);
 }
 
@@ -162,7 +163,7 @@ static void jitter(float *v, int D, float scale, vc_rng *rng) {
     double s = 0.0;
     for (int d = 0; d < D; d++) s += (double)v[d] * v[d];
     float sd = scale * (float)sqrt(s / D);
-    for (int d = 0; d < D; d++) v[d] += sd * vc_rng_normal(rng);
+    for (int d = 0; d < D; d++) v[d] += sd * vcu_rng_normal(rng);
 }
 
 /* k-means++ seeding; mind (B*T) is scratch. */
@@ -183,7 +184,7 @@ static void kmeanspp_seed(vq *q, const float *z, int B, int T, vc_rng *rng, floa
         for (size_t i = 0; i < n; i++) total += mind[i];
         size_t pick = 0;
         if (total > 0.0) {
-            double u = vc_rng_uniform(rng) * total, acc = 0.0;
+            double u = vcu_rng_uniform(rng) * total, acc = 0.0;
             for (size_t i = 0; i < n; i++) {
                 if (!(mind[i] > 0.0f)) continue;
                 pick = i; /* the last positive one if rounding leaves u >= the final sum */
@@ -212,8 +213,8 @@ static void lloyd_step(vq *q, const float *z, const int *idx, int B, int T, floa
     }
 }
 
-void vq_init_from_data(vq *q, vq_init_kind kind, int lloyd_iters, const float *z, int B, int T,
-                       vc_rng *rng, int *idx, float *scratch) {
+void vcn_vq_init_from_data(vq *q, vq_init_kind kind, int lloyd_iters, const float *z, int B, int T,
+                           vc_rng *rng, int *idx, float *scratch) {
     const int N = q->N, D = q->D;
     const size_t n = (size_t)B * T;
     VC_ASSERT(n > 0);
@@ -243,17 +244,17 @@ void vq_init_from_data(vq *q, vq_init_kind kind, int lloyd_iters, const float *z
     VC_ASSERT(kind == VC_VQ_INIT_KMEANS);
     kmeanspp_seed(q, z, B, T, rng, scratch);
     for (int it = 0; it < lloyd_iters; it++) {
-        vq_quantize(q, NULL, idx, z, B, T, scratch);
+        vcn_vq_quantize(q, NULL, idx, z, B, T, scratch);
         lloyd_step(q, z, idx, B, T, scratch);
     }
-    vq_quantize(q, NULL, idx, z, B, T, scratch);
-    vq_counts(q, q->ema_count, idx, B, T);
+    vcn_vq_quantize(q, NULL, idx, z, B, T, scratch);
+    vcn_vq_counts(q, q->ema_count, idx, B, T);
     for (int k = 0; k < N; k++)
         for (int d = 0; d < D; d++)
             q->ema_sum[(size_t)k * D + d] = q->ema_count[k] * q->codebook[(size_t)k * D + d];
 }
 
-int vq_reseed_dead(vq *q, const float *z, int B, int T, float threshold, vc_rng *rng) {
+int vcn_vq_reseed_dead(vq *q, const float *z, int B, int T, float threshold, vc_rng *rng) {
     const int N = q->N, D = q->D;
     int reseeded = 0;
     for (int k = 0; k < N; k++) {
@@ -268,7 +269,7 @@ int vq_reseed_dead(vq *q, const float *z, int B, int T, float threshold, vc_rng 
     return reseeded;
 }
 
-void vq_counts(const vq *q, float *counts, const int *idx, int B, int T) {
+void vcn_vq_counts(const vq *q, float *counts, const int *idx, int B, int T) {
     memset(counts, 0, sizeof(float) * (size_t)q->N);
     for (size_t i = 0; i < (size_t)B * T; i++) {
         VC_ASSERT(idx[i] >= 0 && idx[i] < q->N);
@@ -276,7 +277,7 @@ void vq_counts(const vq *q, float *counts, const int *idx, int B, int T) {
     }
 }
 
-vq_health vq_health_from_counts(const float *counts, int N) {
+vq_health vcn_vq_health_from_counts(const float *counts, int N) {
     vq_health h = {0.0, 0.0, 0};
     double total = 0.0;
     for (int k = 0; k < N; k++) total += counts[k] > 0.0f ? counts[k] : 0.0f;

@@ -17,8 +17,8 @@ vc_status vct_augment_init(vct_augment *a, const vci_run *run, int M, float fmin
     a->T = T;
     if (!a->on) return VC_OK;
     if (M < 2 || T < 1 || !(fmax > fmin)) return VC_ERR_ARG;
-    a->mel_lo = mel_from_hz(fmin);
-    a->mel_step = (mel_from_hz(fmax) - mel_from_hz(fmin)) / (M + 1);
+    a->mel_lo = vcd_mel_from_hz(fmin);
+    a->mel_step = (vcd_mel_from_hz(fmax) - vcd_mel_from_hz(fmin)) / (M + 1);
     a->buf = malloc(sizeof(float) * (size_t)M * (size_t)T);
     a->env = malloc(sizeof(float) * (size_t)M * (size_t)T);
     a->lm = malloc(sizeof(float) * (size_t)M * (size_t)T);
@@ -42,8 +42,8 @@ void vct_augment_free(vct_augment *a) {
 static void warp_add(const vct_augment *a, float factor, const float *in, float *out, int T) {
     int M = a->M;
     for (int m = 0; m < M; m++) {
-        double hz = hz_from_mel(a->mel_lo + (m + 1) * a->mel_step) / factor;
-        double pos = (mel_from_hz(hz) - a->mel_lo) / a->mel_step - 1.0; /* fractional band */
+        double hz = vcd_hz_from_mel(a->mel_lo + (m + 1) * a->mel_step) / factor;
+        double pos = (vcd_mel_from_hz(hz) - a->mel_lo) / a->mel_step - 1.0; /* fractional band */
         if (pos < 0) pos = 0;
         if (pos > M - 1) pos = M - 1;
         int i = (int)pos;
@@ -94,11 +94,11 @@ void vct_augment_batch(vct_augment *a, vc_rng *rng, const float *mean, const flo
     VC_ASSERT(T <= a->T && x != xc);
     for (int b = 0; b < B; b++) {
         float alpha = 1.0f, ratio = 1.0f, eq[VCT_AUG_EQ_TERMS];
-        if (a->warp > 0) alpha = 1.0f + a->warp * (2.0f * vc_rng_uniform(rng) - 1.0f);
+        if (a->warp > 0) alpha = 1.0f + a->warp * (2.0f * vcu_rng_uniform(rng) - 1.0f);
         if (a->pitch > 0)
-            ratio = powf(2.0f, a->pitch * (2.0f * vc_rng_uniform(rng) - 1.0f) / 12.0f);
+            ratio = powf(2.0f, a->pitch * (2.0f * vcu_rng_uniform(rng) - 1.0f) / 12.0f);
         for (int k = 0; a->eq_db > 0 && k < VCT_AUG_EQ_TERMS; k++)
-            eq[k] = a->eq_db * (2.0f * vc_rng_uniform(rng) - 1.0f);
+            eq[k] = a->eq_db * (2.0f * vcu_rng_uniform(rng) - 1.0f);
         const float *xb = x + (size_t)b * M * T;
         float *cb = xc + (size_t)b * M * T;
         for (int m = 0; m < M; m++) /* the log-mel itself */

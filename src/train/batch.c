@@ -61,20 +61,20 @@ vc_status vct_log_magnitude(vc_frontend *fe, const vc_utt_features *u, int t, in
 
 void vct_draw_item(const vc_feature_set *fs, const vct_speakers *s, int T, int Ts, int other_utt,
                    vc_rng *rng, vct_item *it) {
-    int spk = (int)(vc_rng_u32(rng) % (uint32_t)s->n);
+    int spk = (int)(vcu_rng_u32(rng) % (uint32_t)s->n);
     const int *utt = s->utt + s->start[spk];
     int n = s->start[spk + 1] - s->start[spk];
-    int k = (int)(vc_rng_u32(rng) % (uint32_t)n);
+    int k = (int)(vcu_rng_u32(rng) % (uint32_t)n);
     it->u = utt[k];
     it->us = it->u;
     /* usable utterances are >= T frames, so these cannot fail */
-    vc_status st = vc_features_sample_segment(fs, it->u, T, rng, &it->t);
+    vc_status st = vci_features_sample_segment(fs, it->u, T, rng, &it->t);
     VC_ASSERT(st == VC_OK);
     if (other_utt && n > 1) { /* one of the n - 1 others, uniformly */
-        int j = (int)(vc_rng_u32(rng) % (uint32_t)(n - 1));
+        int j = (int)(vcu_rng_u32(rng) % (uint32_t)(n - 1));
         it->us = utt[j >= k ? j + 1 : j];
     }
-    st = vc_features_sample_segment(fs, it->us, Ts, rng, &it->ts);
+    st = vci_features_sample_segment(fs, it->us, Ts, rng, &it->ts);
     VC_ASSERT(st == VC_OK);
 }
 

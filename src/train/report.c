@@ -38,7 +38,7 @@ void vct_emit_report(trainer *t, int is_validation) {
     vc_train_report r;
     memset(&r, 0, sizeof r);
     double n = t->w_steps > 0 ? (double)t->w_steps : 1.0, el = vct_now() - t->w_t0;
-    vq_health h = vq_health_from_counts(t->win_counts, t->m.cfg.codebook_size);
+    vq_health h = vcn_vq_health_from_counts(t->win_counts, t->m.cfg.codebook_size);
     r.step = t->step;
     r.steps = t->p.steps;
     r.loss = t->w_loss / n;
@@ -50,17 +50,17 @@ void vct_emit_report(trainer *t, int is_validation) {
     r.codes_used = h.used;
     r.codebook_size = t->m.cfg.codebook_size;
     long s = t->step > 0 ? t->step - 1 : 0;
-    r.lr = lr_schedule(s, t->p.lr, t->p.warmup, t->p.steps, VC_LR_COSINE);
+    r.lr = vcn_lr_schedule(s, t->p.lr, t->p.warmup, t->p.steps, VC_LR_COSINE);
     r.seconds_per_step = t->w_steps > 0 ? el / n : 0.0;
     r.frames_per_second = r.seconds_per_step > 0 ? (double)t->B * t->T / r.seconds_per_step : 0.0;
     r.is_validation = is_validation;
     if (t->w_steps > 0 && !is_validation) {
         if (h.perplexity < VCT_COLLAPSE_PERPLEXITY || h.used_share < VCT_COLLAPSE_USED) {
             if (++t->collapse_streak == VCT_COLLAPSE_REPORTS)
-                vc_log(VC_LOG_WARN,
-                       "train: step %ld: codebook collapse? perplexity %.2f, %d of %d codes used "
-                       "for %d reports in a row",
-                       t->step, h.perplexity, h.used, r.codebook_size, VCT_COLLAPSE_REPORTS);
+                vcu_log(VC_LOG_WARN,
+                        "train: step %ld: codebook collapse? perplexity %.2f, %d of %d codes used "
+                        "for %d reports in a row",
+                        t->step, h.perplexity, h.used, r.codebook_size, VCT_COLLAPSE_REPORTS);
         } else {
             t->collapse_streak = 0;
         }
@@ -93,7 +93,7 @@ static vc_status log_cut(const char *path, long step) {
     FILE *in = fopen(path, "rb");
     if (!in) return errno == ENOENT ? VC_OK : VC_ERR_IO;
     vc_atomic_file af;
-    vc_status st = vc_atomic_open(&af, path);
+    vc_status st = vcu_atomic_open(&af, path);
     if (st != VC_OK) {
         fclose(in);
         return st;
@@ -118,22 +118,22 @@ static vc_status log_cut(const char *path, long step) {
     free(line);
     fclose(in);
     if (out && fclose(out) != 0) st = VC_ERR_IO;
-    st = vc_atomic_finish(&af, st);
+    st = vcu_atomic_finish(&af, st);
     if (st == VC_OK && dropped)
-        vc_log(VC_LOG_INFO, "train: log %s cut back to step %ld (%ld later lines dropped)", path,
-               step, dropped);
+        vcu_log(VC_LOG_INFO, "train: log %s cut back to step %ld (%ld later lines dropped)", path,
+                step, dropped);
     return st;
 }
 
 vc_status vct_log_open(trainer *t) {
     if (!*t->log_path) return VC_OK;
     if (t->p.resume && log_cut(t->log_path, t->step) != VC_OK) {
-        vc_log(VC_LOG_ERROR, "train: cannot rewrite log %s", t->log_path);
+        vcu_log(VC_LOG_ERROR, "train: cannot rewrite log %s", t->log_path);
         return VC_ERR_IO;
     }
     t->log = fopen(t->log_path, t->p.resume ? "a" : "w");
     if (!t->log) {
-        vc_log(VC_LOG_ERROR, "train: cannot open log %s: %s", t->log_path, strerror(errno));
+        vcu_log(VC_LOG_ERROR, "train: cannot open log %s: %s", t->log_path, strerror(errno));
         return VC_ERR_IO;
     }
     return VC_OK;

@@ -51,8 +51,8 @@ static vc_status make_config(const char *preset, const char *json, vcm_config *c
     if (jp) {
         if (cJSON_IsString(jp)) snprintf(used, 16, "%s", jp->valuestring);
         if (preset && cJSON_IsString(jp) && strcmp(jp->valuestring, preset) != 0) {
-            vc_log(VC_LOG_ERROR, "train: preset \"%s\" given and the config names preset \"%s\"",
-                   preset, jp->valuestring);
+            vcu_log(VC_LOG_ERROR, "train: preset \"%s\" given and the config names preset \"%s\"",
+                    preset, jp->valuestring);
             st = VC_ERR_ARG;
         }
     } else if (!cJSON_AddStringToObject(root, "preset", name)) {
@@ -98,20 +98,20 @@ static vc_status build_sets(trainer *t) {
             val_u[n_val_u++] = i;
     }
     if (skipped || val_short)
-        vc_log(VC_LOG_INFO,
-               "train: %d training and %d validation utterances shorter than the segment (%d "
-               "frames) are not used",
-               skipped, val_short, t->T);
+        vcu_log(VC_LOG_INFO,
+                "train: %d training and %d validation utterances shorter than the segment (%d "
+                "frames) are not used",
+                skipped, val_short, t->T);
     if (n_train == 0) {
         free(val_u);
-        vc_log(VC_LOG_ERROR,
-               "train: no training utterance has the %d frames a segment needs (%.2f s); use "
-               "longer recordings or a shorter segment",
-               t->T, (double)t->T * t->m.cfg.hop / t->m.cfg.sample_rate);
+        vcu_log(VC_LOG_ERROR,
+                "train: no training utterance has the %d frames a segment needs (%.2f s); use "
+                "longer recordings or a shorter segment",
+                t->T, (double)t->T * t->m.cfg.hop / t->m.cfg.sample_rate);
         return VC_ERR_AUDIO;
     }
-    vc_log(VC_LOG_INFO, "train: %d training utterances of %d speakers, %d for validation", n_train,
-           sp->n, n_val_u);
+    vcu_log(VC_LOG_INFO, "train: %d training utterances of %d speakers, %d for validation", n_train,
+            sp->n, n_val_u);
     if (n_val_u > 0) {
         int per = VCT_VAL_SEGMENTS / t->B;
         t->n_val = t->B * (per > 0 ? per : 1);
@@ -121,16 +121,16 @@ static vc_status build_sets(trainer *t) {
             return VC_ERR_NOMEM;
         }
         vc_rng r;
-        vc_rng_seed(&r, t->seed ^ VCT_SEED_VAL);
+        vcu_rng_seed(&r, t->seed ^ VCT_SEED_VAL);
         for (int k = 0; k < t->n_val; k++) { /* round robin over the validation utterances */
             vct_item *it = &t->val[k];
             it->u = it->us = val_u[k % n_val_u];
-            vc_status st = vc_features_sample_segment(&t->fs, it->u, t->T, &r, &it->t);
-            if (st == VC_OK) st = vc_features_sample_segment(&t->fs, it->u, t->Ts, &r, &it->ts);
+            vc_status st = vci_features_sample_segment(&t->fs, it->u, t->T, &r, &it->t);
+            if (st == VC_OK) st = vci_features_sample_segment(&t->fs, it->u, t->Ts, &r, &it->ts);
             VC_ASSERT(st == VC_OK);
         }
     } else {
-        vc_log(VC_LOG_WARN, "train: no usable validation utterance: validation is skipped");
+        vcu_log(VC_LOG_WARN, "train: no usable validation utterance: validation is skipped");
     }
     free(val_u);
     return VC_OK;
@@ -141,7 +141,7 @@ static vc_status lin_stats(trainer *t) {
     vct_item *items = malloc(sizeof *items * (size_t)n);
     if (!items) return VC_ERR_NOMEM;
     vc_rng r;
-    vc_rng_seed(&r, t->seed ^ VCT_SEED_LIN);
+    vcu_rng_seed(&r, t->seed ^ VCT_SEED_LIN);
     for (int i = 0; i < n; i++) vct_draw_item(&t->fs, &t->spk, t->T, t->Ts, 0, &r, &items[i]);
     vc_status st =
         vct_lin_stats(t->fe, &t->fs, items, n, t->T, &t->sc, t->m.lin_mean, t->m.lin_std);
@@ -167,8 +167,8 @@ static vc_status init_codebook(trainer *t) {
         memcpy(z + (size_t)k * per, t->ws.z.v, sizeof(float) * per);
     }
     if (st == VC_OK)
-        vq_init_from_data(&t->m.vq, VC_VQ_INIT_KMEANS, VCT_KMEANS_ITERS, z, NB * t->B, t->T2,
-                          &t->rng, idx, t->vq_scratch);
+        vcn_vq_init_from_data(&t->m.vq, VC_VQ_INIT_KMEANS, VCT_KMEANS_ITERS, z, NB * t->B, t->T2,
+                              &t->rng, idx, t->vq_scratch);
     free(z);
     free(idx);
     return st;
@@ -204,7 +204,7 @@ static vc_status check_params(const vc_train_params *p) {
         bad = "augment_warp (< 0.5), augment_pitch (<= 12), augment_eq_db (<= 24)";
     for (int i = 0; !bad && i < p->n_data_dirs; i++)
         if (!p->data_dirs[i]) bad = "data_dirs";
-    if (bad) vc_log(VC_LOG_ERROR, "train: invalid parameter: %s", bad);
+    if (bad) vcu_log(VC_LOG_ERROR, "train: invalid parameter: %s", bad);
     return bad ? VC_ERR_ARG : VC_OK;
 }
 
@@ -235,10 +235,10 @@ static vci_run run_of(const vc_train_params *p, const char *preset) {
  * training-data option means "the preset's", which never conflicts. */
 static int conflict(const char *ckpt, const char *what, double mine, double theirs, int any) {
     if (mine == theirs || (any && mine < 0)) return 0;
-    vc_log(VC_LOG_ERROR,
-           "train: checkpoint %s was trained with %s %.9g; asked for %.9g (leave the option out: "
-           "a resume takes the run settings from the checkpoint)",
-           ckpt, what, theirs, mine);
+    vcu_log(VC_LOG_ERROR,
+            "train: checkpoint %s was trained with %s %.9g; asked for %.9g (leave the option out: "
+            "a resume takes the run settings from the checkpoint)",
+            ckpt, what, theirs, mine);
     return 1;
 }
 
@@ -304,7 +304,7 @@ vc_status vc_train_resume_params(const char *ckpt, vc_train_params *p) {
     vci_ckpt_state s;
     memset(&s, 0, sizeof s);
     st = vci_checkpoint_read_state(&f, ckpt, &s);
-    safetensors_free(&f);
+    vci_safetensors_free(&f);
     if (st == VC_OK) apply_checkpoint_run(&s, p);
     return st;
 }
@@ -331,10 +331,10 @@ static vc_status resolve_run(trainer *t, st_file *ck, vci_ckpt_state *s, vcm_con
         vcm_config_to_meta(&ccfg, &b);
         for (int i = 0; i < a.n; i++)
             if (strcmp(a.value[i], b.value[i]) != 0) {
-                vc_log(VC_LOG_ERROR,
-                       "train: checkpoint %s has %s = %s, the config asks for %s; resume "
-                       "with the checkpoint's config",
-                       p->resume, b.key[i], b.value[i], a.value[i]);
+                vcu_log(VC_LOG_ERROR,
+                        "train: checkpoint %s has %s = %s, the config asks for %s; resume "
+                        "with the checkpoint's config",
+                        p->resume, b.key[i], b.value[i], a.value[i]);
                 return VC_ERR_ARG;
             }
     }
@@ -357,9 +357,9 @@ void vct_trainer_free(trainer *t) {
     free(t->log_path);
     vcm_workspace_free(&t->ws);
     vcm_model_free(&t->m);
-    adamw_free(&t->opt);
-    vc_feature_set_free(&t->fs);
-    vc_corpus_free(&t->corpus);
+    vcn_adamw_free(&t->opt);
+    vci_feature_set_free(&t->fs);
+    vci_corpus_free(&t->corpus);
     free(t->is_val);
     vc_frontend_free(t->fe);
     vct_scratch_free(&t->sc);
@@ -387,17 +387,17 @@ static vc_status load_data(trainer *t, const vcm_config *c) {
     vc_status st = vc_frontend_init(&fp, &t->fe);
     if (st != VC_OK) return st;
 
-    st = vc_corpus_scan(p->data_dirs, p->n_data_dirs, &t->corpus);
+    st = vci_corpus_scan(p->data_dirs, p->n_data_dirs, &t->corpus);
     if (st != VC_OK) return st;
     vc_feature_stats fst;
-    st = vc_features_build(&t->corpus, t->cache_dir, &fp, 0, p->progress, p->progress_user, &t->fs,
-                           &fst);
+    st = vci_features_build(&t->corpus, t->cache_dir, &fp, 0, p->progress, p->progress_user, &t->fs,
+                            &fst);
     if (st != VC_OK) return st;
-    vc_log(VC_LOG_INFO, "train: features: %d cached, %d computed, %d skipped", fst.hits, fst.misses,
-           fst.skipped);
+    vcu_log(VC_LOG_INFO, "train: features: %d cached, %d computed, %d skipped", fst.hits,
+            fst.misses, fst.skipped);
     t->is_val = calloc((size_t)t->corpus.n_utt, 1);
     if (!t->is_val) return VC_ERR_NOMEM;
-    if (vc_corpus_split(&t->corpus, t->run.val_share, t->seed, t->is_val) < 0) return VC_ERR_ARG;
+    if (vci_corpus_split(&t->corpus, t->run.val_share, t->seed, t->is_val) < 0) return VC_ERR_ARG;
     return build_sets(t);
 }
 
@@ -407,12 +407,12 @@ static vc_status alloc_buffers(trainer *t) {
     int B = t->B, T = t->T, M = c->n_mels, F = c->n_bins, N = c->codebook_size;
     vc_status st = vct_scratch_init(&t->sc, &t->fs, c->n_fft, c->hop, F);
     if (st == VC_OK) st = vcm_workspace_init(&t->ws, &t->m, B, T, t->Ts);
-    if (st == VC_OK) st = adamw_init(&t->opt, t->m.params.total, 0.9f, 0.999f, 1e-8f);
+    if (st == VC_OK) st = vcn_adamw_init(&t->opt, t->m.params.total, 0.9f, 0.999f, 1e-8f);
     const vc_frontend_params *fp = vc_frontend_params_of(t->fe);
     if (st == VC_OK) st = vct_augment_init(&t->aug, &t->run, M, fp->fmin, fp->fmax, T);
     if (st != VC_OK) return st;
-    size_t ns = vq_scratch_size(&t->m.vq, VCT_INIT_BATCHES * B, t->T2);
-    size_t ns1 = vq_scratch_size(&t->m.vq, B, t->T2);
+    size_t ns = vcn_vq_scratch_size(&t->m.vq, VCT_INIT_BATCHES * B, t->T2);
+    size_t ns1 = vcn_vq_scratch_size(&t->m.vq, B, t->T2);
     t->vq_scratch = malloc(sizeof(float) * (ns > ns1 ? ns : ns1));
     t->x = malloc(sizeof(float) * (size_t)B * M * T);
     /* the content input is the target itself unless it is augmented */
@@ -446,9 +446,9 @@ vc_status vct_setup(trainer *t) {
     if (st == VC_OK) st = vcm_model_init(&t->m, &cfg, 1);
     if (st == VC_OK) {
         vc_rng init;
-        vc_rng_seed(&init, t->seed ^ VCT_SEED_INIT);
+        vcu_rng_seed(&init, t->seed ^ VCT_SEED_INIT);
         vcm_model_randomize(&t->m, &init);
-        vc_rng_seed(&t->rng, t->seed);
+        vcu_rng_seed(&t->rng, t->seed);
         st = load_data(t, &cfg);
     }
     if (st == VC_OK) st = alloc_buffers(t);
@@ -458,13 +458,13 @@ vc_status vct_setup(trainer *t) {
         t->opt.step = s.adam_step;
         t->rng.s = s.rng;
         if (st == VC_OK)
-            vc_log(VC_LOG_INFO, "train: resumed from %s at step %ld", p->resume, t->step);
+            vcu_log(VC_LOG_INFO, "train: resumed from %s at step %ld", p->resume, t->step);
     } else if (st == VC_OK) {
-        st = vc_features_mel_stats(&t->fs, t->is_val, t->m.mel_mean, t->m.mel_std);
+        st = vci_features_mel_stats(&t->fs, t->is_val, t->m.mel_mean, t->m.mel_std);
         if (st == VC_OK) st = lin_stats(t);
         if (st == VC_OK) st = init_codebook(t);
     }
-    safetensors_free(&ck);
+    vci_safetensors_free(&ck);
     if (st == VC_OK) st = vct_log_open(t);
     return st;
 }

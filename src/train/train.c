@@ -108,30 +108,31 @@ static vc_status train_step(trainer *t, vcm_losses *L, int *skipped) {
     if (st != VC_OK) return st;
     vct_augment_batch(&t->aug, &t->rng, t->m.mel_mean, t->m.mel_std, t->x, t->xc, t->B, t->T);
     vc_params *P = &t->m.params;
-    vc_params_zero_grad(P);
+    vcn_params_zero_grad(P);
     vcm_forward_train(&t->m, &t->ws, t->xc, t->pp, t->xs, t->x, t->lin, 1, L);
     vcm_backward(&t->m, &t->ws);
-    double norm = grad_clip_norm(P->grad, P->total, t->run.clip);
+    double norm = vcn_grad_clip_norm(P->grad, P->total, t->run.clip);
     if (!isfinite(norm) || !isfinite(L->total)) {
-        vc_log(VC_LOG_WARN, "train: step %ld: gradient norm %g, loss %g: step skipped", t->step + 1,
-               norm, L->total);
+        vcu_log(VC_LOG_WARN, "train: step %ld: gradient norm %g, loss %g: step skipped",
+                t->step + 1, norm, L->total);
         *skipped = 1;
         return VC_OK;
     }
-    float lr = lr_schedule(t->step, t->run.lr, t->run.warmup, t->p.steps, VC_LR_COSINE);
-    adamw_begin_step(&t->opt);
+    float lr = vcn_lr_schedule(t->step, t->run.lr, t->run.warmup, t->p.steps, VC_LR_COSINE);
+    vcn_adamw_begin_step(&t->opt);
     for (int i = 0; i < P->n; i++) {
-        if (!vc_params_trainable(P, i)) continue; /* the codebook: its EMA owns it */
-        adamw_update(&t->opt, P->data, P->grad, P->offset[i], vc_param_numel(&P->spec[i]), lr,
-                     VCT_WEIGHT_DECAY);
+        if (!vcn_params_trainable(P, i)) continue; /* the codebook: its EMA owns it */
+        vcn_adamw_update(&t->opt, P->data, P->grad, P->offset[i], vcn_param_numel(&P->spec[i]), lr,
+                         VCT_WEIGHT_DECAY);
     }
-    vq_ema_update(&t->m.vq, t->ws.z.v, t->ws.idx, t->B, t->T2, t->vq_scratch);
+    vcn_vq_ema_update(&t->m.vq, t->ws.z.v, t->ws.idx, t->B, t->T2, t->vq_scratch);
     if ((t->step + 1) % VCT_RESEED_EVERY == 0) {
         float thr = VCT_RESEED_SHARE * (float)t->B * (float)t->T2 / (float)t->m.cfg.codebook_size;
-        int n = vq_reseed_dead(&t->m.vq, t->ws.z.v, t->B, t->T2, thr, &t->rng);
-        if (n > 0) vc_log(VC_LOG_DEBUG, "train: step %ld: %d dead codes re-seeded", t->step + 1, n);
+        int n = vcn_vq_reseed_dead(&t->m.vq, t->ws.z.v, t->B, t->T2, thr, &t->rng);
+        if (n > 0)
+            vcu_log(VC_LOG_DEBUG, "train: step %ld: %d dead codes re-seeded", t->step + 1, n);
     }
-    vq_counts(&t->m.vq, t->counts, t->ws.idx, t->B, t->T2);
+    vcn_vq_counts(&t->m.vq, t->counts, t->ws.idx, t->B, t->T2);
     for (int i = 0; i < t->m.cfg.codebook_size; i++) t->win_counts[i] += t->counts[i];
     return VC_OK;
 }
@@ -157,7 +158,7 @@ static vc_status save_model(const trainer *t) {
                         "vconv.version",      VC_VERSION_STRING,
                         "vconv.train_date",   date};
     vc_status st = vcm_model_save(t->p.out_model, &t->m, kv, 4, 0);
-    if (st != VC_OK) vc_log(VC_LOG_ERROR, "train: cannot write model %s", t->p.out_model);
+    if (st != VC_OK) vcu_log(VC_LOG_ERROR, "train: cannot write model %s", t->p.out_model);
     free(corpus);
     return st;
 }
@@ -174,8 +175,8 @@ static vc_status finish(trainer *t, int stopped) {
     if (st == VC_OK) st = vci_checkpoint_write(t->ckpt_path, &t->m, &t->opt, &s);
     if (st == VC_OK && (!stopped || t->p.save_on_interrupt)) st = save_model(t);
     if (st == VC_OK && stopped)
-        vc_log(VC_LOG_INFO, "train: stopped at step %ld; checkpoint %s%s", t->step, t->ckpt_path,
-               t->p.save_on_interrupt ? "; model written" : "; no model written");
+        vcu_log(VC_LOG_INFO, "train: stopped at step %ld; checkpoint %s%s", t->step, t->ckpt_path,
+                t->p.save_on_interrupt ? "; model written" : "; no model written");
     return st;
 }
 

@@ -2,10 +2,11 @@
  *
  * Each render solves the phase of frames [g0, g1) = [t0, t1) widened by GL_MARGIN frames either
  * side (within the window and the output). From the second chunk on, the audio already written
- * over [g0, t0) is a fixed prefix the solution continues (griffin_lim_prefix), and the solution
+ * over [g0, t0) is a fixed prefix the solution continues (vcd_griffin_lim_prefix), and the solution
  * goes into y from the prefix's last CHUNK_FADE hops on, crossfaded there from the prefix, where
  * the two are coherent. The frames past t1 are written provisionally; the next chunk starts from
- * them. The harmonic kind first shapes the magnitude with excitation_shape at the frames' F0. */
+ * them. The harmonic kind first shapes the magnitude with vcd_excitation_shape at the frames' F0.
+ */
 #include "dsp/excitation.h"
 #include "dsp/griffinlim.h"
 #include "model/audio_contract.h"
@@ -24,15 +25,16 @@ typedef struct gl_state {
     vc_vocoder_params gl;
     stft stft;    /* plans and scratch of this vocoder */
     float *mag;   // (max_frames, F) the frames being rendered, as a magnitude
-    float *exc;   // (2 F) excitation_shape scratch
+    float *exc;   // (2 F) vcd_excitation_shape scratch
     float *audio; // (max_frames * hop) the rendered span
-    float *gl_ws; // Griffin-Lim's spectra and prefix for max_frames (griffin_lim_scratch_floats)
+    float
+        *gl_ws; // Griffin-Lim's spectra and prefix for max_frames (vcd_griffin_lim_scratch_floats)
 } gl_state;
 
 static void gl_free(void *state) {
     gl_state *g = state;
     if (!g) return;
-    stft_free(&g->stft);
+    vcd_stft_free(&g->stft);
     free(g->mag);
     free(g);
 }
@@ -49,9 +51,9 @@ static vc_status gl_init_kind(const vcv_setup *s, void **state, int harmonic) {
     g->gl.progress = NULL;
     size_t nm = (size_t)s->max_frames * g->F, ne = 2 * (size_t)g->F;
     size_t na = (size_t)s->max_frames * (size_t)s->hop;
-    size_t nw = griffin_lim_scratch_floats(s->max_frames, g->F, (size_t)GL_MARGIN * s->hop);
+    size_t nw = vcd_griffin_lim_scratch_floats(s->max_frames, g->F, (size_t)GL_MARGIN * s->hop);
     g->mag = malloc(sizeof(float) * (nm + ne + na + nw)); /* one block: mag, exc, audio, gl */
-    vc_status st = g->mag ? stft_init(&g->stft, s->n_fft, s->hop) : VC_ERR_NOMEM;
+    vc_status st = g->mag ? vcd_stft_init(&g->stft, s->n_fft, s->hop) : VC_ERR_NOMEM;
     if (st != VC_OK) {
         gl_free(g);
         return st;
@@ -72,7 +74,7 @@ static vc_status harmonic_init(const vcv_setup *s, void **state) {
 
 static vc_status gl_render(void *state, const vcv_frames *fr, int t0, int t1, float *y, size_t n) {
     gl_state *g = state;
-    const int F = g->F, hop = g->hop, T = stft_n_frames(n, hop);
+    const int F = g->F, hop = g->hop, T = vcd_stft_n_frames(n, hop);
     const int w1 = fr->first + fr->T < T ? fr->first + fr->T : T;
     int g0 = t0 - GL_MARGIN > fr->first ? t0 - GL_MARGIN : fr->first;
     int g1 = t1 + GL_MARGIN < w1 ? t1 + GL_MARGIN : w1, Tg = g1 - g0;
@@ -81,13 +83,13 @@ static vc_status gl_render(void *state, const vcv_frames *fr, int t0, int t1, fl
     memcpy(g->mag, fr->log_env + (size_t)(g0 - fr->first) * F, sizeof(float) * (size_t)Tg * F);
     vcm_magnitude(g->mag, (size_t)Tg * F);
     if (g->harmonic)
-        excitation_shape(g->mag, Tg, F, fr->f0 + (g0 - fr->first), fr->voicing + (g0 - fr->first),
-                         g->bin_hz, g->exc);
+        vcd_excitation_shape(g->mag, Tg, F, fr->f0 + (g0 - fr->first),
+                             fr->voicing + (g0 - fr->first), g->bin_hz, g->exc);
     size_t s0 = (size_t)g0 * hop, nw = g1 == T ? n - s0 : (size_t)(Tg - 1) * hop;
     size_t fixed = (size_t)(t0 - g0) * hop;
     if (fixed) memcpy(g->audio, y + s0, fixed * sizeof(float));
     vc_status st =
-        griffin_lim_prefix_ws(&g->stft, g->audio, nw, g->mag, Tg, &g->gl, fixed, g->gl_ws);
+        vcd_griffin_lim_prefix_ws(&g->stft, g->audio, nw, g->mag, Tg, &g->gl, fixed, g->gl_ws);
     if (st != VC_OK) return st;
     size_t fade_n = fixed < (size_t)CHUNK_FADE * hop ? fixed : (size_t)CHUNK_FADE * hop;
     for (size_t i = fixed - fade_n; i < nw; i++) {

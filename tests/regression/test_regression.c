@@ -56,7 +56,7 @@ static void forward(figures *f) {
     vcm_model m;
     CHECK(vcm_model_init(&m, &c, 0) == VC_OK);
     vc_rng r;
-    vc_rng_seed(&r, 1);
+    vcu_rng_seed(&r, 1);
     vcm_model_randomize(&m, &r);
     vcm_workspace ws;
     CHECK(vcm_workspace_init(&ws, &m, 1, FWD_T, FWD_T) == VC_OK);
