@@ -1,6 +1,6 @@
 /* libFuzzer target for the model file reader: any bytes through vci_safetensors_parse, every tensor
  * read as F32, then the same bytes as a model file for a small parameter table
- * (vc_params_load_buffer). Must never crash, leak or trip a sanitizer. */
+ * (vci_params_read). Must never crash, leak or trip a sanitizer. */
 #include "io/params_file.h"
 #include "io/safetensors.h"
 
@@ -48,13 +48,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     } else {
         VC_ASSERT(st == VC_ERR_FORMAT && f.n_tensors == 0 && f.tensors == NULL);
     }
-    vci_safetensors_free(&f);
-
     vc_params p;
-    if (vcn_params_init(&p, fuzz_table, 2, 0) == VC_OK) {
-        st = vc_params_load_buffer(bytes, size, &p);
+    if (st == VC_OK && vcn_params_init(&p, fuzz_table, 2, 0) == VC_OK) {
+        st = vci_params_read(&f, "<fuzz>", &p);
         VC_ASSERT(st == VC_OK || st == VC_ERR_FORMAT || st == VC_ERR_VERSION || st == VC_ERR_SHAPE);
         vcn_params_free(&p);
     }
+    vci_safetensors_free(&f);
     return 0;
 }

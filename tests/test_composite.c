@@ -28,6 +28,20 @@
 enum { B = 2, C = 3, T = 10, H = 4, S = 2 * C, T2 = 2 * T, CC = H + S };
 #define EPS_NORM 1e-5f
 
+/* Broadcast over time, out[b, s, t] = inp[b, s] (the speaker vector beside every frame); its
+ * backward sums dout over time into dinp. */
+static void expand_forward(float *out, const float *inp, int nb, int ns, int nt) {
+    for (int i = 0; i < nb * ns; i++)
+        for (int t = 0; t < nt; t++) out[(size_t)i * nt + t] = inp[i];
+}
+static void expand_backward(float *dinp, const float *dout, int nb, int ns, int nt) {
+    for (int i = 0; i < nb * ns; i++) {
+        double sum = 0.0;
+        for (int t = 0; t < nt; t++) sum += dout[(size_t)i * nt + t];
+        dinp[i] += (float)sum;
+    }
+}
+
 static const vc_param_spec table[] = {
     {"conv_a.w", 3, {H, C, 3}, VC_INIT_UNIFORM, 1.0f, C * 3, 1},
     {"conv_a.b", 1, {H}, VC_INIT_UNIFORM, 1.0f, C * 3, 1},

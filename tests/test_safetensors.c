@@ -345,6 +345,15 @@ static vc_status save_variant(const char *path, const vc_params *p, int skip, in
     return st;
 }
 
+/* A parameter file read the way the model loader reads one: parsed, then filled by name. */
+static vc_status load_params(const char *path, vc_params *p) {
+    st_file f;
+    vc_status st = vci_safetensors_load(path, &f);
+    if (st == VC_OK) st = vci_params_read(&f, path, p);
+    vci_safetensors_free(&f);
+    return st;
+}
+
 static void test_params(const char *dir, vc_rng *rng, log_capture *lc) {
     char path[1024];
     join(path, sizeof path, dir, "model.safetensors");
@@ -354,7 +363,7 @@ static void test_params(const char *dir, vc_rng *rng, log_capture *lc) {
     vcn_params_randomize(&p, rng);
     const char *meta[] = {"vconv.sample_rate", "16000", "vconv.train_steps", "10"};
     CHECK(vci_params_save(path, &p, meta, 2, 0) == VC_OK);
-    CHECK(vc_params_load(path, &q) == VC_OK);
+    CHECK(load_params(path, &q) == VC_OK);
     for (int i = 0; i < N_TABLE; i++)
         check_tensor(table[i].name, vcn_params_data(&q, i), vcn_params_data(&p, i),
                      vcn_param_numel(&table[i]), 0.0, 0.0); /* F32: exact */
@@ -367,12 +376,15 @@ static void test_params(const char *dir, vc_rng *rng, log_capture *lc) {
     const char *own_version[] = {VC_META_FORMAT_VERSION, "9"};
     CHECK(vci_params_save(path, &p, own_version, 1, 0) == VC_ERR_ARG);
 
-    /* F16 through the buffer entry point. */
+    /* F16 through the in-memory parser. */
     CHECK(vci_params_save(path, &p, NULL, 0, 1) == VC_OK);
     size_t size;
     unsigned char *img = read_bytes(path, &size);
     memset(q.data, 0, q.total * sizeof(float));
-    CHECK(img && vc_params_load_buffer(img, size, &q) == VC_OK);
+    st_file fm;
+    CHECK(img && vci_safetensors_parse(img, size, &fm) == VC_OK);
+    CHECK(vci_params_read(&fm, "<memory>", &q) == VC_OK);
+    vci_safetensors_free(&fm);
     free(img);
     for (int i = 0; i < N_TABLE; i++) /* 2^-11 relative: half precision; 2^-25 absolute: the
                                          spacing of half subnormals, for values near 0 */
@@ -410,7 +422,7 @@ static void test_params(const char *dir, vc_rng *rng, log_capture *lc) {
         CHECK(save_variant(path, &p, cases[c].skip, cases[c].extra, cases[c].reshape,
                            cases[c].nan_row, cases[c].meta, cases[c].meta ? 1 : 0) == VC_OK);
         capture_reset(lc);
-        vc_status st = vc_params_load(path, &q);
+        vc_status st = load_params(path, &q);
         if (st != cases[c].want || !strstr(lc->all, cases[c].log))
             fprintf(stderr, "params case %s: status %d, log:\n%s", cases[c].what, (int)st, lc->all);
         CHECK(st == cases[c].want);
@@ -419,10 +431,9 @@ static void test_params(const char *dir, vc_rng *rng, log_capture *lc) {
     }
     /* The same well-formed variant loads: the harness itself is sound. */
     CHECK(save_variant(path, &p, -1, 0, -1, -1, v1, 1) == VC_OK);
-    CHECK(vc_params_load(path, &q) == VC_OK);
-    CHECK(vc_params_load(NULL, &q) == VC_ERR_ARG);
+    CHECK(load_params(path, &q) == VC_OK);
     join(path, sizeof path, dir, "does-not-exist.safetensors");
-    CHECK(vc_params_load(path, &q) == VC_ERR_IO);
+    CHECK(load_params(path, &q) == VC_ERR_IO);
     free(saved);
     vcn_params_free(&p);
     vcn_params_free(&q);
@@ -680,8 +691,8 @@ static void test_mutations(const char *dir, vc_rng *rng) {
         } else {
             odd++;
         }
+        if (st == VC_OK) st = vci_params_read(&f, "<memory>", &p);
         vci_safetensors_free(&f);
-        st = vc_params_load_buffer(img, n, &p);
         if (st == VC_ERR_VERSION || st == VC_ERR_SHAPE) outcomes[2]++;
         if (st == VC_OK) outcomes[3]++;
         if (st != VC_OK && st != VC_ERR_FORMAT && st != VC_ERR_VERSION && st != VC_ERR_SHAPE) odd++;

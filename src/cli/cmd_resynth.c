@@ -10,6 +10,38 @@ static const char *const from_choices[] = {"linear", "mel", NULL};
 enum { VOCODER_GL = 0, VOCODER_WORLD = 1 };
 static const char *const vocoder_choices[] = {"gl", "world", NULL};
 
+/* Opens out_path as the audio output of in_name, checked before any work. EXIT_OK, or the
+ * one-line error with *o discarded. */
+static int open_audio_output(cli_common *common, const char *cmd, cli_output *o,
+                             const char *out_path, const char *in_name, vc_audio_encoding enc,
+                             int rate) {
+    const char *inputs[1] = {in_name};
+    int rc = cli_output_open(o, cmd, out_path, inputs, 1, CLI_OUT_AUDIO);
+    if (rc == EXIT_OK) rc = cli_output_check_audio(common, cmd, o, enc, rate);
+    if (rc != EXIT_OK) cli_output_discard(o);
+    return rc;
+}
+
+/* Analyses in and rebuilds it into *out (allocated here) with the chosen vocoder; *sc_db is the
+ * spectral convergence. EXIT_OK, or the one-line error naming the input. */
+static int resynth_run(cli_common *common, const char *in_name, vc_frontend *fe, const vc_audio *in,
+                       vc_resynth_source source, vc_vocoder_params *vp, vc_audio *out,
+                       double *sc_db) {
+    out->samples = calloc(in->n_samples, sizeof *out->samples);
+    out->n_samples = in->n_samples;
+    out->sample_rate = in->sample_rate;
+    if (!out->samples) return cli_fail(common, "resynth", in_name, VC_ERR_NOMEM);
+    /* Progress only where the wait is noticeable: Griffin-Lim runs at about 50x real time. */
+    cli_progress progress;
+    cli_progress_init(&progress, common, "griffin-lim",
+                      (double)in->n_samples / in->sample_rate >= 60.0);
+    vp->progress = cli_progress_update;
+    vp->progress_user = &progress;
+    vc_status st = vc_resynthesize(fe, in->samples, in->n_samples, source, vp, out->samples, sc_db);
+    cli_progress_done(&progress);
+    return st == VC_OK ? EXIT_OK : cli_fail(common, "resynth", in_name, st);
+}
+
 int cmd_resynth(int argc, char **argv) {
     const char *out_path = NULL;
     vc_vocoder_params vp = vc_vocoder_default_params();
@@ -56,17 +88,11 @@ int cmd_resynth(int argc, char **argv) {
         out_path = derived;
     }
 
-    const char *inputs[1] = {pos[0]};
     vc_audio_encoding enc = float_out ? VC_AUDIO_FLOAT : VC_AUDIO_PCM16;
+    if (!out_rate) out_rate = vc_frontend_default_params().sample_rate;
     cli_output output;
-    int rc = cli_output_open(&output, cmd.name, out_path, inputs, 1, CLI_OUT_AUDIO);
-    vc_frontend_params analysis = vc_frontend_default_params();
-    if (!out_rate) out_rate = analysis.sample_rate;
-    if (rc == EXIT_OK) rc = cli_output_check_audio(&common, cmd.name, &output, enc, out_rate);
-    if (rc != EXIT_OK) {
-        cli_output_discard(&output);
-        return rc;
-    }
+    int rc = open_audio_output(&common, cmd.name, &output, out_path, pos[0], enc, out_rate);
+    if (rc != EXIT_OK) return rc;
 
     double t0 = cli_now_seconds();
     vc_frontend *fe;
@@ -75,41 +101,21 @@ int cmd_resynth(int argc, char **argv) {
         cli_output_discard(&output);
         return rc;
     }
-    vc_status st;
-    rc = EXIT_RUNTIME;
-    out.samples = calloc(in.n_samples, sizeof *out.samples);
-    out.n_samples = in.n_samples;
-    out.sample_rate = in.sample_rate;
-    if (!out.samples) {
-        rc = cli_fail(&common, cmd.name, pos[0], VC_ERR_NOMEM);
-        goto done;
-    }
-    /* Progress only where the wait is noticeable: Griffin-Lim runs at about 50x real time. */
-    cli_progress progress;
-    cli_progress_init(&progress, &common, "griffin-lim",
-                      (double)in.n_samples / in.sample_rate >= 60.0);
-    vp.progress = cli_progress_update;
-    vp.progress_user = &progress;
     double sc_db = 0.0;
     vc_resynth_source source = from == FROM_MEL ? VC_RESYNTH_MEL : VC_RESYNTH_LINEAR;
     if (vocoder == VOCODER_WORLD) source = VC_RESYNTH_WORLD;
-    st = vc_resynthesize(fe, in.samples, in.n_samples, source, &vp, out.samples, &sc_db);
-    cli_progress_done(&progress);
-    if (st != VC_OK) {
-        rc = cli_fail(&common, cmd.name, pos[0], st);
-        goto done;
+    rc = resynth_run(&common, pos[0], fe, &in, source, &vp, &out, &sc_db);
+    if (rc == EXIT_OK) rc = cli_output_write_audio(&common, cmd.name, &output, &out, enc, out_rate);
+    if (rc == EXIT_OK) {
+        double seconds = (double)in.n_samples / in.sample_rate, elapsed = cli_now_seconds() - t0;
+        cli_info(&common,
+                 "wrote %s: %.2f s from %s, %d iterations, spectral convergence %.2f dB, "
+                 "%.2f s compute (%.1fx real time)",
+                 out_path, seconds,
+                 vocoder == VOCODER_WORLD ? "world analysis" : from_choices[from],
+                 vocoder == VOCODER_WORLD ? 0 : vp.iters, sc_db, elapsed,
+                 elapsed > 0 ? seconds / elapsed : 0.0);
     }
-    if ((rc = cli_output_write_audio(&common, cmd.name, &output, &out, enc, out_rate)) != EXIT_OK)
-        goto done;
-    double seconds = (double)in.n_samples / in.sample_rate, elapsed = cli_now_seconds() - t0;
-    cli_info(&common,
-             "wrote %s: %.2f s from %s, %d iterations, spectral convergence %.2f dB, "
-             "%.2f s compute (%.1fx real time)",
-             out_path, seconds, vocoder == VOCODER_WORLD ? "world analysis" : from_choices[from],
-             vocoder == VOCODER_WORLD ? 0 : vp.iters, sc_db, elapsed,
-             elapsed > 0 ? seconds / elapsed : 0.0);
-    rc = EXIT_OK;
-done:
     cli_output_discard(&output);
     vc_audio_free(&in);
     vc_audio_free(&out);

@@ -5,6 +5,7 @@
  * checkpoint; a second Ctrl-C aborts at once. */
 #define _POSIX_C_SOURCE 200809L /* sigaction */
 #include "cli.h"
+#include "output.h"
 
 #include <limits.h>
 #include <math.h>
@@ -298,31 +299,37 @@ int cmd_train(int argc, char **argv) {
             "SIGTERM writes the checkpoint (not the model, unless --save-on-interrupt), prints\n"
             "the command that resumes, and exits 130 (143 for SIGTERM); --resume continues bit\n"
             "for bit with the checkpoint's run settings.",
-        .opts = opts,
-        .n_opts = N_TRAIN_OPTS,
+        CLI_OPTIONS(opts),
         .min_positional = 0,
         .max_positional = 0,
     };
     cli_common common;
-    int n = cli_parse(&cmd, argc, argv, &common, NULL);
-    if (n == CLI_HELP_SHOWN) return EXIT_OK;
-    if (n < 0) return -n;
+    int n;
+    if (!cli_begin(&cmd, argc, argv, &common, NULL, &n)) return common.exit_code;
     sentinels(&given); /* the same command line again, over sentinels: what it gave */
     train_options(&given, opts);
-    if (cli_parse(&cmd, argc, argv, &common, NULL) < 0) return EXIT_USAGE;
+    if (!cli_begin(&cmd, argc, argv, &common, NULL, &n)) return common.exit_code;
     if (args.data.n == 0 || !pp->out_model) {
         fprintf(stderr, "vconv train: %s (try 'vconv train --help')\n",
                 args.data.n == 0 ? "at least one --data DIR is needed" : "-o MODEL is needed");
         return EXIT_USAGE;
     }
+    /* The model file is checked like every command's output, before any feature is computed;
+     * the trainer writes it (and the checkpoint and log beside it) itself. */
+    cli_output out;
+    const char *inputs[2] = {pp->resume, args.config_path};
+    if (cli_output_open(&out, cmd.name, pp->out_model, inputs, 2, CLI_OUT_FILE_ONLY) != EXIT_OK) {
+        cli_output_discard(&out);
+        return EXIT_RUNTIME;
+    }
+    pp->out_model = out.target;
     pp->data_dirs = args.data.items;
     pp->n_data_dirs = args.data.n;
     pp->steps = args.steps;
     pp->seed = (uint64_t)args.seed;
     pp->speaker_utterance = args.spk_utt - 1; /* preset -1, same 0, other 1 */
-    if (pp->resume) {
-        int rc = settings_from_checkpoint(&args, &given, &common);
-        if (rc != EXIT_OK) return rc;
-    }
-    return run_training(&args, &common, argc, argv);
+    int rc = pp->resume ? settings_from_checkpoint(&args, &given, &common) : EXIT_OK;
+    if (rc == EXIT_OK) rc = run_training(&args, &common, argc, argv);
+    cli_output_discard(&out);
+    return rc;
 }

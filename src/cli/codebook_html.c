@@ -212,15 +212,9 @@ static int utterance_view(FILE *f, const vc_model *m, const codebook_file *e, in
     return rc;
 }
 
-int codebook_html_write(const char *path, const vc_model *m, const char *model_path,
-                        const vc_codebook_geometry *g, const vc_code_stats *cs, const long *counts,
-                        const codebook_file *files, int n_files, const vc_voice *voice,
-                        const char *voice_name) {
-    char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) return -1;
-    int rc = 0;
+/* The report's head and the table of figures: model, codebook, PCA, usage, speaker. */
+static void html_summary(FILE *f, const char *model_path, const vc_codebook_geometry *g,
+                         const vc_code_stats *cs, int n_files) {
     fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
                "<title>vconv codebook</title>\n<style>body{font-family:sans-serif;margin:2em;"
                "max-width:1300px}table{border-collapse:collapse}td,th{padding:2px 10px;"
@@ -247,8 +241,60 @@ int codebook_html_write(const char *path, const vc_model *m, const char *model_p
                     "code-speaker %.4f (shuffled control %.4f)</td></tr>\n",
                     cs->speakers, cs->nmi, cs->nmi_shuffled);
     }
+    fprintf(f, "</table>\n");
+}
+
+/* The clips of the most used codes, each repeated for 0.5 s in voice. 0, or -1 on failure. */
+static int html_code_clips(FILE *f, const vc_model *m, int n_codes, const long *counts,
+                           const vc_voice *voice, const char *voice_name) {
+    fprintf(f, "<h2>What the most used codes sound like</h2>\n<p>Each clip is one code "
+               "repeated for 0.5 s, decoded with the voice of ");
+    escape(f, voice_name);
+    fprintf(f, " at a level pitch.</p>\n<table class=\"clips\">\n");
+    int rc = 0;
+    int *order = malloc(sizeof(int) * (size_t)n_codes);
+    if (!order) rc = -1;
+    for (int i = 0; rc == 0 && i < n_codes; i++) order[i] = i;
+    for (int k = 0; rc == 0 && k < HTML_CODE_CLIPS && k < n_codes; k++) {
+        for (int j = k + 1; j < n_codes; j++) /* selection of the k-th most used */
+            if (counts[order[j]] > counts[order[k]]) {
+                int t = order[j];
+                order[j] = order[k], order[k] = t;
+            }
+        if (!counts[order[k]]) break;
+        int codes[CLIP_CODES];
+        for (int i = 0; i < CLIP_CODES; i++) codes[i] = order[k];
+        vc_convert_params cp = vc_convert_default_params();
+        vc_audio clip = {0};
+        if (vc_synthesize_codes(m, codes, CLIP_CODES, voice, &cp, &clip) != VC_OK) {
+            rc = -1;
+            break;
+        }
+        fprintf(f,
+                "<tr><td>code %d</td><td>%ld uses</td><td><audio controls "
+                "preload=\"none\" src=\"",
+                order[k], counts[order[k]]);
+        rc = wav_data_uri(f, &clip);
+        fprintf(f, "\"></audio></td></tr>\n");
+        vc_audio_free(&clip);
+    }
+    free(order);
+    fprintf(f, "</table>\n");
+    return rc;
+}
+
+int codebook_html_write(const char *path, const vc_model *m, const char *model_path,
+                        const vc_codebook_geometry *g, const vc_code_stats *cs, const long *counts,
+                        const codebook_file *files, int n_files, const vc_voice *voice,
+                        const char *voice_name) {
+    char tmp[1100];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) return -1;
+    int rc = 0;
+    html_summary(f, model_path, g, cs, n_files);
     fprintf(f,
-            "</table>\n<h2>Codes on their two leading principal axes</h2>\n<p>Marker area "
+            "<h2>Codes on their two leading principal axes</h2>\n<p>Marker area "
             "is proportional to use%s; hover for counts.</p>\n",
             counts ? "; hollow markers are codes never used" : " (no audio given)");
     pca_svg(f, g, counts);
@@ -261,40 +307,7 @@ int codebook_html_write(const char *path, const vc_model *m, const char *model_p
         for (int i = 0; i < n_files && i < HTML_UTTERANCES && rc == 0; i++)
             rc = utterance_view(f, m, &files[i], i);
     }
-    if (counts && voice && rc == 0) {
-        fprintf(f, "<h2>What the most used codes sound like</h2>\n<p>Each clip is one code "
-                   "repeated for 0.5 s, decoded with the voice of ");
-        escape(f, voice_name);
-        fprintf(f, " at a level pitch.</p>\n<table class=\"clips\">\n");
-        int *order = malloc(sizeof(int) * (size_t)g->n);
-        if (!order) rc = -1;
-        for (int i = 0; rc == 0 && i < g->n; i++) order[i] = i;
-        for (int k = 0; rc == 0 && k < HTML_CODE_CLIPS && k < g->n; k++) {
-            for (int j = k + 1; j < g->n; j++) /* selection of the k-th most used */
-                if (counts[order[j]] > counts[order[k]]) {
-                    int t = order[j];
-                    order[j] = order[k], order[k] = t;
-                }
-            if (!counts[order[k]]) break;
-            int codes[CLIP_CODES];
-            for (int i = 0; i < CLIP_CODES; i++) codes[i] = order[k];
-            vc_convert_params cp = vc_convert_default_params();
-            vc_audio clip = {0};
-            if (vc_synthesize_codes(m, codes, CLIP_CODES, voice, &cp, &clip) != VC_OK) {
-                rc = -1;
-                break;
-            }
-            fprintf(f,
-                    "<tr><td>code %d</td><td>%ld uses</td><td><audio controls "
-                    "preload=\"none\" src=\"",
-                    order[k], counts[order[k]]);
-            rc = wav_data_uri(f, &clip);
-            fprintf(f, "\"></audio></td></tr>\n");
-            vc_audio_free(&clip);
-        }
-        free(order);
-        fprintf(f, "</table>\n");
-    }
+    if (counts && voice && rc == 0) rc = html_code_clips(f, m, g->n, counts, voice, voice_name);
     fprintf(f, "<p><small>Written by vconv %s.</small></p>\n</body></html>\n", vc_version());
     if (fclose(f) != 0) rc = -1;
     if (rc == 0 && rename(tmp, path) != 0) rc = -1;

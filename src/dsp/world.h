@@ -56,6 +56,10 @@ float vcd_world_f0_floor(int sample_rate, int n_fft);
 /* Weight of band b at frequency hz (the triangles above). */
 float vcd_world_band_weight(int b, float hz);
 
+/* The weights of every band at the F = n_fft/2 + 1 bins of an n_fft-point spectrum at
+ * sample_rate: w[b F + k]. Analysis and synthesis share it. */
+void vcd_world_band_table(float *w, int F, int n_fft, int sample_rate);
+
 /* Samples each pulse's response starts before the pulse itself: room for the band-limited
  * fractional delay that puts pulses at exact (not sample-rounded) instants. Its sinc tails are
  * 1/(pi k) at k samples; past 32 samples they would wrap, and speech has little energy near

@@ -41,6 +41,13 @@ float vcd_world_band_weight(int b, float hz) {
     return hz >= c[b + 1] ? 0.0f : (c[b + 1] - hz) / (c[b + 1] - c[b]);
 }
 
+void vcd_world_band_table(float *w, int F, int n_fft, int sample_rate) {
+    for (int b = 0; b < VCD_WORLD_BANDS; b++)
+        for (int k = 0; k < F; k++)
+            w[(size_t)b * (size_t)F + (size_t)k] =
+                vcd_world_band_weight(b, (float)k * (float)sample_rate / (float)n_fft);
+}
+
 int vcd_world_is_voiced(float f0, const float *voicing, int t, float f0_floor) {
     if (!isfinite(f0) || f0 <= 0.0f) return 0;
     if (voicing && !(voicing[t] >= 0.5f)) return 0; /* NaN voicing reads as unvoiced */
@@ -68,10 +75,7 @@ vc_status vcd_world_analysis_init(vcd_world_analysis *a, int sample_rate, int n_
         vcd_world_analysis_free(a);
         return VC_ERR_NOMEM;
     }
-    for (int b = 0; b < VCD_WORLD_BANDS; b++)
-        for (int k = 0; k < a->F; k++)
-            a->band_w[(size_t)b * F + (size_t)k] =
-                vcd_world_band_weight(b, (float)k * (float)sample_rate / (float)n_fft);
+    vcd_world_band_table(a->band_w, a->F, n_fft, sample_rate);
     a->r2c = fftwf_plan_dft_r2c_1d(n_fft, a->frame, a->bins, FFTW_ESTIMATE);
     a->c2r = fftwf_plan_dft_c2r_1d(n_fft, a->bins, a->frame, FFTW_ESTIMATE);
     if (!a->r2c || !a->c2r) {

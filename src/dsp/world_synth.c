@@ -26,10 +26,7 @@ vc_status vcd_world_synth_init(vcd_world_synth *s, int sample_rate, int n_fft, i
         vcd_world_synth_free(s);
         return VC_ERR_NOMEM;
     }
-    for (int b = 0; b < VCD_WORLD_BANDS; b++)
-        for (int k = 0; k < s->F; k++)
-            s->band_w[(size_t)b * F + (size_t)k] =
-                vcd_world_band_weight(b, (float)k * (float)sample_rate / (float)n_fft);
+    vcd_world_band_table(s->band_w, s->F, n_fft, sample_rate);
     s->r2c = fftwf_plan_dft_r2c_1d(n_fft, s->buf, s->spec, FFTW_ESTIMATE);
     s->c2r = fftwf_plan_dft_c2r_1d(n_fft, s->spec, s->buf, FFTW_ESTIMATE);
     if (!s->r2c || !s->c2r) {

@@ -130,23 +130,3 @@ vc_status vci_params_read(const st_file *f, const char *what, vc_params *p) {
     free(index);
     return st;
 }
-
-vc_status vc_params_load(const char *path, vc_params *p) {
-    if (!path || !p) return VC_ERR_ARG;
-    st_file f;
-    vc_status st = vci_safetensors_load(path, &f);
-    if (st != VC_OK) return st;
-    st = vci_params_read(&f, path, p);
-    vci_safetensors_free(&f);
-    return st;
-}
-
-vc_status vc_params_load_buffer(const void *data, size_t size, vc_params *p) {
-    if (!data || !p) return VC_ERR_ARG;
-    st_file f;
-    vc_status st = vci_safetensors_parse(data, size, &f);
-    if (st != VC_OK) return st;
-    st = vci_params_read(&f, "<memory>", p);
-    vci_safetensors_free(&f);
-    return st;
-}

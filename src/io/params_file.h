@@ -33,12 +33,8 @@
 VC_WARN_UNUSED vc_status vci_params_save(const char *path, const vc_params *p,
                                          const char *const *meta_kv, int n_meta, int f16);
 
-/* Fill p (already built from the table with vcn_params_init) from the file at path. */
-VC_WARN_UNUSED vc_status vc_params_load(const char *path, vc_params *p);
-/* The same from a file image in memory (tests, fuzzing). */
-VC_WARN_UNUSED vc_status vc_params_load_buffer(const void *data, size_t size, vc_params *p);
-/* The same from an already parsed file, for loaders that read its metadata first; what names
- * the file in log lines. */
+/* Fill p (already built from the table with vcn_params_init) from a parsed file (loaders read
+ * its metadata first); what names the file in log lines. */
 VC_WARN_UNUSED vc_status vci_params_read(const st_file *f, const char *what, vc_params *p);
 
 #endif

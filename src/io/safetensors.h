@@ -34,7 +34,7 @@
  * by the parser, so parsing stays O(header).
  *
  * __metadata__ keys of vconv model files (all values are strings, numbers in decimal):
- *   vconv.format_version   required by vc_params_load; VC_FORMAT_VERSION in params_file.h
+ *   vconv.format_version   required by vci_params_read; VC_FORMAT_VERSION in params_file.h
  *   vconv.<field>          the model's configuration, one key per field of vcm_config
  *                          (src/model/config.h: sample_rate, n_fft, hop, n_mels, n_bins,
  *                          channels, ..., activation, beta, ema_decay), decimal strings

@@ -20,16 +20,6 @@ void vcn_relu_backward(float *dinp, const float *dout, const float *inp, size_t 
         if (inp[i] > 0.0f) dinp[i] += dout[i];
 }
 
-void leaky_relu_forward(float *out, const float *inp, size_t n, float slope) {
-#pragma omp parallel for if (n >= ACT_PAR_MIN)
-    for (size_t i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : slope * inp[i];
-}
-
-void leaky_relu_backward(float *dinp, const float *dout, const float *inp, size_t n, float slope) {
-#pragma omp parallel for if (n >= ACT_PAR_MIN)
-    for (size_t i = 0; i < n; i++) dinp[i] += inp[i] > 0.0f ? dout[i] : slope * dout[i];
-}
-
 #define GELU_SCALE 0.7978845608028654f /* sqrt(2 / pi) */
 #define GELU_CUBE 0.044715f
 
@@ -134,20 +124,5 @@ void vcn_concat_backward(float *da, float *db, const float *dout, int B, int C1,
         const float *d = dout + i * (na + nb); // (C1 + C2, T)
         if (da) vcn_add_backward(da + i * na, NULL, d, na);
         if (db) vcn_add_backward(db + i * nb, NULL, d + na, nb);
-    }
-}
-
-void expand_forward(float *out, const float *inp, int B, int S, int T) {
-#pragma omp parallel for
-    for (int bs = 0; bs < B * S; bs++)
-        for (int t = 0; t < T; t++) out[(size_t)bs * T + t] = inp[bs];
-}
-
-void expand_backward(float *dinp, const float *dout, int B, int S, int T) {
-#pragma omp parallel for
-    for (int bs = 0; bs < B * S; bs++) {
-        double s = 0.0;
-        for (int t = 0; t < T; t++) s += dout[(size_t)bs * T + t];
-        dinp[bs] += (float)s;
     }
 }

@@ -2,9 +2,9 @@
  *
  * Elementwise ops work on n floats of any shape. Backward functions add into their gradients
  * (a NULL gradient pointer, where allowed, skips that input) and never run in place
- * (dinp != dout). Forwards of the elementwise ops may run in place (out == inp); relu and
- * leaky_relu (slope >= 0) then still have a backward, because their output is positive exactly
- * where their input is, so the output can be passed as inp. GELU's backward needs the true
+ * (dinp != dout). Forwards of the elementwise ops may run in place (out == inp); relu then
+ * still has a backward, because its output is positive exactly where its input is, so the
+ * output can be passed as inp. GELU's backward needs the true
  * input, so an in-place GELU forward has no backward.
  */
 #ifndef VC_NN_ACT_H
@@ -17,10 +17,6 @@
 /* out = max(x, 0); the derivative at 0 is taken as 0. */
 void vcn_relu_forward(float *out, const float *inp, size_t n);
 void vcn_relu_backward(float *dinp, const float *dout, const float *inp, size_t n);
-
-/* out = x > 0 ? x : slope * x; the derivative at 0 is taken as slope. */
-void leaky_relu_forward(float *out, const float *inp, size_t n, float slope);
-void leaky_relu_backward(float *dinp, const float *dout, const float *inp, size_t n, float slope);
 
 /* GELU, tanh approximation (GPT-2, llm.c):
  * 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
@@ -48,10 +44,5 @@ void vcn_pool_backward(float *dinp, const float *dout, const float *inp, int B, 
  * the two slices of dout into da and db (either may be NULL). */
 void vcn_concat_forward(float *out, const float *a, const float *b, int B, int C1, int C2, int T);
 void vcn_concat_backward(float *da, float *db, const float *dout, int B, int C1, int C2, int T);
-
-/* Broadcast over time: out[b, s, t] = inp[b, s]; out (B, S, T), inp (B, S). Backward sums dout
- * over time into dinp (B, S). */
-void expand_forward(float *out, const float *inp, int B, int S, int T);
-void expand_backward(float *dinp, const float *dout, int B, int S, int T);
 
 #endif

@@ -30,10 +30,6 @@ double vcn_l1_loss(const float *pred, const float *target, size_t n) {
     return loss_sum(pred, target, n, 0);
 }
 
-double mse_loss(const float *pred, const float *target, size_t n) {
-    return loss_sum(pred, target, n, 1);
-}
-
 void vcn_l1_loss_backward(float *dpred, const float *pred, const float *target, size_t n,
                           float scale) {
     float g = (float)((double)scale / (double)n);
@@ -44,11 +40,4 @@ void vcn_l1_loss_backward(float *dpred, const float *pred, const float *target, 
         else if (pred[i] < target[i])
             dpred[i] -= g;
     }
-}
-
-void mse_loss_backward(float *dpred, const float *pred, const float *target, size_t n,
-                       float scale) {
-    float g = (float)(2.0 * (double)scale / (double)n);
-#pragma omp parallel for if (n >= LOSS_PAR_MIN)
-    for (size_t i = 0; i < n; i++) dpred[i] += g * (pred[i] - target[i]);
 }

@@ -3,6 +3,8 @@
 # pkg-config file with which an outside program compiles, links and runs.
 # With the bundled model, the installed binary finds it in PREFIX/share/vconv and converts.
 # The README's library example builds with the command the README gives, and converts.
+# Every external symbol of the installed library carries the project prefix, public or internal
+# by its name: vc_ only for what the installed vconv.h declares, vc<module>_ for the rest.
 # usage: test_install.sh BUILD_DIR C_COMPILER SOURCE_DIR
 set -euo pipefail
 build=$1 cc=$2 src=$3
@@ -16,6 +18,15 @@ done
 pc=$(find "$prefix" -name vconv.pc)
 lib=$(find "$prefix" -name libvconv.a)
 [ -n "$pc" ] && [ -n "$lib" ] || { echo "FAIL: vconv.pc or libvconv.a not installed" >&2; exit 1; }
+# Symbol hygiene: nm on the installed archive; the header's declarations without its comments.
+syms=$(nm -g --defined-only "$lib" | awk 'NF == 3 { print $3 }' | sort -u)
+[ -n "$syms" ] || { echo "FAIL: nm lists no symbols in $lib" >&2; exit 1; }
+declared=$("$cc" -E -P -I"$prefix/include" -x c "$prefix/include/vconv/vconv.h" |
+  grep -oE '\bvc_[A-Za-z0-9_]+' | sort -u)
+unprefixed=$(grep -vE '^vc[a-z]*_' <<<"$syms" || true)
+[ -z "$unprefixed" ] || { echo "FAIL: libvconv.a exports names without the vc prefix:" $unprefixed >&2; exit 1; }
+undeclared=$(grep -E '^vc_' <<<"$syms" | comm -23 - <(echo "$declared") || true)
+[ -z "$undeclared" ] || { echo "FAIL: libvconv.a exports vc_ names vconv.h does not declare (internal names take a module prefix):" $undeclared >&2; exit 1; }
 "$prefix/bin/vconv" --version | grep -q '^vconv ' || { echo "FAIL: installed vconv runs" >&2; exit 1; }
 cat >"$prefix/use.c" <<'C'
 #include <vconv/vconv.h>
@@ -35,7 +46,7 @@ export PKG_CONFIG_PATH=$(dirname "$pc")
 "$cc" -std=c11 -Wall -Werror "$prefix/use.c" $(pkg-config --cflags --libs --static vconv) \
   -o "$prefix/use"
 "$prefix/use" >/dev/null
-n=4
+n=6
 # The README's library example, its program and its build line exactly as written there.
 readme_block() { # LANG: the fenced block of that language between the example's markers
   sed -n '/<!-- library-example begin -->/,/<!-- library-example end -->/p' "$src/README.md" |

@@ -61,6 +61,24 @@ no_temp
 # later checks start from intact inputs even when these failed (cp writes in place: links stay)
 cp src.orig src.wav; cp ref.orig ref.wav; cp model.orig model.safetensors
 
+# --- train: its model file is checked like any output, before feature extraction (no cache)
+printf '{"codebook_size": 64}' >cfg.json; cp cfg.json cfg.orig
+printf 'not a checkpoint' >old.ckpt; cp old.ckpt ckpt.orig
+train=("$vconv" train -q --data "$samples" --preset tiny --steps 2 --batch 2 --segment 32 --cache tcache)
+run 1 "train -o its --config file" -- "${train[@]}" --config cfg.json -o cfg.json
+says "train -o its --config file" "same file as the input"
+check "train -o its --config file leaves it intact" cmp -s cfg.json cfg.orig
+check "train -o its --config file stops before features" test ! -e tcache
+run 1 "train -o its --resume checkpoint" -- "${train[@]}" --resume old.ckpt -o old.ckpt
+says "train -o its --resume checkpoint" "same file as the input"
+check "train -o its --resume checkpoint leaves it intact" cmp -s old.ckpt ckpt.orig
+check "train -o its --resume checkpoint stops before features" test ! -e tcache
+run 1 "train -o into a missing folder" -- "${train[@]}" -o nowhere/m.safetensors
+[ "$(wc -l <"$work/err")" -eq 1 ] && ok || bad "train -o into a missing folder: one line: $(cat "$work/err")"
+check "train -o into a missing folder stops before features" test ! -e tcache
+check "train -o into a missing folder creates no folder" test ! -e nowhere
+no_temp
+
 # --- character devices: written in place, never replaced. A node of our own first; the real
 # /dev/null only once that passed, so a broken build cannot break the machine it runs on.
 mknod null c 1 3
@@ -102,6 +120,15 @@ mkdir -p sub && ln -s sub/new.wav dangling.wav
 run 0 "resynth -o a dangling symlink" -- "${resy[@]}" -o dangling.wav
 check "a dangling link's target is created, the link kept" test -L dangling.wav -a -f sub/new.wav
 no_temp; no_temp sub
+
+mkdir -p models && printf 'old' >models/m.safetensors
+ln -s models/m.safetensors mlink.safetensors
+run 0 "train -o a symlink" -- "${train[@]}" -o mlink.safetensors
+check "train: the link is still a link" test -L mlink.safetensors
+check "train: the link still points at its target" test "$(readlink mlink.safetensors)" = models/m.safetensors
+run 0 "train: the link's target holds the model" -- "$vconv" info models/m.safetensors
+rm -rf tcache
+no_temp; no_temp models
 
 # --- a regular file is replaced by rename: another hard link to it keeps the old bytes
 printf 'old' >existing.wav
