@@ -51,9 +51,7 @@ typedef struct voice_acc {
 static void acc_free(voice_acc *a) {
     vcm_workspace_free(&a->ws);
     vc_frontend_free(a->fe);
-    vcd_fftw_planner_lock();
     vcd_world_analysis_free(&a->an);
-    vcd_fftw_planner_unlock();
     vcc_pool_free(a->pool);
     free(a->block);
     memset(a, 0, sizeof *a);
@@ -82,11 +80,8 @@ static vc_status acc_init(voice_acc *a, const vc_model *vm) {
     vc_status st = vc_frontend_init(&vm->fp, &a->fe);
     if (st == VC_OK) st = vcm_workspace_init(&a->ws, m, 1, VOICE_WINDOW, VOICE_WINDOW);
     a->ws.norm_window = VCM_TRAIN_FRAMES; /* the content features as conversion computes them */
-    if (st == VC_OK) {
-        vcd_fftw_planner_lock();
+    if (st == VC_OK)
         st = vcd_world_analysis_init(&a->an, vm->fp.sample_rate, vm->fp.n_fft, vm->fp.hop);
-        vcd_fftw_planner_unlock();
-    }
     if (st == VC_OK) st = vcc_pool_init(&a->pool, m->cfg.code_dim, m->cfg.channels, a->F);
     if (st != VC_OK) acc_free(a);
     return st;

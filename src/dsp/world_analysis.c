@@ -2,6 +2,8 @@
  * has the method, dsp/world.h the units). */
 #include "dsp/world_analysis.h"
 
+#include "dsp/stft.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -76,8 +78,10 @@ vc_status vcd_world_analysis_init(vcd_world_analysis *a, int sample_rate, int n_
         return VC_ERR_NOMEM;
     }
     vcd_world_band_table(a->band_w, a->F, n_fft, sample_rate);
+    vcd_fftw_planner_lock(); /* FFTW's planner is global: see dsp/stft.h */
     a->r2c = fftwf_plan_dft_r2c_1d(n_fft, a->frame, a->bins, FFTW_ESTIMATE);
     a->c2r = fftwf_plan_dft_c2r_1d(n_fft, a->bins, a->frame, FFTW_ESTIMATE);
+    vcd_fftw_planner_unlock();
     if (!a->r2c || !a->c2r) {
         vcd_world_analysis_free(a);
         return VC_ERR_INTERNAL;
@@ -87,8 +91,10 @@ vc_status vcd_world_analysis_init(vcd_world_analysis *a, int sample_rate, int n_
 
 void vcd_world_analysis_free(vcd_world_analysis *a) {
     if (!a) return;
+    vcd_fftw_planner_lock();
     if (a->r2c) fftwf_destroy_plan(a->r2c);
     if (a->c2r) fftwf_destroy_plan(a->c2r);
+    vcd_fftw_planner_unlock();
     fftwf_free(a->frame);
     fftwf_free(a->bins);
     free(a->power);

@@ -2,6 +2,8 @@
  * the audio already written (dsp/world_synth.h has the method, dsp/world.h the units). */
 #include "dsp/world_synth.h"
 
+#include "dsp/stft.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -27,8 +29,10 @@ vc_status vcd_world_synth_init(vcd_world_synth *s, int sample_rate, int n_fft, i
         return VC_ERR_NOMEM;
     }
     vcd_world_band_table(s->band_w, s->F, n_fft, sample_rate);
+    vcd_fftw_planner_lock(); /* FFTW's planner is global: see dsp/stft.h */
     s->r2c = fftwf_plan_dft_r2c_1d(n_fft, s->buf, s->spec, FFTW_ESTIMATE);
     s->c2r = fftwf_plan_dft_c2r_1d(n_fft, s->spec, s->buf, FFTW_ESTIMATE);
+    vcd_fftw_planner_unlock();
     if (!s->r2c || !s->c2r) {
         vcd_world_synth_free(s);
         return VC_ERR_INTERNAL;
@@ -39,8 +43,10 @@ vc_status vcd_world_synth_init(vcd_world_synth *s, int sample_rate, int n_fft, i
 
 void vcd_world_synth_free(vcd_world_synth *s) {
     if (!s) return;
+    vcd_fftw_planner_lock();
     if (s->r2c) fftwf_destroy_plan(s->r2c);
     if (s->c2r) fftwf_destroy_plan(s->c2r);
+    vcd_fftw_planner_unlock();
     fftwf_free(s->buf);
     fftwf_free(s->spec);
     fftwf_free(s->h_pulse);

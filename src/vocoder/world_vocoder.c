@@ -31,9 +31,7 @@ typedef struct world_state {
 static void world_free(void *state) {
     world_state *w = state;
     if (!w) return;
-    vcd_fftw_planner_lock(); /* the renderer's plans are FFTW plans like any other */
     vcd_world_synth_free(&w->syn);
-    vcd_fftw_planner_unlock();
     free(w->env);
     free(w);
 }
@@ -50,11 +48,7 @@ static vc_status world_init(const vcv_setup *s, void **state) {
     size_t T = (size_t)s->max_frames + 1, F = (size_t)w->F;
     w->env = malloc(sizeof(float) * T * (F + VCD_WORLD_BANDS + 2 + (size_t)s->hop));
     vc_status st = VC_ERR_NOMEM;
-    if (w->env) {
-        vcd_fftw_planner_lock();
-        st = vcd_world_synth_init(&w->syn, s->sample_rate, s->n_fft, s->hop, w->seed);
-        vcd_fftw_planner_unlock();
-    }
+    if (w->env) st = vcd_world_synth_init(&w->syn, s->sample_rate, s->n_fft, s->hop, w->seed);
     if (st != VC_OK) {
         world_free(w);
         return st;
