@@ -21,8 +21,8 @@ sources_for() {
     case $1 in
     audio) echo "src/audio/*.c src/core/*.c" ;;
     safetensors) echo "src/io/safetensors.c src/io/params_file.c src/nn/params.c src/core/*.c" ;;
-    config) echo "src/model/config.c src/io/safetensors.c src/dsp/*.c src/core/*.c" ;;
-    model) echo "src/model/*.c src/nn/*.c src/dsp/*.c src/io/safetensors.c src/io/params_file.c src/core/*.c" ;;
+    config) echo "src/model/config.c src/io/safetensors.c src/dsp/*.c src/audio/*.c src/core/*.c" ;;
+    model) echo "src/model/*.c src/nn/*.c src/dsp/*.c src/audio/*.c src/io/safetensors.c src/io/params_file.c src/core/*.c" ;;
     *) echo "src/core/*.c src/audio/*.c src/dsp/*.c src/nn/*.c src/io/*.c" ;;
     esac
 }
