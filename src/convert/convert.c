@@ -336,6 +336,9 @@ static void match_frames(vcc_chunk *c, vcc_matcher *mt, const vc_voice *voice,
         }
     if (!mt || mt->strength <= 0.0f) return;
     const float g = mt->strength;
+    /* A reference with no voiced frame (whisper, noise) would make every matched frame noise and
+     * whisper the output; its envelope is still taken, the voicing stays the source's. */
+    const float g_ap = voice->frames && voice->frames->n_voiced ? g : 0.0f;
     vcc_match_nearest(mt, Tw);
     vcc_match_average(mt, Tw);
     for (int t = 0; t < Tw; t++) {
@@ -345,7 +348,7 @@ static void match_frames(vcc_chunk *c, vcc_matcher *mt, const vc_voice *voice,
         for (int f = 0; f < F; f++) l[f] = (1.0f - g) * l[f] + g * (e[f] + off);
         for (int b = 0; b < B; b++) {
             float *a = &c->ap[(size_t)t * B + b];
-            *a = (1.0f - g) * *a + g * mt->ap[(size_t)t * B + b];
+            *a = (1.0f - g_ap) * *a + g_ap * mt->ap[(size_t)t * B + b];
         }
     }
 }

@@ -186,7 +186,7 @@ static vc_status add_reference(voice_acc *a, const vc_model *vm, const vc_audio 
     if (st == VC_OK && a->voiced == voiced_before)
         vcu_log(VC_LOG_WARN,
                 "%s: no voiced frame found (whisper, noise or unvoiced sounds): it "
-                "gives no pitch, and its frames match only unvoiced sounds",
+                "gives no pitch, and the output keeps the source's pitch and voicing",
                 what);
     if (st == VC_OK) st = vcc_pool_reserve(a->pool, T);
     if (st == VC_OK) st = add_world(a, x, len, f0, f0 + T, T);
