@@ -417,13 +417,13 @@ typedef struct vc_train_params {
     /* Run settings. On resume they must equal the checkpoint's (VC_ERR_ARG, checked before the
      * corpus is read): vc_train_resume_params copies them from it. Only steps may differ there:
      * a resume may move the end of the run (the cosine schedule follows the new end). */
-    long steps;              /* default 20000 */
-    int batch;               /* default 16 */
-    int segment_frames;      /* content segment T, even; default 128 */
-    float lr;                /* default 3e-4 */
-    int warmup;              /* default 1000 steps */
-    float clip;              /* global gradient-norm clip, default 1.0 */
-    float val_share;         /* default 0.05 */
+    long steps;                                 /* default 20000 */
+    int batch;                                  /* default 16 */
+    int segment_frames;                         /* content segment T, even; default 128 */
+    float lr;                                   /* default 3e-4 */
+    int warmup;                                 /* default 1000 steps */
+    float clip;                                 /* global gradient-norm clip, default 1.0 */
+    float val_share;                            /* default 0.05 */
     int val_every, checkpoint_every, log_every; /* defaults 500, 1000, 50 */
     uint64_t seed;                              /* default 1 */
     /* Training data for unseen voices (docs/model.md); < 0: the preset's default (on for

@@ -24,12 +24,12 @@
 
 #include <math.h>
 
-#define VCM_LEVEL_DBFS (-24.0)    /* conversion's working level: the corpus's median active level */
-#define VCM_TRIM_DB 40.0          /* a block this far below the loudest is silence */
-#define VCM_TRIM_MARGIN_HOPS 2    /* hops kept either side of the loud span */
+#define VCM_LEVEL_DBFS (-24.0) /* conversion's working level: the corpus's median active level */
+#define VCM_TRIM_DB 40.0       /* a block this far below the loudest is silence */
+#define VCM_TRIM_MARGIN_HOPS 2 /* hops kept either side of the loud span */
 #define VCM_SILENCE_DBFS VC_AUDIO_SILENCE_DBFS /* loudest 20 ms block below this: no speech */
-#define VCM_PITCH_STD_FLOOR 0.01f /* log-F0 spread floor (a near-monotone voice) */
-#define VCM_LOG_MAG_CAP 20.0f     /* vcm_magnitude's cap: e^20, far above any real spectrum */
+#define VCM_PITCH_STD_FLOOR 0.01f              /* log-F0 spread floor (a near-monotone voice) */
+#define VCM_LOG_MAG_CAP 20.0f /* vcm_magnitude's cap: e^20, far above any real spectrum */
 
 /* The model's front end: every field from its config. */
 vc_frontend_params vcm_frontend_params(const vcm_config *c);
