@@ -502,16 +502,23 @@ static void test_augment(void) {
     for (int m = 0; m < M; m++) mean[m] = -4.0f + 0.01f * m, std[m] = 1.5f;
     for (int i = 0; i < 2 * M * T; i++) x[i] = x0[i] = vcu_rng_normal(&r);
     vcu_rng_seed(&r, 9);
-    vct_augment_batch(&a, &r, mean, std, x, xc, 2, T);
+    vct_augment_batch(&a, &r, mean, std, x, xc, 2, 0, 2, T);
     vcu_rng_seed(&r, 9);
-    vct_augment_batch(&a, &r, mean, std, x, xc2, 2, T);
+    vct_augment_batch(&a, &r, mean, std, x, xc2, 2, 0, 2, T);
     CHECK(memcmp(x, x0, sizeof x) == 0 && memcmp(xc, xc2, sizeof xc) == 0);
     CHECK(memcmp(xc, x, sizeof xc) != 0);
+    /* a data-parallel slice: item 1 alone gets the bytes it gets in the whole batch, and the
+     * stream moves as far (every rank draws for every item) */
+    uint64_t after = r.s;
+    float xs1[M * T];
+    vcu_rng_seed(&r, 9);
+    vct_augment_batch(&a, &r, mean, std, x + M * T, xs1, 2, 1, 1, T);
+    CHECK(memcmp(xs1, xc + M * T, sizeof xs1) == 0 && r.s == after);
     vct_augment_free(&a);
     run.augment_warp = run.augment_pitch = run.augment_eq_db = 0.0f;
     CHECK(vct_augment_init(&a, &run, M, 0.0f, 8000.0f, T) == VC_OK && !a.on);
     uint64_t before = r.s;
-    vct_augment_batch(&a, &r, mean, std, x, xc, 2, T); /* off: no draw */
+    vct_augment_batch(&a, &r, mean, std, x, xc, 2, 0, 2, T); /* off: no draw */
     CHECK(r.s == before);
     vct_augment_free(&a);
 }

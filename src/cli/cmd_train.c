@@ -248,8 +248,9 @@ static int run_training(train_args *a, cli_common *common, int argc, char **argv
     p->progress = train_progress;
     p->progress_user = &features;
     p->stop = (volatile int *)&stop_requested;
-    int stopped = 0;
+    int stopped = 0, rank = 0;
     p->stopped = &stopped;
+    p->rank = &rank; /* under MPI only rank 0 speaks: the others' errors come from the library */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -263,7 +264,9 @@ static int run_training(train_args *a, cli_common *common, int argc, char **argv
     if (display.tty && !common->quiet) fputc('\n', stderr);
     free(config_json);
     int rc = EXIT_OK;
-    if (st != VC_OK) {
+    if (rank != 0) {
+        rc = st != VC_OK ? EXIT_RUNTIME : stopped ? 128 + (int)stop_requested : EXIT_OK;
+    } else if (st != VC_OK) {
         rc = cli_fail(common, "train", p->out_model, st);
     } else if (stopped) {
         fprintf(stderr, "vconv train: interrupted; wrote checkpoint %s%s%s\nresume with: ", ckpt,
