@@ -16,8 +16,8 @@ void vct_dist_slice(const vct_dist *d, int B, int *b0, int *nb) {
 /* Launchers that start ranks set these; a plain run does not, so it never initialises MPI
  * (which costs time and, under a sanitizer, reports the library's own allocations). */
 static int under_launcher(void) {
-    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK",
-                                       "PMI_RANK", "MPI_LOCALNRANKS"};
+    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "PMI_RANK",
+                                       "MPI_LOCALNRANKS"};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
         if (getenv(vars[i])) return 1;
     return 0;
@@ -121,8 +121,8 @@ vc_status vct_dist_agree(vct_dist *d, vc_status st) {
     if (d->size == 1) return st;
     if (d->failed) return VC_ERR_INTERNAL;
     int mine = (int)st, all = 0;
-    vc_status c = check(d, MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD),
-                        "allreduce");
+    vc_status c =
+        check(d, MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD), "allreduce");
     return c != VC_OK ? c : (vc_status)all;
 }
 
@@ -146,8 +146,8 @@ vc_status vct_dist_same_u64(vct_dist *d, uint64_t h, int *same) {
     if (d->size == 1) return VC_OK;
     if (d->failed) return VC_ERR_INTERNAL;
     uint64_t mm[2] = {h, ~h}, r[2]; /* min of h and of ~h: min and max in one call */
-    vc_status st = check(
-        d, MPI_Allreduce(mm, r, 2, MPI_UINT64_T, MPI_MIN, MPI_COMM_WORLD), "allreduce");
+    vc_status st =
+        check(d, MPI_Allreduce(mm, r, 2, MPI_UINT64_T, MPI_MIN, MPI_COMM_WORLD), "allreduce");
     if (st == VC_OK) *same = r[0] == ~r[1];
     return st;
 }

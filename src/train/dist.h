@@ -52,8 +52,8 @@ VC_WARN_UNUSED vc_status vct_dist_bcast(vct_dist *d, void *buf, size_t bytes);
 /* Rank 0's all = the concatenation in rank order of every rank's mine, whose length is
  * per_item floats times the rank's slice of B items (vct_dist_slice). all is only written
  * on rank 0 (it may be NULL elsewhere). */
-VC_WARN_UNUSED vc_status vct_dist_gather_floats(vct_dist *d, float *all, const float *mine,
-                                                int B, size_t per_item);
+VC_WARN_UNUSED vc_status vct_dist_gather_floats(vct_dist *d, float *all, const float *mine, int B,
+                                                size_t per_item);
 
 /* The status every rank agrees on: VC_OK when every rank's st is VC_OK, else the lowest
  * (the same value on every rank). */

@@ -67,7 +67,7 @@ void vct_emit_report(trainer *t, int is_validation) {
     }
     if (t->log) log_line(t->log, &r);
     if (t->p.report && t->dist.rank == 0) t->p.report(&r, t->p.report_user); /* rank 0 speaks */
-    if (!is_validation) { /* a new window */
+    if (!is_validation) {                                                    /* a new window */
         t->w_loss = t->w_mel = t->w_lin = t->w_commit = 0;
         t->w_steps = 0;
         t->w_t0 = vct_now();

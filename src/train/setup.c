@@ -432,7 +432,8 @@ static vc_status build_share(trainer *t, const vc_frontend_params *fp) {
         vci_feature_set_free(&fs);
     }
     free(share.utt); /* the entries are the corpus's own */
-    return st == VC_ERR_AUDIO ? VC_OK : st; /* a share with nothing usable is the full build's call */
+    return st == VC_ERR_AUDIO ? VC_OK
+                              : st; /* a share with nothing usable is the full build's call */
 }
 
 /* The front end, the corpus, and with several ranks this rank's share of the feature cache. */

@@ -130,8 +130,7 @@ static vc_status validate(trainer *t, double *out) {
 /* The losses, gradient and codebook statistics of the global batch from every rank's share;
  * the gradient slab in one call. */
 static vc_status sum_over_ranks(trainer *t, vcm_losses *L, vc_status st) {
-    double v[4] = {L->mel * share(t), L->lin * share(t), L->commit * share(t),
-                   L->total * share(t)};
+    double v[4] = {L->mel * share(t), L->lin * share(t), L->commit * share(t), L->total * share(t)};
     st = sum_with_status(t, v, 4, st);
     if (st != VC_OK || t->dist.size == 1) return st;
     L->mel = v[0], L->lin = v[1], L->commit = v[2], L->total = v[3];
