@@ -168,6 +168,7 @@ vc_status vct_bcast_codebook(trainer *t) {
 }
 
 vc_status vct_check_same(trainer *t) {
+    if (t->dist.size == 1) return VC_OK; /* nothing to compare, no hash to compute */
     const vq *q = &t->m.vq;
     uint64_t h = vci_fnv1a64(VC_FNV_OFFSET, t->m.params.data, sizeof(float) * t->m.params.total);
     h = vci_fnv1a64(h, q->ema_count, sizeof(float) * (size_t)q->N);
