@@ -12,6 +12,7 @@
 #include "model/model.h"
 #include "train/augment.h"
 #include "train/batch.h"
+#include "train/dist.h"
 
 #include <math.h>
 #include <string.h>
@@ -626,6 +627,29 @@ static void test_segment_stft(void) {
     vc_frontend_free(fe);
 }
 
+/* The data-parallel split (train/dist.h): every rank's slice is contiguous, they cover the
+ * batch in rank order, and sizes differ by at most one. */
+static void test_dist_slice(void) {
+    for (int B = 1; B <= 20; B++)
+        for (int R = 1; R <= B; R++) {
+            int next = 0;
+            for (int r = 0; r < R; r++) {
+                vct_dist d = {r, R, 0, 0};
+                int b0, nb;
+                vct_dist_slice(&d, B, &b0, &nb);
+                CHECK(b0 == next && (nb == B / R || nb == B / R + 1));
+                next = b0 + nb;
+            }
+            CHECK(next == B);
+        }
+    vct_dist one; /* a single process: rank 0 of 1, the whole batch */
+    CHECK(vct_dist_init(&one) == VC_OK && one.rank == 0 && one.size == 1);
+    int b0, nb;
+    vct_dist_slice(&one, 7, &b0, &nb);
+    CHECK(b0 == 0 && nb == 7 && vct_dist_agree(&one, VC_ERR_IO) == VC_ERR_IO);
+    vct_dist_free(&one);
+}
+
 int main(void) {
     vc_log_set(quiet_log, NULL);
     char root[] = "/tmp/vconv_test_train_XXXXXX";
@@ -638,6 +662,7 @@ int main(void) {
     test_segment_stft();
     test_draw_items();
     test_augment();
+    test_dist_slice();
     test_learns(root, dirs);
     test_resume(root, dirs);
     test_resume_augmented(root, dirs);
