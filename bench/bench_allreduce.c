@@ -39,10 +39,11 @@ int main(int argc, char **argv) {
     }
     if (!bad && d.rank == 0) {
         double med = bench_median(t, runs), min = t[0];
-        printf("{\"bench\":\"allreduce\",\"preset\":\"%s\",\"floats\":%zu,\"bytes\":%zu,"
-               "\"ranks\":%d,\"runs\":%d,\"median_s\":%.6f,\"min_s\":%.6f,\"GB_per_s_algo\":%.3f}\n",
-               preset, n, n * sizeof(float), d.size, runs, med, min,
-               (double)(n * sizeof(float)) / med / 1e9);
+        printf(
+            "{\"bench\":\"allreduce\",\"preset\":\"%s\",\"floats\":%zu,\"bytes\":%zu,"
+            "\"ranks\":%d,\"runs\":%d,\"median_s\":%.6f,\"min_s\":%.6f,\"GB_per_s_algo\":%.3f}\n",
+            preset, n, n * sizeof(float), d.size, runs, med, min,
+            (double)(n * sizeof(float)) / med / 1e9);
     }
     free(t);
     vcm_model_free(&m);

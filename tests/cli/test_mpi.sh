@@ -4,6 +4,7 @@
 #    within the tolerance below; 2 ranks twice give identical checkpoint bytes;
 #  - resume across rank counts: 2 ranks to step 20 then 1 rank to 40, and 1 then 2, against
 #    1 then 1;
+#  - the feature cache built in shares gives the same entries and the same run;
 #  - a batch smaller than the rank count is a clear error;
 #  - one rank killed mid-run: the job ends, and the last checkpoint resumes.
 # usage: test_mpi.sh VCONV SAMPLES_DIR MPIEXEC   (MPIEXEC empty: a build without MPI, skipped)
@@ -75,6 +76,14 @@ close one.safetensors.ckpt two.safetensors.ckpt start.safetensors.ckpt && ok ||
 [ -s two.safetensors ] && [ "$(wc -l <two.safetensors.log.jsonl)" -eq "$(wc -l <one.safetensors.log.jsonl)" ] &&
     ok || bad "2 ranks: model or log missing, or the log has another number of lines"
 
+# --- the feature cache built in shares by 2 ranks: the same entries, the same run
+mpi 2 "$vconv" "${train[@]}" --cache cache2 --steps 30 -o fresh.safetensors && ok ||
+    bad "2 ranks with an empty cache"
+[ "$(ls cache2 | wc -l)" -eq "$(ls cache | wc -l)" ] && ! ls cache2 | grep -q tmp && ok ||
+    bad "the shared cache has other entries than one process's: $(ls cache2)"
+cmp -s fresh.safetensors.ckpt two.safetensors.ckpt && ok ||
+    bad "2 ranks with features built in shares differ from 2 ranks with a warm cache"
+
 # --- resume with another rank count (the global batch stays 4)
 "$vconv" "${train[@]}" --steps 20 -o a.safetensors && cp a.safetensors.ckpt c.safetensors.ckpt &&
     "$vconv" "${train[@]}" --steps 40 -o a.safetensors --resume a.safetensors.ckpt && ok ||
@@ -116,6 +125,8 @@ if kill -0 "$job" 2>/dev/null; then
     kill -9 "$job"
 fi
 wait "$job" && bad "the job exited 0 after a rank died" || ok
+grep -q "if a rank has died, the job ends without this step" k.err && ok ||
+    bad "rank 0 said nothing clear: $(tail -5 k.err)"
 s=$(step_of k.safetensors.ckpt)
 "$vconv" "${train[@]}" --checkpoint-every 20 --steps $((s + 5)) -o k.safetensors \
     --resume k.safetensors.ckpt && ok ||
