@@ -154,9 +154,23 @@ vc_status vct_dist_same_u64(vct_dist *d, uint64_t h, int *same) {
 
 #else /* one process: rank 0 of 1 */
 
+/* Started as one of several ranks, a build without MPI would train the whole run once per
+ * process, all over the same files: refuse. */
 vc_status vct_dist_init(vct_dist *d) {
     memset(d, 0, sizeof *d);
     d->size = 1;
+    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && atoi(v) > 1) {
+            vcu_log(VC_LOG_ERROR,
+                    "train: started as one of %s processes, but this vconv was built without MPI "
+                    "(each would train alone over the same files); rebuild with MPI "
+                    "(libopenmpi-dev) or run one process",
+                    v);
+            return VC_ERR_ARG;
+        }
+    }
     return VC_OK;
 }
 

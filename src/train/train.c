@@ -33,6 +33,11 @@
  *   save_on_interrupt, so the model's name never holds a run that did not finish unasked.
  * - Batch assembly is sequential (one front end): it is cheap next to the model, and order
  *   fixes the results.
+ * - Data parallelism (dist.h, docs/cluster.md): under an MPI launcher B is the global batch;
+ *   every rank draws all of it from the same stream and computes its slice [b0, b0 + Bl); the
+ *   losses, the gradient slab and the codebook statistics are summed over ranks before they
+ *   are used, so every rank makes the update one process would make (up to summation order).
+ *   Rank 0 alone reports and writes files. In one process every sum is a no-op.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "train/trainer.h"
