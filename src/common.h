@@ -34,6 +34,8 @@ enum { VC_LOG_ERROR = 0, VC_LOG_WARN = 1, VC_LOG_INFO = 2, VC_LOG_DEBUG = 3 };
 __attribute__((format(printf, 2, 3)))
 #endif
 void vcu_log(int level, const char *fmt, ...);
+/* The MPI rank of this process (0 without MPI): ranks > 0 log errors only, prefixed. */
+void vcu_log_set_rank(int rank);
 
 /* splitmix64-seeded xorshift generator; explicit state, no globals. */
 typedef struct vc_rng {

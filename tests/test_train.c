@@ -12,6 +12,7 @@
 #include "model/model.h"
 #include "train/augment.h"
 #include "train/batch.h"
+#include "train/dist.h"
 
 #include <math.h>
 #include <string.h>
@@ -502,16 +503,23 @@ static void test_augment(void) {
     for (int m = 0; m < M; m++) mean[m] = -4.0f + 0.01f * m, std[m] = 1.5f;
     for (int i = 0; i < 2 * M * T; i++) x[i] = x0[i] = vcu_rng_normal(&r);
     vcu_rng_seed(&r, 9);
-    vct_augment_batch(&a, &r, mean, std, x, xc, 2, T);
+    vct_augment_batch(&a, &r, mean, std, x, xc, 2, 0, 2, T);
     vcu_rng_seed(&r, 9);
-    vct_augment_batch(&a, &r, mean, std, x, xc2, 2, T);
+    vct_augment_batch(&a, &r, mean, std, x, xc2, 2, 0, 2, T);
     CHECK(memcmp(x, x0, sizeof x) == 0 && memcmp(xc, xc2, sizeof xc) == 0);
     CHECK(memcmp(xc, x, sizeof xc) != 0);
+    /* a data-parallel slice: item 1 alone gets the bytes it gets in the whole batch, and the
+     * stream moves as far (every rank draws for every item) */
+    uint64_t after = r.s;
+    float xs1[M * T];
+    vcu_rng_seed(&r, 9);
+    vct_augment_batch(&a, &r, mean, std, x + M * T, xs1, 2, 1, 1, T);
+    CHECK(memcmp(xs1, xc + M * T, sizeof xs1) == 0 && r.s == after);
     vct_augment_free(&a);
     run.augment_warp = run.augment_pitch = run.augment_eq_db = 0.0f;
     CHECK(vct_augment_init(&a, &run, M, 0.0f, 8000.0f, T) == VC_OK && !a.on);
     uint64_t before = r.s;
-    vct_augment_batch(&a, &r, mean, std, x, xc, 2, T); /* off: no draw */
+    vct_augment_batch(&a, &r, mean, std, x, xc, 2, 0, 2, T); /* off: no draw */
     CHECK(r.s == before);
     vct_augment_free(&a);
 }
@@ -619,6 +627,29 @@ static void test_segment_stft(void) {
     vc_frontend_free(fe);
 }
 
+/* The data-parallel split (train/dist.h): every rank's slice is contiguous, they cover the
+ * batch in rank order, and sizes differ by at most one. */
+static void test_dist_slice(void) {
+    for (int B = 1; B <= 20; B++)
+        for (int R = 1; R <= B; R++) {
+            int next = 0;
+            for (int r = 0; r < R; r++) {
+                vct_dist d = {r, R, 0, 0};
+                int b0, nb;
+                vct_dist_slice(&d, B, &b0, &nb);
+                CHECK(b0 == next && (nb == B / R || nb == B / R + 1));
+                next = b0 + nb;
+            }
+            CHECK(next == B);
+        }
+    vct_dist one; /* a single process: rank 0 of 1, the whole batch */
+    CHECK(vct_dist_init(&one) == VC_OK && one.rank == 0 && one.size == 1);
+    int b0, nb;
+    vct_dist_slice(&one, 7, &b0, &nb);
+    CHECK(b0 == 0 && nb == 7 && vct_dist_agree(&one, VC_ERR_IO) == VC_ERR_IO);
+    vct_dist_free(&one);
+}
+
 int main(void) {
     vc_log_set(quiet_log, NULL);
     char root[] = "/tmp/vconv_test_train_XXXXXX";
@@ -631,6 +662,7 @@ int main(void) {
     test_segment_stft();
     test_draw_items();
     test_augment();
+    test_dist_slice();
     test_learns(root, dirs);
     test_resume(root, dirs);
     test_resume_augmented(root, dirs);

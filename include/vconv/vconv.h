@@ -444,6 +444,12 @@ typedef struct vc_train_params {
     volatile int *stop;
     int save_on_interrupt;
     int *stopped;
+    /* Data-parallel training (docs/cluster.md): started by an MPI launcher (mpirun -np N, srun),
+     * a build with MPI splits every batch of `batch` segments over the N processes. Rank 0
+     * alone reports, logs and writes the checkpoint and the model; the feature cache is built
+     * in shares. When rank is not NULL, vc_train sets it to this process's rank (0 without
+     * MPI). */
+    int *rank;
 } vc_train_params;
 
 vc_train_params vc_train_default_params(void);

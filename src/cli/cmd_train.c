@@ -19,12 +19,31 @@
  * to. */
 static volatile sig_atomic_t stop_requested = 0;
 
+/* Under an MPI launcher (docs/cluster.md) the launcher also sends SIGTERM when another rank has
+ * died; the step under way then never completes. Set before the handlers are installed: -1
+ * outside a launcher, else this process's rank (only rank 0 speaks). */
+static int launcher_rank = -1;
+
+static int rank_from_launcher(void) {
+    static const char *const vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        const char *v = getenv(vars[i]);
+        if (v) return atoi(v);
+    }
+    return -1;
+}
+
 static void on_signal(int sig) {
     static const char msg[] = "\nvconv train: stopping after this step and writing a checkpoint "
                               "(press Ctrl-C again to abort)\n";
+    static const char mpi[] = "vconv train: if a rank has died, the job ends without this step; "
+                              "the last checkpoint on disk is intact and --resume continues "
+                              "from it\n";
     stop_requested = sig;
     signal(sig, SIG_DFL); /* a second signal ends the process the usual way */
+    if (launcher_rank > 0) return;
     ssize_t r = write(STDERR_FILENO, msg, sizeof msg - 1);
+    if (launcher_rank == 0) r = write(STDERR_FILENO, mpi, sizeof mpi - 1);
     (void)r;
 }
 
@@ -248,8 +267,10 @@ static int run_training(train_args *a, cli_common *common, int argc, char **argv
     p->progress = train_progress;
     p->progress_user = &features;
     p->stop = (volatile int *)&stop_requested;
-    int stopped = 0;
+    int stopped = 0, rank = 0;
     p->stopped = &stopped;
+    p->rank = &rank; /* under MPI only rank 0 speaks: the others' errors come from the library */
+    launcher_rank = rank_from_launcher();
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -263,7 +284,9 @@ static int run_training(train_args *a, cli_common *common, int argc, char **argv
     if (display.tty && !common->quiet) fputc('\n', stderr);
     free(config_json);
     int rc = EXIT_OK;
-    if (st != VC_OK) {
+    if (rank != 0) {
+        rc = st != VC_OK ? EXIT_RUNTIME : stopped ? 128 + (int)stop_requested : EXIT_OK;
+    } else if (st != VC_OK) {
         rc = cli_fail(common, "train", p->out_model, st);
     } else if (stopped) {
         fprintf(stderr, "vconv train: interrupted; wrote checkpoint %s%s%s\nresume with: ", ckpt,

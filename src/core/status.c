@@ -44,11 +44,21 @@ void vc_log_set(vc_log_fn fn, void *user) {
     log_user = fn ? user : NULL;
 }
 
+/* Under MPI (src/train/dist.c) every rank runs the same code: ranks other than 0 keep only
+ * their errors, named by rank, so the log reads as one process's. */
+static int log_rank = 0;
+
+void vcu_log_set_rank(int rank) {
+    log_rank = rank;
+}
+
 void vcu_log(int level, const char *fmt, ...) {
+    if (log_rank > 0 && level > VC_LOG_ERROR) return;
     char msg[1024];
+    int n = log_rank > 0 ? snprintf(msg, sizeof msg, "rank %d: ", log_rank) : 0;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
     va_end(ap);
     log_fn(level, msg, log_user);
 }

@@ -125,11 +125,18 @@ static void accumulate(const vq *q, float *sums, float *counts, const float *z, 
     }
 }
 
-void vcn_vq_ema_update(vq *q, const float *z, const int *idx, int B, int T, float *scratch) {
+size_t vcn_vq_ema_stats_size(const vq *q) {
+    return (size_t)q->D * q->N + (size_t)q->N;
+}
+
+void vcn_vq_ema_stats(const vq *q, float *stats, const float *z, const int *idx, int B, int T) {
+    accumulate(q, stats, stats + (size_t)q->D * q->N, z, idx, B, T);
+}
+
+void vcn_vq_ema_apply(vq *q, const float *stats) {
     const int N = q->N, D = q->D;
-    float *sums = scratch;                   // (D, N)
-    float *counts = scratch + (size_t)D * N; // (N)
-    accumulate(q, sums, counts, z, idx, B, T);
+    const float *sums = stats;                   // (D, N)
+    const float *counts = stats + (size_t)D * N; // (N)
     const float a = q->decay, c = 1.0f - q->decay;
     double n = 0.0;
     for (int k = 0; k < N; k++) {
@@ -145,6 +152,11 @@ void vcn_vq_ema_update(vq *q, const float *z, const int *idx, int B, int T, floa
         float *ck = q->codebook + (size_t)k * D;
         for (int d = 0; d < D; d++) ck[d] = (float)(es[d] / smoothed);
     }
+}
+
+void vcn_vq_ema_update(vq *q, const float *z, const int *idx, int B, int T, float *scratch) {
+    vcn_vq_ema_stats(q, scratch, z, idx, B, T);
+    vcn_vq_ema_apply(q, scratch);
 }
 
 /* Frame i (of B*T) of z (B, D, T) into v (D). */

@@ -78,6 +78,13 @@ void vcn_vq_backward(const vq *q, float *dz, const float *dzq, const float *z, c
  * vector. */
 void vcn_vq_ema_update(vq *q, const float *z, const int *idx, int B, int T, float *scratch);
 
+/* vcn_vq_ema_update in two halves, so that data-parallel training can sum the batch statistics
+ * of every rank in between: stats (vcn_vq_ema_stats_size floats) = the per-code sums (D, N)
+ * then the counts (N) of the frames of z assigned by idx; apply = the EMA step from them. */
+size_t vcn_vq_ema_stats_size(const vq *q);
+void vcn_vq_ema_stats(const vq *q, float *stats, const float *z, const int *idx, int B, int T);
+void vcn_vq_ema_apply(vq *q, const float *stats);
+
 /* Initialises the codebook from the batch z (B, D, T) and sets the EMA state consistently with
  * it (ema_count = frames per code, ema_sum = codebook * ema_count):
  *   VC_VQ_INIT_SAMPLE: N distinct random frames (with repeats only if B*T < N), plus tiny noise

@@ -88,10 +88,10 @@ void vct_augment_log_mel(vct_augment *a, float alpha, float ratio, const float *
 }
 
 void vct_augment_batch(vct_augment *a, vc_rng *rng, const float *mean, const float *std,
-                       const float *x, float *xc, int B, int T) {
+                       const float *x, float *xc, int B, int b0, int nb, int T) {
     if (!a->on) return;
     int M = a->M;
-    VC_ASSERT(T <= a->T && x != xc);
+    VC_ASSERT(T <= a->T && x != xc && b0 >= 0 && nb >= 0 && b0 + nb <= B);
     for (int b = 0; b < B; b++) {
         float alpha = 1.0f, ratio = 1.0f, eq[VCT_AUG_EQ_TERMS];
         if (a->warp > 0) alpha = 1.0f + a->warp * (2.0f * vcu_rng_uniform(rng) - 1.0f);
@@ -99,8 +99,9 @@ void vct_augment_batch(vct_augment *a, vc_rng *rng, const float *mean, const flo
             ratio = powf(2.0f, a->pitch * (2.0f * vcu_rng_uniform(rng) - 1.0f) / 12.0f);
         for (int k = 0; a->eq_db > 0 && k < VCT_AUG_EQ_TERMS; k++)
             eq[k] = a->eq_db * (2.0f * vcu_rng_uniform(rng) - 1.0f);
-        const float *xb = x + (size_t)b * M * T;
-        float *cb = xc + (size_t)b * M * T;
+        if (b < b0 || b >= b0 + nb) continue; /* another rank's item: drawn, not applied */
+        const float *xb = x + (size_t)(b - b0) * M * T;
+        float *cb = xc + (size_t)(b - b0) * M * T;
         for (int m = 0; m < M; m++) /* the log-mel itself */
             for (int t = 0; t < T; t++)
                 a->lm[(size_t)m * T + t] = xb[(size_t)m * T + t] * std[m] + mean[m];

@@ -41,9 +41,11 @@ void vct_augment_free(vct_augment *a);
 void vct_augment_log_mel(vct_augment *a, float alpha, float ratio, const float *eq, const float *in,
                          float *out, int T);
 
-/* xc (B, M, T) = x augmented, x normalised by mean/std per band (M); nothing, and no draw,
- * when off (then xc is x). */
+/* xc (nb, M, T) = x augmented, x normalised by mean/std per band (M); nothing, and no draw,
+ * when off (then xc is x). x and xc hold items b0 .. b0 + nb - 1 of a batch of B: the draws
+ * are made for all B items in order (so every slice of a data-parallel batch sees the draws a
+ * single process would), and applied to those items only. */
 void vct_augment_batch(vct_augment *a, vc_rng *rng, const float *mean, const float *std,
-                       const float *x, float *xc, int B, int T);
+                       const float *x, float *xc, int B, int b0, int nb, int T);
 
 #endif

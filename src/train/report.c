@@ -66,8 +66,8 @@ void vct_emit_report(trainer *t, int is_validation) {
         }
     }
     if (t->log) log_line(t->log, &r);
-    if (t->p.report) t->p.report(&r, t->p.report_user);
-    if (!is_validation) { /* a new window */
+    if (t->p.report && t->dist.rank == 0) t->p.report(&r, t->p.report_user); /* rank 0 speaks */
+    if (!is_validation) {                                                    /* a new window */
         t->w_loss = t->w_mel = t->w_lin = t->w_commit = 0;
         t->w_steps = 0;
         t->w_t0 = vct_now();
@@ -126,7 +126,7 @@ static vc_status log_cut(const char *path, long step) {
 }
 
 vc_status vct_log_open(trainer *t) {
-    if (!*t->log_path) return VC_OK;
+    if (!*t->log_path || t->dist.rank != 0) return VC_OK; /* rank 0 alone writes the log */
     if (t->p.resume && log_cut(t->log_path, t->step) != VC_OK) {
         vcu_log(VC_LOG_ERROR, "train: cannot rewrite log %s", t->log_path);
         return VC_ERR_IO;

@@ -149,28 +149,57 @@ static vc_status lin_stats(trainer *t) {
     return st;
 }
 
-/* k-means++ codebook from the encoder outputs of a few batches (quantization off). */
+/* k-means++ codebook from the encoder outputs of a few batches (quantization off). Each rank
+ * encodes its slices; rank 0 gathers the frames, runs k-means and broadcasts the result. */
 static vc_status init_codebook(trainer *t) {
     int NB = VCT_INIT_BATCHES, D = t->m.cfg.code_dim;
-    size_t per = (size_t)t->B * (size_t)D * (size_t)t->T2;
+    size_t per_item = (size_t)D * (size_t)t->T2, per = (size_t)t->B * per_item;
     float *z = malloc(sizeof(float) * per * (size_t)NB); // (NB B, D, T/2)
     int *idx = malloc(sizeof(int) * (size_t)NB * (size_t)t->B * (size_t)t->T2);
     vc_status st = (z && idx) ? VC_OK : VC_ERR_NOMEM;
-    for (int k = 0; k < NB && st == VC_OK; k++) {
+    for (int k = 0; k < NB; k++) { /* every rank runs every iteration: they meet in the gather */
         for (int b = 0; b < t->B; b++)
             vct_draw_item(&t->fs, &t->spk, t->T, t->Ts, t->run.speaker_utterance, &t->rng,
                           &t->items[b]);
-        st = vct_fill_batch(t, t->items);
+        if (st == VC_OK) st = vct_fill_batch(t, t->items);
+        if (st == VC_OK) {
+            vct_augment_batch(&t->aug, &t->rng, t->m.mel_mean, t->m.mel_std, t->x, t->xc, t->B,
+                              t->b0, t->Bl, t->T);
+            vcm_forward_train(&t->m, &t->ws, t->xc, t->pp, t->xs, t->x, t->lin, 0, NULL);
+        }
+        st = vct_dist_agree(&t->dist, st);
         if (st != VC_OK) break;
-        vct_augment_batch(&t->aug, &t->rng, t->m.mel_mean, t->m.mel_std, t->x, t->xc, t->B, t->T);
-        vcm_forward_train(&t->m, &t->ws, t->xc, t->pp, t->xs, t->x, t->lin, 0, NULL);
-        memcpy(z + (size_t)k * per, t->ws.z.v, sizeof(float) * per);
+        st = vct_dist_gather_floats(&t->dist, z + (size_t)k * per, t->ws.z.v, t->B, per_item);
     }
-    if (st == VC_OK)
+    if (st == VC_OK && t->dist.rank == 0)
         vcn_vq_init_from_data(&t->m.vq, VC_VQ_INIT_KMEANS, VCT_KMEANS_ITERS, z, NB * t->B, t->T2,
                               &t->rng, idx, t->vq_scratch);
+    if (st == VC_OK) st = vct_bcast_codebook(t);
     free(z);
     free(idx);
+    return st;
+}
+
+/* Rank 0's parameters and data statistics to every rank (they are computed alike on every
+ * rank; rank 0's copy makes it so even where machines round differently). */
+static vc_status bcast_model(trainer *t) {
+    vcm_model *m = &t->m;
+    size_t M = (size_t)m->cfg.n_mels, F = (size_t)m->cfg.n_bins;
+    vc_status st = vct_dist_bcast(&t->dist, m->params.data, sizeof(float) * m->params.total);
+    if (st == VC_OK) st = vct_dist_bcast(&t->dist, m->mel_mean, sizeof(float) * M);
+    if (st == VC_OK) st = vct_dist_bcast(&t->dist, m->mel_std, sizeof(float) * M);
+    if (st == VC_OK) st = vct_dist_bcast(&t->dist, m->lin_mean, sizeof(float) * F);
+    if (st == VC_OK) st = vct_dist_bcast(&t->dist, m->lin_std, sizeof(float) * F);
+    return st;
+}
+
+/* A fresh run's data statistics and codebook (collective: every rank calls it). */
+static vc_status fresh_init(trainer *t) {
+    vc_status st = vci_features_mel_stats(&t->fs, t->is_val, t->m.mel_mean, t->m.mel_std);
+    if (st == VC_OK) st = lin_stats(t);
+    st = vct_dist_agree(&t->dist, st);
+    if (st == VC_OK) st = bcast_model(t);
+    if (st == VC_OK) st = init_codebook(t);
     return st;
 }
 /* ------------------------------------------------------------------ settings */
@@ -373,25 +402,59 @@ void vct_trainer_free(trainer *t) {
     free(t->lin);
     free(t->items);
     free(t->vq_scratch);
-    free(t->counts);
     free(t->win_counts);
     vct_augment_free(&t->aug);
+    free(t->zall);
     if (t->log) fclose(t->log);
+    vct_dist_free(&t->dist); /* last: it may finalise MPI */
 }
 
-/* The corpus, its features, the split and the sets. */
+/* With several ranks, this rank's share of the feature cache (utterance i goes to rank
+ * i % size), so no rank writes a cache file another is reading; the features themselves are
+ * dropped, every rank reads them all back from the cache afterwards. */
+static vc_status build_share(trainer *t, const vc_frontend_params *fp) {
+    const vc_train_params *p = &t->p;
+    int R = t->dist.size, r = t->dist.rank;
+    vc_corpus share;
+    memset(&share, 0, sizeof share);
+    share.utt = malloc(sizeof(vc_utterance) * (size_t)(t->corpus.n_utt / R + 1));
+    if (!share.utt) return VC_ERR_NOMEM;
+    for (int i = r; i < t->corpus.n_utt; i += R) share.utt[share.n_utt++] = t->corpus.utt[i];
+    vc_feature_set fs;
+    vc_feature_stats fst;
+    vc_status st = VC_OK;
+    if (share.n_utt > 0)
+        st = vci_features_build(&share, t->cache_dir, fp, 0, r == 0 ? p->progress : NULL,
+                                p->progress_user, &fs, &fst);
+    if (share.n_utt > 0 && st == VC_OK) {
+        vcu_log(VC_LOG_INFO, "train: features of rank 0's share: %d cached, %d computed", fst.hits,
+                fst.misses);
+        vci_feature_set_free(&fs);
+    }
+    free(share.utt); /* the entries are the corpus's own */
+    return st == VC_ERR_AUDIO ? VC_OK
+                              : st; /* a share with nothing usable is the full build's call */
+}
+
+/* The front end, the corpus, and with several ranks this rank's share of the feature cache. */
+static vc_status load_corpus(trainer *t, const vcm_config *c) {
+    vcm_config cfg = *c;
+    vc_frontend_params fp = vcm_frontend_params(&cfg);
+    vc_status st = vc_frontend_init(&fp, &t->fe);
+    if (st == VC_OK) st = vci_corpus_scan(t->p.data_dirs, t->p.n_data_dirs, &t->corpus);
+    if (st == VC_OK && t->dist.size > 1) st = build_share(t, &fp);
+    return st;
+}
+
+/* Every utterance's features (from the cache, after the shares), the split and the sets. */
 static vc_status load_data(trainer *t, const vcm_config *c) {
     const vc_train_params *p = &t->p;
     vcm_config cfg = *c;
     vc_frontend_params fp = vcm_frontend_params(&cfg);
-    vc_status st = vc_frontend_init(&fp, &t->fe);
-    if (st != VC_OK) return st;
-
-    st = vci_corpus_scan(p->data_dirs, p->n_data_dirs, &t->corpus);
-    if (st != VC_OK) return st;
     vc_feature_stats fst;
-    st = vci_features_build(&t->corpus, t->cache_dir, &fp, 0, p->progress, p->progress_user, &t->fs,
-                            &fst);
+    int one = t->dist.size == 1; /* with shares the progress was shown for them */
+    vc_status st = vci_features_build(&t->corpus, t->cache_dir, &fp, 0, one ? p->progress : NULL,
+                                      p->progress_user, &t->fs, &fst);
     if (st != VC_OK) return st;
     vcu_log(VC_LOG_INFO, "train: features: %d cached, %d computed, %d skipped", fst.hits,
             fst.misses, fst.skipped);
@@ -404,15 +467,17 @@ static vc_status load_data(trainer *t, const vcm_config *c) {
 /* Scratch, workspace, optimiser and batch buffers. */
 static vc_status alloc_buffers(trainer *t) {
     const vcm_config *c = &t->m.cfg;
-    int B = t->B, T = t->T, M = c->n_mels, F = c->n_bins, N = c->codebook_size;
+    /* batch buffers hold this rank's items; the VQ scratch the whole batch (rank 0 re-seeds
+     * and initialises the codebook from it) */
+    int B = t->Bl, T = t->T, M = c->n_mels, F = c->n_bins, N = c->codebook_size;
     vc_status st = vct_scratch_init(&t->sc, &t->fs, c->n_fft, c->hop, F);
     if (st == VC_OK) st = vcm_workspace_init(&t->ws, &t->m, B, T, t->Ts);
     if (st == VC_OK) st = vcn_adamw_init(&t->opt, t->m.params.total, 0.9f, 0.999f, 1e-8f);
     const vc_frontend_params *fp = vc_frontend_params_of(t->fe);
     if (st == VC_OK) st = vct_augment_init(&t->aug, &t->run, M, fp->fmin, fp->fmax, T);
     if (st != VC_OK) return st;
-    size_t ns = vcn_vq_scratch_size(&t->m.vq, VCT_INIT_BATCHES * B, t->T2);
-    size_t ns1 = vcn_vq_scratch_size(&t->m.vq, B, t->T2);
+    size_t ns = vcn_vq_scratch_size(&t->m.vq, VCT_INIT_BATCHES * t->B, t->T2);
+    size_t ns1 = vcn_vq_scratch_size(&t->m.vq, t->B, t->T2);
     t->vq_scratch = malloc(sizeof(float) * (ns > ns1 ? ns : ns1));
     t->x = malloc(sizeof(float) * (size_t)B * M * T);
     /* the content input is the target itself unless it is augmented */
@@ -420,37 +485,59 @@ static vc_status alloc_buffers(trainer *t) {
     t->pp = malloc(sizeof(float) * (size_t)B * 2 * T);
     t->xs = malloc(sizeof(float) * (size_t)B * M * t->Ts);
     t->lin = malloc(sizeof(float) * (size_t)B * F * T);
-    t->items = malloc(sizeof(vct_item) * (size_t)B);
-    t->counts = calloc((size_t)N, sizeof(float));
+    t->items = malloc(sizeof(vct_item) * (size_t)t->B);
     t->win_counts = calloc((size_t)N, sizeof(float));
+    if (t->dist.size > 1 && t->dist.rank == 0)
+        t->zall = malloc(sizeof(float) * (size_t)t->B * (size_t)c->code_dim * (size_t)t->T2);
     if (!t->vq_scratch || !t->x || !t->xc || !t->pp || !t->xs || !t->lin || !t->items ||
-        !t->counts || !t->win_counts)
+        !t->win_counts || (t->dist.size > 1 && t->dist.rank == 0 && !t->zall))
         return VC_ERR_NOMEM;
     return VC_OK;
 }
 
+/* The checks before anything is read: the parameters, and a batch every rank has a share of. */
+static vc_status check_setup(trainer *t) {
+    vc_status st = check_params(&t->p);
+    if (st == VC_OK && t->B < t->dist.size) {
+        vcu_log(VC_LOG_ERROR,
+                "train: batch %d is smaller than the %d ranks: every rank needs at least one "
+                "segment of each batch",
+                t->B, t->dist.size);
+        st = VC_ERR_ARG;
+    }
+    vct_dist_slice(&t->dist, t->B, &t->b0, &t->Bl);
+    return st;
+}
+
+/* Every rank runs the same sequence of collectives whatever its status, so a failure on one
+ * rank is shared (vct_dist_agree) before the next collective instead of leaving the others
+ * waiting in it. */
 vc_status vct_setup(trainer *t) {
     const vc_train_params *p = &t->p;
-    vc_status st = check_params(p);
+    vc_status st = vct_dist_init(&t->dist);
     if (st != VC_OK) return st;
+    st = check_setup(t);
+    if (st != VC_OK) return st; /* the same on every rank */
     t->ckpt_path = vc_train_checkpoint_path(p);
     t->cache_dir = p->cache_dir ? concat(p->cache_dir, "") : default_cache_dir(p->out_model);
     t->log_path = p->log_path ? concat(p->log_path, "") : concat(p->out_model, ".log.jsonl");
-    if (!t->ckpt_path || !t->cache_dir || !t->log_path) return VC_ERR_NOMEM;
+    if (!t->ckpt_path || !t->cache_dir || !t->log_path) st = VC_ERR_NOMEM;
     st_file ck;
     memset(&ck, 0, sizeof ck);
     vci_ckpt_state s;
     memset(&s, 0, sizeof s);
     vcm_config cfg;
-    st = resolve_run(t, &ck, &s, &cfg); /* before the corpus: a conflict is reported at once */
+    if (st == VC_OK) st = resolve_run(t, &ck, &s, &cfg); /* before the corpus: errors at once */
     if (st == VC_OK) st = vcm_model_init(&t->m, &cfg, 1);
     if (st == VC_OK) {
         vc_rng init;
         vcu_rng_seed(&init, t->seed ^ VCT_SEED_INIT);
         vcm_model_randomize(&t->m, &init);
         vcu_rng_seed(&t->rng, t->seed);
-        st = load_data(t, &cfg);
+        st = load_corpus(t, &cfg);
     }
+    st = vct_dist_agree(&t->dist, st); /* every share of the feature cache is written */
+    if (st == VC_OK) st = load_data(t, &cfg);
     if (st == VC_OK) st = alloc_buffers(t);
     if (st == VC_OK && p->resume) {
         st = vci_checkpoint_restore(&ck, p->resume, &t->m, &t->opt);
@@ -459,12 +546,11 @@ vc_status vct_setup(trainer *t) {
         t->rng.s = s.rng;
         if (st == VC_OK)
             vcu_log(VC_LOG_INFO, "train: resumed from %s at step %ld", p->resume, t->step);
-    } else if (st == VC_OK) {
-        st = vci_features_mel_stats(&t->fs, t->is_val, t->m.mel_mean, t->m.mel_std);
-        if (st == VC_OK) st = lin_stats(t);
-        if (st == VC_OK) st = init_codebook(t);
     }
+    st = vct_dist_agree(&t->dist, st);
+    if (st == VC_OK && !p->resume) st = fresh_init(t);
+    if (st == VC_OK) st = vct_check_same(t);
     vci_safetensors_free(&ck);
     if (st == VC_OK) st = vct_log_open(t);
-    return st;
+    return vct_dist_agree(&t->dist, st);
 }

@@ -33,10 +33,16 @@
  *   save_on_interrupt, so the model's name never holds a run that did not finish unasked.
  * - Batch assembly is sequential (one front end): it is cheap next to the model, and order
  *   fixes the results.
+ * - Data parallelism (dist.h, docs/cluster.md): under an MPI launcher B is the global batch;
+ *   every rank draws all of it from the same stream and computes its slice [b0, b0 + Bl); the
+ *   losses, the gradient slab and the codebook statistics are summed over ranks before they
+ *   are used, so every rank makes the update one process would make (up to summation order).
+ *   Rank 0 alone reports and writes files. In one process every sum is a no-op.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "train/trainer.h"
 
+#include "io/corpus.h"
 #include "io/safetensors.h"
 #include "model/audio_contract.h"
 #include "nn/vq.h"
@@ -71,46 +77,139 @@ double vct_now(void) {
 }
 
 vc_status vct_fill_batch(trainer *t, const vct_item *items) {
-    for (int b = 0; b < t->B; b++) {
-        vc_status st = vct_fill_item(t->fe, &t->fs, &t->m, &items[b], b, t->B, t->T, t->Ts, &t->sc,
-                                     t->x, t->pp, t->xs, t->lin);
+    for (int b = 0; b < t->Bl; b++) {
+        vc_status st = vct_fill_item(t->fe, &t->fs, &t->m, &items[t->b0 + b], b, t->Bl, t->T, t->Ts,
+                                     &t->sc, t->x, t->pp, t->xs, t->lin);
         if (st != VC_OK) return st;
+    }
+    return VC_OK;
+}
+
+/* The rank's share of the global batch: its losses (means over its own items) times this are
+ * the global batch means once summed over ranks. 1 in one process. */
+static double share(const trainer *t) {
+    return (double)t->Bl / (double)t->B;
+}
+
+/* Sums v (n values already scaled by share) over ranks, with a failure flag: a rank whose
+ * st failed makes every rank return an error here rather than wait in a later collective. */
+static vc_status sum_with_status(trainer *t, double *v, int n, vc_status st) {
+    double buf[8];
+    VC_ASSERT(n < 8);
+    memcpy(buf, v, sizeof(double) * (size_t)n);
+    buf[n] = st != VC_OK;
+    vc_status c = vct_dist_sum_doubles(&t->dist, buf, n + 1);
+    if (c != VC_OK) return c;
+    memcpy(v, buf, sizeof(double) * (size_t)n);
+    if (st != VC_OK) return st;
+    if (buf[n] > 0) {
+        vcu_log(VC_LOG_ERROR, "train: another rank failed (its message is above)");
+        return VC_ERR_INTERNAL;
     }
     return VC_OK;
 }
 
 /* Mean mel + lin L1 over the validation segments, quantized; -1 without any. Runs at step 0
- * of a fresh run (the baseline), every val_every steps and at the end. */
+ * of a fresh run (the baseline), every val_every steps and at the end. Each rank evaluates
+ * its slice of every validation batch. */
 static vc_status validate(trainer *t, double *out) {
     *out = -1.0;
     if (t->n_val == 0) return VC_OK;
     double sum = 0, t0 = vct_now();
     int nb = t->n_val / t->B;
-    for (int k = 0; k < nb; k++) {
-        vc_status st = vct_fill_batch(t, t->val + (size_t)k * t->B);
-        if (st != VC_OK) return st;
+    vc_status st = VC_OK;
+    for (int k = 0; k < nb && st == VC_OK; k++) {
+        st = vct_fill_batch(t, t->val + (size_t)k * t->B);
+        if (st != VC_OK) break;
         vcm_losses L;
         vcm_forward_train(&t->m, &t->ws, t->x, t->pp, t->xs, t->x, t->lin, 1, &L);
-        sum += L.mel + L.lin;
+        sum += share(t) * (L.mel + L.lin);
     }
+    st = sum_with_status(t, &sum, 1, st);
+    if (st != VC_OK) return st;
     *out = sum / nb;
     t->w_t0 += vct_now() - t0; /* s_per_step counts training steps only */
     return VC_OK;
 }
 
-/* One optimiser step; the losses into *L (skipped: *skipped = 1). */
+/* The losses, gradient and codebook statistics of the global batch from every rank's share;
+ * the gradient slab in one call. */
+static vc_status sum_over_ranks(trainer *t, vcm_losses *L, vc_status st) {
+    double v[4] = {L->mel * share(t), L->lin * share(t), L->commit * share(t), L->total * share(t)};
+    st = sum_with_status(t, v, 4, st);
+    if (st != VC_OK || t->dist.size == 1) return st;
+    L->mel = v[0], L->lin = v[1], L->commit = v[2], L->total = v[3];
+    vc_params *P = &t->m.params;
+    float w = (float)share(t);
+    if (w != 1.0f)
+        for (size_t i = 0; i < P->total; i++) P->grad[i] *= w;
+    return vct_dist_sum_floats(&t->dist, P->grad, P->total);
+}
+
+/* Every VCT_RESEED_EVERY steps: dead codes re-seeded on rank 0 from the whole batch's frames,
+ * then broadcast (the draws move rank 0's stream, so the stream goes too). */
+static vc_status reseed(trainer *t) {
+    size_t per = (size_t)t->m.cfg.code_dim * (size_t)t->T2;
+    float *z = t->zall ? t->zall : t->ws.z.v;
+    vc_status st = vct_dist_gather_floats(&t->dist, z, t->ws.z.v, t->B, per);
+    if (st != VC_OK) return st;
+    if (t->dist.rank == 0) {
+        float thr = VCT_RESEED_SHARE * (float)t->B * (float)t->T2 / (float)t->m.cfg.codebook_size;
+        int n = vcn_vq_reseed_dead(&t->m.vq, z, t->B, t->T2, thr, &t->rng);
+        if (n > 0)
+            vcu_log(VC_LOG_DEBUG, "train: step %ld: %d dead codes re-seeded", t->step + 1, n);
+    }
+    return vct_bcast_codebook(t);
+}
+
+vc_status vct_bcast_codebook(trainer *t) {
+    const vq *q = &t->m.vq;
+    size_t nd = sizeof(float) * (size_t)q->N * (size_t)q->D;
+    vc_status st = vct_dist_bcast(&t->dist, q->codebook, nd);
+    if (st == VC_OK) st = vct_dist_bcast(&t->dist, q->ema_sum, nd);
+    if (st == VC_OK) st = vct_dist_bcast(&t->dist, q->ema_count, sizeof(float) * (size_t)q->N);
+    if (st == VC_OK) st = vct_dist_bcast(&t->dist, &t->rng.s, sizeof t->rng.s);
+    return st;
+}
+
+vc_status vct_check_same(trainer *t) {
+    if (t->dist.size == 1) return VC_OK; /* nothing to compare, no hash to compute */
+    const vq *q = &t->m.vq;
+    uint64_t h = vci_fnv1a64(VC_FNV_OFFSET, t->m.params.data, sizeof(float) * t->m.params.total);
+    h = vci_fnv1a64(h, q->ema_count, sizeof(float) * (size_t)q->N);
+    h = vci_fnv1a64(h, q->ema_sum, sizeof(float) * (size_t)q->N * (size_t)q->D);
+    h = vci_fnv1a64(h, &t->rng.s, sizeof t->rng.s);
+    int same;
+    vc_status st = vct_dist_same_u64(&t->dist, h, &same);
+    if (st == VC_OK && !same) {
+        vcu_log(VC_LOG_ERROR,
+                "train: step %ld: the %d ranks no longer hold the same parameters (hash of rank "
+                "%d: %016llx); stopping. Resume from the last checkpoint; if it recurs, the "
+                "ranks' machines compute differently (mixed CPUs or libraries)",
+                t->step, t->dist.size, t->dist.rank, (unsigned long long)h);
+        st = VC_ERR_INTERNAL;
+    }
+    return st;
+}
+
+/* One optimiser step; the losses into *L (skipped: *skipped = 1). Every rank draws the whole
+ * batch and computes its slice; the sums over ranks follow. */
 static vc_status train_step(trainer *t, vcm_losses *L, int *skipped) {
     *skipped = 0;
     for (int b = 0; b < t->B; b++)
         vct_draw_item(&t->fs, &t->spk, t->T, t->Ts, t->run.speaker_utterance, &t->rng,
                       &t->items[b]);
-    vc_status st = vct_fill_batch(t, t->items);
-    if (st != VC_OK) return st;
-    vct_augment_batch(&t->aug, &t->rng, t->m.mel_mean, t->m.mel_std, t->x, t->xc, t->B, t->T);
     vc_params *P = &t->m.params;
-    vcn_params_zero_grad(P);
-    vcm_forward_train(&t->m, &t->ws, t->xc, t->pp, t->xs, t->x, t->lin, 1, L);
-    vcm_backward(&t->m, &t->ws);
+    vc_status st = vct_fill_batch(t, t->items);
+    if (st == VC_OK) {
+        vct_augment_batch(&t->aug, &t->rng, t->m.mel_mean, t->m.mel_std, t->x, t->xc, t->B, t->b0,
+                          t->Bl, t->T);
+        vcn_params_zero_grad(P);
+        vcm_forward_train(&t->m, &t->ws, t->xc, t->pp, t->xs, t->x, t->lin, 1, L);
+        vcm_backward(&t->m, &t->ws);
+    }
+    st = sum_over_ranks(t, L, st);
+    if (st != VC_OK) return st;
     double norm = vcn_grad_clip_norm(P->grad, P->total, t->run.clip);
     if (!isfinite(norm) || !isfinite(L->total)) {
         vcu_log(VC_LOG_WARN, "train: step %ld: gradient norm %g, loss %g: step skipped",
@@ -125,16 +224,15 @@ static vc_status train_step(trainer *t, vcm_losses *L, int *skipped) {
         vcn_adamw_update(&t->opt, P->data, P->grad, P->offset[i], vcn_param_numel(&P->spec[i]), lr,
                          VCT_WEIGHT_DECAY);
     }
-    vcn_vq_ema_update(&t->m.vq, t->ws.z.v, t->ws.idx, t->B, t->T2, t->vq_scratch);
-    if ((t->step + 1) % VCT_RESEED_EVERY == 0) {
-        float thr = VCT_RESEED_SHARE * (float)t->B * (float)t->T2 / (float)t->m.cfg.codebook_size;
-        int n = vcn_vq_reseed_dead(&t->m.vq, t->ws.z.v, t->B, t->T2, thr, &t->rng);
-        if (n > 0)
-            vcu_log(VC_LOG_DEBUG, "train: step %ld: %d dead codes re-seeded", t->step + 1, n);
-    }
-    vcn_vq_counts(&t->m.vq, t->counts, t->ws.idx, t->B, t->T2);
-    for (int i = 0; i < t->m.cfg.codebook_size; i++) t->win_counts[i] += t->counts[i];
-    return VC_OK;
+    vq *q = &t->m.vq;
+    float *stats = t->vq_scratch, *counts = stats + (size_t)q->D * q->N;
+    vcn_vq_ema_stats(q, stats, t->ws.z.v, t->ws.idx, t->Bl, t->T2);
+    st = vct_dist_sum_floats(&t->dist, stats, vcn_vq_ema_stats_size(q));
+    if (st != VC_OK) return st;
+    vcn_vq_ema_apply(q, stats);
+    for (int i = 0; i < q->N; i++) t->win_counts[i] += counts[i]; /* before the scratch is reused */
+    if ((t->step + 1) % VCT_RESEED_EVERY == 0) st = reseed(t);
+    return st;
 }
 
 static vc_status save_model(const trainer *t) {
@@ -163,17 +261,28 @@ static vc_status save_model(const trainer *t) {
     return st;
 }
 
+/* Rank 0 writes; every rank returns its status. */
+static vc_status write_checkpoint(trainer *t) {
+    vc_status st = VC_OK;
+    if (t->dist.rank == 0) {
+        vci_ckpt_state s = {t->step, t->opt.step, t->rng.s, t->run, 0};
+        s.run.steps = t->p.steps;
+        st = vci_checkpoint_write(t->ckpt_path, &t->m, &t->opt, &s);
+    }
+    return vct_dist_agree(&t->dist, st);
+}
+
 /* The end of the run, or a stop: final validation (not when stopped), checkpoint, model. */
 static vc_status finish(trainer *t, int stopped) {
-    vc_status st = VC_OK;
-    if (!stopped) {
+    vc_status st = vct_check_same(t);
+    if (st == VC_OK && !stopped) {
         st = validate(t, &t->val_loss);
         if (st == VC_OK) vct_emit_report(t, t->n_val > 0);
     }
-    vci_ckpt_state s = {t->step, t->opt.step, t->rng.s, t->run, 0};
-    s.run.steps = t->p.steps;
-    if (st == VC_OK) st = vci_checkpoint_write(t->ckpt_path, &t->m, &t->opt, &s);
-    if (st == VC_OK && (!stopped || t->p.save_on_interrupt)) st = save_model(t);
+    if (st == VC_OK) st = write_checkpoint(t);
+    if (st == VC_OK && (!stopped || t->p.save_on_interrupt) && t->dist.rank == 0)
+        st = save_model(t);
+    st = vct_dist_agree(&t->dist, st);
     if (st == VC_OK && stopped)
         vcu_log(VC_LOG_INFO, "train: stopped at step %ld; checkpoint %s%s", t->step, t->ckpt_path,
                 t->p.save_on_interrupt ? "; model written" : "; no model written");
@@ -200,11 +309,8 @@ static vc_status step_and_upkeep(trainer *t) {
         st = validate(t, &t->val_loss);
         if (st == VC_OK && t->n_val > 0) vct_emit_report(t, 1);
     }
-    if (st == VC_OK && t->step % t->run.checkpoint_every == 0) {
-        vci_ckpt_state s = {t->step, t->opt.step, t->rng.s, t->run, 0};
-        s.run.steps = t->p.steps;
-        st = vci_checkpoint_write(t->ckpt_path, &t->m, &t->opt, &s);
-    }
+    if (st == VC_OK && t->step % VCT_HASH_EVERY == 0) st = vct_check_same(t);
+    if (st == VC_OK && t->step % t->run.checkpoint_every == 0) st = write_checkpoint(t);
     return st;
 }
 
@@ -228,7 +334,7 @@ vc_status vc_train(const vc_train_params *params) {
     }
     t.w_t0 = vct_now();
     while (st == VC_OK && t.step < t.p.steps) {
-        if (t.p.stop && *t.p.stop) {
+        if (vct_dist_any(&t.dist, t.p.stop && *t.p.stop)) { /* a stop on any rank stops all */
             stopped = 1;
             break;
         }
@@ -236,6 +342,7 @@ vc_status vc_train(const vc_train_params *params) {
     }
     if (st == VC_OK) st = finish(&t, stopped);
     if (st == VC_OK && stopped && params->stopped) *params->stopped = 1;
+    if (params->rank) *params->rank = t.dist.rank;
     vct_trainer_free(&t);
     return st;
 }

@@ -4,6 +4,7 @@
  *   setup.c   config, corpus and features, sets, statistics, codebook init, resume
  *   report.c  progress reports and the JSON-lines log
  *   batch.c   batch items: drawing, assembly, augmentation
+ *   dist.c    data parallelism (MPI), a no-op in one process
  * The checkpoint file itself is io/checkpoint.h.
  */
 #ifndef VC_TRAIN_TRAINER_H
@@ -16,6 +17,7 @@
 #include "nn/adam.h"
 #include "train/augment.h"
 #include "train/batch.h"
+#include "train/dist.h"
 
 #define VCT_VAL_SEGMENTS 64
 #define VCT_LIN_STAT_SEGMENTS 200
@@ -27,6 +29,7 @@
 #define VCT_COLLAPSE_PERPLEXITY 2.0
 #define VCT_COLLAPSE_USED 0.05
 #define VCT_COLLAPSE_REPORTS 3
+#define VCT_HASH_EVERY 200 /* steps between checks that every rank holds the same parameters */
 /* derived streams: seed XOR a constant (ASCII tags), so each is independent of the others */
 #define VCT_SEED_INIT 0x696e6974ull /* "init" */
 #define VCT_SEED_VAL 0x76616c00ull  /* "val" */
@@ -44,15 +47,19 @@ typedef struct trainer {
     unsigned char *is_val; // (corpus n_utt)
     vc_frontend *fe;
     vct_scratch sc;
-    int B, T, Ts, T2;
+    vct_dist dist;
+    int B, T, Ts, T2; /* B: the global batch, over all ranks */
+    int b0, Bl;       /* this rank's items of every batch: b0 .. b0 + Bl - 1 */
     vct_speakers spk; /* training utterances grouped by speaker */
     vct_augment aug;  /* of the content input */
     vct_item *val;    // (n_val)
     int n_val;
-    float *x, *xc, *pp, *xs, *lin; // (B,M,T) target, content input, (B,2,T) (B,M,Ts) (B,F,T)
-    vct_item *items;               // (B)
-    float *vq_scratch;
-    float *counts, *win_counts; // (N) batch counts, counts over the report window
+    /* this rank's items only (Bl of them): */
+    float *x, *xc, *pp, *xs, *lin; // (Bl,M,T) target, content input, (Bl,2,T) (Bl,M,Ts) (Bl,F,T)
+    vct_item *items;               // (B) the whole batch, drawn on every rank
+    float *vq_scratch;             /* sized for the global batch (rank 0 re-seeds from it) */
+    float *zall;                   // (B, D, T/2) rank 0, several ranks: the batch's z, gathered
+    float *win_counts;             // (N) code counts over the report window (all ranks)
     vc_rng rng;
     long step;
     uint64_t seed;
@@ -66,10 +73,15 @@ typedef struct trainer {
 double vct_now(void);
 
 /* setup.c: everything before the first step (on resume: settings checked before the corpus
- * is read); trainer_free releases whatever setup made. */
+ * is read); trainer_free releases whatever setup made. Every rank returns the same status. */
 VC_WARN_UNUSED vc_status vct_setup(trainer *t);
 void vct_trainer_free(trainer *t);
+/* This rank's items of the batch items (B) into x, pp, xs, lin. */
 VC_WARN_UNUSED vc_status vct_fill_batch(trainer *t, const vct_item *items);
+/* Codebook, its EMA state and the training stream from rank 0 to the others. */
+VC_WARN_UNUSED vc_status vct_bcast_codebook(trainer *t);
+/* Stops with an error unless every rank holds the same parameters, EMA state and stream. */
+VC_WARN_UNUSED vc_status vct_check_same(trainer *t);
 
 /* report.c */
 void vct_emit_report(trainer *t, int is_validation);
