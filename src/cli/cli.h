@@ -118,5 +118,6 @@ int cmd_export(int argc, char **argv);
 int cmd_resynth(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_score(int argc, char **argv);
 
 #endif
