@@ -54,8 +54,12 @@ static int score_one(cli_common *common, const vc_model *model, const char *path
         it->ok = 1;
         return 1;
     }
-    snprintf(it->why, sizeof it->why, "%.255s",
-             common->last_error[0] ? common->last_error : vc_strerror(st));
+    /* the library names the file as it was given, or the input as "input": said once here */
+    const char *why = common->last_error[0] ? common->last_error : vc_strerror(st);
+    size_t n = strlen(path);
+    if (!strncmp(why, path, n) && !strncmp(why + n, ": ", 2)) why += n + 2;
+    if (!strncmp(why, "input: ", 7)) why += 7;
+    snprintf(it->why, sizeof it->why, "%.255s", why);
     common->last_error[0] = '\0';
     return 0;
 }
