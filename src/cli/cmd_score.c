@@ -37,8 +37,7 @@ typedef struct score_run {
 } score_run;
 
 /* Scores path into it; on failure keeps the library's message (or the status) in it->why. */
-static int score_one(cli_common *common, const vc_model *model, const char *path,
-                     score_item *it) {
+static int score_one(cli_common *common, const vc_model *model, const char *path, score_item *it) {
     memset(it, 0, sizeof *it);
     it->path = path;
     common->last_error[0] = '\0';
@@ -299,8 +298,7 @@ static int reference_of(cli_common *common, const vc_model *model, const cli_str
 
 /* The run after the reference: score, sort, print. */
 static int score_and_print(score_run *r, const score_inputs *in, const score_reference *ref,
-                           const char *model_path, int json, int top, int n_spans,
-                           int calibrate) {
+                           const char *model_path, int json, int top, int n_spans, int calibrate) {
     int ok = score_all(r, in->paths, "score");
     if (ok == 0) {
         fprintf(stderr, "vconv score: none of the %d files could be scored\n", r->n);
@@ -311,8 +309,10 @@ static int score_and_print(score_run *r, const score_inputs *in, const score_ref
         int k;
         double med = median_error(r->items, r->n, &k);
         printf("%s=%.6f\n", REFERENCE_KEY, med);
-        cli_info(r->common, "median reconstruction error of %d files; store it with: vconv "
-                            "export MODEL -o OUT --set %s=%.6f", k, REFERENCE_KEY, med);
+        cli_info(r->common,
+                 "median reconstruction error of %d files; store it with: vconv "
+                 "export MODEL -o OUT --set %s=%.6f",
+                 k, REFERENCE_KEY, med);
         return EXIT_OK;
     }
     int n_show = top > 0 && top < ok ? top : ok;

@@ -71,7 +71,8 @@ static vc_status score_window(vcc_chunk *c, const float *x, size_t len, const fl
     for (int t = c->core; st == VC_OK && t < c->end; t++) {
         size_t i = (size_t)(t - c->a);
         double s = 0.0;
-        for (int k = 0; k < M; k++) s += fabs(c->mel[(size_t)k * Tw2 + i] - c->x[(size_t)k * Tw2 + i]);
+        for (int k = 0; k < M; k++)
+            s += fabs(c->mel[(size_t)k * Tw2 + i] - c->x[(size_t)k * Tw2 + i]);
         err[t] = (float)(s / M);
     }
     return st;
