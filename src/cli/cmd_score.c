@@ -17,6 +17,7 @@
 /* One input's result: scored (spans kept, frame errors dropped) or why it was skipped. */
 typedef struct score_item {
     const char *path;
+    int index; /* in the input order: ties and skipped files keep it */
     int ok;
     vc_score s;
     char why[256];
@@ -70,7 +71,9 @@ static int score_all(score_run *r, const char *const *paths, const char *label) 
     cli_progress_init(&progress, r->common, label, r->n >= 10);
     int ok = 0;
     for (int i = 0; i < r->n; i++) {
-        if (score_one(r->common, r->model, paths[i], &r->items[i]))
+        int scored = score_one(r->common, r->model, paths[i], &r->items[i]);
+        r->items[i].index = i;
+        if (scored)
             ok++;
         else if (!r->common->quiet)
             fprintf(stderr, "%svconv score: %s: %s (skipped)\n",
@@ -139,8 +142,8 @@ static int find_reference(cli_common *common, const vc_model *model, const char 
 static int compare_items(const void *a, const void *b) {
     const score_item *x = a, *y = b;
     if (x->ok != y->ok) return y->ok - x->ok;
-    if (!x->ok) return 0;
-    return (x->s.error < y->s.error) - (x->s.error > y->s.error);
+    if (x->ok && x->s.error != y->s.error) return x->s.error < y->s.error ? 1 : -1;
+    return (x->index > y->index) - (x->index < y->index);
 }
 
 /* The indexes of the k worst spans of s into idx (k <= n_spans), worst first. */
@@ -162,10 +165,13 @@ static double normalised(const score_reference *ref, double error) {
 
 static void print_text(const score_item *items, int n_show, const score_reference *ref,
                        int n_spans) {
-    if (ref->median > 0.0)
-        printf("# score = reconstruction error / %.4f, the median error of %s%s%d file%s)\n",
-               ref->median, ref->source, ref->n_files ? " (" : " (stored, ", ref->n_files,
-               ref->n_files == 1 ? "" : "s");
+    if (ref->median > 0.0 && ref->n_files > 0)
+        printf("# score = reconstruction error / %.4f, the median error of %s (%d file%s)\n",
+               ref->median, ref->source, ref->n_files, ref->n_files == 1 ? "" : "s");
+    else if (ref->median > 0.0)
+        printf("# score = reconstruction error / %.4f, the median error stored in the model "
+               "(" REFERENCE_KEY ")\n",
+               ref->median);
     else
         printf("# score = raw reconstruction error (no reference speech; see --baseline)\n");
     printf("# score  error  speech_s  file  worst spans (start-end s: score)\n");
@@ -281,13 +287,10 @@ static int reference_of(cli_common *common, const vc_model *model, const cli_str
         return rc;
     }
     if (vc_model_meta(model, REFERENCE_KEY)) return stored_reference(model, ref);
-    char buf[1200], dir[1300];
-    const char *m = cli_default_model(buf, sizeof buf), *slash = strrchr(m, '/');
-    snprintf(dir, sizeof dir, "%.*s%s", slash ? (int)(slash - m) : 1, slash ? m : ".",
-             strstr(m, "/share/vconv/") ? "/samples" : "");
-    const char *dirs[1] = {dir};
+    char buf[1200];
+    const char *dirs[1] = {cli_samples_dir(buf, sizeof buf)};
     memset(&in, 0, sizeof in);
-    if (vc_list_audio(dirs, 1, &in.list) != VC_OK) { /* none beside the model: raw errors */
+    if (!dirs[0] || vc_list_audio(dirs, 1, &in.list) != VC_OK) { /* no clips: raw errors */
         common->last_error[0] = '\0';
         return EXIT_OK;
     }
