@@ -333,14 +333,14 @@ int cmd_score(int argc, char **argv) {
     cli_strings dirs = {0}, baseline = {0};
     const cli_option opts[] = {
         {"data", 'd', OPT_STRINGS, &dirs, 0, 0, NULL, "DIR",
-         "score every audio file under DIR (recursively; repeatable)"},
+         "score every audio file under DIR (recursively)"},
         {"model", 'm', OPT_STRING, &model_path, 0, 0, NULL, "MODEL",
          "model file (default: the bundled model)"},
         {"json", 0, OPT_FLAG, &json, 0, 0, NULL, NULL, "print one JSON object (docs/score.md)"},
         {"top", 0, OPT_INT, &top, 0, 1e9, NULL, "N", "list only the N worst files (0: all)"},
         {"spans", 0, OPT_INT, &n_spans, 0, 16, NULL, "K", "worst one-second spans shown per file"},
         {"baseline", 0, OPT_STRINGS, &baseline, 0, 0, NULL, "DIR|FILE",
-         "reference speech the scores are relative to (repeatable; see below)"},
+         "reference speech the scores are relative to (see above)"},
         {"calibrate", 0, OPT_FLAG, &calibrate, 0, 0, NULL, NULL,
          "print the inputs' median error as " REFERENCE_KEY "=VALUE and stop"},
     };
