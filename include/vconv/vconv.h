@@ -389,6 +389,40 @@ VC_WARN_UNUSED vc_status vc_code_stats_compute(const int *const *codes, const in
                                                const int *speaker, int n_utts, int codebook_size,
                                                uint64_t seed, vc_code_stats *out);
 
+/* ------------------------------------------------------------ anomaly score */
+
+/* One span of a scored file: its mean frame error over [start_s, end_s) seconds of the file. */
+typedef struct vc_score_span {
+    double start_s, end_s;
+    double error;
+} vc_score_span;
+
+/* How well the model reconstructs a recording (docs/score.md). The speech is levelled and
+ * trimmed as vc_convert does, encoded to content codes in chunks of chunk_seconds with context,
+ * and decoded with its own speaker embedding and pitch; a frame's error is the mean absolute
+ * difference over the mel bands between the normalised log-mel input and the decoder's output
+ * (the mel term of the training loss). Speech like the model's training data reconstructs well;
+ * noise, clipping, music and other non-speech do less well. Raw errors depend on the model:
+ * compare them with the same model's errors on clean speech. */
+typedef struct vc_score {
+    double error;          /* mean frame error over the speech span */
+    int n_frames;          /* frames of the speech span */
+    float *frame_error;    /* (n_frames) */
+    int first_frame;       /* the span's first frame in the file, in model hops */
+    double frame_seconds;  /* hop / sample rate */
+    double speech_seconds; /* length of the speech span */
+    vc_score_span *spans;  /* (n_spans) seconds of the span in order; a last piece under half a
+                            * second joins the one before */
+    int n_spans;
+} vc_score;
+
+/* a at any rate. VC_ERR_AUDIO (with a log line) when it is silent or holds no speech span;
+ * chunk_seconds in (0, 600]. The model is only read: threads may score at once. Free with
+ * vc_score_free (also after a failure: *out is zeroed). */
+VC_WARN_UNUSED vc_status vc_score_audio(const vc_model *m, const vc_audio *a, double chunk_seconds,
+                                        vc_score *out);
+void vc_score_free(vc_score *s);
+
 /* ------------------------------------------------------------- training */
 
 /* One line of training progress, reported every log_every steps and after each validation. */

@@ -327,25 +327,38 @@ void cli_json_string(FILE *f, const char *s) {
 
 #define DEFAULT_MODEL_NAME "vconv-default.safetensors"
 
+/* "PREFIX/share/vconv/<name>" beside the running binary into buf when it is readable. */
+static int installed_path(char *buf, size_t size, const char *name) {
+    char exe[1024];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return 0;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash) return 0;
+    *slash = '\0';
+    snprintf(buf, size, "%s/../share/vconv/%s", exe, name);
+    return access(buf, R_OK) == 0;
+}
+
 const char *cli_default_model(char *buf, size_t size) {
     const char *env = getenv("VCONV_MODEL");
     if (env && *env) return env;
-    char exe[1024];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = '\0';
-            snprintf(buf, size, "%s/../share/vconv/%s", exe, DEFAULT_MODEL_NAME);
-            if (access(buf, R_OK) == 0) return buf;
-        }
-    }
+    if (installed_path(buf, size, DEFAULT_MODEL_NAME)) return buf;
 #ifdef VC_SOURCE_MODEL_DIR
     snprintf(buf, size, "%s/%s", VC_SOURCE_MODEL_DIR, DEFAULT_MODEL_NAME);
     return buf;
 #else
     snprintf(buf, size, "%s", DEFAULT_MODEL_NAME);
     return buf;
+#endif
+}
+
+const char *cli_samples_dir(char *buf, size_t size) {
+    if (installed_path(buf, size, "samples")) return buf;
+#ifdef VC_SOURCE_MODEL_DIR
+    snprintf(buf, size, "%s", VC_SOURCE_MODEL_DIR);
+    return buf;
+#else
+    return NULL;
 #endif
 }

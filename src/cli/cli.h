@@ -107,6 +107,9 @@ double cli_now_seconds(void);
 /* The bundled model's path into buf: $VCONV_MODEL, else beside an installed binary
  * (PREFIX/share/vconv), else in the source tree the binary was built from. */
 const char *cli_default_model(char *buf, size_t size);
+/* The bundled sample clips' folder into buf: PREFIX/share/vconv/samples beside an installed
+ * binary, else the source tree's samples/; NULL when neither exists. */
+const char *cli_samples_dir(char *buf, size_t size);
 
 /* s as a JSON string literal (quotes, escapes) on f. */
 void cli_json_string(FILE *f, const char *s);
@@ -118,5 +121,6 @@ int cmd_export(int argc, char **argv);
 int cmd_resynth(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_score(int argc, char **argv);
 
 #endif

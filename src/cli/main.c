@@ -13,6 +13,7 @@ static const struct {
     {"analyze", cmd_analyze, "duration, rate, loudness, F0 range and voiced share of a file"},
     {"train", cmd_train, "train a model on folders of speech (no labels, no parallel data)"},
     {"codebook", cmd_codebook, "how a model's codebook is used on speech, and by whom"},
+    {"score", cmd_score, "anomaly score: files the model reconstructs badly, worst first"},
     {"info", cmd_info, "what a model file holds: architecture, size, provenance"},
     {"export", cmd_export, "rewrite a model in F16 and/or with metadata set"},
 };

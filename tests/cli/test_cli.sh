@@ -35,7 +35,7 @@ expect 0 "--version" -- "$vconv" --version
 grep -q '^vconv [0-9]' "$work/out" && ok || bad "--version prints a version"
 expect 2 "unknown command" -- "$vconv" frobnicate
 one_line_error "unknown command"
-for cmd in resynth analyze train convert info export codebook; do
+for cmd in resynth analyze train convert info export codebook score; do
   expect 0 "$cmd --help" -- "$vconv" $cmd --help
   grep -q -- '--threads' "$work/out" && ok || bad "$cmd --help lists --threads"
   grep -qiw 'nan' "$work/out" && bad "$cmd --help shows a nan: $(grep -i nan "$work/out")" || ok
@@ -232,6 +232,9 @@ for f in missing.safetensors truncated.safetensors foreign.safetensors checkpoin
   no_file x.html "codebook with $f"
   expect 1 "codebook geometry with the model file $f" -- "$vconv" codebook --model "$f"
   one_line_error "codebook geometry with $f"
+  expect 1 "score with the model file $f" -- "$vconv" score --model "$f" "$src"
+  one_line_error "score with $f"
+  grep -q "^vconv score: $f: " "$work/err" && ok || bad "the error names $f first: $(cat "$work/err")"
   expect 1 "info with the model file $f" -- "$vconv" info "$f"
   one_line_error "info with $f"
   grep -q "^vconv info: $f: " "$work/err" && ok || bad "the error names $f first: $(cat "$work/err")"

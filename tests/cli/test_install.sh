@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `cmake --install` into a temp prefix gives the binary, the static library, the header and a
 # pkg-config file with which an outside program compiles, links and runs.
-# With the bundled model, the installed binary finds it in PREFIX/share/vconv and converts.
+# With the bundled model, the installed binary finds it in PREFIX/share/vconv and converts, and
+# vconv score finds the sample clips installed beside it (its reference speech).
 # The README's library example builds with the command the README gives, and converts.
 # Every external symbol of the installed library carries the project prefix, public or internal
 # by its name: vc_ only for what the installed vconv.h declares, vc<module>_ for the rest.
@@ -68,5 +69,9 @@ if [ -f "$src/samples/vconv-default.safetensors" ]; then
   (cd "$prefix" && env -u VCONV_MODEL bin/vconv convert -q "$src/samples/bdl_arctic_a0310.wav" \
     "$src/samples/slt_arctic_a0318.wav" -o out.wav) || { echo "FAIL: installed vconv converts with its model" >&2; exit 1; }
   n=$((n + 2))
+  (cd "$prefix" && env -u VCONV_MODEL bin/vconv score -q --json "$src/samples/bdl_arctic_a0310.wav" \
+    | grep -q '"source": "bundled samples", "files": 3') \
+    || { echo "FAIL: installed vconv score finds the installed sample clips as its reference" >&2; exit 1; }
+  n=$((n + 1))
 fi
 echo "install: $n passed, 0 failed"
