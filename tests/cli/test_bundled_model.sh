@@ -4,11 +4,8 @@
 # usage: test_bundled_model.sh VCONV SAMPLES_DIR
 set -u
 vconv=$1 samples=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+. "$(dirname "$0")/lib.sh"
+lib_begin
 model="$samples/vconv-default.safetensors"
 [ -f "$model" ] && ok || bad "no bundled model at $model"
 "$vconv" info --json "$model" >"$work/info" 2>&1 && ok || bad "info on the bundled model: $(cat "$work/info")"
@@ -27,5 +24,4 @@ act() { sed -n 's/.*"active_dbfs": \(-\{0,1\}[0-9.]*\).*/\1/p' "$1"; }
 [ "$(dur "$work/o.json")" = "$(dur "$work/s.json")" ] && ok || bad "output duration $(dur "$work/o.json") s, source $(dur "$work/s.json") s"
 awk -v a="$(act "$work/o.json")" -v b="$(act "$work/s.json")" 'BEGIN { d = a - b; exit !(d < 0.5 && d > -0.5) }' && ok \
   || bad "output level $(act "$work/o.json") dBFS, source $(act "$work/s.json") dBFS"
-echo "bundled_model: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+lib_end "bundled_model"

@@ -4,21 +4,11 @@
 # usage: test_cli.sh VCONV TEST_DATA_DIR SAMPLES_DIR
 set -u
 vconv=$1 samples=$3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+. "$(dirname "$0")/lib.sh"
+lib_begin
 cd "$work"
-pass=0 fail=0
 
-ok()  { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-
-# expect CODE DESCRIPTION -- COMMAND...: checks the exit code; stderr is kept in $work/err.
-expect() {
-  local want=$1 what=$2; shift 3
-  "$@" >"$work/out" 2>"$work/err"
-  local got=$?
-  if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, want $want: $(head -c 300 "$work/err")"; fi
-}
+# expect CODE DESCRIPTION -- COMMAND... (lib.sh): checks the exit code; stderr is kept in $work/err.
 one_line_error() {
   local n; n=$(wc -l <"$work/err")
   if [ "$n" -eq 1 ] && grep -q '^vconv' "$work/err"; then ok; else bad "$1: stderr has $n lines: $(cat "$work/err")"; fi
@@ -380,5 +370,4 @@ else
   echo "note: sox not installed, format checks skipped" >&2
 fi
 
-echo "cli: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+lib_end "cli"

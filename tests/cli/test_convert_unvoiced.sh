@@ -5,11 +5,8 @@
 set -u
 vconv=$1 samples=$2
 command -v python3 >/dev/null || { echo "python3 missing: skipped"; exit 77; }
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+. "$(dirname "$0")/lib.sh"
+lib_begin
 # 2 s of noise in syllable-like bursts, 16-bit mono 16 kHz (Python's standard library only)
 python3 - "$work/noise.wav" <<'PY'
 import math, random, struct, sys, wave
@@ -39,5 +36,4 @@ awk -v o="$(med "$work/o.json")" -v s="$(med "$work/s.json")" 'BEGIN { exit !(o 
   || bad "convert --vocoder world --match 1: $(cat "$work/log")"
 "$vconv" analyze --json "$work/w.wav" >"$work/w.json" 2>&1
 grep -q '"active_dbfs": -[1-3][0-9]\.' "$work/w.json" && ok || bad "matched output is silent or odd: $(head -c 400 "$work/w.json")"
-echo "convert_unvoiced: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+lib_end "convert_unvoiced"

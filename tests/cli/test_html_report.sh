@@ -7,11 +7,8 @@ set -u
 vconv=$1 samples=$2
 chrome=$(command -v chromium || command -v chromium-browser || true)
 [ -n "$chrome" ] || { echo "html_report: skipped, no chromium (apt-get install chromium)"; exit 77; }
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+. "$(dirname "$0")/lib.sh"
+lib_begin
 cd "$work"
 "$vconv" train -q --data "$samples" -o m.safetensors --preset tiny --steps 20 --batch 2 --segment 32 \
   --cache cache >/dev/null 2>&1 && ok || bad "train a tiny model"
@@ -51,5 +48,4 @@ stride = 1 + w * bpp
 rows = {raw[y * stride + 1:(y + 1) * stride] for y in range(0, h, 7)}
 sys.exit(0 if len(rows) > 20 else 1)
 PY
-echo "html_report: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+lib_end "html_report"

@@ -11,12 +11,9 @@
 # usage: test_interrupt.sh VCONV SAMPLES_DIR
 set -u
 vconv=$1 samples=$2
-work=$(mktemp -d)
-trap 'kill -9 $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+. "$(dirname "$0")/lib.sh"
+lib_begin --kill-jobs
 cd "$work"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
 train=(train --data "$samples" --preset tiny --batch 2 --segment 32 --steps 400 --cache cache
        --log-every 10 --val-every 100 --checkpoint-every 1000 --seed 5)
 
@@ -137,5 +134,4 @@ n=$(ls fcache | wc -l)
 echo "feature-time stop: $(python3 -c "print(round($t1 - $t0, 2))") s, $((n - n0)) more files, $n of 240 cached"
 [ ! -e f.safetensors.ckpt ] && [ ! -e f.safetensors ] && ok || bad "a checkpoint or model after a feature-time stop"
 ls -a fcache | grep -q '\.tmp' && bad "a half-written cache file left" || ok
-echo "interrupt: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+lib_end "interrupt"

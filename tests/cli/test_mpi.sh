@@ -28,12 +28,9 @@ export OMPI_MCA_rmaps_base_oversubscribe=1
 # Under ASan (scripts/test) leak reports are off for the MPI processes only: OpenMPI keeps
 # allocations from MPI_Init past MPI_Finalize. The 1-rank runs below keep the leak check.
 mpi_asan=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
-work=$(mktemp -d)
-trap 'kill -9 $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+. "$(dirname "$0")/lib.sh"
+lib_begin --kill-jobs
 cd "$work"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
 mpi() { ASAN_OPTIONS=$mpi_asan "$mpiexec" --oversubscribe -np "$1" "${@:2}"; }
 train=(train --data "$samples" --preset tiny --batch 4 --segment 32 --cache cache --seed 5
        --warmup 0 --lr 3e-3 --log-every 10 --val-every 100 --checkpoint-every 1000 -q)
@@ -133,5 +130,4 @@ s=$(step_of k.safetensors.ckpt)
     bad "the checkpoint left by the killed job does not resume"
 [ "$(step_of k.safetensors.ckpt)" = $((s + 5)) ] && ok || bad "the resumed run did not finish"
 
-echo "mpi: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+lib_end "mpi"

@@ -9,21 +9,14 @@
 # usage: test_outputs.sh VCONV SAMPLES_DIR
 set -u
 vconv=$1 samples=$2
-work=$(mktemp -d)
+. "$(dirname "$0")/lib.sh"
+lib_begin
 chmod 755 "$work"
-trap 'rm -rf "$work"' EXIT
 cd "$work"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
 check() { local what=$1; shift; if "$@"; then ok; else bad "$what"; fi; }
-# run CODE WHAT -- COMMAND...: the exit code; stderr in $work/err
-run() {
-  local want=$1 what=$2; shift 3
-  "$@" >"$work/out" 2>"$work/err"
-  local got=$?
-  [ "$got" -eq "$want" ] && ok || bad "$what: exit $got, want $want: $(head -c 300 "$work/err")"
-}
+# run CODE WHAT -- COMMAND...: the exit code; stderr in $work/err (lib.sh's expect, under the
+# name scripts/bad_input_table reads in this file)
+run() { expect "$@"; }
 says() { grep -q -- "$2" "$work/err" && ok || bad "$1: stderr lacks '$2': $(cat "$work/err")"; }
 no_temp() { ls -a "${1:-.}" | grep -q '\.tmp\.' && bad "temp file left in ${1:-.}: $(ls -a "${1:-.}")" || ok; }
 is_audio() { soxi -t "$1" 2>/dev/null; }
@@ -215,5 +208,4 @@ run 2 "--rate out of range" -- "${resy[@]}" --rate 100 -o x.wav
 no_temp
 check "inputs intact after everything" intact
 
-echo "outputs: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+lib_end "outputs"

@@ -4,10 +4,9 @@
 # and an interrupted recipe prints the command that resumes. usage: test_recipes.sh SOURCE_DIR CORPUS_DIR
 set -u
 src=$1 corpus=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-pass=0 fail=0
-check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1" >&2; fi; }
+. "$(dirname "$0")/lib.sh"
+lib_begin
+check() { if eval "$2"; then ok; else bad "$1"; fi; }
 
 # The plot, from a small log with training and validation lines.
 cat >"$work/log.jsonl" <<'LOG'
@@ -76,5 +75,4 @@ if [ -d "$corpus/arctic" ]; then
 else
   echo "note: no corpus at $corpus; recipe view not checked"
 fi
-echo "recipes: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+lib_end "recipes"

@@ -8,12 +8,9 @@
 # usage: test_robustness.sh VCONV SAMPLES_DIR
 set -u
 vconv=$1 samples=$2
-work=$(mktemp -d)
-trap 'kill -9 $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+. "$(dirname "$0")/lib.sh"
+lib_begin --kill-jobs
 cd "$work"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
 train=(train -q --data "$samples" --preset tiny --batch 2 --segment 32 --steps 300 --cache cache
        --log "" --val-every 100000 --checkpoint-every 1 --seed 3)
 
@@ -59,5 +56,4 @@ for i in 1 2 3; do cmp -s one.wav "par$i.wav" && ok || bad "parallel conversion 
 # a kill during a write leaves that write's temp file; the next successful write of the same
 # file removes it (its writer is gone)
 ls ./*.tmp* 2>/dev/null | grep -q . && bad "temp files left: $(ls ./*.tmp*)" || ok
-echo "robustness: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+lib_end "robustness"

@@ -7,11 +7,8 @@ set -u
 vconv=$1 samples=$2
 command -v python3 >/dev/null || { echo "python3 missing: skipped"; exit 77; }
 [ -f "$samples/vconv-default.safetensors" ] || { echo "no bundled model: skipped"; exit 77; }
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+. "$(dirname "$0")/lib.sh"
+lib_begin
 clean="$samples/bdl_arctic_a0310.wav"
 
 # the sample with white noise at 0 dB SNR, and a 440 Hz tone of the same length and level
@@ -95,5 +92,4 @@ grep -q '"source": "model metadata"' "$work/mj" && ok || bad "stored reference: 
 "$vconv" score --model "$work/b.safetensors" "$clean" >/dev/null 2>"$work/err"
 [ $? -eq 1 ] && grep -q 'not a positive number' "$work/err" && ok || bad "bad stored reference: $(cat "$work/err")"
 
-echo "score: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+lib_end "score"

@@ -7,10 +7,9 @@ src=$1 vconv=$2
 for tool in flite espeak-ng sox; do
   command -v "$tool" >/dev/null || { echo "skip: $tool not installed"; exit 77; }
 done
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail=0 pass=0
-check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1" >&2; fi; }
+. "$(dirname "$0")/lib.sh"
+lib_begin
+check() { if eval "$2"; then ok; else bad "$1"; fi; }
 
 "$src/recipes/synthetic/make_corpus.sh" "$work/a" 2 >/dev/null || { echo "FAIL: make_corpus" >&2; exit 1; }
 "$src/recipes/synthetic/make_corpus.sh" "$work/b" 2 >/dev/null || { echo "FAIL: make_corpus again" >&2; exit 1; }
@@ -22,5 +21,4 @@ for f in "$work"/a/*/00.wav; do
     '"$vconv" analyze --json "$f" | grep -q "\"file_rate\": 16000, \"channels\": 1" &&
      "$vconv" analyze "$f" | grep -q "^f0 .*median"'
 done
-echo "synthetic corpus: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+lib_end "synthetic corpus"

@@ -1,0 +1,43 @@
+# shellcheck shell=bash
+# The preamble and summary the shell tests in tests/cli share. Sourced, not run:
+#   . "$(dirname "$0")/lib.sh"
+#   lib_begin [--kill-jobs]   $work: a temp folder, removed at exit; with --kill-jobs the
+#                             background jobs still running at exit are killed first (a test
+#                             that starts them and fails early must not leave them running
+#                             into the next test, nor keep ctest waiting on their output)
+#   ok                        one check passed
+#   bad MESSAGE...            one check failed: "FAIL: MESSAGE" on stderr
+#   expect CODE WHAT -- COMMAND...
+#                             the command's exit code is CODE; its stdout is kept in
+#                             $work/out, its stderr in $work/err
+#   lib_end NAME              "NAME: P passed, F failed"; exits 1 when a check failed, else 0
+# Skips stay in each script (`exit 77`, before or after lib_begin: the trap cleans up either way).
+# scripts/bad_input_table reads the `expect`/`run` lines of test_cli.sh and test_outputs.sh,
+# not this file.
+
+pass=0 fail=0
+
+lib_begin() {
+  work=$(mktemp -d)
+  if [ "${1:-}" = --kill-jobs ]; then
+    trap 'kill -9 $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+  else
+    trap 'rm -rf "$work"' EXIT
+  fi
+}
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+
+expect() {
+  local want=$1 what=$2; shift 3
+  "$@" >"$work/out" 2>"$work/err"
+  local got=$?
+  if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, want $want: $(head -c 300 "$work/err")"; fi
+}
+
+lib_end() {
+  echo "$1: $pass passed, $fail failed"
+  [ "$fail" -eq 0 ] || exit 1
+  exit 0
+}
