@@ -338,6 +338,46 @@ VC_WARN_UNUSED vc_status vc_synthesize_codes(const vc_model *m, const int *codes
                                              const vc_voice *voice, const vc_convert_params *p,
                                              vc_audio *out);
 
+/* ------------------------------------------------------------- codec */
+
+/* A very-low-bitrate speech codec on the model (docs/codec.md): the .vcq stream holds the
+ * content codes and a coarse F0 and voicing track, both range-coded with adaptive statistics,
+ * the speaker embedding quantised to 8 bits per dimension, and a hash of the model, which
+ * decoding requires. */
+typedef struct vc_codec_stats {
+    double seconds; /* the input's duration */
+    int n_codes;    /* content codes of its speech span */
+    size_t bytes;   /* the whole stream */
+    size_t header_bytes, speaker_bytes, codes_bytes, pitch_bytes; /* its parts */
+} vc_codec_stats;
+
+/* The hash a stream names its model by: FNV-1a 64 over the model's config JSON and parameters. */
+VC_WARN_UNUSED vc_status vc_codec_model_hash(const vc_model *m, uint64_t *out);
+
+/* a (any rate) to a stream: *bytes (malloc'd, *n long; free with free()). The codes are
+ * vc_encode's (chunk_seconds as there), the F0 the front end's, the speaker embedding
+ * vc_voice_from_audio's of a itself. stats may be NULL. VC_ERR_AUDIO when a is silent. */
+VC_WARN_UNUSED vc_status vc_codec_encode(const vc_model *m, const vc_audio *a, double chunk_seconds,
+                                         uint8_t **bytes, size_t *n, vc_codec_stats *stats);
+
+/* Reads a stream's parts without decoding audio (stats may be NULL): VC_ERR_FORMAT,
+ * VC_ERR_VERSION with a log line, VC_ERR_SHAPE (logged) when the stream names another model. */
+VC_WARN_UNUSED vc_status vc_codec_check(const vc_model *m, const uint8_t *bytes, size_t n,
+                                        vc_codec_stats *stats);
+
+/* A stream back to audio at the model's rate with the input's duration and level. voice NULL:
+ * the stream's own speaker embedding and pitch; else that voice (pitch moved into its range as
+ * p->auto_pitch says). p: vc_convert's parameters; frame matching (p->match) is not used, match
+ * dynamics only with a voice. Errors as vc_codec_check. */
+/* A stream to a file (temp file + rename: a failure leaves nothing) and a whole file read back
+ * (VC_ERR_IO with a log line naming it). */
+VC_WARN_UNUSED vc_status vc_codec_save(const char *path, const uint8_t *bytes, size_t n);
+VC_WARN_UNUSED vc_status vc_codec_load(const char *path, uint8_t **bytes, size_t *n);
+
+VC_WARN_UNUSED vc_status vc_codec_decode(const vc_model *m, const uint8_t *bytes, size_t n,
+                                         const vc_voice *voice, const vc_convert_params *p,
+                                         vc_audio *out);
+
 /* ------------------------------------------------------------- codebook */
 
 /* The codebook's geometry. nn: the nearest other code (Euclidean). pca: each code's coordinates

@@ -115,6 +115,8 @@ const char *cli_samples_dir(char *buf, size_t size);
 void cli_json_string(FILE *f, const char *s);
 
 int cmd_convert(int argc, char **argv);
+int cmd_encode(int argc, char **argv);
+int cmd_decode(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_codebook(int argc, char **argv);
 int cmd_export(int argc, char **argv);

@@ -9,6 +9,8 @@ static const struct {
     const char *help;
 } commands[] = {
     {"convert", cmd_convert, "say a source's words in a reference's voice"},
+    {"encode", cmd_encode, "compress speech to a very-low-bitrate .vcq stream"},
+    {"decode", cmd_decode, "play a .vcq stream back, in its own or another voice"},
     {"resynth", cmd_resynth, "analysis + Griffin-Lim round trip, no model"},
     {"analyze", cmd_analyze, "duration, rate, loudness, F0 range and voiced share of a file"},
     {"train", cmd_train, "train a model on folders of speech (no labels, no parallel data)"},

@@ -215,9 +215,10 @@ vcv_frames vcc_frames(const vcc_chunk *c, const float *f0, const float *voicing)
 /* What conversion keeps of the source over the whole speech span: T frames. */
 typedef struct source_track {
     int T;
-    float *f0;      // (T) the source's F0, then the output's (0 unvoiced)
-    float *voicing; // (T)
-    float *pitch;   // (2, T) the decoder's pitch input
+    float *f0;        // (T) the source's F0, then the output's (0 unvoiced)
+    float *voicing;   // (T)
+    float *pitch;     // (2, T) the decoder's pitch input
+    const int *codes; // ((T + 1) / 2) given content codes (the codec): nothing is encoded
 } source_track;
 
 /* Pitch input of the decoder, (2, T). Automatic key: the source's contour normalised by its own
@@ -276,7 +277,11 @@ static void select_chunk(vcc_chunk *c, int k, int L, int T) {
 static vc_status decode_window(vcc_chunk *c, const float *x, size_t len, const source_track *s,
                                const vc_voice *voice, vcc_matcher *mt) {
     int Tw = c->b - c->a, Tw2 = Tw + (Tw & 1);
-    vc_status st = vcc_encode_window(c, x, len, c->a, Tw);
+    vc_status st = VC_OK;
+    if (s->codes) /* a is even: the window's codes start at code a / 2 */
+        memcpy(c->codes, s->codes + c->a / 2, sizeof(int) * (size_t)(Tw2 / 2));
+    else
+        st = vcc_encode_window(c, x, len, c->a, Tw);
     if (st != VC_OK) return st;
     if (mt) /* the window's content features, as the voice's were computed */
         vcc_content_features(c->m, &c->ws, Tw, Tw2, mt->space == VC_MATCH_Z ? mt->q : NULL,
@@ -456,6 +461,43 @@ static vc_status convert_prepared(vcc_chunk *c, const vcc_input *in, const vc_vo
     free(full);
     free(s.f0);
     vcc_matcher_free(&mt);
+    return st;
+}
+
+/* The vocoder of parameters p for windows of W frames. */
+static vcv_setup vocoder_setup(const vc_model *vm, const vc_convert_params *p, int W);
+
+vc_status vcc_render_codes(const vc_model *vm, const vcc_input *in, const int *codes,
+                           const float *f0, const float *voicing, const vc_voice *voice,
+                           const vc_convert_params *p, vc_audio *out) {
+    if (!convert_args_ok(vm, out, voice, p, out) || p->match > 0.0f) return VC_ERR_ARG;
+    const size_t len = in->e - in->b;
+    const int T = vcd_stft_n_frames(len, vm->fp.hop), L = vcc_core_frames(vm, p->chunk_seconds, T);
+    vcv_setup vs = vocoder_setup(vm, p, L + 2 * VCC_CONTEXT + 2);
+    source_track s = {.T = T, .codes = codes};
+    vcc_chunk c;
+    vc_status st = vcc_chunk_init(&c, vm, L + 2 * VCC_CONTEXT + 2, &vs);
+    float *full = st == VC_OK ? calloc(in->n, sizeof *full) : NULL; // (n) silent outside speech
+    s.f0 = full ? malloc(sizeof(float) * 4 * (size_t)T) : NULL;
+    if (st == VC_OK) st = s.f0 ? VC_OK : VC_ERR_NOMEM;
+    if (st == VC_OK) {
+        s.voicing = s.f0 + T, s.pitch = s.voicing + T;
+        memcpy(s.f0, f0, sizeof(float) * (size_t)T);
+        memcpy(s.voicing, voicing, sizeof(float) * (size_t)T);
+        pitch_input(&s, voice, p);
+        target_f0(&s, voice, p);
+        st = convert_chunks(&c, NULL, len, &s, voice, p, L, NULL, full + in->b);
+    }
+    if (st == VC_OK) st = stitch(vm, in, full);
+    if (st == VC_OK) {
+        out->samples = full;
+        out->n_samples = in->n;
+        out->sample_rate = vm->fp.sample_rate;
+        full = NULL; /* handed over */
+    }
+    free(full);
+    free(s.f0);
+    vcc_chunk_free(&c);
     return st;
 }
 

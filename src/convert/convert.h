@@ -81,4 +81,14 @@ int vcc_soft_limit(float *y, float g);
  * (indexed by absolute frame). */
 vcv_frames vcc_frames(const vcc_chunk *c, const float *f0, const float *voicing);
 
+/* The codec's decoder (src/codec): audio for given content codes ((T + 1) / 2 for the T frames
+ * of in's speech span [b, e)) and the span's F0 and voicing (T each), as vc_convert renders a
+ * source (pitch input, target F0, chunks, vocoder) without encoding anything; in->x is not read.
+ * The output has in->n samples at the model's rate, the speech at in->b, at in->level_db.
+ * p->match must be 0 (matching needs the source's content features). */
+VC_WARN_UNUSED vc_status vcc_render_codes(const vc_model *vm, const vcc_input *in, const int *codes,
+                                          const float *f0, const float *voicing,
+                                          const vc_voice *voice, const vc_convert_params *p,
+                                          vc_audio *out);
+
 #endif
