@@ -25,7 +25,7 @@ expect 0 "--version" -- "$vconv" --version
 grep -q '^vconv [0-9]' "$work/out" && ok || bad "--version prints a version"
 expect 2 "unknown command" -- "$vconv" frobnicate
 one_line_error "unknown command"
-for cmd in resynth analyze train convert info export codebook score; do
+for cmd in resynth analyze train convert info export codebook score encode decode; do
   expect 0 "$cmd --help" -- "$vconv" $cmd --help
   grep -q -- '--threads' "$work/out" && ok || bad "$cmd --help lists --threads"
   grep -qiw 'nan' "$work/out" && bad "$cmd --help shows a nan: $(grep -i nan "$work/out")" || ok
