@@ -470,6 +470,7 @@ static vcv_setup vocoder_setup(const vc_model *vm, const vc_convert_params *p, i
 vc_status vcc_render_codes(const vc_model *vm, const vcc_input *in, const int *codes,
                            const float *f0, const float *voicing, const vc_voice *voice,
                            const vc_convert_params *p, vc_audio *out) {
+    /* no source audio here: out stands in for it in the NULL check */
     if (!convert_args_ok(vm, out, voice, p, out) || p->match > 0.0f) return VC_ERR_ARG;
     const size_t len = in->e - in->b;
     const int T = vcd_stft_n_frames(len, vm->fp.hop), L = vcc_core_frames(vm, p->chunk_seconds, T);
