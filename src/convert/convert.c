@@ -399,6 +399,21 @@ static vc_status stitch(const vc_model *vm, const vcc_input *in, float *full) {
     return VC_OK;
 }
 
+/* The rendered full (n) becomes out once stitched; on any failure (st or the stitch) it is
+ * freed. Returns the status of the whole. */
+static vc_status hand_over(const vc_model *vm, const vcc_input *in, vc_status st, float *full,
+                           vc_audio *out) {
+    if (st == VC_OK) st = stitch(vm, in, full);
+    if (st != VC_OK) {
+        free(full);
+        return st;
+    }
+    out->samples = full;
+    out->n_samples = in->n;
+    out->sample_rate = vm->fp.sample_rate;
+    return VC_OK;
+}
+
 /* ---- the pipeline ------------------------------------------------------------------------- */
 
 static int convert_args_ok(const vc_model *vm, const vc_audio *source, const vc_voice *voice,
@@ -451,21 +466,17 @@ static vc_status convert_prepared(vcc_chunk *c, const vcc_input *in, const vc_vo
     if (st == VC_OK) st = full ? analyse_source(c->fe, x, len, voice, p, &s) : VC_ERR_NOMEM;
     if (st == VC_OK)
         st = convert_chunks(c, x, len, &s, voice, p, L, p->match > 0.0f ? &mt : NULL, full + in->b);
-    if (st == VC_OK) st = stitch(vm, in, full);
-    if (st == VC_OK) {
-        out->samples = full;
-        out->n_samples = in->n;
-        out->sample_rate = vm->fp.sample_rate;
-        full = NULL; /* handed over */
-    }
-    free(full);
+    st = hand_over(vm, in, st, full, out);
     free(s.f0);
     vcc_matcher_free(&mt);
     return st;
 }
 
 /* The vocoder of parameters p for windows of W frames. */
-static vcv_setup vocoder_setup(const vc_model *vm, const vc_convert_params *p, int W);
+static vcv_setup vocoder_setup(const vc_model *vm, const vc_convert_params *p, int W) {
+    vcv_setup vs = {vcv_kind_of(p), vm->fp.sample_rate, vm->fp.n_fft, vm->fp.hop, W, p->vocoder};
+    return vs;
+}
 
 vc_status vcc_render_codes(const vc_model *vm, const vcc_input *in, const int *codes,
                            const float *f0, const float *voicing, const vc_voice *voice,
@@ -489,23 +500,10 @@ vc_status vcc_render_codes(const vc_model *vm, const vcc_input *in, const int *c
         target_f0(&s, voice, p);
         st = convert_chunks(&c, NULL, len, &s, voice, p, L, NULL, full + in->b);
     }
-    if (st == VC_OK) st = stitch(vm, in, full);
-    if (st == VC_OK) {
-        out->samples = full;
-        out->n_samples = in->n;
-        out->sample_rate = vm->fp.sample_rate;
-        full = NULL; /* handed over */
-    }
-    free(full);
+    st = hand_over(vm, in, st, full, out);
     free(s.f0);
     vcc_chunk_free(&c);
     return st;
-}
-
-/* The vocoder of parameters p for windows of W frames. */
-static vcv_setup vocoder_setup(const vc_model *vm, const vc_convert_params *p, int W) {
-    vcv_setup vs = {vcv_kind_of(p), vm->fp.sample_rate, vm->fp.n_fft, vm->fp.hop, W, p->vocoder};
-    return vs;
 }
 
 vc_status vc_convert(const vc_model *vm, const vc_audio *source, const vc_voice *voice,
