@@ -22,7 +22,7 @@ static int config_equal(const vcm_config *a, const vcm_config *b) {
            a->spk_dim == b->spk_dim && a->dec_blocks == b->dec_blocks &&
            a->postnet_channels == b->postnet_channels && a->beta == b->beta &&
            a->ema_decay == b->ema_decay && a->fmin == b->fmin && a->fmax == b->fmax &&
-           a->f0_min == b->f0_min && a->f0_max == b->f0_max;
+           a->f0_min == b->f0_min && a->f0_max == b->f0_max && a->retrieval == b->retrieval;
 }
 
 /* The gradient-check config: tiny's structure at a fraction of its width, with a small front
@@ -44,6 +44,7 @@ static vcm_config small_config(void) {
 typedef struct batch {
     int B, T, Ts;
     float *x, *p, *xs, *mel_t, *lin_t; // (B,M,T) (B,2,T) (B,M,Ts) (B,M,T) (B,F,T)
+    float *r;                          // (B,M+1,T) retrieval input, or NULL
 } batch;
 
 static void batch_init(batch *b, const vcm_config *c, int B, int T, int Ts, vc_rng *rng) {
@@ -60,10 +61,16 @@ static void batch_init(batch *b, const vcm_config *c, int B, int T, int Ts, vc_r
     gc_randn(b->xs, B * M * Ts, 1.0f, rng);
     gc_randn(b->mel_t, B * M * T, 1.0f, rng);
     gc_randn(b->lin_t, B * F * T, 1.0f, rng);
+    b->r = NULL;
+    if (c->retrieval) {
+        b->r = malloc(sizeof(float) * B * (M + 1) * T);
+        if (!b->r) abort();
+        gc_randn(b->r, B * (M + 1) * T, 1.0f, rng);
+    }
 }
 
 static void batch_free(batch *b) {
-    free(b->x), free(b->p), free(b->xs), free(b->mel_t), free(b->lin_t);
+    free(b->x), free(b->p), free(b->xs), free(b->mel_t), free(b->lin_t), free(b->r);
 }
 
 static int all_finite(const float *x, size_t n) {
@@ -84,7 +91,7 @@ static void test_config(const char *dir) {
     CHECK(vcm_config_validate(&c) == VC_ERR_ARG);
 
     /* JSON: write, read back, compare every field; an odd float survives */
-    c = tiny, c.beta = 0.123456789f, c.channels = 48;
+    c = tiny, c.beta = 0.123456789f, c.channels = 48, c.retrieval = 1;
     char *json = NULL;
     CHECK(vcm_config_to_json(&c, &json) == VC_OK && json);
     vcm_config back;
@@ -138,6 +145,21 @@ static void test_table(void) {
                 vcm_model_n_params(&m), vcm_model_n_params(&m) / 1e6);
         vcm_model_free(&m);
     }
+    /* the retrieval input adds one conv, bound, whose weights start at zero (model.h) */
+    vcm_config c;
+    vcm_model m, m0;
+    CHECK(vcm_config_preset("tiny", &c) == VC_OK && vcm_model_init(&m0, &c, 0) == VC_OK);
+    c.retrieval = 1;
+    CHECK(vcm_model_init(&m, &c, 1) == VC_OK);
+    CHECK(vcm_model_unbound(&m) == 0 && m.n_spec == m0.n_spec + 2);
+    vc_rng rng;
+    vcu_rng_seed(&rng, 3);
+    vcm_model_randomize(&m, &rng);
+    int nonzero = 0;
+    for (int i = 0; i < m.d_ret.OC * m.d_ret.C * m.d_ret.K; i++) nonzero += m.d_ret.w[i] != 0.0f;
+    CHECK(nonzero == 0 && m.d_ret.C == c.n_mels + 1 && m.d_ret.OC == c.channels);
+    vcm_model_free(&m);
+    vcm_model_free(&m0);
 }
 
 /* Forward shapes and values; the inference entry points against the training forward. */
@@ -153,7 +175,7 @@ static void test_shapes(vc_rng *rng) {
     batch b;
     batch_init(&b, &c, B, T, Ts, rng);
     vcm_losses L;
-    vcm_forward_train(&m, &ws, b.x, b.p, b.xs, b.mel_t, b.lin_t, 1, &L);
+    vcm_forward_train(&m, &ws, b.x, b.p, b.xs, NULL, b.mel_t, b.lin_t, 1, &L);
     CHECK(all_finite(ws.mel.v, (size_t)B * M * T) && all_finite(ws.lin.v, (size_t)B * F * T));
     CHECK(all_finite(ws.z.v, (size_t)B * c.code_dim * T / 2) &&
           all_finite(ws.spk.v, (size_t)B * c.spk_dim));
@@ -181,7 +203,7 @@ static void test_shapes(vc_rng *rng) {
     CHECK(vcm_encode_content(&m, &wi, b.x + (size_t)M * T, T, codes) == VC_OK);
     CHECK(memcmp(codes, ws.idx + T / 2, sizeof(int) * T / 2) == 0);
     CHECK(vcm_encode_speaker(&m, &wi, b.xs + (size_t)M * Ts, Ts, spk) == VC_OK);
-    CHECK(vcm_decode(&m, &wi, codes, T / 2, spk, b.p + 2 * T, mel, lin) == VC_OK);
+    CHECK(vcm_decode(&m, &wi, codes, T / 2, spk, b.p + 2 * T, NULL, mel, lin) == VC_OK);
     /* 1e-5: outputs are O(1); batched and single GEMMs may sum in another order */
     CHECK(check_tensor("decode mel", mel, ws.mel.v + (size_t)M * T, (size_t)M * T, 1e-5, 1e-5));
     CHECK(check_tensor("decode lin", lin, ws.lin.v + (size_t)F * T, (size_t)F * T, 1e-5, 1e-5));
@@ -191,7 +213,7 @@ static void test_shapes(vc_rng *rng) {
     CHECK(vcm_encode_content(&m, &wi, b.x, T + 2, codes) == VC_ERR_ARG);
     CHECK(vcm_encode_content(&m, &wi, b.x, 7, codes) == VC_ERR_ARG);
     codes[0] = c.codebook_size;
-    CHECK(vcm_decode(&m, &wi, codes, T / 2, spk, b.p, mel, lin) == VC_ERR_ARG);
+    CHECK(vcm_decode(&m, &wi, codes, T / 2, spk, b.p, NULL, mel, lin) == VC_ERR_ARG);
     free(codes), free(spk), free(mel), free(lin);
     vcm_workspace_free(&wi);
     batch_free(&b);
@@ -211,7 +233,8 @@ typedef struct gc_ctx {
 
 static void fwd_outputs(void *ctx, float *out) {
     gc_ctx *g = ctx;
-    vcm_forward_train(g->m, g->ws, g->b->x, g->b->p, g->b->xs, g->b->mel_t, g->b->lin_t, 0, NULL);
+    vcm_forward_train(g->m, g->ws, g->b->x, g->b->p, g->b->xs, g->b->r, g->b->mel_t, g->b->lin_t, 0,
+                      NULL);
     memcpy(out, g->ws->mel.v, g->n_mel * sizeof(float));
     memcpy(out + g->n_mel, g->ws->lin.v, g->n_lin * sizeof(float));
 }
@@ -219,7 +242,8 @@ static void fwd_outputs(void *ctx, float *out) {
 static void fwd_loss(void *ctx, float *out) {
     gc_ctx *g = ctx;
     vcm_losses L;
-    vcm_forward_train(g->m, g->ws, g->b->x, g->b->p, g->b->xs, g->b->mel_t, g->b->lin_t, 0, &L);
+    vcm_forward_train(g->m, g->ws, g->b->x, g->b->p, g->b->xs, g->b->r, g->b->mel_t, g->b->lin_t, 0,
+                      &L);
     out[0] = (float)(L.total - g->base);
 }
 
@@ -345,12 +369,18 @@ static int check_all(const char *tag, const vcm_model *m, vcm_workspace *ws, bat
     return failed;
 }
 
+/* With the retrieval input (model.h): its conv's weights made non-zero so that the check sees
+ * them act; the projection check reads retrieved frames r, the loss check none (r NULL: the
+ * conv's bias alone), so both paths of the retrieval input are checked. */
 static void test_gradcheck(vc_rng *rng) {
     vcm_config c = small_config();
+    c.retrieval = 1;
     vcm_model m;
     vcm_workspace ws;
     CHECK(vcm_model_init(&m, &c, 1) == VC_OK);
     vcm_model_randomize(&m, rng);
+    gc_randn(m.d_ret.w, (size_t)m.d_ret.OC * m.d_ret.C * m.d_ret.K, 0.3f, rng);
+    gc_randn(m.d_ret.b, (size_t)m.d_ret.OC, 0.3f, rng);
     int B = 2, T = 8, Ts = 8;
     CHECK(vcm_workspace_init(&ws, &m, B, T, Ts) == VC_OK);
     batch b;
@@ -382,7 +412,9 @@ static void test_gradcheck(vc_rng *rng) {
      * so most coordinates cross one and are skipped (exactly detected); L1's own gradient is
      * checked in test_loss.c. atol is smaller since L1 means give gradients of order 1e-2. */
     vcm_losses l0;
-    vcm_forward_train(&m, &ws, b.x, b.p, b.xs, b.mel_t, b.lin_t, 0, &l0);
+    float *r_saved = b.r;
+    b.r = NULL;
+    vcm_forward_train(&m, &ws, b.x, b.p, b.xs, b.r, b.mel_t, b.lin_t, 0, &l0);
     g.base = l0.total;
     vcn_params_zero_grad(&m.params);
     vcm_backward(&m, &ws);
@@ -398,6 +430,7 @@ static void test_gradcheck(vc_rng *rng) {
     if (!sr.base) abort();
     failed = check_all("loss", &m, &ws, &b, &L2, &o2, &sr, rng);
     CHECK(failed == 0);
+    b.r = r_saved;
 
     free(r), free(out), free(sr.base);
     batch_free(&b);
@@ -419,7 +452,7 @@ static void test_straight_through(vc_rng *rng) {
     batch b;
     batch_init(&b, &c, B, T, Ts, rng);
     vcm_losses L;
-    vcm_forward_train(&m, &ws, b.x, b.p, b.xs, b.mel_t, b.lin_t, 1, &L);
+    vcm_forward_train(&m, &ws, b.x, b.p, b.xs, NULL, b.mel_t, b.lin_t, 1, &L);
     vcn_params_zero_grad(&m.params);
     vcm_backward(&m, &ws);
     size_t n = (size_t)B * D * T2;
@@ -456,7 +489,7 @@ static void test_straight_through(vc_rng *rng) {
 static void run_forward(const vcm_model *m, batch *b, float **mel, float **lin) {
     vcm_workspace ws;
     CHECK(vcm_workspace_init(&ws, m, b->B, b->T, b->Ts) == VC_OK);
-    vcm_forward_train(m, &ws, b->x, b->p, b->xs, b->mel_t, b->lin_t, 1, NULL);
+    vcm_forward_train(m, &ws, b->x, b->p, b->xs, NULL, b->mel_t, b->lin_t, 1, NULL);
     *mel = copy_of(ws.mel.v, (size_t)b->B * m->cfg.n_mels * b->T);
     *lin = copy_of(ws.lin.v, (size_t)b->B * m->cfg.n_bins * b->T);
     vcm_workspace_free(&ws);

@@ -291,9 +291,12 @@ typedef struct vc_convert_params {
                          * log domain with the decoder's by this strength; needs voice->frames */
     int match_k;        /* neighbours averaged (default 4); the voice needs at least this many */
     vc_match_space match_space; /* default VC_MATCH_HIDDEN */
-    vc_vocoder_params vocoder;  /* Griffin-Lim: iters 32, momentum 0.99, seed 1 (progress unused) */
-    double chunk_seconds;       /* speech converted per chunk (default 10): bounds memory */
-    vc_progress_fn progress;    /* after each chunk, when set */
+    int retrieval; /* 1 (default): a model trained with a retrieval input (config "retrieval")
+                    * reads, for each frame, the match_k voice frames nearest in content
+                    * (match_space); 0: it decodes without them. Needs voice->frames. */
+    vc_vocoder_params vocoder; /* Griffin-Lim: iters 32, momentum 0.99, seed 1 (progress unused) */
+    double chunk_seconds;      /* speech converted per chunk (default 10): bounds memory */
+    vc_progress_fn progress;   /* after each chunk, when set */
     void *progress_user;
 } vc_convert_params;
 
@@ -484,6 +487,10 @@ typedef struct vc_train_params {
     const char *out_model;   /* model file, written when the run ends (not at checkpoints) */
     const char *checkpoint;  /* checkpoint file (default: out_model + ".ckpt") */
     const char *resume;      /* checkpoint to resume from, or NULL */
+    const char *init_model;  /* start a fresh run from this model file's parameters and data
+                                statistics (tensors matched by name and shape; new ones keep
+                                their initialisation) instead of random ones; or NULL. Not
+                                read on resume: the checkpoint holds the run's own state */
     const char *cache_dir;   /* feature cache (default: out_model's folder + "/.vconv-cache") */
     const char *log_path;    /* JSON-lines log (default: out_model + ".log.jsonl"), "" for none */
     const char *preset;      /* "tiny" or "default" (default "default") */

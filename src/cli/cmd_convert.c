@@ -99,6 +99,7 @@ int cmd_convert(int argc, char **argv) {
     vc_convert_params cp = vc_convert_default_params();
     float pitch_shift = NAN, chunk = (float)cp.chunk_seconds;
     int float_out = 0, seed = (int)cp.vocoder.seed, keep_dynamics = 0, out_rate = 0;
+    int no_retrieval = !cp.retrieval;
     int vocoder = cp.world_vocoder ? 2 : cp.harmonic ? 0 : 1; /* the library's defaults */
     int space = cp.match_space == VC_MATCH_HIDDEN;
     const cli_option opts[] = {
@@ -123,6 +124,9 @@ int cmd_convert(int argc, char **argv) {
         {"match-space", 0, OPT_CHOICE, &space, 0, 0, space_choices, "SPACE",
          "content features frames are matched in: z (the content encoder's output before "
          "quantisation) or hidden (its last frame-rate hidden state, instance-normalised)"},
+        {"no-retrieval", 0, OPT_FLAG, &no_retrieval, 0, 0, NULL, NULL,
+         "a model trained with a retrieval input decodes without the reference frames nearest "
+         "in content (an ablation; default: with them)"},
         {"model-dynamics", 0, OPT_FLAG, &keep_dynamics, 0, 0, NULL, NULL,
          "keep the model's spectral dynamics (default: stretch them to the reference's)"},
         {"iters", 0, OPT_INT, &cp.vocoder.iters, 0, 1000, NULL, "N", "Griffin-Lim iterations"},
@@ -155,6 +159,7 @@ int cmd_convert(int argc, char **argv) {
     cp.world_vocoder = vocoder == 2;
     cp.match_space = space == 1 ? VC_MATCH_HIDDEN : VC_MATCH_Z;
     cp.match_dynamics = !keep_dynamics;
+    cp.retrieval = !no_retrieval;
     if (!isnan(pitch_shift)) {
         cp.auto_pitch = 0;
         cp.pitch_shift = pitch_shift;

@@ -123,7 +123,7 @@ typedef struct train_args {
 
 static const char *const spk_choices[] = {"preset", "same", "other", NULL};
 
-#define N_TRAIN_OPTS 22
+#define N_TRAIN_OPTS 23
 
 static void train_options(train_args *a, cli_option *o) {
     vc_train_params *p = &a->p;
@@ -156,6 +156,9 @@ static void train_options(train_args *a, cli_option *o) {
          "content-input random smooth EQ up to +-DB; 0 off, -1 the preset's (6, 0)"},
         {"resume", 0, OPT_STRING, &p->resume, 0, 0, NULL, "CKPT",
          "continue from a checkpoint, with its run settings"},
+        {"init", 0, OPT_STRING, &p->init_model, 0, 0, NULL, "MODEL",
+         "start from MODEL's parameters and statistics (fine-tuning; tensors the config adds, "
+         "e.g. \"retrieval\": 1, start at their initialisation); ignored on --resume"},
         {"save-on-interrupt", 0, OPT_FLAG, &p->save_on_interrupt, 0, 0, NULL, NULL,
          "on Ctrl-C/SIGTERM also write the unfinished model under MODEL"},
         {"checkpoint", 0, OPT_STRING, &p->checkpoint, 0, 0, NULL, "FILE",
@@ -340,8 +343,8 @@ int cmd_train(int argc, char **argv) {
     /* The model file is checked like every command's output, before any feature is computed;
      * the trainer writes it (and the checkpoint and log beside it) itself. */
     cli_output out;
-    const char *inputs[2] = {pp->resume, args.config_path};
-    if (cli_output_open(&out, cmd.name, pp->out_model, inputs, 2, CLI_OUT_FILE_ONLY) != EXIT_OK) {
+    const char *inputs[3] = {pp->resume, args.config_path, pp->init_model};
+    if (cli_output_open(&out, cmd.name, pp->out_model, inputs, 3, CLI_OUT_FILE_ONLY) != EXIT_OK) {
         cli_output_discard(&out);
         return EXIT_RUNTIME;
     }

@@ -24,6 +24,7 @@
  */
 #include "convert/convert.h"
 #include "convert/match.h"
+#include "model/retrieval.h"
 
 #include "common.h"
 #include "dsp/stft.h"
@@ -53,6 +54,7 @@ vc_convert_params vc_convert_default_params(void) {
         .match = 0.5f,
         .match_k = 4,
         .match_space = VC_MATCH_HIDDEN,
+        .retrieval = 1,
         .vocoder = vc_vocoder_default_params(),
         .chunk_seconds = 10.0,
         .progress = NULL,
@@ -164,6 +166,7 @@ static size_t layout(vcc_chunk *c, char *base) {
     d->tail = carve(&at, 2 * VCC_CONTEXT * F * f);
     d->dyn_gain = carve(&at, F * f);
     d->ap = carve(&at, W * VCD_WORLD_BANDS * f);
+    d->r = carve(&at, (M + 1) * W * f);
     return (size_t)(at - start);
 }
 
@@ -273,9 +276,21 @@ static void select_chunk(vcc_chunk *c, int k, int L, int T) {
     c->b = c->core + L + VCC_CONTEXT < T ? c->core + L + VCC_CONTEXT : T;
 }
 
-/* The window's content codes decoded with the voice and the pitch input into c->lm. */
+/* The retrieval input of the window (Tw frames, Tw2 columns): the mean normalised log-mel of
+ * each frame's neighbours in the voice's pool (found by vcc_match_nearest); the odd window's
+ * padding column repeats the last frame, as the pitch input does. */
+static void retrieval_input(vcc_chunk *c, const vcc_matcher *mt, int Tw, int Tw2) {
+    const int M = c->m->cfg.n_mels;
+    vcm_retrieval_gather(M, mt->pool->mel, mt->idx, Tw, mt->k, c->r, Tw2);
+    for (int ch = 0; Tw2 > Tw && ch <= M; ch++)
+        c->r[(size_t)ch * Tw2 + Tw] = c->r[(size_t)ch * Tw2 + Tw - 1];
+}
+
+/* The window's content codes decoded with the voice and the pitch input into c->lm. With a
+ * matcher, the window's nearest voice frames are found first: the retrieval input (retrieve)
+ * and the frame matching after decoding both use them. */
 static vc_status decode_window(vcc_chunk *c, const float *x, size_t len, const source_track *s,
-                               const vc_voice *voice, vcc_matcher *mt) {
+                               const vc_voice *voice, vcc_matcher *mt, int retrieve) {
     int Tw = c->b - c->a, Tw2 = Tw + (Tw & 1);
     vc_status st = VC_OK;
     if (s->codes) /* a is even: the window's codes start at code a / 2 */
@@ -283,13 +298,17 @@ static vc_status decode_window(vcc_chunk *c, const float *x, size_t len, const s
     else
         st = vcc_encode_window(c, x, len, c->a, Tw);
     if (st != VC_OK) return st;
-    if (mt) /* the window's content features, as the voice's were computed */
+    if (mt) { /* the window's content features, as the voice's were computed */
         vcc_content_features(c->m, &c->ws, Tw, Tw2, mt->space == VC_MATCH_Z ? mt->q : NULL,
                              mt->space == VC_MATCH_HIDDEN ? mt->q : NULL, mt->hwork, mt->dwork);
+        vcc_match_nearest(mt, Tw);
+        if (retrieve) retrieval_input(c, mt, Tw, Tw2);
+    }
     for (int ch = 0; ch < 2; ch++)
         for (int t = 0; t < Tw2; t++)
             c->p[(size_t)ch * Tw2 + t] = s->pitch[(size_t)ch * s->T + c->a + (t < Tw ? t : Tw - 1)];
-    st = vcm_decode(c->m, &c->ws, c->codes, Tw2 / 2, voice->embedding, c->p, c->mel, c->lin);
+    st = vcm_decode(c->m, &c->ws, c->codes, Tw2 / 2, voice->embedding, c->p,
+                    mt && retrieve ? c->r : NULL, c->mel, c->lin);
     if (st == VC_OK) vcc_denormalise(c, Tw2, Tw);
     return st;
 }
@@ -344,8 +363,7 @@ static void match_frames(vcc_chunk *c, vcc_matcher *mt, const vc_voice *voice,
     /* A reference with no voiced frame (whisper, noise) would make every matched frame noise and
      * whisper the output; its envelope is still taken, the voicing stays the source's. */
     const float g_ap = voice->frames && voice->frames->n_voiced ? g : 0.0f;
-    vcc_match_nearest(mt, Tw);
-    vcc_match_average(mt, Tw);
+    vcc_match_average(mt, Tw); /* of the neighbours decode_window found */
     for (int t = 0; t < Tw; t++) {
         float off = vcd_world_stft_offset(f0[t], v, t, rate, n_fft);
         float *l = c->lm + (size_t)t * F;
@@ -428,11 +446,11 @@ static int convert_args_ok(const vc_model *vm, const vc_audio *source, const vc_
 /* Every chunk of the speech x (len) into y (len). */
 static vc_status convert_chunks(vcc_chunk *c, const float *x, size_t len, const source_track *s,
                                 const vc_voice *voice, const vc_convert_params *p, int L,
-                                vcc_matcher *mt, float *y) {
+                                vcc_matcher *mt, int retrieve, float *y) {
     const int n_chunks = (s->T + L - 1) / L, world = vcv_kind_of(p) == VCV_WORLD;
     for (int k = 0; k < n_chunks; k++) {
         select_chunk(c, k, L, s->T);
-        vc_status st = decode_window(c, x, len, s, voice, mt);
+        vc_status st = decode_window(c, x, len, s, voice, mt, retrieve);
         if (st != VC_OK) return st;
         if (p->match_dynamics) match_dynamics(c, voice);
         if (mt || world) match_frames(c, mt, voice, s);
@@ -460,12 +478,22 @@ static vc_status convert_prepared(vcc_chunk *c, const vcc_input *in, const vc_vo
     source_track s = {0};
     vcc_matcher mt = {0};
     vc_status st = VC_OK;
-    if (p->match > 0.0f) /* sized for the voice: made per conversion */
+    int retrieve = p->retrieval && vm->m.cfg.retrieval;
+    if (retrieve && (!voice->frames || voice->frames->n < p->match_k)) {
+        vcu_log(VC_LOG_WARN,
+                "the voice has %d reference frames, fewer than the %d neighbours "
+                "retrieval takes: decoding without retrieved frames (give more reference audio)",
+                voice->frames ? voice->frames->n : 0, p->match_k);
+        retrieve = 0;
+    }
+    int matching = p->match > 0.0f || retrieve;
+    if (matching) /* sized for the voice: made per conversion */
         st = vcc_matcher_init(&mt, voice->frames, c->W, p->match_space, p->match_k, p->match);
     float *full = st == VC_OK ? calloc(in->n, sizeof *full) : NULL; // (n) silent outside speech
     if (st == VC_OK) st = full ? analyse_source(c->fe, x, len, voice, p, &s) : VC_ERR_NOMEM;
     if (st == VC_OK)
-        st = convert_chunks(c, x, len, &s, voice, p, L, p->match > 0.0f ? &mt : NULL, full + in->b);
+        st = convert_chunks(c, x, len, &s, voice, p, L, matching ? &mt : NULL, retrieve,
+                            full + in->b);
     st = hand_over(vm, in, st, full, out);
     free(s.f0);
     vcc_matcher_free(&mt);
@@ -498,7 +526,7 @@ vc_status vcc_render_codes(const vc_model *vm, const vcc_input *in, const int *c
         memcpy(s.voicing, voicing, sizeof(float) * (size_t)T);
         pitch_input(&s, voice, p);
         target_f0(&s, voice, p);
-        st = convert_chunks(&c, NULL, len, &s, voice, p, L, NULL, full + in->b);
+        st = convert_chunks(&c, NULL, len, &s, voice, p, L, NULL, 0, full + in->b);
     }
     st = hand_over(vm, in, st, full, out);
     free(s.f0);

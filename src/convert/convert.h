@@ -46,6 +46,7 @@ typedef struct vcc_chunk {
     float *tail;            // (2 VCC_CONTEXT, F) the previous window's last frames of lm
     float *dyn_gain;        // (F) match dynamics: each bin's stretch
     float *ap;              // (W, VCD_WORLD_BANDS) aperiodicity for the WORLD vocoder
+    float *r;               // (M + 1, W) the decoder's retrieval input (model/retrieval.h)
     double *dscratch;       // (W + 1)
     void *arena;
 } vcc_chunk;

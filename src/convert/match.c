@@ -1,17 +1,17 @@
 /* Frame matching: the pool a voice keeps, and the nearest-frame search; see match.h. */
 #include "convert/match.h"
 
-#include "nn/norm.h"
+#include "model/retrieval.h"
+#include "nn/knn.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
-vc_status vcc_pool_init(vc_voice_frames **out, int D, int C, int F) {
+vc_status vcc_pool_init(vc_voice_frames **out, int D, int C, int M, int F) {
     *out = NULL;
     vc_voice_frames *p = calloc(1, sizeof *p);
     if (!p) return VC_ERR_NOMEM;
-    p->D = D, p->C = C, p->F = F;
+    p->D = D, p->C = C, p->M = M, p->F = F;
     *out = p;
     return VC_OK;
 }
@@ -20,6 +20,7 @@ void vcc_pool_free(vc_voice_frames *p) {
     if (!p) return;
     free(p->z);
     free(p->h);
+    free(p->mel);
     free(p->env);
     free(p->ap);
     free(p);
@@ -38,6 +39,7 @@ vc_status vcc_pool_reserve(vc_voice_frames *p, int more) {
     size_t cap = (size_t)(p->n + more) + (size_t)p->cap / 2; /* amortised growth */
     vc_status st = grow(&p->z, cap * (size_t)p->D);
     if (st == VC_OK) st = grow(&p->h, cap * (size_t)p->C);
+    if (st == VC_OK) st = grow(&p->mel, cap * (size_t)p->M);
     if (st == VC_OK) st = grow(&p->env, cap * (size_t)p->F);
     if (st == VC_OK) st = grow(&p->ap, cap * VCD_WORLD_BANDS);
     if (st == VC_OK) p->cap = (int)cap;
@@ -49,29 +51,15 @@ void vcc_pool_voiced_ap(const vc_voice_frames *p, float *ap) {
         ap[b] = p && p->n_voiced ? (float)(p->ap_voiced[b] / (double)p->n_voiced) : 0.0f;
 }
 
-static void l2_normalise(float *v, int n) {
-    double s = 0.0;
-    for (int i = 0; i < n; i++) s += (double)v[i] * v[i];
-    float g = s > 1e-20 ? (float)(1.0 / sqrt(s)) : 0.0f;
-    for (int i = 0; i < n; i++) v[i] *= g;
-}
-
 void vcc_content_features(const vcm_model *m, const vcm_workspace *ws, int T, int T2, float *z,
                           float *hidden, float *hwork, double *scratch) {
-    const int D = m->cfg.code_dim, C = m->cfg.channels, R = m->cfg.res_blocks, T2c = T2 / 2;
+    const int D = m->cfg.code_dim, T2c = T2 / 2;
     if (z)
         for (int t = 0; t < T; t++) {
             for (int d = 0; d < D; d++) z[(size_t)t * D + d] = ws->z.v[(size_t)d * T2c + t / 2];
-            l2_normalise(z + (size_t)t * D, D);
+            vcn_l2_normalise(z + (size_t)t * D, D);
         }
-    if (!hidden) return;
-    const float *h = R > 0 ? ws->res[R - 1].h.v : ws->c_h.v; // (C, T2)
-    int window = ws->norm_window > 0 ? ws->norm_window : T2;
-    vcn_norm_local_forward(hwork, h, NULL, NULL, 1, C, T2, window, VCM_NORM_EPS, scratch);
-    for (int t = 0; t < T; t++) {
-        for (int c = 0; c < C; c++) hidden[(size_t)t * C + c] = hwork[(size_t)c * T2 + t];
-        l2_normalise(hidden + (size_t)t * C, C);
-    }
+    if (hidden) vcm_hidden_features(m, ws, 0, T, T2, hidden, hwork, scratch);
 }
 
 void vcc_matcher_free(vcc_matcher *mt) {
@@ -116,30 +104,10 @@ vc_status vcc_matcher_init(vcc_matcher *mt, const vc_voice_frames *pool, int W,
     return VC_OK;
 }
 
-/* The k largest of row s (N) into idx (k), largest first; on ties the earlier frame. */
-static void top_k(const float *s, int N, int k, int *idx, float *best) {
-    int n = 0;
-    for (int j = 0; j < N; j++) {
-        float v = s[j];
-        if (n == k && !(v > best[k - 1])) continue;
-        int i = n < k ? n++ : k - 1;
-        while (i > 0 && v > best[i - 1]) {
-            best[i] = best[i - 1];
-            idx[i] = idx[i - 1];
-            i--;
-        }
-        best[i] = v;
-        idx[i] = j;
-    }
-}
-
 void vcc_match_nearest(vcc_matcher *mt, int T) {
     const vc_voice_frames *p = mt->pool;
     const float *pool = mt->space == VC_MATCH_HIDDEN ? p->h : p->z;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, mt->N, mt->Df, 1.0f, mt->q, mt->Df,
-                pool, mt->Df, 0.0f, mt->sim, mt->N);
-    for (int t = 0; t < T; t++)
-        top_k(mt->sim + (size_t)t * mt->N, mt->N, mt->k, mt->idx + (size_t)t * mt->k, mt->best);
+    vcn_knn_cosine(mt->q, T, pool, mt->N, mt->Df, mt->k, mt->sim, mt->idx, mt->best);
 }
 
 /* Rows [0, T) of a (T, n) smoothed over time by a triangle of +-VCC_MATCH_SMOOTH frames (cut

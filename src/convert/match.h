@@ -9,6 +9,7 @@
  *       hidden  its last frame-rate hidden state (the last residual block's output), normalised
  *               per channel over the sliding window of VCM_TRAIN_FRAMES the encoder's own instance
  *               norms use (VC_MATCH_HIDDEN);
+ *   - its normalised log-mel, the decoder's retrieval input (model/retrieval.h);
  *   - its WORLD envelope (pitch-period scale, dsp/world.h) and band aperiodicity, analysed from the
  *     reference audio at the F0 of the project's tracker.
  *
@@ -30,16 +31,17 @@
 
 struct vc_voice_frames {
     int n, cap;                        /* frames held, room */
-    int D, C, F;                       /* z dim, hidden channels, bins */
+    int D, C, M, F;                    /* z dim, hidden channels, mels, bins */
     float *z;                          // (cap, D) L2-normalised
     float *h;                          // (cap, C) L2-normalised
+    float *mel;                        // (cap, M) normalised log-mel (the model's input)
     float *env;                        // (cap, F) WORLD log envelope
     float *ap;                         // (cap, VCD_WORLD_BANDS)
     double ap_voiced[VCD_WORLD_BANDS]; /* sums of aperiodicity over voiced frames */
     long n_voiced;
 };
 
-VC_WARN_UNUSED vc_status vcc_pool_init(vc_voice_frames **out, int D, int C, int F);
+VC_WARN_UNUSED vc_status vcc_pool_init(vc_voice_frames **out, int D, int C, int M, int F);
 void vcc_pool_free(vc_voice_frames *p); /* NULL: no-op */
 /* Room for `more` frames after the n held (the arrays may move). VC_ERR_NOMEM. */
 VC_WARN_UNUSED vc_status vcc_pool_reserve(vc_voice_frames *p, int more);

@@ -82,7 +82,7 @@ static vc_status acc_init(voice_acc *a, const vc_model *vm) {
     a->ws.norm_window = VCM_TRAIN_FRAMES; /* the content features as conversion computes them */
     if (st == VC_OK)
         st = vcd_world_analysis_init(&a->an, vm->fp.sample_rate, vm->fp.n_fft, vm->fp.hop);
-    if (st == VC_OK) st = vcc_pool_init(&a->pool, m->cfg.code_dim, m->cfg.channels, a->F);
+    if (st == VC_OK) st = vcc_pool_init(&a->pool, m->cfg.code_dim, m->cfg.channels, a->M, a->F);
     if (st != VC_OK) acc_free(a);
     return st;
 }
@@ -109,6 +109,8 @@ static vc_status add_features(voice_acc *a, const vcm_model *m, const float *x, 
     if (st != VC_OK) return st;
     size_t r = (size_t)n0 + (size_t)t0;
     vcc_content_features(m, &a->ws, T, T2, p->z + r * p->D, p->h + r * p->C, a->hwork, a->nscratch);
+    for (int t = 0; t < T; t++) /* the model input, frame-major: the retrieval input's frames */
+        for (int k = 0; k < a->M; k++) p->mel[(r + t) * a->M + k] = a->xs[(size_t)k * T2 + t];
     return VC_OK;
 }
 

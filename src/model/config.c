@@ -19,6 +19,8 @@ typedef struct field {
     { #f, offsetof(vcm_config, f), 0, 0 }
 #define FLOAT_FIELD(f)                                                                             \
     { #f, offsetof(vcm_config, f), 1, 0 }
+#define LATER_INT_FIELD(f)                                                                         \
+    { #f, offsetof(vcm_config, f), 0, 1 }
 #define LATER_FLOAT_FIELD(f)                                                                       \
     { #f, offsetof(vcm_config, f), 1, 1 }
 static const field fields[] = {
@@ -28,7 +30,7 @@ static const field fields[] = {
     INT_FIELD(spk_channels),     INT_FIELD(spk_dim),        INT_FIELD(dec_blocks),
     INT_FIELD(postnet_channels), INT_FIELD(activation),     FLOAT_FIELD(beta),
     FLOAT_FIELD(ema_decay),      LATER_FLOAT_FIELD(fmin),   LATER_FLOAT_FIELD(fmax),
-    LATER_FLOAT_FIELD(f0_min),   LATER_FLOAT_FIELD(f0_max),
+    LATER_FLOAT_FIELD(f0_min),   LATER_FLOAT_FIELD(f0_max), LATER_INT_FIELD(retrieval),
 };
 #define N_FIELDS ((int)(sizeof fields / sizeof fields[0]))
 
@@ -56,6 +58,7 @@ static void fill_defaults(vcm_config *c) {
     c->fmax = vcm_default_fmax(c->sample_rate);
     c->f0_min = fe.f0_min;
     c->f0_max = fe.f0_max;
+    c->retrieval = 0;
 }
 
 vc_status vcm_config_preset(const char *name, vcm_config *c) {
@@ -111,6 +114,7 @@ vc_status vcm_config_validate(const vcm_config *c) {
         {"spk_dim", offsetof(vcm_config, spk_dim), 1, 8192},
         {"dec_blocks", offsetof(vcm_config, dec_blocks), 0, 64},
         {"postnet_channels", offsetof(vcm_config, postnet_channels), 1, 8192},
+        {"retrieval", offsetof(vcm_config, retrieval), 0, 1},
     };
     for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
         int v = *(const int *)((const char *)c + ranges[i].offset);

@@ -36,12 +36,16 @@ static void add_row(table_builder *tb, const char *prefix, const char *suffix, i
     m->n_spec++;
 }
 
+static void add_conv_init(table_builder *tb, conv1d *l, const char *name, int C, int OC, int K,
+                          int stride, int pad, vc_init_kind w_init) {
+    *l = (conv1d){.C = C, .OC = OC, .K = K, .stride = stride, .dil = 1, .pad = pad};
+    add_row(tb, name, ".w", 3, (const int[]){OC, C, K}, w_init, 1.0f, C * K, &l->w, &l->dw);
+    add_row(tb, name, ".b", 1, (const int[]){OC}, VC_INIT_ZEROS, 0.0f, 0, &l->b, &l->db);
+}
+
 static void add_conv(table_builder *tb, conv1d *l, const char *name, int C, int OC, int K,
                      int stride, int pad) {
-    *l = (conv1d){.C = C, .OC = OC, .K = K, .stride = stride, .dil = 1, .pad = pad};
-    add_row(tb, name, ".w", 3, (const int[]){OC, C, K}, VC_INIT_UNIFORM, 1.0f, C * K, &l->w,
-            &l->dw);
-    add_row(tb, name, ".b", 1, (const int[]){OC}, VC_INIT_ZEROS, 0.0f, 0, &l->b, &l->db);
+    add_conv_init(tb, l, name, C, OC, K, stride, pad, VC_INIT_UNIFORM);
 }
 
 static void add_linear(table_builder *tb, linear *l, const char *name, int C, int OC,
@@ -75,6 +79,8 @@ static void build_table(vcm_model *m, table_builder *tb) {
     add_linear(tb, &m->s_proj, "speaker.proj", 2 * Cs, S, VC_INIT_ZEROS);
 
     add_conv(tb, &m->d_in, "decoder.conv_in", D + 2, C, 5, 1, 2);
+    if (c->retrieval) /* zero: see model.h */
+        add_conv_init(tb, &m->d_ret, "decoder.retrieval", M + 1, C, 5, 1, 2, VC_INIT_ZEROS);
     for (int i = 0; i < c->dec_blocks; i++) {
         vcm_dec_block *b = &m->d_block[i];
         snprintf(name, sizeof name, "decoder.block%d.conv", i);
@@ -91,7 +97,7 @@ static void build_table(vcm_model *m, table_builder *tb) {
 
 static int table_rows(const vcm_config *c) {
     return 2 * (3 + c->res_blocks) + 1 + 2 * (VCM_SPK_CONVS + 1) + 2 * (1 + 3 * c->dec_blocks) +
-           2 * 3;
+           2 * 3 + 2 * !!c->retrieval;
 }
 
 vc_status vcm_model_init(vcm_model *m, const vcm_config *cfg, int with_grad) {
@@ -199,6 +205,7 @@ int vcm_model_unbound(const vcm_model *m) {
         bad += conv_unbound(&m->d_block[i].conv) + linear_unbound(&m->d_block[i].gamma) +
                linear_unbound(&m->d_block[i].beta);
     bad += conv_unbound(&m->post0) + conv_unbound(&m->post1);
+    if (m->cfg.retrieval) bad += conv_unbound(&m->d_ret);
     return bad;
 }
 
@@ -259,6 +266,8 @@ static void layout(vcm_workspace *ws, const vcm_config *c, arena *v, arena *d, i
     act(v, d, g, &ws->up, B * D * T);
     act(v, d, g, &ws->cat, B * (D + 2) * T);
     act(v, d, g, &ws->d_h0, B * C * T);
+    if (c->retrieval)
+        act(v, d, 0, &ws->ret, B * C * T); /* added into d_h0: no gradient of its own */
     for (int i = 0; i < c->dec_blocks; i++) {
         vcm_dec_ws *b = &ws->blk[i];
         act(v, d, g, &b->a, B * C * T);
@@ -291,6 +300,7 @@ static size_t scratch_floats(const vcm_model *m, int B, int T, int Ts) {
     for (int k = 0; k < VCM_SPK_CONVS; k++)
         n = max_sz(n, vcn_conv1d_scratch_size(&m->s_conv[k], B, Ts));
     n = max_sz(n, vcn_conv1d_scratch_size(&m->d_in, B, T));
+    if (m->cfg.retrieval) n = max_sz(n, vcn_conv1d_scratch_size(&m->d_ret, B, T));
     for (int i = 0; i < m->cfg.dec_blocks; i++)
         n = max_sz(n, vcn_conv1d_scratch_size(&m->d_block[i].conv, B, T));
     n = max_sz(n, vcn_conv1d_scratch_size(&m->d_mel, B, T));

@@ -8,10 +8,17 @@
  *             (IN: instance norm without affine; it strips per-utterance statistics)
  *   speaker   xs (B,M,Ts) -> 3 x [conv k5 + ReLU] (Cs) -> mean+std pool (B,2Cs) -> linear -> spk
  *             (B,S); no instance norm: the speaker lives in the statistics
- *   decoder   upsample zq x2 -> concat pitch p (B,2,T) -> conv_in k5 (C)
+ *   decoder   upsample zq x2 -> concat pitch p (B,2,T) -> conv_in k5 (C) [+ retrieval k5 (C)]
  *             -> dec_blocks x [h += ReLU(AdaIN(conv k5 h, gamma_i(spk), beta_i(spk)))]
  *             -> mel_out k1 -> mel (B,M,T);  h -> postnet conv k5 (P) -> ReLU -> k1 -> lin (B,F,T)
  *   loss      L1(mel, mel_target) + L1(lin, lin_target) + beta mean ||z - sg(zq)||^2
+ *
+ * Retrieval input (cfg.retrieval = 1): the decoder also reads r (B, M + 1, T), for each frame
+ * the mean normalised log-mel of the k reference frames nearest in content (model/retrieval.h)
+ * and a flag channel (1 where frames were retrieved, 0 where r holds none), through its own
+ * k5 conv added to conv_in's output. That conv starts at zero, so a model warm-started from
+ * one without retrieval begins by computing what that model computed. No gradient flows into
+ * r (the frames are data).
  *
  * The parameter table is built from the config (vcm_model_init) in one walk that also records
  * which layer field each row binds to, so the table is the only list of tensors: it sizes the
@@ -21,8 +28,10 @@
  *   speaker.conv<0..2>.{w,b} speaker.proj.{w,b}
  *   decoder.conv_in.{w,b} decoder.block<i>.conv.{w,b} decoder.block<i>.gamma.{w,b}
  *   decoder.block<i>.beta.{w,b} decoder.mel_out.{w,b} postnet.conv0.{w,b} postnet.conv1.{w,b}
- * Weights U(+-1/sqrt(fan_in)), biases 0, AdaIN gamma biases 1 (gamma starts at 1), codebook
- * N(0, 1). The VQ's EMA state (ema_count, ema_sum) is training state outside the slab.
+ *   decoder.retrieval.{w,b} (with cfg.retrieval)
+ * Weights U(+-1/sqrt(fan_in)) (decoder.retrieval.w 0), biases 0, AdaIN gamma biases 1 (gamma starts
+ * at 1), codebook N(0, 1). The VQ's EMA state (ema_count, ema_sum) is training state outside the
+ * slab.
  *
  * Model files (vcm_model_save / vcm_model_load): the parameters under their table names plus
  * __metadata__: the config ("vconv.<field>", config.h), the normalisation statistics
@@ -77,6 +86,7 @@ typedef struct vcm_model {
 
     /* decoder */
     conv1d d_in;            /* D + 2 -> C, k5 */
+    conv1d d_ret;           /* M + 1 -> C, k5: the retrieval input (cfg.retrieval), else unbound */
     vcm_dec_block *d_block; // (dec_blocks)
     conv1d d_mel;           /* C -> M, k1 */
     conv1d post0;           /* C -> P, k5 */
@@ -146,6 +156,7 @@ typedef struct vcm_workspace {
     double *norm_scratch; // (2 (T + 1))
     /* inputs of the last forward (the caller's arrays) and their gradients */
     const float *x, *p, *xs, *mel_t, *lin_t; /* (B,M,T) (B,2,T) (B,M,Ts) (B,M,T) (B,F,T) */
+    const float *r;                          /* (B,M+1,T) retrieval input, or NULL: none */
     float *dx, *dp, *dxs;                    // (B,M,T) (B,2,T) (B,M,Ts)
     /* content encoder */
     vcm_act c_a, c_n, c_h;    /* conv_in, IN, ReLU; (B, C, T) */
@@ -162,7 +173,8 @@ typedef struct vcm_workspace {
     /* decoder */
     vcm_act up;      /* (B, D, T) */
     vcm_act cat;     /* (B, D + 2, T) */
-    vcm_act d_h0;    /* conv_in out (B, C, T) */
+    vcm_act d_h0;    /* conv_in out (B, C, T), plus the retrieval conv's */
+    vcm_act ret;     /* the retrieval conv's output (B, C, T) (cfg.retrieval) */
     vcm_dec_ws *blk; // (dec_blocks)
     vcm_act mel;     /* (B, M, T) */
     vcm_act pa, pr;  /* postnet conv0, ReLU; (B, P, T) */
@@ -176,13 +188,14 @@ VC_WARN_UNUSED vc_status vcm_workspace_init(vcm_workspace *ws, const vcm_model *
 void vcm_workspace_free(vcm_workspace *ws);
 
 /* Training forward over the workspace's (B, T, Ts): x, mel_target (B, M, T), p (B, 2, T),
- * xs (B, M, Ts), lin_target (B, F, T). quantize = 0 bypasses the VQ (zq = z, commitment 0): the
- * gradient check needs it, since the straight-through estimator is not the derivative of the
- * quantized forward. The arrays must stay alive until vcm_backward. Losses into *out (may be
- * NULL). */
+ * xs (B, M, Ts), lin_target (B, F, T), r (B, M + 1, T) the retrieval input (models with
+ * cfg.retrieval; NULL there means no frames retrieved for any item, ignored without). quantize = 0
+ * bypasses the VQ (zq = z, commitment 0): the gradient check needs it, since the straight-through
+ * estimator is not the derivative of the quantized forward. The arrays must stay alive until
+ * vcm_backward. Losses into *out (may be NULL). */
 void vcm_forward_train(const vcm_model *m, vcm_workspace *ws, const float *x, const float *p,
-                       const float *xs, const float *mel_target, const float *lin_target,
-                       int quantize, vcm_losses *out);
+                       const float *xs, const float *r, const float *mel_target,
+                       const float *lin_target, int quantize, vcm_losses *out);
 
 /* Backward of the total loss of the last forward: ADDS into the parameter gradients (zero them
  * with vcn_params_zero_grad) and writes ws->dx, dp, dxs. Activation gradients are cleared here. */
@@ -197,14 +210,20 @@ void vcm_backward_from_outputs(const vcm_model *m, vcm_workspace *ws, const floa
 /* Inference, batch 1, with a workspace of B >= 1 (gradients unused):
  *   vcm_encode_content  x (M, T), T even and <= ws->T  -> codes (T/2)
  *   vcm_encode_speaker  xs (M, Ts), Ts <= ws->Ts       -> spk (S)
- *   vcm_decode          codes (T2), 2 T2 <= ws->T, spk (S), p (2, T) -> mel (M, T), lin (F, T)
+ *   vcm_decode          codes (T2), 2 T2 <= ws->T, spk (S), p (2, T), r (M + 1, T) or NULL
+ *                       (the retrieval input; NULL: none retrieved) -> mel (M, T), lin (F, T)
  * VC_ERR_ARG for sizes beyond the workspace or a code outside [0, N). */
 VC_WARN_UNUSED vc_status vcm_encode_content(const vcm_model *m, vcm_workspace *ws, const float *x,
                                             int T, int *codes);
 VC_WARN_UNUSED vc_status vcm_encode_speaker(const vcm_model *m, vcm_workspace *ws, const float *xs,
                                             int Ts, float *spk);
 VC_WARN_UNUSED vc_status vcm_decode(const vcm_model *m, vcm_workspace *ws, const int *codes, int T2,
-                                    const float *spk, const float *p, float *mel, float *lin);
+                                    const float *spk, const float *p, const float *r, float *mel,
+                                    float *lin);
+
+/* The content encoder alone over a batch, x (B, M, T), T even, B and T within the workspace:
+ * ws->z and the hidden states, for reading features (retrieval.h); nothing is quantized. */
+void vcm_content_forward(const vcm_model *m, vcm_workspace *ws, const float *x, int B, int T);
 
 /* Writes the parameters (F32, or F16 when f16) with the config, the normalisation statistics
  * and the caller's meta_kv pairs (n_meta, which must not use the keys written here). Temp file

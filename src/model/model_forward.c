@@ -78,14 +78,34 @@ static vcm_act *content_top(const vcm_model *m, vcm_workspace *ws) {
     return m->cfg.res_blocks ? &ws->res[m->cfg.res_blocks - 1].h : &ws->c_h;
 }
 
-/* ws->zq (B, D, T/2), ws->spk (B, S), p (B, 2, T) -> ws->mel (B, M, T), ws->lin (B, F, T). */
-static void decoder_forward(const vcm_model *m, vcm_workspace *ws, const float *p, int B, int T) {
+/* The retrieval conv's output added into ws->d_h0; without frames (r NULL) that is its bias,
+ * what the conv gives for an all-zero input. */
+static void retrieval_forward(const vcm_model *m, vcm_workspace *ws, const float *r, int B, int T) {
+    int C = m->cfg.channels;
+    if (r) {
+        size_t nC = (size_t)B * (size_t)C * (size_t)T;
+        vcn_conv1d_forward(&m->d_ret, ws->ret.v, r, B, T, ws->scratch);
+        vcn_add_forward(ws->d_h0.v, ws->d_h0.v, ws->ret.v, nC);
+        return;
+    }
+    for (int b = 0; b < B; b++)
+        for (int o = 0; o < C; o++) {
+            float *h = ws->d_h0.v + ((size_t)b * C + o) * (size_t)T;
+            for (int t = 0; t < T; t++) h[t] += m->d_ret.b[o];
+        }
+}
+
+/* ws->zq (B, D, T/2), ws->spk (B, S), p (B, 2, T), r (B, M + 1, T) or NULL -> ws->mel (B, M, T),
+ * ws->lin (B, F, T). */
+static void decoder_forward(const vcm_model *m, vcm_workspace *ws, const float *p, const float *r,
+                            int B, int T) {
     const vcm_config *c = &m->cfg;
     int C = c->channels, D = c->code_dim;
     size_t nC = (size_t)B * (size_t)C * (size_t)T;
     vcn_upsample_forward(ws->up.v, ws->zq.v, B, D, T / 2, 2);
     vcn_concat_forward(ws->cat.v, ws->up.v, p, B, D, 2, T);
     vcn_conv1d_forward(&m->d_in, ws->d_h0.v, ws->cat.v, B, T, ws->scratch);
+    if (c->retrieval) retrieval_forward(m, ws, r, B, T);
     const float *h = ws->d_h0.v; // (B, C, T)
     for (int i = 0; i < c->dec_blocks; i++) {
         vcm_dec_ws *b = &ws->blk[i];
@@ -110,13 +130,14 @@ static void decoder_forward(const vcm_model *m, vcm_workspace *ws, const float *
 }
 
 void vcm_forward_train(const vcm_model *m, vcm_workspace *ws, const float *x, const float *p,
-                       const float *xs, const float *mel_target, const float *lin_target,
-                       int quantize, vcm_losses *out) {
+                       const float *xs, const float *r, const float *mel_target,
+                       const float *lin_target, int quantize, vcm_losses *out) {
     VC_ASSERT(m && ws && x && p && xs && mel_target && lin_target);
     int B = ws->B, T = ws->T, Ts = ws->Ts, T2 = T / 2;
     const vcm_config *c = &m->cfg;
     ws->Bc = B, ws->Tc = T, ws->Tsc = Ts;
     ws->x = x, ws->p = p, ws->xs = xs, ws->mel_t = mel_target, ws->lin_t = lin_target;
+    ws->r = c->retrieval ? r : NULL;
     ws->quantize = quantize;
     size_t nz = (size_t)B * (size_t)c->code_dim * (size_t)T2;
     content_forward(m, ws, x, B, T);
@@ -127,7 +148,7 @@ void vcm_forward_train(const vcm_model *m, vcm_workspace *ws, const float *x, co
         for (size_t i = 0; i < (size_t)B * (size_t)T2; i++) ws->idx[i] = -1; /* no codes */
     }
     speaker_forward(m, ws, xs, B, Ts);
-    decoder_forward(m, ws, p, B, T);
+    decoder_forward(m, ws, p, ws->r, B, T);
     if (out) {
         out->mel = vcn_l1_loss(ws->mel.v, mel_target, (size_t)B * (size_t)c->n_mels * (size_t)T);
         out->lin = vcn_l1_loss(ws->lin.v, lin_target, (size_t)B * (size_t)c->n_bins * (size_t)T);
@@ -165,6 +186,14 @@ static void backward_core(const vcm_model *m, vcm_workspace *ws) {
         vcn_conv1d_backward(&l->conv, hin->d, b->a.d, hin->v, B, T, s);
     }
     vcn_conv1d_backward(&m->d_in, ws->cat.d, ws->d_h0.d, ws->cat.v, B, T, s);
+    if (c->retrieval && ws->r) /* the sum's gradient, into the retrieval conv (none into r) */
+        vcn_conv1d_backward(&m->d_ret, NULL, ws->d_h0.d, ws->r, B, T, s);
+    else if (c->retrieval) /* no frames: the conv's output was its bias */
+        for (int b = 0; b < B; b++)
+            for (int o = 0; o < C; o++) {
+                const float *dh = ws->d_h0.d + ((size_t)b * C + o) * (size_t)T;
+                for (int t = 0; t < T; t++) m->d_ret.db[o] += dh[t];
+            }
     vcn_concat_backward(ws->up.d, ws->dp, ws->cat.d, B, D, 2, T);
     vcn_upsample_backward(ws->zq.d, ws->up.d, B, D, T2, 2);
 
@@ -248,8 +277,13 @@ vc_status vcm_encode_speaker(const vcm_model *m, vcm_workspace *ws, const float 
     return VC_OK;
 }
 
+void vcm_content_forward(const vcm_model *m, vcm_workspace *ws, const float *x, int B, int T) {
+    VC_ASSERT(m && ws && x && B >= 1 && B <= ws->B && T >= 2 && T % 2 == 0 && T <= ws->T);
+    content_forward(m, ws, x, B, T);
+}
+
 vc_status vcm_decode(const vcm_model *m, vcm_workspace *ws, const int *codes, int T2,
-                     const float *spk, const float *p, float *mel, float *lin) {
+                     const float *spk, const float *p, const float *r, float *mel, float *lin) {
     if (!m || !ws || !codes || !spk || !p || !mel || !lin || T2 < 1 || 2 * T2 > ws->T) {
         vcu_log(VC_LOG_ERROR, "vcm_decode: need 1 <= T2 <= %d (got %d)", ws ? ws->T / 2 : 0, T2);
         return VC_ERR_ARG;
@@ -265,7 +299,7 @@ vc_status vcm_decode(const vcm_model *m, vcm_workspace *ws, const int *codes, in
             ws->zq.v[(size_t)d * T2 + t] = m->vq.codebook[(size_t)codes[t] * D + d];
     }
     memcpy(ws->spk.v, spk, sizeof(float) * (size_t)m->cfg.spk_dim);
-    decoder_forward(m, ws, p, 1, T);
+    decoder_forward(m, ws, p, r, 1, T);
     memcpy(mel, ws->mel.v, sizeof(float) * (size_t)m->cfg.n_mels * T);
     memcpy(lin, ws->lin.v, sizeof(float) * (size_t)m->cfg.n_bins * T);
     return VC_OK;

@@ -165,7 +165,7 @@ static vc_status init_codebook(trainer *t) {
         if (st == VC_OK) {
             vct_augment_batch(&t->aug, &t->rng, t->m.mel_mean, t->m.mel_std, t->x, t->xc, t->B,
                               t->b0, t->Bl, t->T);
-            vcm_forward_train(&t->m, &t->ws, t->xc, t->pp, t->xs, t->x, t->lin, 0, NULL);
+            vcm_forward_train(&t->m, &t->ws, t->xc, t->pp, t->xs, NULL, t->x, t->lin, 0, NULL);
         }
         st = vct_dist_agree(&t->dist, st);
         if (st != VC_OK) break;
@@ -193,8 +193,63 @@ static vc_status bcast_model(trainer *t) {
     return st;
 }
 
+/* Warm start: every tensor of the model file into the fresh model by name (same shape), its
+ * data statistics and codebook; tensors the file lacks keep their initialisation. The codebook's
+ * EMA state starts as if each code had held its share of a batch's frames, so the first EMA
+ * updates move it no faster than in a long run. Each rank reads the file itself. */
+static vc_status warm_start(trainer *t) {
+    const char *path = t->p.init_model;
+    vcm_model f;
+    vc_status st = vcm_model_load(path, &f, 0);
+    if (st != VC_OK) return st;
+    vcm_model *m = &t->m;
+    const vcm_config *a = &m->cfg, *b = &f.cfg;
+    if (a->sample_rate != b->sample_rate || a->n_fft != b->n_fft || a->hop != b->hop ||
+        a->n_mels != b->n_mels || a->fmin != b->fmin || a->fmax != b->fmax ||
+        a->f0_min != b->f0_min || a->f0_max != b->f0_max) {
+        vcu_log(VC_LOG_ERROR,
+                "train: --init %s hears differently (front end) from this run's config", path);
+        st = VC_ERR_ARG;
+    }
+    int copied = 0;
+    for (int i = 0; st == VC_OK && i < f.n_spec; i++) {
+        int j = 0;
+        while (j < m->n_spec && strcmp(m->spec[j].name, f.spec[i].name) != 0) j++;
+        size_t n = vcn_param_numel(&f.spec[i]);
+        if (j == m->n_spec || vcn_param_numel(&m->spec[j]) != n ||
+            memcmp(m->spec[j].shape, f.spec[i].shape, sizeof f.spec[i].shape) != 0) {
+            vcu_log(VC_LOG_ERROR,
+                    "train: --init %s: tensor %s has no place of its shape in this "
+                    "run's model (a different config?)",
+                    path, f.spec[i].name);
+            st = VC_ERR_SHAPE;
+            break;
+        }
+        memcpy(vcn_params_data(&m->params, j), vcn_params_data(&f.params, i), sizeof(float) * n);
+        copied++;
+    }
+    if (st == VC_OK) {
+        size_t M = (size_t)a->n_mels, F = (size_t)a->n_bins, N = (size_t)a->codebook_size;
+        memcpy(m->mel_mean, f.mel_mean, sizeof(float) * M);
+        memcpy(m->mel_std, f.mel_std, sizeof(float) * M);
+        memcpy(m->lin_mean, f.lin_mean, sizeof(float) * F);
+        memcpy(m->lin_std, f.lin_std, sizeof(float) * F);
+        float share = (float)t->B * (float)t->T2 / (float)N;
+        for (size_t k = 0; k < N; k++) {
+            m->ema_count[k] = share;
+            for (int d = 0; d < a->code_dim; d++)
+                m->ema_sum[k * a->code_dim + d] = share * m->vq.codebook[k * a->code_dim + d];
+        }
+        vcu_log(VC_LOG_INFO, "train: warm start from %s: %d of %d tensors, the rest initialised",
+                path, copied, m->n_spec);
+    }
+    vcm_model_free(&f);
+    return st;
+}
+
 /* A fresh run's data statistics and codebook (collective: every rank calls it). */
 static vc_status fresh_init(trainer *t) {
+    if (t->p.init_model) return vct_dist_agree(&t->dist, warm_start(t)); /* not on resume */
     vc_status st = vci_features_mel_stats(&t->fs, t->is_val, t->m.mel_mean, t->m.mel_std);
     if (st == VC_OK) st = lin_stats(t);
     st = vct_dist_agree(&t->dist, st);
@@ -404,6 +459,9 @@ void vct_trainer_free(trainer *t) {
     free(t->vq_scratch);
     free(t->win_counts);
     vct_augment_free(&t->aug);
+    vct_retriever_free(&t->ret);
+    free(t->r);
+    free(t->use);
     free(t->zall);
     if (t->log) fclose(t->log);
     vct_dist_free(&t->dist); /* last: it may finalise MPI */
@@ -475,7 +533,13 @@ static vc_status alloc_buffers(trainer *t) {
     if (st == VC_OK) st = vcn_adamw_init(&t->opt, t->m.params.total, 0.9f, 0.999f, 1e-8f);
     const vc_frontend_params *fp = vc_frontend_params_of(t->fe);
     if (st == VC_OK) st = vct_augment_init(&t->aug, &t->run, M, fp->fmin, fp->fmax, T);
+    if (st == VC_OK && c->retrieval) st = vct_retriever_init(&t->ret, &t->m, B, T, t->Ts);
     if (st != VC_OK) return st;
+    if (c->retrieval) {
+        t->r = malloc(sizeof(float) * (size_t)B * (M + 1) * T);
+        t->use = malloc((size_t)B);
+        if (!t->r || !t->use) return VC_ERR_NOMEM;
+    }
     size_t ns = vcn_vq_scratch_size(&t->m.vq, VCT_INIT_BATCHES * t->B, t->T2);
     size_t ns1 = vcn_vq_scratch_size(&t->m.vq, t->B, t->T2);
     t->vq_scratch = malloc(sizeof(float) * (ns > ns1 ? ns : ns1));

@@ -22,6 +22,10 @@
  *   runs and would have to skip biases and norms). The codebook row is not updated by Adam
  *   (the EMA owns it). A step whose gradient norm is not finite is skipped with a warning (it
  *   still counts as a step, so the schedule and the stream stay aligned).
+ * - Retrieval (models with cfg.retrieval, train/retrieve.h): every other item of each batch
+ *   (alternating with the step, so each item position sees both) reads frames retrieved from
+ *   its speaker segment; the others read none. Validation retrieves for every item, as
+ *   conversion does.
  * - Validation: up to VCT_VAL_SEGMENTS segments (a multiple of B) from the validation
  *   utterances, drawn once; mean mel + lin L1 with quantization on. Also at step 0 of a fresh
  *   run, as the baseline (reported like the others). It changes no state.
@@ -122,7 +126,8 @@ static vc_status validate(trainer *t, double *out) {
         st = vct_fill_batch(t, t->val + (size_t)k * t->B);
         if (st != VC_OK) break;
         vcm_losses L;
-        vcm_forward_train(&t->m, &t->ws, t->x, t->pp, t->xs, t->x, t->lin, 1, &L);
+        if (t->r) vct_retrieve(&t->ret, &t->m, t->x, t->xs, t->Bl, NULL, t->r);
+        vcm_forward_train(&t->m, &t->ws, t->x, t->pp, t->xs, t->r, t->x, t->lin, 1, &L);
         sum += share(t) * (L.mel + L.lin);
     }
     st = sum_with_status(t, &sum, 1, st);
@@ -204,8 +209,12 @@ static vc_status train_step(trainer *t, vcm_losses *L, int *skipped) {
     if (st == VC_OK) {
         vct_augment_batch(&t->aug, &t->rng, t->m.mel_mean, t->m.mel_std, t->x, t->xc, t->B, t->b0,
                           t->Bl, t->T);
+        if (t->r) { /* every other item of the global batch, alternating by step */
+            for (int b = 0; b < t->Bl; b++) t->use[b] = (t->step + t->b0 + b) % 2 == 0;
+            vct_retrieve(&t->ret, &t->m, t->xc, t->xs, t->Bl, t->use, t->r);
+        }
         vcn_params_zero_grad(P);
-        vcm_forward_train(&t->m, &t->ws, t->xc, t->pp, t->xs, t->x, t->lin, 1, L);
+        vcm_forward_train(&t->m, &t->ws, t->xc, t->pp, t->xs, t->r, t->x, t->lin, 1, L);
         vcm_backward(&t->m, &t->ws);
     }
     st = sum_over_ranks(t, L, st);
@@ -254,8 +263,9 @@ static vc_status save_model(const trainer *t) {
     const char *kv[] = {"vconv.train_steps",  steps,
                         "vconv.train_corpus", corpus,
                         "vconv.version",      VC_VERSION_STRING,
-                        "vconv.train_date",   date};
-    vc_status st = vcm_model_save(t->p.out_model, &t->m, kv, 4, 0);
+                        "vconv.train_date",   date,
+                        "vconv.train_init",   t->p.init_model ? t->p.init_model : ""};
+    vc_status st = vcm_model_save(t->p.out_model, &t->m, kv, t->p.init_model ? 5 : 4, 0);
     if (st != VC_OK) vcu_log(VC_LOG_ERROR, "train: cannot write model %s", t->p.out_model);
     free(corpus);
     return st;

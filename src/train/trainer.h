@@ -18,6 +18,7 @@
 #include "train/augment.h"
 #include "train/batch.h"
 #include "train/dist.h"
+#include "train/retrieve.h"
 
 #define VCT_VAL_SEGMENTS 64
 #define VCT_LIN_STAT_SEGMENTS 200
@@ -57,6 +58,9 @@ typedef struct trainer {
     /* this rank's items only (Bl of them): */
     float *x, *xc, *pp, *xs, *lin; // (Bl,M,T) target, content input, (Bl,2,T) (Bl,M,Ts) (Bl,F,T)
     vct_item *items;               // (B) the whole batch, drawn on every rank
+    vct_retriever ret;             /* the decoder's retrieval input (cfg.retrieval) */
+    float *r;                      // (Bl, M + 1, T) or NULL without retrieval
+    unsigned char *use;            // (Bl) which items retrieve this step
     float *vq_scratch;             /* sized for the global batch (rank 0 re-seeds from it) */
     float *zall;                   // (B, D, T/2) rank 0, several ranks: the batch's z, gathered
     float *win_counts;             // (N) code counts over the report window (all ranks)
