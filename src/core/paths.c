@@ -4,6 +4,7 @@
 #include "common.h"
 
 #include <dlfcn.h>
+#include <limits.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -40,10 +41,15 @@ static int module_dir(char *buf, size_t size) {
     return 1;
 }
 
-/* dir/rel into buf when it is a folder we can read. */
+/* dir/rel into buf when it is a folder we can read, without its ".." (a library found as
+ * /lib/x86_64-linux-gnu/libvconv.so.0 names /usr/share/vconv, not /lib/.../../../share/vconv). */
 static int try_dir(char *buf, size_t size, const char *dir, const char *rel) {
-    int n = snprintf(buf, size, "%s%s%s", dir, rel[0] ? "/" : "", rel);
-    return n > 0 && (size_t)n < size && access(buf, R_OK | X_OK) == 0;
+    char joined[PATH_MAX], resolved[PATH_MAX];
+    int n = snprintf(joined, sizeof joined, "%s%s%s", dir, rel[0] ? "/" : "", rel);
+    if (n <= 0 || (size_t)n >= sizeof joined || access(joined, R_OK | X_OK) != 0) return 0;
+    const char *path = realpath(joined, resolved) ? resolved : joined;
+    n = snprintf(buf, size, "%s", path);
+    return n > 0 && (size_t)n < size;
 }
 
 vc_status vc_data_dir(char *buf, size_t size) {

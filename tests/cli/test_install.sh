@@ -16,7 +16,7 @@ build=$1 cc=$2 src=$3
 prefix=$(mktemp -d)
 trap 'rm -rf "$prefix"' EXIT
 cmake --install "$build" --prefix "$prefix" >/dev/null
-for f in bin/vconv include/vconv/vconv.h share/doc/vconv/LICENSE share/doc/vconv/NOTICE \
+for f in bin/vconv include/vconv/vconv.h share/doc/vconv/LICENSE share/doc/vconv/NOTICE share/man/man1/vconv.1 \
   share/doc/vconv/LICENSE-CMU-ARCTIC.txt; do
   [ -f "$prefix/$f" ] || { echo "FAIL: $f not installed" >&2; exit 1; }
 done
@@ -105,8 +105,7 @@ if [ -f "$src/samples/vconv-default.safetensors" ]; then
     "$src/samples/slt_arctic_a0318.wav" -o out.wav) || { echo "FAIL: installed vconv converts with its model" >&2; exit 1; }
   n=$((n + 2))
   got=$(env -u VCONV_MODEL "$prefix/use")
-  [ "$got" = "513 found $libdir/../share/vconv/vconv-default.safetensors" ] ||
-    [ "$got" = "513 found $(cd "$prefix/share/vconv" && pwd)/vconv-default.safetensors" ] ||
+  [ "$got" = "513 found $(cd "$prefix/share/vconv" && pwd -P)/vconv-default.safetensors" ] ||
     { echo "FAIL: the installed library's default model is PREFIX/share/vconv's: $got" >&2; exit 1; }
   n=$((n + 1))
   (cd "$prefix" && env -u VCONV_MODEL bin/vconv score -q --json "$src/samples/bdl_arctic_a0310.wav" \
