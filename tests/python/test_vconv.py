@@ -79,6 +79,15 @@ for line in layout.splitlines():
     n_lines += 1
 check(n_lines >= 30, f"layout: {n_lines} lines from {layout_exe}")
 
+# Without $VCONV_LIBRARY: beside the package, the checkout's build/, then the loader's search.
+saved = os.environ.pop("VCONV_LIBRARY", None)
+candidates = vconv._library_candidates()
+check(os.path.realpath(candidates[1]) == os.path.join(os.path.realpath(src), "build",
+                                                       "libvconv.so.0")
+      and candidates[-1] == "libvconv.so.0", f"library candidates {candidates}")
+if saved is not None:
+    os.environ["VCONV_LIBRARY"] = saved
+
 check(vconv.library_version() == vconv.__version__,
       f"library {vconv.library_version()} and package {vconv.__version__} versions")
 
