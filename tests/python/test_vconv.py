@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 
 try:
     import numpy as np
@@ -138,6 +139,22 @@ check(py_bytes(model.convert(bdl, voice), "py_two.wav") == want_two,
       "a Voice of two references converts as vconv convert with both")
 check(py_bytes(model.convert(src_audio, voice), "py_two_again.wav") == want_two,
       "a Voice converts the same when used again")
+
+# Threads: ctypes lets go of the GIL during each call, and one model serves them all.
+results = [None] * 3
+
+
+def convert_in_thread(i):
+    results[i] = model.convert(bdl, voice).tobytes()
+
+
+threads = [threading.Thread(target=convert_in_thread, args=(i,)) for i in range(3)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+check(all(r == model.convert(bdl, voice).tobytes() for r in results),
+      "three threads converting with one model give the bytes of one")
 
 # Codes: what vconv codebook --codes prints for the file (run-length encoded there).
 codes = model.encode(bdl)
