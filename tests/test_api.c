@@ -1,9 +1,12 @@
 /* Public API misuse: NULL and out-of-range arguments return VC_ERR_ARG (never crash), every
  * status has its own message, _free(NULL) is a no-op, and the log sink receives messages. */
+#define _POSIX_C_SOURCE 200809L /* setenv, access */
 #include "test.h"
 #include "vconv/vconv.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int log_calls = 0;
 static void count_log(int level, const char *msg, void *user) {
@@ -26,6 +29,27 @@ int main(void) {
     CHECK(vc_version() && vc_version()[0]);
 
     vc_log_set(count_log, &log_calls);
+
+    /* The bundled data: $VCONV_MODEL first, then the data folder's model; paths that do not fit
+     * are refused rather than cut. */
+    char path[1024];
+    CHECK(vc_data_dir(NULL, sizeof path) == VC_ERR_ARG);
+    CHECK(vc_data_dir(path, 0) == VC_ERR_ARG);
+    CHECK(vc_default_model_path(NULL, sizeof path) == VC_ERR_ARG);
+    CHECK(setenv("VCONV_MODEL", "/nonexistent/model.safetensors", 1) == 0);
+    CHECK(vc_default_model_path(path, sizeof path) == VC_ERR_IO);
+    CHECK(!strcmp(path, "/nonexistent/model.safetensors"));
+    CHECK(vc_default_model_path(path, 8) == VC_ERR_ARG);
+    CHECK(setenv("VCONV_MODEL", VC_SAMPLES_DIR "/vconv-default.safetensors", 1) == 0);
+    CHECK(vc_default_model_path(path, sizeof path) ==
+          (access(VC_SAMPLES_DIR "/vconv-default.safetensors", R_OK) == 0 ? VC_OK : VC_ERR_IO));
+    CHECK(unsetenv("VCONV_MODEL") == 0);
+    if (access(VC_SAMPLES_DIR "/vconv-default.safetensors", R_OK) == 0) {
+        /* A build used in place (nothing installed beside it) finds the source tree's model. */
+        CHECK(vc_default_model_path(path, sizeof path) == VC_OK);
+        CHECK(strstr(path, "/vconv-default.safetensors") != NULL);
+        CHECK(vc_data_dir(path, sizeof path) == VC_OK);
+    }
 
     /* Audio. */
     vc_audio a = {0};

@@ -51,6 +51,18 @@ void vc_log_set(vc_log_fn fn, void *user);
 /* Threads used by OpenMP regions and OpenBLAS (process-wide; call once at start-up). */
 void vc_set_num_threads(int n);
 
+/* The folder of the bundled data: the default model (vconv-default.safetensors) and, when
+ * installed, the sample clips (samples/). First found: PREFIX/share/vconv of the install that
+ * holds this library (found from the library's own file, so a moved prefix works), the source
+ * tree's samples/ for a build used in place, the install folder the library was built for
+ * (e.g. /usr/share/vconv). VC_ERR_IO when none exists (buf then holds the last), VC_ERR_ARG
+ * when buf is NULL or size 0. */
+VC_WARN_UNUSED vc_status vc_data_dir(char *buf, size_t size);
+/* The model used when none is named: $VCONV_MODEL when set, else vc_data_dir's
+ * vconv-default.safetensors. VC_OK when it is readable, VC_ERR_IO when not (buf still holds the
+ * path, for the message), VC_ERR_ARG when it does not fit in size. */
+VC_WARN_UNUSED vc_status vc_default_model_path(char *buf, size_t size);
+
 /* ---------------------------------------------------------------- audio */
 
 typedef struct vc_audio {

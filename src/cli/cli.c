@@ -325,40 +325,20 @@ void cli_json_string(FILE *f, const char *s) {
     fputc('"', f);
 }
 
-#define DEFAULT_MODEL_NAME "vconv-default.safetensors"
-
-/* "PREFIX/share/vconv/<name>" beside the running binary into buf when it is readable. */
-static int installed_path(char *buf, size_t size, const char *name) {
-    char exe[1024];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) return 0;
-    exe[n] = '\0';
-    char *slash = strrchr(exe, '/');
-    if (!slash) return 0;
-    *slash = '\0';
-    snprintf(buf, size, "%s/../share/vconv/%s", exe, name);
-    return access(buf, R_OK) == 0;
-}
-
 const char *cli_default_model(char *buf, size_t size) {
-    const char *env = getenv("VCONV_MODEL");
-    if (env && *env) return env;
-    if (installed_path(buf, size, DEFAULT_MODEL_NAME)) return buf;
-#ifdef VC_SOURCE_MODEL_DIR
-    snprintf(buf, size, "%s/%s", VC_SOURCE_MODEL_DIR, DEFAULT_MODEL_NAME);
+    /* A missing model still gets its path, which the load's error then names. */
+    vc_status found = vc_default_model_path(buf, size);
+    (void)found;
     return buf;
-#else
-    snprintf(buf, size, "%s", DEFAULT_MODEL_NAME);
-    return buf;
-#endif
 }
 
 const char *cli_samples_dir(char *buf, size_t size) {
-    if (installed_path(buf, size, "samples")) return buf;
-#ifdef VC_SOURCE_MODEL_DIR
-    snprintf(buf, size, "%s", VC_SOURCE_MODEL_DIR);
+    char dir[1024];
+    if (vc_data_dir(dir, sizeof dir) != VC_OK) return NULL;
+    /* Installed, the clips are in samples/ beside the model; in the source tree the model is in
+     * samples/ with them. */
+    snprintf(buf, size, "%s/samples", dir);
+    if (access(buf, R_OK | X_OK) == 0) return buf;
+    snprintf(buf, size, "%s", dir);
     return buf;
-#else
-    return NULL;
-#endif
 }

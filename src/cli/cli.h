@@ -104,11 +104,10 @@ void cli_derive_output(char *buf, size_t size, const char *input, const char *su
 
 double cli_now_seconds(void);
 
-/* The bundled model's path into buf: $VCONV_MODEL, else beside an installed binary
- * (PREFIX/share/vconv), else in the source tree the binary was built from. */
+/* The bundled model's path into buf (vc_default_model_path), also when it is missing. */
 const char *cli_default_model(char *buf, size_t size);
-/* The bundled sample clips' folder into buf: PREFIX/share/vconv/samples beside an installed
- * binary, else the source tree's samples/; NULL when neither exists. */
+/* The bundled sample clips' folder into buf: samples/ in vc_data_dir (installed), else
+ * vc_data_dir itself (the source tree's samples/); NULL when there is no data folder. */
 const char *cli_samples_dir(char *buf, size_t size);
 
 /* s as a JSON string literal (quotes, escapes) on f. */
