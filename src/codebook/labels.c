@@ -28,20 +28,21 @@
 typedef struct seg_list {
     vc_phone_segment *s;
     int n, cap;
+    const char *name; /* what messages call the input: its path, or "phone labels" */
 } seg_list;
 
 static vc_status push(seg_list *l, double start, double end, const char *name, size_t len) {
     if (l->n >= MAX_SEGMENTS) {
-        vcu_log(VC_LOG_ERROR, "phone labels: more than %d segments", MAX_SEGMENTS);
+        vcu_log(VC_LOG_ERROR, "%s: more than %d segments", l->name, MAX_SEGMENTS);
         return VC_ERR_FORMAT;
     }
     if (len >= VC_PHONE_NAME_MAX) {
-        vcu_log(VC_LOG_ERROR, "phone labels: a phone name of %zu bytes (at most %d)", len,
+        vcu_log(VC_LOG_ERROR, "%s: a phone name of %zu bytes (at most %d)", l->name, len,
                 VC_PHONE_NAME_MAX - 1);
         return VC_ERR_FORMAT;
     }
     if (!(start >= 0.0) || !(end >= start) || !isfinite(end) || end > 1e7) {
-        vcu_log(VC_LOG_ERROR, "phone labels: a segment from %g to %g s (want 0 <= start <= end)",
+        vcu_log(VC_LOG_ERROR, "%s: a segment from %g to %g s (want 0 <= start <= end)", l->name,
                 start, end);
         return VC_ERR_FORMAT;
     }
@@ -91,9 +92,9 @@ static vc_status parse_plain(const char *t, size_t n, seg_list *l) {
                 while (q < eol && !is_space(*q)) q++;
                 if (number_of(w, q, &v[k]) != 0) {
                     vcu_log(VC_LOG_ERROR,
-                            "phone labels: line %d: want \"start end phone\" with "
+                            "%s: line %d: want \"start end phone\" with "
                             "times in seconds",
-                            line);
+                            l->name, line);
                     return VC_ERR_FORMAT;
                 }
                 while (q < eol && is_space(*q)) q++;
@@ -102,10 +103,7 @@ static vc_status parse_plain(const char *t, size_t n, seg_list *l) {
             while (z > q && is_space(z[-1])) z--;
             if (z > q) { /* a segment without a phone is not a phone */
                 vc_status st = push(l, v[0], v[1], q, (size_t)(z - q));
-                if (st != VC_OK) {
-                    if (st == VC_ERR_FORMAT) vcu_log(VC_LOG_ERROR, "(line %d)", line);
-                    return st;
-                }
+                if (st != VC_OK) return st;
             }
         }
         p = eol + 1;
@@ -159,8 +157,8 @@ static tok_kind next_token(tokenizer *z) {
     }
 }
 
-static vc_status grid_error(const char *what) {
-    vcu_log(VC_LOG_ERROR, "phone labels: not a readable TextGrid: %s", what);
+static vc_status grid_error(const seg_list *l, const char *what) {
+    vcu_log(VC_LOG_ERROR, "%s: not a readable TextGrid: %s", l->name, what);
     return VC_ERR_FORMAT;
 }
 
@@ -189,16 +187,16 @@ static vc_status read_tier(tokenizer *z, int interval, int keep, seg_list *l) {
     double xmin, xmax, count;
     if (want_number(z, &xmin, 0) || want_number(z, &xmax, 0) ||
         want_number(z, &count, MAX_SEGMENTS))
-        return grid_error("a tier's range or size");
+        return grid_error(l, "a tier's range or size");
     for (long i = 0; i < (long)count; i++) {
         double a, b = 0.0;
         if (want_number(z, &a, 0) || (interval && want_number(z, &b, 0)))
-            return grid_error("an interval's or point's time");
-        if (next_token(z) != TOK_STRING) return grid_error("an interval's or point's text");
+            return grid_error(l, "an interval's or point's time");
+        if (next_token(z) != TOK_STRING) return grid_error(l, "an interval's or point's text");
         if (!keep || !interval) continue;
         if (z->str_len >= sizeof z->str) {
-            vcu_log(VC_LOG_ERROR, "phone labels: a phone name of %zu bytes (at most %d)",
-                    z->str_len, VC_PHONE_NAME_MAX - 1);
+            vcu_log(VC_LOG_ERROR, "%s: a phone name of %zu bytes (at most %d)", l->name, z->str_len,
+                    VC_PHONE_NAME_MAX - 1);
             return VC_ERR_FORMAT;
         }
         /* the text trimmed of blanks; an empty interval is no phone */
@@ -221,18 +219,19 @@ static vc_status parse_textgrid(const char *t, size_t n, seg_list *l) {
         double xmin, xmax, n_tiers;
         if (next_token(&z) != TOK_STRING || strcmp(z.str, "ooTextFile") ||
             next_token(&z) != TOK_STRING || strcmp(z.str, "TextGrid"))
-            return grid_error("no \"ooTextFile\" \"TextGrid\" header");
+            return grid_error(l, "no \"ooTextFile\" \"TextGrid\" header");
         if (want_number(&z, &xmin, 0) || want_number(&z, &xmax, 0))
-            return grid_error("the grid's range");
+            return grid_error(l, "the grid's range");
         tok_kind k = next_token(&z);
-        if (k != TOK_EXISTS) return k == TOK_END ? grid_error("no tiers") : grid_error("tiers?");
-        if (want_number(&z, &n_tiers, MAX_TIERS)) return grid_error("the tier count");
+        if (k != TOK_EXISTS)
+            return k == TOK_END ? grid_error(l, "no tiers") : grid_error(l, "tiers?");
+        if (want_number(&z, &n_tiers, MAX_TIERS)) return grid_error(l, "the tier count");
         int n_interval = 0, named = -1, only = -1;
         for (int tier = 0; tier < (int)n_tiers; tier++) {
-            if (next_token(&z) != TOK_STRING) return grid_error("a tier's class");
+            if (next_token(&z) != TOK_STRING) return grid_error(l, "a tier's class");
             int interval = !strcmp(z.str, "IntervalTier");
-            if (!interval && strcmp(z.str, "TextTier")) return grid_error("a tier's class");
-            if (next_token(&z) != TOK_STRING) return grid_error("a tier's name");
+            if (!interval && strcmp(z.str, "TextTier")) return grid_error(l, "a tier's class");
+            if (next_token(&z) != TOK_STRING) return grid_error(l, "a tier's name");
             if (interval) {
                 n_interval++, only = tier;
                 if (named < 0 && is_phone_tier_name(&z)) named = tier;
@@ -244,9 +243,9 @@ static vc_status parse_textgrid(const char *t, size_t n, seg_list *l) {
             keep = named >= 0 ? named : n_interval == 1 ? only : -1;
             if (keep < 0) {
                 vcu_log(VC_LOG_ERROR,
-                        "phone labels: %d interval tiers and none named \"phones\" (or "
+                        "%s: %d interval tiers and none named \"phones\" (or "
                         "\"phone\", \"phonemes\"): name the phone tier so",
-                        n_interval);
+                        l->name, n_interval);
                 return VC_ERR_FORMAT;
             }
         }
@@ -261,22 +260,22 @@ static int by_start(const void *x, const void *y) {
     return a->start < b->start ? -1 : a->start > b->start ? 1 : 0;
 }
 
-vc_status vc_phone_labels_parse(const char *text, size_t n, vc_phone_labels *out) {
-    if (!out) return VC_ERR_ARG;
-    memset(out, 0, sizeof *out);
-    if (!text && n) return VC_ERR_ARG;
+/* text into out; messages call it name. */
+static vc_status parse_named(const char *text, size_t n, const char *name, vc_phone_labels *out) {
     if (n > MAX_LABEL_BYTES) {
-        vcu_log(VC_LOG_ERROR, "phone labels: %zu bytes (at most %zu)", n, MAX_LABEL_BYTES);
+        vcu_log(VC_LOG_ERROR, "%s: %zu bytes (at most %zu)", name, n, MAX_LABEL_BYTES);
         return VC_ERR_FORMAT;
     }
     if (n >= 2 && ((unsigned char)text[0] == 0xfe || (unsigned char)text[0] == 0xff)) {
-        vcu_log(VC_LOG_ERROR, "phone labels: UTF-16 text; save the file as UTF-8 (Praat: "
-                              "Preferences > Text writing > UTF-8)");
+        vcu_log(VC_LOG_ERROR,
+                "%s: UTF-16 text; save the file as UTF-8 (Praat: Preferences > "
+                "Text writing > UTF-8)",
+                name);
         return VC_ERR_FORMAT;
     }
     if (n >= 3 && !memcmp(text, "\xef\xbb\xbf", 3)) text += 3, n -= 3; /* a UTF-8 BOM */
     if (n && memchr(text, '\0', n)) {
-        vcu_log(VC_LOG_ERROR, "phone labels: a NUL byte: not a text file");
+        vcu_log(VC_LOG_ERROR, "%s: a NUL byte: not a text file", name);
         return VC_ERR_FORMAT;
     }
     /* A TextGrid says so in its first value. */
@@ -284,7 +283,7 @@ vc_status vc_phone_labels_parse(const char *text, size_t n, vc_phone_labels *out
     while (i < n && isspace((unsigned char)text[i])) i++;
     int grid = (n - i >= 9 && !memcmp(text + i, "File type", 9)) ||
                (n - i >= 12 && !memcmp(text + i, "\"ooTextFile\"", 12));
-    seg_list l = {0};
+    seg_list l = {.name = name};
     vc_status st = grid ? parse_textgrid(text, n, &l) : parse_plain(text, n, &l);
     if (st != VC_OK) {
         free(l.s);
@@ -294,6 +293,13 @@ vc_status vc_phone_labels_parse(const char *text, size_t n, vc_phone_labels *out
     out->segments = l.s;
     out->n = l.n;
     return VC_OK;
+}
+
+vc_status vc_phone_labels_parse(const char *text, size_t n, vc_phone_labels *out) {
+    if (!out) return VC_ERR_ARG;
+    memset(out, 0, sizeof *out);
+    if (!text && n) return VC_ERR_ARG;
+    return parse_named(text, n, "phone labels", out);
 }
 
 vc_status vc_phone_labels_load(const char *path, vc_phone_labels *out) {
@@ -328,10 +334,7 @@ vc_status vc_phone_labels_load(const char *path, vc_phone_labels *out) {
         }
     }
     fclose(f);
-    if (st == VC_OK) {
-        st = vc_phone_labels_parse(buf, n, out);
-        if (st == VC_ERR_FORMAT) vcu_log(VC_LOG_ERROR, "%s: not readable phone labels", path);
-    }
+    if (st == VC_OK) st = parse_named(buf, n, path, out);
     free(buf);
     return st;
 }
