@@ -76,7 +76,12 @@ mkdir "$work/many" "$work/out3"
 for i in $(seq 1 400); do ln -s "$work/in/kathleen_arctic_a0300.wav" "$work/many/s$i.wav"; done
 "$vconv" convert --to "$b" "$work/many"/*.wav -o "$work/out3" 2>"$work/int.err" &
 pid=$!
-sleep 1
+# once the first output is there the workers run (and Ctrl-C is theirs to handle), on a slow
+# sanitizer build too
+for _ in $(seq 1 600); do
+  [ -n "$(ls -A "$work/out3")" ] && break
+  sleep 0.1
+done
 kill -INT "$pid"
 wait "$pid"
 rc=$?
