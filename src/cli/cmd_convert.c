@@ -93,6 +93,26 @@ done:
     return rc;
 }
 
+/* A batch: its plan from --to and the sources, or from the pairs file. */
+static int run_batch(cli_common *common, const convert_settings *settings, const cli_strings *to,
+                     const char *pairs_path, char *const *sources, int n_sources, const char *dir) {
+    convert_plan plan;
+    char err[512];
+    if (!pairs_path) {
+        if (convert_plan_cross(&plan, to->items, to->n, (const char *const *)sources, n_sources) !=
+            0) {
+            fprintf(stderr, "vconv convert: more than 100000 outputs in one batch\n");
+            return EXIT_USAGE;
+        }
+    } else if (convert_plan_read(&plan, pairs_path, err, sizeof err) != 0) {
+        fprintf(stderr, "vconv convert: %s: %s\n", pairs_path, err);
+        return EXIT_RUNTIME;
+    }
+    int rc = convert_batch(common, settings, &plan, dir);
+    convert_plan_free(&plan);
+    return rc;
+}
+
 int cmd_convert(int argc, char **argv) {
     const char *out_path = NULL, *model_path = NULL;
     vc_convert_params cp = vc_convert_default_params();
@@ -101,6 +121,7 @@ int cmd_convert(int argc, char **argv) {
     int vocoder = cp.world_vocoder ? 2 : cp.harmonic ? 0 : 1; /* the library's defaults */
     int space = cp.match_space == VC_MATCH_HIDDEN;
     cli_strings to = {{0}, 0};
+    const char *pairs_path = NULL;
     const cli_option opts[] = {
         {"output", 'o', OPT_STRING, &out_path, 0, 0, NULL, "OUT",
          "output audio file, its container from the extension (.wav, .flac, .ogg, ...; none: "
@@ -109,6 +130,9 @@ int cmd_convert(int argc, char **argv) {
         {"to", 0, OPT_STRINGS, &to, 0, 0, NULL, "REFERENCE",
          "a batch: every SOURCE in this reference's voice, written as "
          "<source>_as_<reference>.wav in the folder -o names"},
+        {"pairs", 0, OPT_STRING, &pairs_path, 0, 0, NULL, "FILE",
+         "a batch of the pairs FILE lists, one a line: SOURCE<TAB>REFERENCE (or separated by "
+         "blanks when neither name holds one; '#' comment lines), written as with --to"},
         {"rate", 0, OPT_INT, &out_rate, 8000, 192000, NULL, "HZ",
          "output sample rate (default: the model's)"},
         {"model", 'm', OPT_STRING, &model_path, 0, 0, NULL, "MODEL",
@@ -139,7 +163,8 @@ int cmd_convert(int argc, char **argv) {
     const cli_command cmd = {
         .name = "convert",
         .synopsis = "SOURCE REFERENCE [REFERENCE ...] [-o OUT] [--model MODEL]\n"
-                    "       vconv convert --to REFERENCE [--to REFERENCE ...] SOURCE... -o DIR",
+                    "       vconv convert --to REFERENCE [--to REFERENCE ...] SOURCE... -o DIR\n"
+                    "       vconv convert --pairs FILE -o DIR",
         .description =
             "Say SOURCE's words in REFERENCE's voice. REFERENCE need not have been heard in\n"
             "training; several references of one speaker are averaged. Inputs may be any\n"
@@ -147,22 +172,28 @@ int cmd_convert(int argc, char **argv) {
             "analysis. The output has the source's duration and loudness, at the model's rate.\n"
             "At most 32 references. '-' as SOURCE or a REFERENCE reads standard input.\n"
             "With --to (a batch): each SOURCE (at most 10000) in the voice of each --to (at\n"
-            "most 64), one model load, the files spread over --threads workers; a file that\n"
+            "most 64), or with --pairs the pairs a file lists (at most 100000), one model\n"
+            "load, each voice made once, the files spread over --threads workers; a file that\n"
             "fails stops no other and leaves no output; a summary lists each failure. Exit\n"
             "status 1 when any failed, 130 after Ctrl-C (the files under way are finished).",
         CLI_OPTIONS(opts),
-        .min_positional = 1,
+        .min_positional = 0,
         .max_positional = MAX_SOURCES,
     };
     cli_common common;
     char *pos[MAX_SOURCES];
     int n_pos;
     if (!cli_begin(&cmd, argc, argv, &common, pos, &n_pos)) return common.exit_code;
-    /* The limits of the one-output form, checked here: its table allows a batch's sources. */
-    if (!to.n && n_pos < 2) return -cli_usage_error(&cmd, "%s", "missing argument");
-    if (!to.n && n_pos > 1 + MAX_REFERENCES)
+    /* The limits of each form, checked here: the table allows a batch's sources. */
+    int batch = to.n || pairs_path;
+    if (pairs_path && (to.n || n_pos))
+        return -cli_usage_error(&cmd, "%s", "--pairs takes no --to and no file arguments");
+    if (!batch && n_pos < 2) return -cli_usage_error(&cmd, "%s", "missing argument");
+    if (to.n && !n_pos) return -cli_usage_error(&cmd, "%s", "--to needs SOURCE files");
+    if (!batch && n_pos > 1 + MAX_REFERENCES)
         return -cli_usage_error(&cmd, "at most %s file arguments", "33");
-    if (to.n && !out_path) return -cli_usage_error(&cmd, "%s", "--to needs -o DIR");
+    if (batch && !out_path)
+        return -cli_usage_error(&cmd, "%s", to.n ? "--to needs -o DIR" : "--pairs needs -o DIR");
     cp.vocoder.seed = (uint64_t)seed;
     cp.chunk_seconds = chunk;
     cp.harmonic = vocoder == 0;
@@ -177,7 +208,7 @@ int cmd_convert(int argc, char **argv) {
     if (!model_path) model_path = cli_default_model(model_buf, sizeof model_buf);
     convert_settings settings = {model_path, cp, float_out ? VC_AUDIO_FLOAT : VC_AUDIO_PCM16,
                                  out_rate};
-    if (to.n) return convert_batch(&common, &settings, to.items, to.n, pos, n_pos, out_path);
+    if (batch) return run_batch(&common, &settings, &to, pairs_path, pos, n_pos, out_path);
     if (!out_path) {
         convert_output_name(derived, sizeof derived, pos[0], pos[1]);
         out_path = derived;

@@ -1,9 +1,10 @@
-/* vconv convert --to REFERENCE [--to REFERENCE ...] SOURCE... -o DIR: every source in each
- * reference's voice, with one model load. The steps:
+/* vconv convert --to REFERENCE [--to REFERENCE ...] SOURCE... -o DIR (every source in each
+ * reference's voice) or --pairs FILE -o DIR (the pairs it lists; convert_plan.c), with one model
+ * load. The steps:
  *   names    each output's path, <DIR>/<source-stem>_as_<reference-stem>.wav; clashes refused
  *   outputs  each checked against its inputs before any work (output.h's rules)
  *   model    loaded once
- *   voices   one per --to, made once; a reference that fails fails its outputs only
+ *   voices   one per reference, made once; a reference that fails fails its outputs only
  *   workers  --threads threads, each with its own converter (the model is only read), take the
  *            next source, load it once and convert it to each voice, writing each output
  *            atomically (temp file + rename): a failed or interrupted file leaves nothing
@@ -41,9 +42,10 @@ enum { PAIR_PENDING, PAIR_DONE, PAIR_FAILED };
 
 /* One output: a source in one voice. */
 typedef struct batch_pair {
-    char *path;     /* the output file, malloc'd */
-    cli_output out; /* opened (checked) before the work */
-    int state;      /* PAIR_* */
+    int source, voice; /* indices into the plan's sources and references */
+    char *path;        /* the output file, malloc'd */
+    cli_output out;    /* opened (checked) before the work */
+    int state;         /* PAIR_* */
     char reason[REASON_LEN];
 } batch_pair;
 
@@ -63,13 +65,10 @@ typedef struct batch_slot {
 typedef struct batch {
     cli_common *common;
     const convert_settings *s;
+    const convert_plan *plan;
     vc_model *model;
-    const char *const *refs;
-    int n_refs;
-    vc_voice *voices; /* (n_refs) */
-    char *const *sources;
-    int n_sources;
-    batch_pair *pairs; /* (n_sources, n_refs) */
+    vc_voice *voices;  /* (plan->n_refs) */
+    batch_pair *pairs; /* (plan->n_pairs), grouped by source as the plan's */
     batch_slot main_slot;
     batch_slot *workers; /* (n_workers) */
     int n_workers;
@@ -200,26 +199,27 @@ static const char *make_output(batch_slot *slot, batch_pair *p, const vc_audio *
 /* Source i loaded once and converted to each voice its outputs still wait for. */
 static void convert_source(batch_slot *slot, int i) {
     batch *b = slot->b;
-    batch_pair *row = b->pairs + (size_t)i * (size_t)b->n_refs;
-    int waiting = 0;
-    for (int v = 0; v < b->n_refs; v++) waiting += row[v].state == PAIR_PENDING;
+    const char *path = b->plan->sources[i];
+    batch_pair *row = b->pairs + b->plan->source_start[i];
+    int n = b->plan->source_start[i + 1] - b->plan->source_start[i], waiting = 0;
+    for (int k = 0; k < n; k++) waiting += row[k].state == PAIR_PENDING;
     if (!waiting) return;
     char reason[REASON_LEN];
     vc_audio src = {0};
-    slot->task = b->sources[i];
-    vc_status st = vc_audio_load_audible(b->sources[i], vc_model_sample_rate(b->model), &src, NULL);
-    if (st != VC_OK) take_reason(slot, st, b->sources[i], reason);
-    for (int v = 0; v < b->n_refs; v++) {
-        if (row[v].state != PAIR_PENDING) continue;
+    slot->task = path;
+    vc_status st = vc_audio_load_audible(path, vc_model_sample_rate(b->model), &src, NULL);
+    if (st != VC_OK) take_reason(slot, st, path, reason);
+    for (int k = 0; k < n; k++) {
+        if (row[k].state != PAIR_PENDING) continue;
         if (st != VC_OK) {
-            cli_output_discard(&row[v].out);
-            finish_pair(slot, &row[v], reason, 0.0);
+            cli_output_discard(&row[k].out);
+            finish_pair(slot, &row[k], reason, 0.0);
             continue;
         }
         if (stop_requested) break;
-        slot->task = row[v].path;
-        const char *why = make_output(slot, &row[v], &src, &b->voices[v], reason);
-        finish_pair(slot, &row[v], why, (double)src.n_samples / src.sample_rate);
+        slot->task = row[k].path;
+        const char *why = make_output(slot, &row[k], &src, &b->voices[row[k].voice], reason);
+        finish_pair(slot, &row[k], why, (double)src.n_samples / src.sample_rate);
     }
     slot->task = NULL;
     vc_audio_free(&src);
@@ -233,9 +233,9 @@ static void *worker_run(void *arg) {
     vc_set_num_threads(1);
     for (;;) {
         pthread_mutex_lock(&b->lock);
-        int i = stop_requested ? b->n_sources : b->next_source++;
+        int i = stop_requested ? b->plan->n_sources : b->next_source++;
         pthread_mutex_unlock(&b->lock);
-        if (i >= b->n_sources) break;
+        if (i >= b->plan->n_sources) break;
         convert_source(slot, i);
     }
     return NULL;
@@ -250,16 +250,16 @@ static int compare_paths(const void *x, const void *y) {
 
 /* Every output's path; EXIT_USAGE (with the line) when two would have one name. */
 static int name_outputs(batch *b, const char *dir) {
-    size_t n = (size_t)b->n_sources * (size_t)b->n_refs;
-    for (int i = 0; i < b->n_sources; i++)
-        for (int v = 0; v < b->n_refs; v++) {
-            char name[1024];
-            convert_output_name(name, sizeof name, b->sources[i], b->refs[v]);
-            size_t len = strlen(dir) + strlen(name) + 2;
-            batch_pair *p = &b->pairs[(size_t)i * (size_t)b->n_refs + (size_t)v];
-            if (!(p->path = malloc(len))) abort();
-            snprintf(p->path, len, "%s/%s", dir, name);
-        }
+    size_t n = (size_t)b->plan->n_pairs;
+    for (size_t k = 0; k < n; k++) {
+        batch_pair *p = &b->pairs[k];
+        char name[1024];
+        convert_output_name(name, sizeof name, b->plan->sources[p->source],
+                            b->plan->refs[p->voice]);
+        size_t len = strlen(dir) + strlen(name) + 2;
+        if (!(p->path = malloc(len))) abort();
+        snprintf(p->path, len, "%s/%s", dir, name);
+    }
     batch_pair **sorted = malloc(n * sizeof *sorted);
     if (!sorted) abort();
     for (size_t k = 0; k < n; k++) sorted[k] = &b->pairs[k];
@@ -269,7 +269,7 @@ static int name_outputs(batch *b, const char *dir) {
         if (!strcmp(sorted[k]->path, sorted[k - 1]->path)) {
             fprintf(stderr,
                     "vconv %s: two outputs would be %s: give the sources (or references) "
-                    "files of distinct names\n",
+                    "files of distinct names, each pair once\n",
                     cmd, sorted[k]->path);
             rc = EXIT_USAGE;
         }
@@ -279,41 +279,41 @@ static int name_outputs(batch *b, const char *dir) {
 
 /* Each output checked against its inputs (output.h); a refused one fails alone. */
 static void open_outputs(batch *b) {
-    for (int i = 0; i < b->n_sources; i++)
-        for (int v = 0; v < b->n_refs; v++) {
-            batch_pair *p = &b->pairs[(size_t)i * (size_t)b->n_refs + (size_t)v];
-            const char *inputs[3] = {b->sources[i], b->refs[v], b->s->model_path};
-            if (cli_output_open(&p->out, cmd, p->path, inputs, 3, CLI_OUT_AUDIO) == EXIT_OK)
-                continue;
-            cli_output_discard(&p->out);
-            p->state = PAIR_FAILED;
-            snprintf(p->reason, sizeof p->reason, "output refused (the line above says why)");
-        }
+    for (int k = 0; k < b->plan->n_pairs; k++) {
+        batch_pair *p = &b->pairs[k];
+        const char *inputs[3] = {b->plan->sources[p->source], b->plan->refs[p->voice],
+                                 b->s->model_path};
+        if (cli_output_open(&p->out, cmd, p->path, inputs, 3, CLI_OUT_AUDIO) == EXIT_OK) continue;
+        cli_output_discard(&p->out);
+        p->state = PAIR_FAILED;
+        snprintf(p->reason, sizeof p->reason, "output refused (the line above says why)");
+    }
 }
 
 /* Voice v from its reference; when it fails, so does each of its outputs. */
 static void make_voice(batch *b, int v) {
     batch_slot *slot = &b->main_slot;
+    const char *path = b->plan->refs[v];
     vc_audio ref = {0};
-    slot->task = b->refs[v];
-    vc_status st = vc_audio_load_audible(b->refs[v], vc_model_sample_rate(b->model), &ref, NULL);
+    slot->task = path;
+    vc_status st = vc_audio_load_audible(path, vc_model_sample_rate(b->model), &ref, NULL);
     if (st == VC_OK) st = vc_voice_from_audio(b->model, &ref, 1, &b->voices[v]);
     vc_audio_free(&ref);
     slot->task = NULL;
     if (st == VC_OK) {
         char label[1100];
-        snprintf(label, sizeof label, "voice of %s", b->refs[v]);
+        snprintf(label, sizeof label, "voice of %s", path);
         convert_report_voice(b->common, label, &b->voices[v], &b->s->cp);
         return;
     }
     char why[REASON_LEN], reason[REASON_LEN];
-    take_reason(slot, st, b->refs[v], why);
+    take_reason(slot, st, path, why);
     fprintf(stderr, "vconv %s: %s\n", cmd, why);
     /* cut to fit: a reason stays one line of bounded length */
     snprintf(reason, sizeof reason, "the reference failed: %.*s", REASON_LEN - 32, why);
-    for (int i = 0; i < b->n_sources; i++) {
-        batch_pair *p = &b->pairs[(size_t)i * (size_t)b->n_refs + (size_t)v];
-        if (p->state != PAIR_PENDING) continue;
+    for (int k = 0; k < b->plan->n_pairs; k++) {
+        batch_pair *p = &b->pairs[k];
+        if (p->voice != v || p->state != PAIR_PENDING) continue;
         cli_output_discard(&p->out);
         p->state = PAIR_FAILED;
         snprintf(p->reason, sizeof p->reason, "%s", reason);
@@ -342,7 +342,7 @@ static int start_workers(batch *b) {
 
 /* The counts, each failure with its reason, and the exit status. */
 static int summarise(batch *b, const char *dir, double elapsed) {
-    long made = 0, failed = 0, waiting = 0, n = (long)b->n_sources * b->n_refs;
+    long made = 0, failed = 0, waiting = 0, n = b->plan->n_pairs;
     for (long k = 0; k < n; k++) {
         made += b->pairs[k].state == PAIR_DONE;
         failed += b->pairs[k].state == PAIR_FAILED;
@@ -386,24 +386,22 @@ static void run_workers(batch *b) {
 }
 
 static void batch_free(batch *b) {
-    size_t n = (size_t)b->n_sources * (size_t)b->n_refs;
-    for (size_t k = 0; b->pairs && k < n; k++) {
+    for (int k = 0; b->pairs && k < b->plan->n_pairs; k++) {
         cli_output_discard(&b->pairs[k].out);
         free(b->pairs[k].path);
     }
     free(b->pairs);
     for (int k = 0; b->workers && k < b->n_workers; k++) vc_converter_free(b->workers[k].converter);
     free(b->workers);
-    for (int v = 0; b->voices && v < b->n_refs; v++) vc_voice_free(&b->voices[v]);
+    for (int v = 0; b->voices && v < b->plan->n_refs; v++) vc_voice_free(&b->voices[v]);
     free(b->voices);
     vc_model_free(b->model);
     pthread_mutex_destroy(&b->lock);
 }
 
-static int check_inputs(const char *const *refs, int n_refs, char *const *sources, int n_sources,
-                        const char *dir) {
-    for (int i = 0; i < n_refs + n_sources; i++)
-        if (!strcmp(i < n_refs ? refs[i] : sources[i - n_refs], "-")) {
+static int check_inputs(const convert_plan *plan, const char *dir) {
+    for (int i = 0; i < plan->n_refs + plan->n_sources; i++)
+        if (!strcmp(i < plan->n_refs ? plan->refs[i] : plan->sources[i - plan->n_refs], "-")) {
             fprintf(stderr,
                     "vconv %s: '-' (standard input) cannot be read by a batch; give "
                     "files (try 'vconv convert --help')\n",
@@ -413,29 +411,28 @@ static int check_inputs(const char *const *refs, int n_refs, char *const *source
     struct stat sb;
     if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
         fprintf(stderr,
-                "vconv %s: %s: not a folder (with --to, -o names the folder the outputs "
-                "go into)\n",
+                "vconv %s: %s: not a folder (with --to or --pairs, -o names the folder the "
+                "outputs go into)\n",
                 cmd, dir);
         return EXIT_RUNTIME;
     }
     return EXIT_OK;
 }
 
-int convert_batch(cli_common *common, const convert_settings *s, const char *const *refs,
-                  int n_refs, char *const *sources, int n_sources, const char *dir) {
-    int rc = check_inputs(refs, n_refs, sources, n_sources, dir);
+int convert_batch(cli_common *common, const convert_settings *s, const convert_plan *plan,
+                  const char *dir) {
+    int rc = check_inputs(plan, dir);
     if (rc != EXIT_OK) return rc;
     batch b;
     memset(&b, 0, sizeof b);
     b.common = common;
     b.s = s;
-    b.refs = refs;
-    b.n_refs = n_refs;
-    b.sources = sources;
-    b.n_sources = n_sources;
+    b.plan = plan;
     pthread_mutex_init(&b.lock, NULL);
-    if (!(b.pairs = calloc((size_t)n_sources * (size_t)n_refs, sizeof *b.pairs))) abort();
-    if (!(b.voices = calloc((size_t)n_refs, sizeof *b.voices))) abort();
+    if (!(b.pairs = calloc((size_t)plan->n_pairs, sizeof *b.pairs))) abort();
+    if (!(b.voices = calloc((size_t)plan->n_refs, sizeof *b.voices))) abort();
+    for (int k = 0; k < plan->n_pairs; k++)
+        b.pairs[k].source = plan->pair_source[k], b.pairs[k].voice = plan->pair_ref[k];
     if ((rc = name_outputs(&b, dir)) != EXIT_OK) goto done;
     open_outputs(&b);
     if ((rc = cli_load_model(common, cmd, s->model_path, &b.model)) != EXIT_OK) goto done;
@@ -447,10 +444,9 @@ int convert_batch(cli_common *common, const convert_settings *s, const char *con
 
     vc_log_set(batch_log, &b);
     slot_register(&b, &b.main_slot);
-    for (int v = 0; v < n_refs; v++) make_voice(&b, v);
-    for (size_t k = 0; k < (size_t)n_sources * (size_t)n_refs; k++)
-        b.pending += b.pairs[k].state == PAIR_PENDING;
-    b.n_workers = common->threads < n_sources ? common->threads : n_sources;
+    for (int v = 0; v < plan->n_refs; v++) make_voice(&b, v);
+    for (int k = 0; k < plan->n_pairs; k++) b.pending += b.pairs[k].state == PAIR_PENDING;
+    b.n_workers = common->threads < plan->n_sources ? common->threads : plan->n_sources;
     double t0 = cli_now_seconds();
     if (b.pending && (rc = start_workers(&b)) != EXIT_OK) goto done;
     cli_progress_init(&b.progress, common, cmd, b.pending > 0);

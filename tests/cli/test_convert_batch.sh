@@ -5,6 +5,7 @@
 #    its outputs absent, no temp file left), the summary names each failure and its reason, and
 #    every output has the bytes of the same conversion made on its own;
 #  - 1 worker gives the bytes of 2; a bad reference fails its outputs only;
+#  - --pairs FILE: the listed pairs only, the same bytes, a malformed line named, a pair twice;
 #  - Ctrl-C during a long batch: exit 130, "interrupted", every output present is whole.
 # usage: test_convert_batch.sh VCONV SAMPLES_DIR
 set -u
@@ -70,6 +71,27 @@ expect 1 "a broken reference" -- "$vconv" convert --to "$work/in/broken.wav" --t
 [ -s "$work/out2/bdl_arctic_a0310_as_slt_arctic_a0318.wav" ] && ok || bad "the good voice's output"
 [ "$(ls -A "$work/out2" | wc -l)" -eq 1 ] && ok || bad "only the good voice's output: $(ls -A "$work/out2")"
 grep -q 'failed: .*_as_broken.wav: the reference failed' "$work/err" && ok || bad "reference failure: $(cat "$work/err")"
+
+# --- a pairs file: its own pairs only, a broken source failing alone, the same bytes
+mkdir "$work/out4"
+printf '# source<TAB>reference\n%s\t%s\n\n%s %s\n  %s\t%s  \n' \
+  "$work/in/bdl_arctic_a0310.wav" "$b" "$work/in/kathleen_arctic_a0300.wav" "$a" \
+  "$work/in/broken.wav" "$b" >"$work/pairs.txt"
+expect 1 "--pairs with a broken source" -- "$vconv" convert --pairs "$work/pairs.txt" -o "$work/out4" --threads 2
+[ "$(ls -A "$work/out4" | wc -l)" -eq 2 ] && ok || bad "--pairs outputs: $(ls -A "$work/out4")"
+for name in bdl_arctic_a0310_as_slt_arctic_a0318.wav kathleen_arctic_a0300_as_bdl_arctic_a0310.wav; do
+  cmp -s "$work/out4/$name" "$work/one/$name" && ok || bad "--pairs $name differs from its single conversion"
+done
+grep -q 'failed: .*broken_as_slt_arctic_a0318.wav: .*not a readable audio file' "$work/err" && ok || bad "--pairs failure: $(cat "$work/err")"
+grep -q 'converted 2 of 3' "$work/err" && ok || bad "--pairs summary: $(cat "$work/err")"
+printf '%s\n' "$a" >"$work/one_field.txt"
+expect 1 "a pairs file line with one name" -- "$vconv" convert --pairs "$work/one_field.txt" -o "$work/out4"
+grep -q 'one_field.txt: line 1: want SOURCE and REFERENCE' "$work/err" && ok || bad "names the line: $(cat "$work/err")"
+printf '%s %s\n%s %s\n' "$a" "$b" "$a" "$b" >"$work/twice.txt"
+expect 2 "a pair listed twice" -- "$vconv" convert --pairs "$work/twice.txt" -o "$work/out4"
+expect 2 "--pairs with --to" -- "$vconv" convert --pairs "$work/pairs.txt" --to "$b" -o "$work/out4"
+expect 2 "--pairs without -o" -- "$vconv" convert --pairs "$work/pairs.txt"
+expect 1 "a missing pairs file" -- "$vconv" convert --pairs "$work/none.txt" -o "$work/out4"
 
 # --- Ctrl-C: many sources, interrupted early; what is there is whole, the rest absent
 mkdir "$work/many" "$work/out3"
