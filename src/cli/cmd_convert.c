@@ -1,4 +1,5 @@
-/* vconv convert: SOURCE's words in the voice of REFERENCE (one or more files of one speaker). */
+/* vconv convert: SOURCE's words in the voice of REFERENCE (one or more files of one speaker);
+ * with --to or --pairs, a batch of many files (convert_batch.c). */
 #include "convert.h"
 #include "output.h"
 
@@ -125,8 +126,8 @@ int cmd_convert(int argc, char **argv) {
     const cli_option opts[] = {
         {"output", 'o', OPT_STRING, &out_path, 0, 0, NULL, "OUT",
          "output audio file, its container from the extension (.wav, .flac, .ogg, ...; none: "
-         "WAV), '-' for standard output (default: <source>_as_<reference>.wav here); with --to, "
-         "the folder the outputs go into"},
+         "WAV), '-' for standard output (default: <source>_as_<reference>.wav here); with --to or "
+         "--pairs, the folder the outputs go into"},
         {"to", 0, OPT_STRINGS, &to, 0, 0, NULL, "REFERENCE",
          "a batch: every SOURCE in this reference's voice, written as "
          "<source>_as_<reference>.wav in the folder -o names"},

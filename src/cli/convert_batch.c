@@ -446,7 +446,9 @@ int convert_batch(cli_common *common, const convert_settings *s, const convert_p
     slot_register(&b, &b.main_slot);
     for (int v = 0; v < plan->n_refs; v++) make_voice(&b, v);
     for (int k = 0; k < plan->n_pairs; k++) b.pending += b.pairs[k].state == PAIR_PENDING;
-    b.n_workers = common->threads < plan->n_sources ? common->threads : plan->n_sources;
+    b.n_workers = !b.pending                          ? 0
+                  : common->threads < plan->n_sources ? common->threads
+                                                      : plan->n_sources;
     double t0 = cli_now_seconds();
     if (b.pending && (rc = start_workers(&b)) != EXIT_OK) goto done;
     cli_progress_init(&b.progress, common, cmd, b.pending > 0);
