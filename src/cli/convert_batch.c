@@ -365,14 +365,8 @@ static int summarise(batch *b, const char *dir, double elapsed) {
     return failed ? EXIT_RUNTIME : EXIT_OK;
 }
 
-/* The workers started, waited for, with Ctrl-C and SIGTERM stopping them between files. */
+/* The workers started and waited for. */
 static void run_workers(batch *b) {
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
     pthread_t *threads = malloc((size_t)b->n_workers * sizeof *threads);
     if (!threads) abort();
     int started = 0;
@@ -381,8 +375,6 @@ static void run_workers(batch *b) {
     if (!started) worker_run(&b->workers[0]); /* no thread to be had: the work is done here */
     for (int k = 0; k < started; k++) pthread_join(threads[k], NULL);
     free(threads);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
 }
 
 static void batch_free(batch *b) {
@@ -423,6 +415,14 @@ int convert_batch(cli_common *common, const convert_settings *s, const convert_p
                   const char *dir) {
     int rc = check_inputs(plan, dir);
     if (rc != EXIT_OK) return rc;
+    /* Ctrl-C and SIGTERM from here on stop the batch between files (before the work: no file
+     * is started), whatever the signals' disposition was (a background job ignores SIGINT). */
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
     batch b;
     memset(&b, 0, sizeof b);
     b.common = common;
@@ -460,5 +460,7 @@ int convert_batch(cli_common *common, const convert_settings *s, const convert_p
 done:
     vc_log_set(NULL, NULL);
     batch_free(&b);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
     return rc;
 }

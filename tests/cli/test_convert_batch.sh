@@ -100,7 +100,7 @@ for i in $(seq 1 400); do ln -s "$work/in/kathleen_arctic_a0300.wav" "$work/many
 pid=$!
 # once the first output is there the workers run (and Ctrl-C is theirs to handle), on a slow
 # sanitizer build too
-for _ in $(seq 1 600); do
+for _ in $(seq 1 3000); do
   [ -n "$(ls -A "$work/out3")" ] && break
   sleep 0.1
 done
