@@ -23,6 +23,8 @@ sources_for() {
     safetensors) echo "src/io/safetensors.c src/io/params_file.c src/nn/params.c src/core/*.c" ;;
     config) echo "src/model/config.c src/io/safetensors.c src/dsp/*.c src/audio/*.c src/core/*.c" ;;
     vcq) echo "src/codec/stream.c src/codec/range.c src/core/*.c" ;;
+    labels) echo "src/codebook/labels.c src/core/*.c" ;;
+    pairs) echo "src/cli/convert_plan.c" ;;
     model) echo "src/model/*.c src/nn/*.c src/dsp/*.c src/audio/*.c src/io/safetensors.c src/io/params_file.c src/core/*.c" ;;
     *) echo "src/core/*.c src/audio/*.c src/dsp/*.c src/nn/*.c src/io/*.c" ;;
     esac

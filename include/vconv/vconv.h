@@ -444,6 +444,59 @@ VC_WARN_UNUSED vc_status vc_code_stats_compute(const int *const *codes, const in
                                                const int *speaker, int n_utts, int codebook_size,
                                                uint64_t seed, vc_code_stats *out);
 
+/* ------------------------------------------------------------ phone labels */
+
+/* Time-aligned phone labels of one recording (docs/codebook.md): a Praat TextGrid (long or short
+ * text format, UTF-8; the interval tier named "phones", "phone" or "phonemes", else the only
+ * interval tier) or lines "start end phone" in seconds ('#' comment lines). Empty intervals are
+ * left out; segments are sorted by start. */
+#define VC_PHONE_NAME_MAX 32 /* bytes of a phone name, with its NUL */
+typedef struct vc_phone_segment {
+    double start, end; /* seconds, 0 <= start <= end */
+    char phone[VC_PHONE_NAME_MAX];
+} vc_phone_segment;
+
+typedef struct vc_phone_labels {
+    vc_phone_segment *segments; /* (n) */
+    int n;
+} vc_phone_labels;
+
+/* text (n bytes, not NUL-terminated) into *out: VC_ERR_FORMAT with a log line saying what is
+ * wrong (a bad number, a name over 31 bytes, end before start, UTF-16, over 64 MB, ...). */
+VC_WARN_UNUSED vc_status vc_phone_labels_parse(const char *text, size_t n, vc_phone_labels *out);
+/* The file at path: VC_ERR_IO or VC_ERR_FORMAT, each with a log line naming it. */
+VC_WARN_UNUSED vc_status vc_phone_labels_load(const char *path, vc_phone_labels *out);
+void vc_phone_labels_free(vc_phone_labels *l);
+
+/* For each of n_codes codes of vc_encode (first_frame as it gives), the index into l->segments of
+ * the segment covering the code's centre, by the model's own hop; -1 where none does. */
+VC_WARN_UNUSED vc_status vc_phone_labels_at_codes(const vc_model *m, const vc_phone_labels *l,
+                                                  int first_frame, int n_codes, int *seg);
+
+/* How codes and phones go together, over n_utts utterances: codes[u] (n_codes[u] each, in
+ * [0, codebook_size), codebook_size at most 65536) and phones[u] (the same length, in
+ * [0, n_phones), n_phones at most 4096, or -1 where a code has no phone, which is left out).
+ * Free with vc_code_phone_stats_free (also after a failure: *out is zeroed). */
+typedef struct vc_code_phone_stats {
+    int codebook_size, n_phones;
+    long total;          /* codes with a phone */
+    long *joint;         /* (codebook_size, n_phones) counts */
+    int *code_phone;     /* (codebook_size) each code's most frequent phone, -1 if never seen */
+    double *code_purity; /* (codebook_size) share of the code's uses on that phone, 0 if unseen */
+    double purity;       /* share of all codes on their code's most frequent phone */
+    double mi_bits;      /* mutual information between code and phone */
+    double nmi;          /* 2 I / (H(code) + H(phone)), 0..1 */
+    double nmi_shuffled; /* the same with each utterance's phone track rotated in time by a
+                          * random offset (seeded): alignment gone, the phones' own statistics
+                          * kept; the floor that finite data alone gives */
+} vc_code_phone_stats;
+
+VC_WARN_UNUSED vc_status vc_code_phone_stats_compute(const int *const *codes,
+                                                     const int *const *phones, const int *n_codes,
+                                                     int n_utts, int codebook_size, int n_phones,
+                                                     uint64_t seed, vc_code_phone_stats *out);
+void vc_code_phone_stats_free(vc_code_phone_stats *s);
+
 /* ------------------------------------------------------------ anomaly score */
 
 /* One span of a scored file: its mean frame error over [start_s, end_s) seconds of the file. */

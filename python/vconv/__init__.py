@@ -107,6 +107,7 @@ class _ConvertParams(ctypes.Structure):
                 ("match", ctypes.c_float),
                 ("match_k", ctypes.c_int),
                 ("match_space", ctypes.c_int),
+                ("retrieval", ctypes.c_int),
                 ("vocoder", _VocoderParams),
                 ("chunk_seconds", ctypes.c_double),
                 ("progress", _progress_fn),
@@ -305,6 +306,8 @@ def _convert_params(options):
             if value not in _SPACES:
                 raise ValueError(f"match_space: one of {', '.join(_SPACES)} (got {value!r})")
             p.match_space = _SPACES[value]
+        elif key == "retrieval":
+            p.retrieval = 1 if value else 0
         elif key == "model_dynamics":
             p.match_dynamics = 0 if value else 1
         elif key == "iters":
@@ -451,7 +454,7 @@ class Model:
         source's duration. reference: a Voice (Model.voice), or what Model.voice takes.
         options, as vconv convert's: pitch_shift (semitones; the source's own pitch moved, instead
         of the reference's key), vocoder ("world", "harmonic", "spectrum"), match (0..1),
-        match_k, match_space ("hidden", "z"), model_dynamics (bool), iters, seed, chunk
+        match_k, match_space ("hidden", "z"), retrieval (bool), model_dynamics (bool), iters, seed, chunk
         (seconds)."""
         params = _convert_params(options)
         voice = reference if isinstance(reference, Voice) else self.voice(reference)

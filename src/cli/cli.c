@@ -108,7 +108,7 @@ static const cli_option *find_option(const cli_command *cmd, const cli_option *c
     return NULL;
 }
 
-static int usage_error(const cli_command *cmd, const char *fmt, const char *arg) {
+int cli_usage_error(const cli_command *cmd, const char *fmt, const char *arg) {
     fprintf(stderr, "vconv %s: ", cmd->name);
     fprintf(stderr, fmt, arg);
     fprintf(stderr, " (try 'vconv %s --help')\n", cmd->name);
@@ -123,15 +123,16 @@ static int set_value(const cli_command *cmd, const cli_option *o, const char *va
     case OPT_INT: {
         long v = strtol(value, &end, 10);
         if (errno || end == value || *end || v < o->min || v > o->max)
-            return usage_error(cmd, "bad value for --%s: expected an integer in range",
-                               o->long_name);
+            return cli_usage_error(cmd, "bad value for --%s: expected an integer in range",
+                                   o->long_name);
         *(int *)o->dest = (int)v;
         return 0;
     }
     case OPT_FLOAT: {
         double v = strtod(value, &end);
         if (errno || end == value || *end || !isfinite(v) || v < o->min || v > o->max)
-            return usage_error(cmd, "bad value for --%s: expected a number in range", o->long_name);
+            return cli_usage_error(cmd, "bad value for --%s: expected a number in range",
+                                   o->long_name);
         *(float *)o->dest = (float)v;
         return 0;
     }
@@ -141,7 +142,7 @@ static int set_value(const cli_command *cmd, const cli_option *o, const char *va
     case OPT_STRINGS: {
         cli_strings *list = o->dest;
         if (list->n >= CLI_MAX_REPEAT)
-            return usage_error(cmd, "too many --%s options", o->long_name);
+            return cli_usage_error(cmd, "too many --%s options", o->long_name);
         list->items[list->n++] = value;
         return 0;
     }
@@ -151,7 +152,7 @@ static int set_value(const cli_command *cmd, const cli_option *o, const char *va
                 *(int *)o->dest = i;
                 return 0;
             }
-        return usage_error(cmd, "bad value for --%s (see the choices in --help)", o->long_name);
+        return cli_usage_error(cmd, "bad value for --%s (see the choices in --help)", o->long_name);
     case OPT_FLAG:
         break;
     }
@@ -173,7 +174,7 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, cli_common *common,
                 return -EXIT_USAGE;
             }
             if (n_pos >= cmd->max_positional)
-                return usage_error(cmd, "unexpected argument '%s'", arg);
+                return cli_usage_error(cmd, "unexpected argument '%s'", arg);
             positional[n_pos++] = arg;
             continue;
         }
@@ -189,18 +190,20 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, cli_common *common,
             o = find_option(cmd, common_opts, name, len, 0);
             if (eq) inline_value = eq + 1;
         } else {
-            if (arg[2] != '\0') return usage_error(cmd, "unknown option '%s'", arg);
+            if (arg[2] != '\0') return cli_usage_error(cmd, "unknown option '%s'", arg);
             o = find_option(cmd, common_opts, NULL, 0, arg[1]);
         }
-        if (!o) return usage_error(cmd, "unknown option '%s'", arg);
+        if (!o) return cli_usage_error(cmd, "unknown option '%s'", arg);
         if (o->kind == OPT_FLAG) {
-            if (inline_value) return usage_error(cmd, "option --%s takes no value", o->long_name);
+            if (inline_value)
+                return cli_usage_error(cmd, "option --%s takes no value", o->long_name);
             *(int *)o->dest = 1;
             continue;
         }
         const char *value = inline_value;
         if (!value) {
-            if (i + 1 >= argc) return usage_error(cmd, "option --%s needs a value", o->long_name);
+            if (i + 1 >= argc)
+                return cli_usage_error(cmd, "option --%s needs a value", o->long_name);
             value = argv[++i];
         }
         int r = set_value(cmd, o, value);
@@ -210,7 +213,7 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, cli_common *common,
         cli_usage(stdout, cmd);
         return CLI_HELP_SHOWN;
     }
-    if (n_pos < cmd->min_positional) return usage_error(cmd, "%s", "missing argument");
+    if (n_pos < cmd->min_positional) return cli_usage_error(cmd, "%s", "missing argument");
     vc_set_num_threads(common->threads);
     vc_log_set(cli_log, common);
     return n_pos;
@@ -264,6 +267,22 @@ void cli_progress_init(cli_progress *p, const cli_common *common, const char *la
     p->enabled = enabled && !common->quiet;
     p->tty = isatty(STDERR_FILENO);
     p->last = -1;
+    p->show_eta = 0;
+    p->t0 = cli_now_seconds();
+}
+
+/* " ETA 1m05s" into buf: the time left at the pace so far; empty until a fraction is done. */
+static void format_eta(const cli_progress *p, double fraction, char *buf, size_t size) {
+    buf[0] = '\0';
+    if (!p->show_eta || fraction <= 0.0 || fraction >= 1.0) return;
+    double left = (cli_now_seconds() - p->t0) * (1.0 - fraction) / fraction;
+    long s = lround(left);
+    if (s >= 3600)
+        snprintf(buf, size, " ETA %ldh%02ldm", s / 3600, s / 60 % 60);
+    else if (s >= 60)
+        snprintf(buf, size, " ETA %ldm%02lds", s / 60, s % 60);
+    else
+        snprintf(buf, size, " ETA %lds", s);
 }
 
 void cli_progress_update(double fraction, void *user) {
@@ -275,13 +294,17 @@ void cli_progress_update(double fraction, void *user) {
         int pct = (int)(100.0 * fraction), filled = pct / 4;
         if (pct == p->last) return;
         p->last = pct;
-        fprintf(stderr, "\rvconv: %s [%.*s%.*s] %3d%%", p->label, filled,
-                "#########################", 25 - filled, "-------------------------", pct);
+        char eta[48];
+        format_eta(p, fraction, eta, sizeof eta);
+        fprintf(stderr, "\rvconv: %s [%.*s%.*s] %3d%%%s\033[K", p->label, filled,
+                "#########################", 25 - filled, "-------------------------", pct, eta);
     } else {
         int quarter = (int)(4.0 * fraction);
         if (quarter == p->last || quarter == 0) return;
         p->last = quarter;
-        fprintf(stderr, "vconv: %s %d%%\n", p->label, 25 * quarter);
+        char eta[48];
+        format_eta(p, fraction, eta, sizeof eta);
+        fprintf(stderr, "vconv: %s %d%%%s\n", p->label, 25 * quarter, eta);
     }
     fflush(stderr);
 }

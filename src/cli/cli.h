@@ -66,6 +66,8 @@ int cli_begin(const cli_command *cmd, int argc, char **argv, cli_common *common,
 #define CLI_OPTIONS(array) .opts = (array), .n_opts = (int)(sizeof(array) / sizeof((array)[0]))
 
 void cli_usage(FILE *f, const cli_command *cmd);
+/* "vconv CMD: <fmt with arg> (try 'vconv CMD --help')" on stderr; returns -EXIT_USAGE. */
+int cli_usage_error(const cli_command *cmd, const char *fmt, const char *arg);
 
 /* Prints one line: "vconv CMD: <the library's last logged error>" if there is one, else
  * "vconv CMD: WHAT: <vc_strerror(status)>". Returns EXIT_RUNTIME. */
@@ -93,6 +95,8 @@ int cli_load_input(cli_common *common, const char *cmd, const char *path, vc_aud
 typedef struct cli_progress {
     const char *label;
     int enabled, tty, last; /* last: percent (terminal) or quarter (plain) shown */
+    int show_eta;           /* 1: the time left at the pace so far follows the percentage */
+    double t0;              /* cli_now_seconds() at init */
 } cli_progress;
 
 void cli_progress_init(cli_progress *p, const cli_common *common, const char *label, int enabled);

@@ -106,7 +106,7 @@ static int write_html(cli_common *common, cli_output *out, const vc_model *model
     }
     int w = codebook_html_write(cli_output_path(out), model, model_path, geo, u ? u->stats : NULL,
                                 u ? u->counts : NULL, u ? u->files : NULL, u ? u->n_files : 0,
-                                ok ? &voice : NULL, u ? voice_path : "");
+                                ok ? &voice : NULL, u ? voice_path : "", u ? u->phones : NULL);
     vc_voice_free(&voice);
     if (w != 0) {
         fprintf(stderr, "vconv codebook: could not write %s\n", out->name);
@@ -119,10 +119,12 @@ static int write_html(cli_common *common, cli_output *out, const vc_model *model
     return rc;
 }
 
-/* With audio: encode, count, print, and the HTML report if asked. */
+/* With audio: encode, count, print, and the HTML report if asked; phones_dir: the labels'
+ * folder, or NULL. */
 static int report_usage(cli_common *common, const vc_model *model, const char *model_path,
                         const vc_codebook_geometry *geo, codebook_inputs *in, int json,
-                        int with_codes, cli_output *html, const char *voice_path) {
+                        int with_codes, cli_output *html, const char *voice_path,
+                        const char *phones_dir) {
     int n = n_inputs(in), N = vc_model_codebook_size(model), n_enc = 0, skipped = 0;
     codebook_file *enc = calloc((size_t)n, sizeof *enc);
     long *counts = calloc((size_t)N, sizeof *counts);
@@ -143,6 +145,11 @@ static int report_usage(cli_common *common, const vc_model *model, const char *m
             usage_stats(enc, n_enc, in->list.n_speakers, N, counts, &cs, &u.with_speakers);
         if (st != VC_OK) rc = cli_fail(common, "codebook", "statistics", st);
     }
+    codebook_phones phones = {0};
+    if (rc == EXIT_OK && phones_dir) {
+        rc = codebook_phones_compute(common, model, phones_dir, enc, n_enc, &phones);
+        u.phones = &phones;
+    }
     if (rc == EXIT_OK) {
         codebook_print_geometry(geo, model_path, json, 0);
         codebook_print_usage(&u, json);
@@ -150,6 +157,7 @@ static int report_usage(cli_common *common, const vc_model *model, const char *m
     if (rc == EXIT_OK && html->name)
         rc = write_html(common, html, model, model_path, geo, &u,
                         voice_path ? voice_path : enc[0].path);
+    codebook_phones_free(&phones);
     for (int i = 0; enc && i < n_enc; i++) free(enc[i].codes);
     free(enc);
     free(counts);
@@ -157,7 +165,7 @@ static int report_usage(cli_common *common, const vc_model *model, const char *m
 }
 
 int cmd_codebook(int argc, char **argv) {
-    const char *model_path = NULL, *html_path = NULL, *voice_path = NULL;
+    const char *model_path = NULL, *html_path = NULL, *voice_path = NULL, *phones_dir = NULL;
     int json = 0, with_codes = 0;
     cli_strings dirs = {0};
     const cli_option opts[] = {
@@ -172,10 +180,14 @@ int cmd_codebook(int argc, char **argv) {
          "also write a self-contained HTML report (plots, spectrograms, code clips)"},
         {"voice", 0, OPT_STRING, &voice_path, 0, 0, NULL, "REF",
          "voice of the report's code clips (default: the first audio file)"},
+        {"phones", 0, OPT_STRING, &phones_dir, 0, 0, NULL, "LABELS",
+         "folder of time-aligned phone labels of the audio (LABELS/<folder>/<name>.TextGrid, "
+         ".lab or .txt with lines 'start end phone', or LABELS/<name>.*): phone purity of each "
+         "code, normalised mutual information code-phone, each phone's top codes"},
     };
     const cli_command cmd = {
         .name = "codebook",
-        .synopsis = "[MODEL] [AUDIO ...] [--data DIR ...] [--json] [--codes]",
+        .synopsis = "[MODEL] [AUDIO ...] [--data DIR ...] [--phones LABELS] [--json] [--codes]",
         .description =
             "Without audio: the codebook's geometry (norms, nearest-neighbour distances,\n"
             "near-duplicate codes, a 2-D PCA). With audio: encode it and report how the\n"
@@ -183,6 +195,8 @@ int cmd_codebook(int argc, char **argv) {
             "perplexity, entropy (bits per code and per second), dead codes, and with speaker\n"
             "folders (--data) how much the code depends on the speaker: normalised mutual\n"
             "information, next to the same with speakers shuffled between utterances.\n"
+            "With --phones: the same for phones (time-aligned labels of the audio), next to\n"
+            "the same with each file's phones rotated in time, and each code's phone purity.\n"
             "At most 64 file arguments (give more as --data folders).",
         CLI_OPTIONS(opts),
         .min_positional = 0,
@@ -192,6 +206,8 @@ int cmd_codebook(int argc, char **argv) {
     char *pos[CLI_MAX_REPEAT];
     int n_pos;
     if (!cli_begin(&cmd, argc, argv, &common, pos, &n_pos)) return common.exit_code;
+    if (phones_dir && !n_pos && !dirs.n)
+        return -cli_usage_error(&cmd, "%s", "--phones needs audio (files or --data folders)");
     codebook_inputs in = {.audio = pos, .n_audio = n_pos};
     if (n_pos > 0 && ends_with(pos[0], ".safetensors")) {
         if (!model_path) model_path = pos[0];
@@ -220,7 +236,7 @@ int cmd_codebook(int argc, char **argv) {
     if (rc != EXIT_OK) goto done;
     if (in.n_audio > 0 || dirs.n > 0) {
         rc = report_usage(&common, model, model_path, &geo, &in, json, with_codes, &html,
-                          voice_path);
+                          voice_path, phones_dir);
     } else {
         codebook_print_geometry(&geo, model_path, json, 1);
         if (html_path) rc = write_html(&common, &html, model, model_path, &geo, NULL, NULL);

@@ -66,22 +66,20 @@ static void colour(float v, unsigned char *rgb) {
         rgb[c] = (unsigned char)(stops[k][c] + t * (stops[k + 1][c] - stops[k][c]));
 }
 
-/* The log-mel (T, M) as a 24-bit BMP data URI, low bands at the bottom, 2 px per band. */
-static int bmp_data_uri(FILE *f, const float *lm, int T, int M) {
-    int H = 2 * M, row = (3 * T + 3) & ~3;
+/* v (T, M) as a 24-bit BMP data URI, T columns, row 0 at the bottom, band_px pixels per row;
+ * colours from lo to hi. */
+static int bmp_data_uri(FILE *f, const float *v, int T, int M, float lo, float hi, int band_px) {
+    int H = band_px * M, row = (3 * T + 3) & ~3;
     size_t bytes = 54 + (size_t)row * H;
     unsigned char *b = calloc(bytes, 1);
     if (!b) return -1;
-    float hi = -1e9f;
-    for (int i = 0; i < T * M; i++) hi = fmaxf(hi, lm[i]);
-    float lo = hi - 8.0f; /* 8 nats (70 dB) of range */
     b[0] = 'B', b[1] = 'M', put_u32(b + 2, (unsigned)bytes), put_u32(b + 10, 54);
     put_u32(b + 14, 40), put_u32(b + 18, (unsigned)T), put_u32(b + 22, (unsigned)H);
     put_u16(b + 26, 1), put_u16(b + 28, 24), put_u32(b + 34, (unsigned)(row * H));
     for (int y = 0; y < H; y++) /* BMP rows run bottom-up: row 0 is the lowest band */
         for (int t = 0; t < T; t++) {
             unsigned char rgb[3];
-            colour((lm[(size_t)t * M + y / 2] - lo) / (hi - lo), rgb);
+            colour((v[(size_t)t * M + y / band_px] - lo) / (hi - lo), rgb);
             unsigned char *px = b + 54 + (size_t)y * row + 3 * (size_t)t;
             px[0] = rgb[2], px[1] = rgb[1], px[2] = rgb[0];
         }
@@ -182,7 +180,9 @@ static int utterance_view(FILE *f, const vc_model *m, const codebook_file *e, in
                 "</h3>\n<div class=\"utt\"><img alt=\"log-mel spectrogram\" width=\"%d\" "
                 "height=\"%d\" src=\"",
                 T, 2 * M);
-        rc = bmp_data_uri(f, lm, T, M);
+        float hi = -1e9f;
+        for (int i = 0; i < T * M; i++) hi = fmaxf(hi, lm[i]);
+        rc = bmp_data_uri(f, lm, T, M, hi - 8.0f, hi, 2); /* 8 nats (70 dB) of range */
         fprintf(f,
                 "\"><br>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"34\" "
                 "role=\"img\">\n",
@@ -244,6 +244,93 @@ static void html_summary(FILE *f, const char *model_path, const vc_codebook_geom
     fprintf(f, "</table>\n");
 }
 
+/* Codes and phones: the figures, a code x phone heat map (each used code a column, ordered by
+ * its most frequent phone, then by purity; each phone a row, the most frequent on top; colour:
+ * the share of the code's uses on the phone), and each phone's top codes. 0, or -1. */
+static int html_phones(FILE *f, const codebook_phones *ph, const vc_code_stats *cs) {
+    const vc_code_phone_stats *s = &ph->stats;
+    const int N = s->codebook_size, P = ph->n_phones;
+    int *order = malloc(sizeof *order * (size_t)P), *rank = malloc(sizeof *rank * (size_t)P);
+    int *cols = malloc(sizeof *cols * (size_t)N);
+    float *v = NULL;
+    int rc = order && rank && cols ? 0 : -1, T = 0;
+    if (rc == 0) {
+        codebook_phones_by_frequency(ph, order);
+        for (int i = 0; i < P; i++) rank[order[i]] = i;
+        for (int c = 0; c < N; c++) { /* used codes, by their phone's rank, then by purity */
+            if (s->code_phone[c] < 0) continue;
+            int j = T++, rank_c = rank[s->code_phone[c]];
+            while (j > 0) {
+                int o = cols[j - 1], rank_o = rank[s->code_phone[o]];
+                if (rank_o < rank_c || (rank_o == rank_c && s->code_purity[o] >= s->code_purity[c]))
+                    break;
+                cols[j] = o, j--;
+            }
+            cols[j] = c;
+        }
+        if (!(v = malloc(sizeof *v * (size_t)(T ? T : 1) * (size_t)P))) rc = -1;
+    }
+    for (int t = 0; rc == 0 && t < T; t++) {
+        const long *row = s->joint + (size_t)cols[t] * P;
+        long sum = 0;
+        for (int p = 0; p < P; p++) sum += row[p];
+        for (int p = 0; p < P; p++) /* image row 0 is the bottom: the rarest phone */
+            v[(size_t)t * P + (P - 1 - rank[p])] = sum ? (float)row[p] / (float)sum : 0.0f;
+    }
+    if (rc == 0) {
+        fprintf(f, "<h2>Codes and phones</h2>\n<p>Labels from ");
+        escape(f, ph->dir);
+        fprintf(f,
+                ": %d files (%d without labels), %ld codes on %d phones (silence left out). "
+                "<b>Phone purity %.3f</b> (share of codes on their code's most frequent phone; "
+                "one phone for every code gives %.3f). <b>Normalised mutual information "
+                "code-phone %.4f</b> (%.3f bits; with each file's phones rotated in time "
+                "%.4f)",
+                ph->labelled, ph->unlabelled, s->total, P, s->purity,
+                codebook_phones_purity_floor(ph), s->nmi, s->mi_bits, s->nmi_shuffled);
+        if (cs && cs->speakers > 1)
+            fprintf(f, " next to <b>code-speaker %.4f</b> (shuffled %.4f)", cs->nmi,
+                    cs->nmi_shuffled);
+        fprintf(f, ".</p>\n<p>Each column is a code in use, ordered by its most frequent phone; "
+                   "each row a phone, the most frequent on top; colour: the share of the "
+                   "code's uses on that phone (dark 0, yellow 1). A code that has learnt a "
+                   "phone is a bright cell in its phone's row.</p>\n");
+        const int band = 12, px = T < 400 ? 3 : 2, W = 60 + px * T;
+        fprintf(f,
+                "<div class=\"utt\"><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
+                "height=\"%d\" role=\"img\"><title>code x phone heat map</title>\n",
+                W, band * P + 4);
+        for (int i = 0; i < P; i++) {
+            fprintf(f, "<text x=\"54\" y=\"%d\" font-size=\"10\" text-anchor=\"end\">",
+                    band * i + band - 2);
+            escape(f, ph->names[order[i]]);
+            fprintf(f, "</text>\n");
+        }
+        fprintf(f,
+                "<image x=\"60\" y=\"0\" width=\"%d\" height=\"%d\" preserveAspectRatio=\"none\" "
+                "style=\"image-rendering:pixelated\" href=\"",
+                px * T, band * P);
+        rc = bmp_data_uri(f, v, T, P, 0.0f, 1.0f, band);
+        fprintf(f, "\"/></svg></div>\n<h3>Each phone's top codes</h3>\n<table>\n<tr><th>phone"
+                   "</th><th>codes</th><th>top codes (share of the phone's codes)</th></tr>\n");
+    }
+    for (int i = 0; rc == 0 && i < P; i++) {
+        int p = order[i], top[5], n = codebook_phones_top_codes(ph, p, top, 5);
+        long total = 0;
+        for (int c = 0; c < N; c++) total += s->joint[(size_t)c * P + p];
+        fprintf(f, "<tr><td>");
+        escape(f, ph->names[p]);
+        fprintf(f, "</td><td>%ld</td><td>", total);
+        for (int k = 0; k < n; k++)
+            fprintf(f, "%s%d (%.0f%%)", k ? ", " : "", top[k],
+                    100.0 * (double)s->joint[(size_t)top[k] * P + p] / (double)total);
+        fprintf(f, "</td></tr>\n");
+    }
+    if (rc == 0) fprintf(f, "</table>\n");
+    free(order), free(rank), free(cols), free(v);
+    return rc;
+}
+
 /* The clips of the most used codes, each repeated for 0.5 s in voice. 0, or -1 on failure. */
 static int html_code_clips(FILE *f, const vc_model *m, int n_codes, const long *counts,
                            const vc_voice *voice, const char *voice_name) {
@@ -286,7 +373,7 @@ static int html_code_clips(FILE *f, const vc_model *m, int n_codes, const long *
 int codebook_html_write(const char *path, const vc_model *m, const char *model_path,
                         const vc_codebook_geometry *g, const vc_code_stats *cs, const long *counts,
                         const codebook_file *files, int n_files, const vc_voice *voice,
-                        const char *voice_name) {
+                        const char *voice_name, const codebook_phones *phones) {
     char tmp[1100];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
@@ -307,6 +394,7 @@ int codebook_html_write(const char *path, const vc_model *m, const char *model_p
         for (int i = 0; i < n_files && i < HTML_UTTERANCES && rc == 0; i++)
             rc = utterance_view(f, m, &files[i], i);
     }
+    if (phones && rc == 0) rc = html_phones(f, phones, cs);
     if (counts && voice && rc == 0) rc = html_code_clips(f, m, g->n, counts, voice, voice_name);
     fprintf(f, "<p><small>Written by vconv %s.</small></p>\n</body></html>\n", vc_version());
     if (fclose(f) != 0) rc = -1;

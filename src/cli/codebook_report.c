@@ -133,7 +133,7 @@ static void print_files_json(const codebook_usage *u) {
             cli_json_string(stdout, u->list->speakers[e->speaker]);
         else
             printf("null");
-        printf(", \"codes\": %d", e->n);
+        printf(", \"codes\": %d, \"first_frame\": %d", e->n, e->first_frame);
         if (u->with_codes) {
             printf(", \"rle\": [");
             print_rle(stdout, e->codes, e->n, 1);
@@ -171,6 +171,7 @@ static void print_usage_json(const codebook_usage *u) {
         }
         printf("]}");
     }
+    if (u->phones) codebook_phones_print(u->phones, u->with_speakers ? cs : NULL, 1);
     printf("}\n");
 }
 
@@ -198,6 +199,7 @@ static void print_usage_text(const codebook_usage *u) {
                    u->list->speakers[sp], s.files, s.stats.total, s.stats.used, s.stats.perplexity);
         }
     }
+    if (u->phones) codebook_phones_print(u->phones, u->with_speakers ? cs : NULL, 0);
     for (int i = 0; u->with_codes && i < u->n_files; i++) {
         printf("%s: ", u->files[i].path);
         print_rle(stdout, u->files[i].codes, u->files[i].n, 0);

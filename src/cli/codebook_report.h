@@ -3,6 +3,7 @@
 #ifndef VC_CLI_CODEBOOK_REPORT_H
 #define VC_CLI_CODEBOOK_REPORT_H
 
+#include "cli.h"
 #include "codebook_html.h"
 
 /* Everything measured on the audio, for printing. */
@@ -15,7 +16,18 @@ typedef struct codebook_usage {
     int N;
     double codes_per_second;
     int with_speakers, with_codes;
+    const codebook_phones *phones; /* NULL without --phones */
 } codebook_usage;
+
+/* Every encoded file's phone labels, found in dir (dir/<folder>/<name>.TextGrid, .lab or .txt,
+ * then dir/<name>.*), against its codes. EXIT_OK, or EXIT_RUNTIME with the line when no file has
+ * labels. Free with codebook_phones_free (also after a failure). */
+int codebook_phones_compute(cli_common *common, const vc_model *m, const char *dir,
+                            const codebook_file *files, int n_files, codebook_phones *ph);
+void codebook_phones_free(codebook_phones *ph);
+/* Text lines, or the JSON object's "phones" key (with its leading comma); speaker: the
+ * code-speaker statistics to show beside, or NULL. */
+void codebook_phones_print(const codebook_phones *ph, const vc_code_stats *speaker, int json);
 
 /* The geometry as text, or as the opening of the JSON object ("{" and its keys, without the
  * closing brace unless close). */

@@ -277,8 +277,8 @@ int cli_output_check_audio(cli_common *common, const char *cmd, const cli_output
     return st == VC_OK ? EXIT_OK : cli_fail(common, cmd, o->name, st);
 }
 
-int cli_output_write_audio(cli_common *common, const char *cmd, cli_output *o, const vc_audio *a,
-                           vc_audio_encoding enc, int rate) {
+vc_status cli_output_save_audio(const cli_output *o, const vc_audio *a, vc_audio_encoding enc,
+                                int rate) {
     vc_audio res = *a;
     vc_status st = VC_OK;
     if (rate != a->sample_rate) {
@@ -289,6 +289,12 @@ int cli_output_write_audio(cli_common *common, const char *cmd, cli_output *o, c
     }
     if (st == VC_OK) st = vc_audio_save(cli_output_path(o), &res, enc);
     if (res.samples != a->samples) free(res.samples);
+    return st;
+}
+
+int cli_output_write_audio(cli_common *common, const char *cmd, cli_output *o, const vc_audio *a,
+                           vc_audio_encoding enc, int rate) {
+    vc_status st = cli_output_save_audio(o, a, enc, rate);
     return st == VC_OK ? cli_output_commit(o, cmd) : cli_output_fail(common, cmd, o, st);
 }
 

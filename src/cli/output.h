@@ -71,8 +71,13 @@ void cli_output_discard(cli_output *o);
 int cli_output_check_audio(cli_common *common, const char *cmd, const cli_output *o,
                            vc_audio_encoding enc, int rate);
 
-/* Resamples a to rate if it is at another one, writes it at o's temp file and commits o (which
- * is discarded on failure). EXIT_OK, or the one-line error naming o and EXIT_RUNTIME. */
+/* Resamples a to rate if it is at another one and writes it at cli_output_path(o); prints
+ * nothing (the library logs why it failed). The caller then commits or discards o. */
+vc_status cli_output_save_audio(const cli_output *o, const vc_audio *a, vc_audio_encoding enc,
+                                int rate);
+
+/* cli_output_save_audio, then commits o (which is discarded on failure). EXIT_OK, or the
+ * one-line error naming o and EXIT_RUNTIME. */
 int cli_output_write_audio(cli_common *common, const char *cmd, cli_output *o, const vc_audio *a,
                            vc_audio_encoding enc, int rate);
 

@@ -1,5 +1,6 @@
-/* Codebook statistics over encoded utterances: usage, entropy, perplexity, and how much the code
- * depends on the speaker (vconv.h, vc_code_stats_compute). */
+/* Codebook statistics over encoded utterances: usage, entropy, perplexity, how much the code
+ * depends on the speaker (vc_code_stats_compute) and on the phone (vc_code_phone_stats_compute);
+ * both measure dependence with the one mutual_information below. */
 #include "common.h"
 
 #include <math.h>
@@ -88,4 +89,83 @@ vc_status vc_code_stats_compute(const int *const *codes, const int *n_codes, con
     free(perm);
     free(joint);
     return VC_OK;
+}
+
+/* Each code's most frequent phone and its share of the code's uses, from the joint (N, P);
+ * returns the share of all uses on their code's most frequent phone. */
+static double purity_of(const long *joint, int N, int P, long total, int *code_phone,
+                        double *code_purity) {
+    long on_top = 0;
+    for (int c = 0; c < N; c++) {
+        long row = 0, best = 0;
+        code_phone[c] = -1;
+        for (int p = 0; p < P; p++) {
+            long v = joint[(size_t)c * P + p];
+            row += v;
+            if (v > best) best = v, code_phone[c] = p;
+        }
+        code_purity[c] = row ? (double)best / (double)row : 0.0;
+        on_top += best;
+    }
+    return total ? (double)on_top / (double)total : 0.0;
+}
+
+vc_status vc_code_phone_stats_compute(const int *const *codes, const int *const *phones,
+                                      const int *n_codes, int n_utts, int codebook_size,
+                                      int n_phones, uint64_t seed, vc_code_phone_stats *out) {
+    if (!out) return VC_ERR_ARG;
+    memset(out, 0, sizeof *out);
+    if (!codes || !phones || !n_codes || n_utts < 1 || codebook_size < 1 || n_phones < 1 ||
+        n_phones > 4096 || codebook_size > 1 << 16)
+        return VC_ERR_ARG;
+    const int N = codebook_size, P = n_phones;
+    for (int u = 0; u < n_utts; u++) {
+        if (n_codes[u] < 0 || (n_codes[u] && (!codes[u] || !phones[u]))) return VC_ERR_ARG;
+        for (int i = 0; i < n_codes[u]; i++)
+            if (codes[u][i] < 0 || codes[u][i] >= N || phones[u][i] < -1 || phones[u][i] >= P)
+                return VC_ERR_ARG;
+    }
+    long *shuffled = calloc((size_t)N * P + (size_t)N + (size_t)P, sizeof *shuffled);
+    out->joint = calloc((size_t)N * P, sizeof *out->joint);
+    out->code_phone = malloc(sizeof *out->code_phone * (size_t)N);
+    out->code_purity = malloc(sizeof *out->code_purity * (size_t)N);
+    if (!shuffled || !out->joint || !out->code_phone || !out->code_purity) {
+        free(shuffled);
+        vc_code_phone_stats_free(out);
+        return VC_ERR_NOMEM;
+    }
+    long *cc = shuffled + (size_t)N * P, *pc = cc + N, total = 0, total_shuffled = 0;
+    /* The control rotates each utterance's phone track by a seeded offset in [1, n): every code
+     * meets a phone of its own utterance at another time. */
+    vc_rng rng;
+    vcu_rng_seed(&rng, seed);
+    for (int u = 0; u < n_utts; u++) {
+        int n = n_codes[u];
+        int shift = n > 1 ? 1 + (int)(((uint64_t)vcu_rng_u32(&rng) * (uint64_t)(n - 1)) >> 32) : 0;
+        for (int i = 0; i < n; i++) {
+            int p = phones[u][i], q = phones[u][(i + shift) % n];
+            if (p >= 0) out->joint[(size_t)codes[u][i] * P + p]++, total++;
+            if (q >= 0) shuffled[(size_t)codes[u][i] * P + q]++, total_shuffled++;
+        }
+    }
+    out->codebook_size = N;
+    out->n_phones = P;
+    out->total = total;
+    out->purity = purity_of(out->joint, N, P, total, out->code_phone, out->code_purity);
+    if (total > 0) mutual_information(out->joint, N, P, total, &out->mi_bits, &out->nmi, cc, pc);
+    if (total_shuffled > 0) {
+        double mi_shuffled;
+        mutual_information(shuffled, N, P, total_shuffled, &mi_shuffled, &out->nmi_shuffled, cc,
+                           pc);
+    }
+    free(shuffled);
+    return VC_OK;
+}
+
+void vc_code_phone_stats_free(vc_code_phone_stats *s) {
+    if (!s) return;
+    free(s->joint);
+    free(s->code_phone);
+    free(s->code_purity);
+    memset(s, 0, sizeof *s);
 }

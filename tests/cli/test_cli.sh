@@ -254,7 +254,8 @@ assert isinstance(g["near_duplicates"], list) and len(g["pca_share"]) == 2
 assert len(g["pca"]) == 32 and all(len(p) == 2 for p in g["pca"])
 assert j["codes_per_second"] > 0 and j["skipped"] == 0
 for f in j["files"]:
-    assert set(f) == {"path", "speaker", "codes", "rle"} and f["speaker"].startswith("spk/")
+    assert set(f) == {"path", "speaker", "codes", "first_frame", "rle"} and f["speaker"].startswith("spk/")
+    assert f["first_frame"] >= 0
     assert sum(r for _, r in f["rle"]) == f["codes"]
 u = j["usage"]
 assert set(u) == {"total", "seconds", "used", "share_used", "perplexity", "entropy_bits",

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# vconv codebook --html: a self-contained page (no network references, no scripts) that headless
-# Chromium renders without console errors into a screenshot that is not blank. Skips (77) where
+# vconv codebook --html (with --phones: its heat map too): a self-contained page (no network
+# references, no scripts) that headless Chromium renders without console errors into a
+# screenshot that is not blank. Skips (77) where
 # Chromium is absent; CI installs it (scripts/setup --test).
 # usage: test_html_report.sh VCONV SAMPLES_DIR
 set -u
@@ -15,13 +16,19 @@ cd "$work"
 mkdir -p spk/a spk/b
 for f in "$samples"/*.wav; do cp "$f" spk/a/; done
 cp "$(ls "$samples"/*.wav | head -n 1)" spk/b/
-"$vconv" codebook -q m.safetensors --data spk --html report.html >/dev/null 2>err.txt && ok || bad "codebook --html: $(cat err.txt)"
+# phone labels (made up: four phones in turn every 0.1 s) for the code x phone heat map
+for f in spk/*/*.wav; do
+  d=labels/$(basename "$(dirname "$f")") && mkdir -p "$d"
+  awk 'BEGIN { split("AA B K S", p, " "); for (i = 0; i < 40; i++) printf "%.1f %.1f %s\n", i / 10, (i + 1) / 10, p[i % 4 + 1] }' \
+    >"$d/$(basename "$f" .wav).txt"
+done
+"$vconv" codebook -q m.safetensors --data spk --phones labels --html report.html >/dev/null 2>err.txt && ok || bad "codebook --html: $(cat err.txt)"
 [ -s report.html ] && ok || bad "report written"
 ls report.html.tmp >/dev/null 2>&1 && bad "temp file left behind" || ok
 # self-contained: the only URL is the SVG namespace; no script, no external source or link
 grep -o 'http[s]*://[^"]*' report.html | grep -v '^http://www.w3.org/2000/svg$' | grep -q . && bad "external URL in the report" || ok
 grep -qi '<script\|<link\|src="http\|href="http' report.html && bad "script or external resource in the report" || ok
-for part in '<svg' 'data:image/bmp;base64,' 'data:audio/wav;base64,' '<audio controls'; do
+for part in '<svg' 'data:image/bmp;base64,' 'data:audio/wav;base64,' '<audio controls' 'code x phone heat map'; do
   grep -q "$part" report.html && ok || bad "report has $part"
 done
 timeout 120 "$chrome" --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1300,2000 \
