@@ -3,7 +3,7 @@
  *   train.c   the loop: steps, validation, stop and end (vc_train)
  *   setup.c   config, corpus and features, sets, statistics, codebook init, resume
  *   report.c  progress reports and the JSON-lines log
- *   batch.c   batch items: drawing, assembly, augmentation
+ *   batch.c   batch items: drawing, assembly; augment.c, denoise.c: corruption of the inputs
  *   dist.c    data parallelism (MPI), a no-op in one process
  * The checkpoint file itself is io/checkpoint.h.
  */
@@ -17,6 +17,7 @@
 #include "nn/adam.h"
 #include "train/augment.h"
 #include "train/batch.h"
+#include "train/denoise.h"
 #include "train/dist.h"
 #include "train/retrieve.h"
 
@@ -53,6 +54,7 @@ typedef struct trainer {
     int b0, Bl;       /* this rank's items of every batch: b0 .. b0 + Bl - 1 */
     vct_speakers spk; /* training utterances grouped by speaker */
     vct_augment aug;  /* of the content input */
+    vct_denoise den;  /* of both encoders' inputs */
     vct_item *val;    // (n_val)
     int n_val;
     /* this rank's items only (Bl of them): */
