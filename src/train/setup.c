@@ -163,8 +163,7 @@ static vc_status init_codebook(trainer *t) {
                           &t->items[b]);
         if (st == VC_OK) st = vct_fill_batch(t, t->items);
         if (st == VC_OK) {
-            vct_augment_batch(&t->aug, &t->rng, t->m.mel_mean, t->m.mel_std, t->x, t->xc, t->B,
-                              t->b0, t->Bl, t->T);
+            vct_encoder_inputs(t, 0); /* the codes start from speech without noise */
             vcm_forward_train(&t->m, &t->ws, t->xc, t->pp, t->xs, NULL, t->x, t->lin, 0, NULL);
         }
         st = vct_dist_agree(&t->dist, st);

@@ -200,16 +200,16 @@ vc_status vct_check_same(trainer *t) {
     return st;
 }
 
-/* The encoders' inputs of a training batch: xc from the target x, augmented, then xc and xs
- * corrupted by noise (each from the training stream, in that order, only when on). */
-static void corrupt_inputs(trainer *t) {
+void vct_encoder_inputs(trainer *t, int noisy) {
     size_t n = (size_t)t->Bl * (size_t)t->m.cfg.n_mels * (size_t)t->T;
-    vct_augment_batch(&t->aug, &t->rng, t->m.mel_mean, t->m.mel_std, t->x, t->xc, t->B, t->b0,
-                      t->Bl, t->T);
-    if (!t->den.on) return;
-    if (!t->aug.on) memcpy(t->xc, t->x, sizeof(float) * n); /* xc is its own array (setup) */
-    vct_denoise_batch(&t->den, &t->rng, t->m.mel_mean, t->m.mel_std, t->xc, t->T, t->xs, t->Ts,
-                      t->B, t->b0, t->Bl);
+    if (t->aug.on)
+        vct_augment_batch(&t->aug, &t->rng, t->m.mel_mean, t->m.mel_std, t->x, t->xc, t->B, t->b0,
+                          t->Bl, t->T);
+    else if (t->xc != t->x)
+        memcpy(t->xc, t->x, sizeof(float) * n); /* its own array for the noise (setup.c) */
+    if (noisy)
+        vct_denoise_batch(&t->den, &t->rng, t->m.mel_mean, t->m.mel_std, t->xc, t->T, t->xs, t->Ts,
+                          t->B, t->b0, t->Bl);
 }
 
 /* One optimiser step; the losses into *L (skipped: *skipped = 1). Every rank draws the whole
@@ -222,7 +222,7 @@ static vc_status train_step(trainer *t, vcm_losses *L, int *skipped) {
     vc_params *P = &t->m.params;
     vc_status st = vct_fill_batch(t, t->items);
     if (st == VC_OK) {
-        corrupt_inputs(t);
+        vct_encoder_inputs(t, 1);
         if (t->r) { /* every other item of the global batch, alternating by step */
             for (int b = 0; b < t->Bl; b++) t->use[b] = (t->step + t->b0 + b) % 2 == 0;
             vct_retrieve(&t->ret, &t->m, t->xc, t->xs, t->Bl, t->use, t->r);
