@@ -84,9 +84,9 @@ VC_WARN_UNUSED vc_status vct_setup(trainer *t);
 void vct_trainer_free(trainer *t);
 /* This rank's items of the batch items (B) into x, pp, xs, lin. */
 VC_WARN_UNUSED vc_status vct_fill_batch(trainer *t, const vct_item *items);
-/* The encoders' inputs of the batch in x and xs: xc from the target x (augmented when on),
- * then, when noisy, xc and xs corrupted by noise when on (the draws from the training stream
- * in that order, each only when on). */
+/* The encoders' inputs of the batch filled into x and xs: the content input xc from the
+ * target x (augmented if augmentation is on), then, if noisy and denoising is on, xc and xs
+ * corrupted by noise. Draws from the training stream in that order, each only when on. */
 void vct_encoder_inputs(trainer *t, int noisy);
 /* Codebook, its EMA state and the training stream from rank 0 to the others. */
 VC_WARN_UNUSED vc_status vct_bcast_codebook(trainer *t);
