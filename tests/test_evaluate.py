@@ -10,7 +10,10 @@
     does not depend on what was decoded before it (PocketSphinx's default live cepstral mean
     and noise estimate carried over between utterances before);
   * reference pools for --ref-seconds: exactly the asked total, every piece at least 1 s, none
-    taken from the held-out list.
+    taken from the held-out list;
+  * added noise for --noise-source/--noise-reference: the SNR over the speech's active frames is
+    the one asked, pink noise falls as 1/f, babble is the other recordings, the same seed gives
+    the same bytes and another seed others, and without the options the file is untouched.
 
 Exits 77 (skipped) without numpy or sox; the recogniser and pool checks need PocketSphinx and
 the corpus and are skipped one by one without them.
@@ -116,6 +119,58 @@ def pool_checks(ev, corpus, work):
     check(len(got) == 2 * ev["RATE"] and bool((got == first[: len(got)]).all()),
           "the first piece is the speech of the first file not held out (a0004), to the sample")
 
+def noise_checks(ev, work, np):
+    rate = ev["RATE"]
+    rng = np.random.default_rng(5)
+    t = np.arange(3 * rate) / rate
+    # speech-like: a 150 Hz buzz in 4 syllables a second, with silences between them
+    x = 0.2 * np.sign(np.sin(2 * np.pi * 150 * t)) * (np.sin(2 * np.pi * 2 * t) > 0.3)
+    x += 1e-4 * rng.standard_normal(len(x))
+    for kind in ("white", "pink"):
+        for snr in (5.0, 10.0):
+            y = ev["add_noise"](0.1 * x, snr, kind, np.random.default_rng(1))
+            got = 10 * np.log10(ev["active_power"](0.1 * x) / np.mean((y - 0.1 * x) ** 2))
+            # 0.01 dB: the scaling is exact; float64 rounding is far below it
+            check(abs(got - snr) < 0.01, "%s noise at %g dB: %.3f dB measured" % (kind, snr, got))
+    v = ev["noise_signal"]("pink", 1 << 16, np.random.default_rng(2))
+    spec = np.abs(np.fft.rfft(v)) ** 2
+    f = np.fft.rfftfreq(len(v), 1.0 / rate)
+    lo = spec[(f >= 200) & (f < 400)].mean()
+    hi = spec[(f >= 3200) & (f < 6400)].mean()
+    # per-Hz power 1/f: (3200-6400 mean) / (200-400 mean) = 1/16 within the spread of the means
+    check(10 < lo / hi < 25, "pink noise falls as 1/f (power ratio %.1f over 4 octaves, 16 "
+          "expected)" % (lo / hi))
+    # babble: the recordings given, each at unit active power, summed
+    files = []
+    for i in range(3):
+        path = os.path.join(work, "talker%d.wav" % i)
+        ev["save"](path, 0.1 * (i + 1) * np.sin(2 * np.pi * (200 + 100 * i) * t))
+        files.append(path)
+    b = ev["noise_signal"]("babble", len(t), np.random.default_rng(3), files)
+    spec = np.abs(np.fft.rfft(b))
+    peaks = [spec[int(round(f0 * len(b) / rate))] for f0 in (200, 300, 400)]
+    check(min(peaks) > 0.5 * max(peaks) and abs(np.mean(b * b) - 1) < 1e-9,
+          "babble: every recording in it at a like level, unit power")
+    # noisy copies: same seed same bytes, another seed other bytes, none without the option
+    src = os.path.join(work, "src.wav")
+    ev["save"](src, 0.3 * x)
+    heldout = [src] + files
+
+    def copy(seed, snr, kind, folder):
+        os.makedirs(folder, exist_ok=True)
+        args = types.SimpleNamespace(noise_source=snr, noise_reference=None, noise_kind=kind,
+                                     noise_seed=seed)
+        ctx = types.SimpleNamespace(args=args, heldout=heldout, work=folder, noisy={})
+        out = ev["noisy_copy"](ctx, (src, None), src, "source")
+        return out, open(out, "rb").read()
+    for kind in ev["NOISE_KINDS"]:
+        a = copy(1, 10.0, kind, os.path.join(work, "a"))[1]
+        b = copy(1, 10.0, kind, os.path.join(work, "b"))[1]
+        c = copy(2, 10.0, kind, os.path.join(work, "c"))[1]
+        check(a == b and a != c, "%s noisy copy: the same seed the same bytes, another not" % kind)
+    check(copy(1, None, "white", work)[0] == src, "no --noise-source: the source untouched")
+
+
 def main():
     corpus = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "..", "shared", "corpus")
     try:
@@ -134,6 +189,7 @@ def main():
         save_check(ev, work, np)
         recogniser_checks(ev, corpus, work, np)
         pool_checks(ev, corpus, work)
+        noise_checks(ev, work, np)
     print("test_evaluate: %s" % ("%d failed" % len(failures) if failures else "all passed"))
     return 1 if failures else 0
 

@@ -580,6 +580,11 @@ typedef struct vc_train_params {
      * +-augment_eq_db dB; 0 turns each off. */
     int speaker_utterance;
     float augment_warp, augment_pitch, augment_eq_db;
+    /* Denoising training (docs/model.md): each encoder input (content and speaker) of a batch
+     * item is corrupted with this probability (noise at 0-20 dB SNR: white, pink or babble;
+     * light reverberation half the time) while the targets stay clean. 0 off, in [0, 1];
+     * < 0: not given (off; on resume, the checkpoint's). Independent of the preset. */
+    float denoise;
     vc_train_report_fn report;
     void *report_user;
     vc_progress_fn progress; /* feature building, 0..1 */

@@ -35,6 +35,7 @@ static const struct {
     {"vconv.augment_warp", VCI_RUN_AUG_WARP, K_FLOAT, offsetof(vci_run, augment_warp)},
     {"vconv.augment_pitch", VCI_RUN_AUG_PITCH, K_FLOAT, offsetof(vci_run, augment_pitch)},
     {"vconv.augment_eq_db", VCI_RUN_AUG_EQ, K_FLOAT, offsetof(vci_run, augment_eq_db)},
+    {"vconv.denoise", VCI_RUN_DENOISE, K_FLOAT, offsetof(vci_run, denoise)},
 };
 #define N_SETTINGS ((int)(sizeof settings / sizeof settings[0]))
 

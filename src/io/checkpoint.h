@@ -21,7 +21,7 @@
  *   "vconv.steps", "vconv.lr", "vconv.warmup", "vconv.clip", "vconv.val_every",
  *   "vconv.checkpoint_every", "vconv.log_every", and the training-data options
  *   "vconv.speaker_utterance", "vconv.augment_warp", "vconv.augment_pitch",
- *   "vconv.augment_eq_db" (absent: off, which is what older runs did).
+ *   "vconv.augment_eq_db", "vconv.denoise" (absent: off, which is what older runs did).
  * Floats are "%.9g", which reads back to the same float.
  */
 #ifndef VC_IO_CHECKPOINT_H
@@ -47,6 +47,7 @@ typedef struct vci_run {
     float augment_warp;    /* frequency warp: factor drawn in [1 - w, 1 + w]; 0 off */
     float augment_pitch;   /* pitch-like shift: up to +-this many semitones; 0 off */
     float augment_eq_db;   /* random smooth EQ: up to +-this many dB; 0 off */
+    float denoise;         /* probability that an encoder input is corrupted; 0 off */
 } vci_run;
 
 /* Which vci_run fields a file held (bit per field, in the order above: VCI_RUN_<FIELD>). */
@@ -66,6 +67,7 @@ enum {
     VCI_RUN_AUG_WARP = 1u << 12,
     VCI_RUN_AUG_PITCH = 1u << 13,
     VCI_RUN_AUG_EQ = 1u << 14,
+    VCI_RUN_DENOISE = 1u << 15,
     /* every checkpoint since version 1 has these */
     VCI_RUN_REQUIRED = VCI_RUN_SEED | VCI_RUN_BATCH | VCI_RUN_SEGMENT | VCI_RUN_VAL_SHARE
 };

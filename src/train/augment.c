@@ -2,6 +2,7 @@
 #include "train/augment.h"
 
 #include "dsp/mel.h"
+#include "train/dist.h"
 
 #include <math.h>
 #include <string.h>
@@ -87,6 +88,18 @@ void vct_augment_log_mel(vct_augment *a, float alpha, float ratio, const float *
     }
 }
 
+void vct_mel_denorm(const float *mean, const float *std, const float *x, float *lm, int M, int T) {
+    for (int m = 0; m < M; m++)
+        for (int t = 0; t < T; t++) lm[(size_t)m * T + t] = x[(size_t)m * T + t] * std[m] + mean[m];
+}
+
+void vct_mel_norm(const float *mean, const float *std, const float *lm, float *x, int M, int T) {
+    for (int m = 0; m < M; m++) {
+        float mu = mean[m], inv = 1.0f / std[m];
+        for (int t = 0; t < T; t++) x[(size_t)m * T + t] = (lm[(size_t)m * T + t] - mu) * inv;
+    }
+}
+
 void vct_augment_batch(vct_augment *a, vc_rng *rng, const float *mean, const float *std,
                        const float *x, float *xc, int B, int b0, int nb, int T) {
     if (!a->on) return;
@@ -99,16 +112,10 @@ void vct_augment_batch(vct_augment *a, vc_rng *rng, const float *mean, const flo
             ratio = powf(2.0f, a->pitch * (2.0f * vcu_rng_uniform(rng) - 1.0f) / 12.0f);
         for (int k = 0; a->eq_db > 0 && k < VCT_AUG_EQ_TERMS; k++)
             eq[k] = a->eq_db * (2.0f * vcu_rng_uniform(rng) - 1.0f);
-        if (b < b0 || b >= b0 + nb) continue; /* another rank's item: drawn, not applied */
-        const float *xb = x + (size_t)(b - b0) * M * T;
+        if (!vct_dist_is_mine(b, b0, nb)) continue; /* another rank's item: drawn, not applied */
         float *cb = xc + (size_t)(b - b0) * M * T;
-        for (int m = 0; m < M; m++) /* the log-mel itself */
-            for (int t = 0; t < T; t++)
-                a->lm[(size_t)m * T + t] = xb[(size_t)m * T + t] * std[m] + mean[m];
+        vct_mel_denorm(mean, std, x + (size_t)(b - b0) * M * T, a->lm, M, T);
         vct_augment_log_mel(a, alpha, ratio, a->eq_db > 0 ? eq : NULL, a->lm, cb, T);
-        for (int m = 0; m < M; m++) {
-            float mu = mean[m], inv = 1.0f / std[m];
-            for (int t = 0; t < T; t++) cb[(size_t)m * T + t] = (cb[(size_t)m * T + t] - mu) * inv;
-        }
+        vct_mel_norm(mean, std, cb, cb, M, T);
     }
 }

@@ -41,6 +41,11 @@ void vct_augment_free(vct_augment *a);
 void vct_augment_log_mel(vct_augment *a, float alpha, float ratio, const float *eq, const float *in,
                          float *out, int T);
 
+/* lm (M, T) = the log-mel of the model input x (M, T) normalised by mean/std per band, and
+ * back: x = (lm - mean) / std. x and lm may be the same array. */
+void vct_mel_denorm(const float *mean, const float *std, const float *x, float *lm, int M, int T);
+void vct_mel_norm(const float *mean, const float *std, const float *lm, float *x, int M, int T);
+
 /* xc (nb, M, T) = x augmented, x normalised by mean/std per band (M); nothing, and no draw,
  * when off (then xc is x). x and xc hold items b0 .. b0 + nb - 1 of a batch of B: the draws
  * are made for all B items in order (so every slice of a data-parallel batch sees the draws a

@@ -42,6 +42,13 @@ void vct_dist_free(vct_dist *d);
 /* This rank's items of a batch of B: [*b0, *b0 + *nb). Every rank gets B / size or one more. */
 void vct_dist_slice(const vct_dist *d, int B, int *b0, int *nb);
 
+/* Whether item b of a batch is in the slice b0 .. b0 + nb - 1. Per-item randomness is drawn for
+ * every item of the batch on every rank (so each slice sees the draws one process would) and
+ * applied to the slice's items only. */
+static inline int vct_dist_is_mine(int b, int b0, int nb) {
+    return b >= b0 && b < b0 + nb;
+}
+
 /* In place: buf = the sum of every rank's buf (the same result on every rank). */
 VC_WARN_UNUSED vc_status vct_dist_sum_floats(vct_dist *d, float *buf, size_t n);
 VC_WARN_UNUSED vc_status vct_dist_sum_doubles(vct_dist *d, double *buf, int n);

@@ -163,8 +163,7 @@ static vc_status init_codebook(trainer *t) {
                           &t->items[b]);
         if (st == VC_OK) st = vct_fill_batch(t, t->items);
         if (st == VC_OK) {
-            vct_augment_batch(&t->aug, &t->rng, t->m.mel_mean, t->m.mel_std, t->x, t->xc, t->B,
-                              t->b0, t->Bl, t->T);
+            vct_encoder_inputs(t, 0); /* the codes start from speech without noise */
             vcm_forward_train(&t->m, &t->ws, t->xc, t->pp, t->xs, NULL, t->x, t->lin, 0, NULL);
         }
         st = vct_dist_agree(&t->dist, st);
@@ -286,6 +285,8 @@ static vc_status check_params(const vc_train_params *p) {
     else if (!(p->augment_warp < 0.5f) || !(p->augment_pitch <= 12.0f) ||
              !(p->augment_eq_db <= 24.0f))
         bad = "augment_warp (< 0.5), augment_pitch (<= 12), augment_eq_db (<= 24)";
+    else if (!(p->denoise <= 1.0f))
+        bad = "denoise (a probability in [0, 1], or < 0 for off)";
     for (int i = 0; !bad && i < p->n_data_dirs; i++)
         if (!p->data_dirs[i]) bad = "data_dirs";
     if (bad) vcu_log(VC_LOG_ERROR, "train: invalid parameter: %s", bad);
@@ -307,11 +308,12 @@ static vci_run run_of(const vc_train_params *p, const char *preset) {
                  p->val_every,      p->checkpoint_every,
                  p->log_every,      p->speaker_utterance,
                  p->augment_warp,   p->augment_pitch,
-                 p->augment_eq_db};
+                 p->augment_eq_db,  p->denoise};
     if (r.speaker_utterance < 0) r.speaker_utterance = on;
     if (r.augment_warp < 0) r.augment_warp = on ? VCT_DEFAULT_WARP : 0.0f;
     if (r.augment_pitch < 0) r.augment_pitch = on ? VCT_DEFAULT_PITCH : 0.0f;
     if (r.augment_eq_db < 0) r.augment_eq_db = on ? VCT_DEFAULT_EQ_DB : 0.0f;
+    if (r.denoise < 0) r.denoise = 0.0f; /* off unless asked for, whatever the preset */
     return r;
 }
 
@@ -350,6 +352,7 @@ static vc_status check_resume(const vc_train_params *p, const char *ck, const vc
                     h & VCI_RUN_AUG_PITCH ? r->augment_pitch : 0, 1);
     bad +=
         conflict(ck, "augment-eq", p->augment_eq_db, h & VCI_RUN_AUG_EQ ? r->augment_eq_db : 0, 1);
+    bad += conflict(ck, "denoise", p->denoise, h & VCI_RUN_DENOISE ? r->denoise : 0, 1);
     return bad ? VC_ERR_ARG : VC_OK;
 }
 
@@ -377,6 +380,7 @@ static void apply_checkpoint_run(const vci_ckpt_state *s, vc_train_params *p) {
     p->augment_warp = h & VCI_RUN_AUG_WARP ? r->augment_warp : 0.0f;
     p->augment_pitch = h & VCI_RUN_AUG_PITCH ? r->augment_pitch : 0.0f;
     p->augment_eq_db = h & VCI_RUN_AUG_EQ ? r->augment_eq_db : 0.0f;
+    p->denoise = h & VCI_RUN_DENOISE ? r->denoise : 0.0f;
 }
 
 vc_status vc_train_resume_params(const char *ckpt, vc_train_params *p) {
@@ -459,6 +463,7 @@ void vct_trainer_free(trainer *t) {
     free(t->vq_scratch);
     free(t->win_counts);
     vct_augment_free(&t->aug);
+    vct_denoise_free(&t->den);
     vct_retriever_free(&t->ret);
     free(t->r);
     free(t->use);
@@ -533,6 +538,9 @@ static vc_status alloc_buffers(trainer *t) {
     if (st == VC_OK) st = vcn_adamw_init(&t->opt, t->m.params.total, 0.9f, 0.999f, 1e-8f);
     const vc_frontend_params *fp = vc_frontend_params_of(t->fe);
     if (st == VC_OK) st = vct_augment_init(&t->aug, &t->run, M, fp->fmin, fp->fmax, T);
+    if (st == VC_OK) /* babble from the training utterances */
+        st = vct_denoise_init(&t->den, &t->run, fp, T > t->Ts ? T : t->Ts, &t->fs, t->spk.utt,
+                              t->spk.start[t->spk.n]);
     if (st == VC_OK && c->retrieval) st = vct_retriever_init(&t->ret, &t->m, B, T, t->Ts);
     if (st != VC_OK) return st;
     if (c->retrieval) {
@@ -544,8 +552,8 @@ static vc_status alloc_buffers(trainer *t) {
     size_t ns1 = vcn_vq_scratch_size(&t->m.vq, t->B, t->T2);
     t->vq_scratch = malloc(sizeof(float) * (ns > ns1 ? ns : ns1));
     t->x = malloc(sizeof(float) * (size_t)B * M * T);
-    /* the content input is the target itself unless it is augmented */
-    t->xc = t->aug.on ? malloc(sizeof(float) * (size_t)B * M * T) : t->x;
+    /* the content input is the target itself unless it is augmented or corrupted */
+    t->xc = t->aug.on || t->den.on ? malloc(sizeof(float) * (size_t)B * M * T) : t->x;
     t->pp = malloc(sizeof(float) * (size_t)B * 2 * T);
     t->xs = malloc(sizeof(float) * (size_t)B * M * t->Ts);
     t->lin = malloc(sizeof(float) * (size_t)B * F * T);

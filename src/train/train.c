@@ -7,7 +7,9 @@
  *   The speaker segment has Ts = T frames and its own random start, in another utterance of
  *   the same speaker with speaker_utterance (where the speaker has one), else in the same
  *   utterance, where it may overlap the content segment (batch.h). With augmentation on, the
- *   content encoder reads an augmented copy of the mel target (augment.h); validation never.
+ *   content encoder reads an augmented copy of the mel target (augment.h); with denoising, both
+ *   encoders' inputs are then corrupted by noise (denoise.h); validation never. The codebook's
+ *   k-means initialisation reads augmented, never noisy, inputs.
  * - Randomness: the training stream (batches, augmentation, k-means++ seeding, dead-code
  *   re-seeding) comes
  *   from one vc_rng seeded from params.seed and saved in the checkpoint. Parameter init, the
@@ -71,6 +73,7 @@ vc_train_params vc_train_default_params(void) {
     p.seed = 1;
     p.speaker_utterance = -1; /* the preset's */
     p.augment_warp = p.augment_pitch = p.augment_eq_db = -1.0f;
+    p.denoise = -1.0f;
     return p;
 }
 
@@ -197,6 +200,18 @@ vc_status vct_check_same(trainer *t) {
     return st;
 }
 
+void vct_encoder_inputs(trainer *t, int noisy) {
+    size_t n = (size_t)t->Bl * (size_t)t->m.cfg.n_mels * (size_t)t->T;
+    if (t->aug.on)
+        vct_augment_batch(&t->aug, &t->rng, t->m.mel_mean, t->m.mel_std, t->x, t->xc, t->B, t->b0,
+                          t->Bl, t->T);
+    else if (t->xc != t->x)
+        memcpy(t->xc, t->x, sizeof(float) * n); /* its own array for the noise (setup.c) */
+    if (noisy)
+        vct_denoise_batch(&t->den, &t->rng, t->m.mel_mean, t->m.mel_std, t->xc, t->T, t->xs, t->Ts,
+                          t->B, t->b0, t->Bl);
+}
+
 /* One optimiser step; the losses into *L (skipped: *skipped = 1). Every rank draws the whole
  * batch and computes its slice; the sums over ranks follow. */
 static vc_status train_step(trainer *t, vcm_losses *L, int *skipped) {
@@ -207,8 +222,7 @@ static vc_status train_step(trainer *t, vcm_losses *L, int *skipped) {
     vc_params *P = &t->m.params;
     vc_status st = vct_fill_batch(t, t->items);
     if (st == VC_OK) {
-        vct_augment_batch(&t->aug, &t->rng, t->m.mel_mean, t->m.mel_std, t->x, t->xc, t->B, t->b0,
-                          t->Bl, t->T);
+        vct_encoder_inputs(t, 1);
         if (t->r) { /* every other item of the global batch, alternating by step */
             for (int b = 0; b < t->Bl; b++) t->use[b] = (t->step + t->b0 + b) % 2 == 0;
             vct_retrieve(&t->ret, &t->m, t->xc, t->xs, t->Bl, t->use, t->r);

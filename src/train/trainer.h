@@ -3,7 +3,7 @@
  *   train.c   the loop: steps, validation, stop and end (vc_train)
  *   setup.c   config, corpus and features, sets, statistics, codebook init, resume
  *   report.c  progress reports and the JSON-lines log
- *   batch.c   batch items: drawing, assembly, augmentation
+ *   batch.c   batch items: drawing, assembly; augment.c, denoise.c: corruption of the inputs
  *   dist.c    data parallelism (MPI), a no-op in one process
  * The checkpoint file itself is io/checkpoint.h.
  */
@@ -17,6 +17,7 @@
 #include "nn/adam.h"
 #include "train/augment.h"
 #include "train/batch.h"
+#include "train/denoise.h"
 #include "train/dist.h"
 #include "train/retrieve.h"
 
@@ -53,6 +54,7 @@ typedef struct trainer {
     int b0, Bl;       /* this rank's items of every batch: b0 .. b0 + Bl - 1 */
     vct_speakers spk; /* training utterances grouped by speaker */
     vct_augment aug;  /* of the content input */
+    vct_denoise den;  /* of both encoders' inputs */
     vct_item *val;    // (n_val)
     int n_val;
     /* this rank's items only (Bl of them): */
@@ -82,6 +84,10 @@ VC_WARN_UNUSED vc_status vct_setup(trainer *t);
 void vct_trainer_free(trainer *t);
 /* This rank's items of the batch items (B) into x, pp, xs, lin. */
 VC_WARN_UNUSED vc_status vct_fill_batch(trainer *t, const vct_item *items);
+/* The encoders' inputs of the batch filled into x and xs: the content input xc from the
+ * target x (augmented if augmentation is on), then, if noisy and denoising is on, xc and xs
+ * corrupted by noise. Draws from the training stream in that order, each only when on. */
+void vct_encoder_inputs(trainer *t, int noisy);
 /* Codebook, its EMA state and the training stream from rank 0 to the others. */
 VC_WARN_UNUSED vc_status vct_bcast_codebook(trainer *t);
 /* Stops with an error unless every rank holds the same parameters, EMA state and stream. */

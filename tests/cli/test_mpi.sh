@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Data-parallel training over MPI (docs/cluster.md), on one machine with 2 ranks:
 #  - 2 ranks x batch 2 against 1 rank x batch 4 (tiny preset, 30 steps): the parameters agree
-#    within the tolerance below; 2 ranks twice give identical checkpoint bytes;
+#    within the tolerance below; 2 ranks twice give identical checkpoint bytes; the same with
+#    denoising training (--denoise: every rank draws the whole batch's noise);
 #  - resume across rank counts: 2 ranks to step 20 then 1 rank to 40, and 1 then 2, against
 #    1 then 1;
 #  - the feature cache built in shares gives the same entries and the same run;
@@ -72,6 +73,14 @@ close one.safetensors.ckpt two.safetensors.ckpt start.safetensors.ckpt && ok ||
     bad "1 rank x 4 and 2 ranks x 2 differ beyond the tolerance"
 [ -s two.safetensors ] && [ "$(wc -l <two.safetensors.log.jsonl)" -eq "$(wc -l <one.safetensors.log.jsonl)" ] &&
     ok || bad "2 ranks: model or log missing, or the log has another number of lines"
+
+# --- the same with denoising training
+"$vconv" "${train[@]}" --denoise 0.5 --steps 1 -o dstart.safetensors && ok || bad "denoise: 1 step"
+"$vconv" "${train[@]}" --denoise 0.5 --steps 30 -o done.safetensors && ok || bad "denoise: 1 rank"
+mpi 2 "$vconv" "${train[@]}" --denoise 0.5 --steps 30 -o dtwo.safetensors && ok ||
+    bad "denoise: 2 ranks"
+close done.safetensors.ckpt dtwo.safetensors.ckpt dstart.safetensors.ckpt && ok ||
+    bad "denoise: 1 rank x 4 and 2 ranks x 2 differ beyond the tolerance"
 
 # --- the feature cache built in shares by 2 ranks: the same entries, the same run
 mpi 2 "$vconv" "${train[@]}" --cache cache2 --steps 30 -o fresh.safetensors && ok ||

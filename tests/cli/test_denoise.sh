@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Denoising training (vconv train --denoise, docs/model.md): a tiny run with it trains; stopped
+# by SIGTERM and resumed with --resume alone (the probability comes from the checkpoint), it
+# ends with the tensors an uninterrupted run gives; a resume asking for another probability
+# is refused before any feature is computed; values outside [0, 1] are usage errors that name
+# the option.
+# usage: test_denoise.sh VCONV SAMPLES_DIR
+set -u
+vconv=$1 samples=$2
+. "$(dirname "$0")/lib.sh"
+lib_begin --kill-jobs
+cd "$work" || exit 1
+train=(train --data "$samples" --preset tiny --batch 2 --segment 32 --steps 400 --cache cache
+  --log-every 10 --val-every 100 --checkpoint-every 1000 --seed 5 --threads 1 --denoise 0.5)
+
+# the tensor bytes of two model files (the header's training date may differ)
+same_tensors() {
+  python3 - "$1" "$2" <<'PY'
+import struct, sys
+def body(p):
+    b = open(p, "rb").read()
+    return b[8 + struct.unpack("<Q", b[:8])[0]:]
+sys.exit(body(sys.argv[1]) != body(sys.argv[2]))
+PY
+}
+
+"$vconv" "${train[@]}" -q -o straight.safetensors 2>s.err && ok || bad "train: $(tail -n 3 s.err)"
+
+# stopped part-way (whenever the signal lands), then resumed with the checkpoint's settings
+"$vconv" "${train[@]}" -o m.safetensors 2>int.err &
+pid=$!
+for _ in $(seq 1200); do # up to 60 s: a loaded machine starts slowly
+  [ -s m.safetensors.log.jsonl ] && [ "$(wc -l <m.safetensors.log.jsonl)" -ge 3 ] && break
+  sleep 0.05
+done
+kill -TERM "$pid"
+wait "$pid"
+code=$?
+[ "$code" -eq 143 ] || [ "$code" -eq 0 ] && ok || bad "SIGTERM: exit $code"
+expect 1 "resume with another --denoise" -- "$vconv" train --data "$samples" \
+  --resume m.safetensors.ckpt --denoise 0.25 -o m.safetensors
+grep -q 'denoise 0.5; asked for 0.25' "$work/err" && ok || bad "conflict not named: $(cat "$work/err")"
+"$vconv" train --data "$samples" --cache cache --resume m.safetensors.ckpt -q -o m.safetensors \
+  2>r.err && ok || bad "resume: $(tail -n 3 r.err)"
+same_tensors straight.safetensors m.safetensors && ok \
+  || bad "stopped and resumed run differs from the uninterrupted one"
+
+for v in -0.5 1.5 abc; do
+  expect 2 "--denoise $v" -- "$vconv" train --data "$samples" --preset tiny --steps 2 \
+    --denoise "$v" -o bad.safetensors
+  grep -q -- '--denoise' "$work/err" && ok || bad "--denoise $v: the option is not named"
+done
+lib_end denoise
