@@ -5,11 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
-static void quiet_log(int level, const char *msg, void *user) {
-    (void)level;
-    (void)msg;
-    (void)user;
-}
+#include "quiet_log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

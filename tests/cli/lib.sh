@@ -11,6 +11,8 @@
 #                             the command's exit code is CODE; its stdout is kept in
 #                             $work/out, its stderr in $work/err
 #   lib_end NAME              "NAME: P passed, F failed"; exits 1 when a check failed, else 0
+#   same_tensors A B          true when model files A and B hold the same tensor bytes (their
+#                             headers, with the training date, may differ; needs python3)
 # Skips stay in each script (`exit 77`, before or after lib_begin: the trap cleans up either way).
 # scripts/bad_input_table reads the `expect`/`run` lines of test_cli.sh and test_outputs.sh,
 # not this file.
@@ -34,6 +36,16 @@ expect() {
   "$@" >"$work/out" 2>"$work/err"
   local got=$?
   if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, want $want: $(head -c 300 "$work/err")"; fi
+}
+
+same_tensors() {
+  python3 - "$1" "$2" <<'PY'
+import struct, sys
+def body(p):
+    b = open(p, "rb").read()
+    return b[8 + struct.unpack("<Q", b[:8])[0]:]
+sys.exit(body(sys.argv[1]) != body(sys.argv[2]))
+PY
 }
 
 lib_end() {

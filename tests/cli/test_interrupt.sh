@@ -39,17 +39,6 @@ for line in open(sys.argv[1]):
 PY
 }
 
-# the tensor bytes of two model files (the header's training date may differ)
-same_tensors() {
-  python3 - "$1" "$2" <<'PY'
-import struct, sys
-def body(p):
-    b = open(p, "rb").read()
-    return b[8 + struct.unpack("<Q", b[:8])[0]:]
-sys.exit(body(sys.argv[1]) != body(sys.argv[2]))
-PY
-}
-
 "$vconv" "${train[@]}" -q -o straight.safetensors && ok || bad "uninterrupted training"
 
 # --- SIGINT during training
