@@ -83,8 +83,9 @@ check(n_lines >= 30, f"layout: {n_lines} lines from {layout_exe}")
 # Without $VCONV_LIBRARY: beside the package, the checkout's build/, then the loader's search.
 saved = os.environ.pop("VCONV_LIBRARY", None)
 candidates = vconv._library_candidates()
-check(os.path.realpath(candidates[1]) == os.path.join(os.path.realpath(src), "build",
-                                                       "libvconv.so.0")
+# (the folder compared, not the file: realpath would follow the soname link to the library)
+check(os.path.realpath(os.path.dirname(candidates[1])) == os.path.join(os.path.realpath(src), "build")
+      and os.path.basename(candidates[1]) == "libvconv.so.0"
       and candidates[-1] == "libvconv.so.0", f"library candidates {candidates}")
 if saved is not None:
     os.environ["VCONV_LIBRARY"] = saved
