@@ -203,17 +203,32 @@ static void test_shapes(vc_rng *rng) {
     CHECK(vcm_encode_content(&m, &wi, b.x + (size_t)M * T, T, codes) == VC_OK);
     CHECK(memcmp(codes, ws.idx + T / 2, sizeof(int) * T / 2) == 0);
     CHECK(vcm_encode_speaker(&m, &wi, b.xs + (size_t)M * Ts, Ts, spk) == VC_OK);
-    CHECK(vcm_decode(&m, &wi, codes, T / 2, spk, b.p + 2 * T, NULL, mel, lin) == VC_OK);
+    CHECK(vcm_decode(&m, &wi, codes, NULL, 0.0f, T / 2, spk, b.p + 2 * T, NULL, mel, lin) == VC_OK);
     /* 1e-5: outputs are O(1); batched and single GEMMs may sum in another order */
     CHECK(check_tensor("decode mel", mel, ws.mel.v + (size_t)M * T, (size_t)M * T, 1e-5, 1e-5));
     CHECK(check_tensor("decode lin", lin, ws.lin.v + (size_t)F * T, (size_t)F * T, 1e-5, 1e-5));
+    /* The continuous content: blend 0 is the codes exactly; blend 1 reads the encoder's output
+     * before quantisation, as the training forward without the codebook does. */
+    size_t nz = (size_t)c.code_dim * T / 2;
+    float *z = malloc(sizeof(float) * nz), *mel2 = malloc(sizeof(float) * M * T);
+    memcpy(z, wi.z.v, sizeof(float) * nz);
+    CHECK(vcm_decode(&m, &wi, codes, z, 0.0f, T / 2, spk, b.p + 2 * T, NULL, mel2, lin) == VC_OK);
+    CHECK(memcmp(mel, mel2, sizeof(float) * M * T) == 0);
+    CHECK(vcm_decode(&m, &wi, codes, z, 1.0f, T / 2, spk, b.p + 2 * T, NULL, mel2, lin) == VC_OK);
+    CHECK(memcmp(mel, mel2, sizeof(float) * M * T) != 0);
+    vcm_forward_train(&m, &ws, b.x, b.p, b.xs, NULL, b.mel_t, b.lin_t, 0, &L);
+    CHECK(check_tensor("decode mel, continuous", mel2, ws.mel.v + (size_t)M * T, (size_t)M * T,
+                       1e-5, 1e-5));
+    CHECK(check_tensor("decode lin, continuous", lin, ws.lin.v + (size_t)F * T, (size_t)F * T, 1e-5,
+                       1e-5));
+    free(z), free(mel2);
     /* shorter input through the same workspace */
     CHECK(vcm_encode_content(&m, &wi, b.x, T / 2, codes) == VC_OK);
     fprintf(stderr, "expect 3 argument errors:\n");
     CHECK(vcm_encode_content(&m, &wi, b.x, T + 2, codes) == VC_ERR_ARG);
     CHECK(vcm_encode_content(&m, &wi, b.x, 7, codes) == VC_ERR_ARG);
     codes[0] = c.codebook_size;
-    CHECK(vcm_decode(&m, &wi, codes, T / 2, spk, b.p, NULL, mel, lin) == VC_ERR_ARG);
+    CHECK(vcm_decode(&m, &wi, codes, NULL, 0.0f, T / 2, spk, b.p, NULL, mel, lin) == VC_ERR_ARG);
     free(codes), free(spk), free(mel), free(lin);
     vcm_workspace_free(&wi);
     batch_free(&b);

@@ -303,9 +303,13 @@ typedef struct vc_convert_params {
                          * log domain with the decoder's by this strength; needs voice->frames */
     int match_k;        /* neighbours averaged (default 4); the voice needs at least this many */
     vc_match_space match_space; /* default VC_MATCH_HIDDEN */
-    int retrieval; /* 1 (default): a model trained with a retrieval input (config "retrieval")
-                    * reads, for each frame, the match_k voice frames nearest in content
-                    * (match_space); 0: it decodes without them. Needs voice->frames. */
+    int retrieval;       /* 1 (default): a model trained with a retrieval input (config "retrieval")
+                          * reads, for each frame, the match_k voice frames nearest in content
+                          * (match_space); 0: it decodes without them. Needs voice->frames. */
+    float content_blend; /* 0..1: what the decoder reads as content: 0 the codebook's codes (the
+                          * quantised bottleneck), 1 the content encoder's continuous output
+                          * before quantisation, between: code + content_blend (output - code).
+                          * Default 0 (docs/convert.md, "Codes or continuous content") */
     vc_vocoder_params vocoder; /* Griffin-Lim: iters 32, momentum 0.99, seed 1 (progress unused) */
     double chunk_seconds;      /* speech converted per chunk (default 10): bounds memory */
     vc_progress_fn progress;   /* after each chunk, when set */

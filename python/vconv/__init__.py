@@ -108,6 +108,7 @@ class _ConvertParams(ctypes.Structure):
                 ("match_k", ctypes.c_int),
                 ("match_space", ctypes.c_int),
                 ("retrieval", ctypes.c_int),
+                ("content_blend", ctypes.c_float),
                 ("vocoder", _VocoderParams),
                 ("chunk_seconds", ctypes.c_double),
                 ("progress", _progress_fn),
@@ -308,6 +309,8 @@ def _convert_params(options):
             p.match_space = _SPACES[value]
         elif key == "retrieval":
             p.retrieval = 1 if value else 0
+        elif key == "content_blend":
+            p.content_blend = float(value)
         elif key == "model_dynamics":
             p.match_dynamics = 0 if value else 1
         elif key == "iters":
@@ -454,8 +457,8 @@ class Model:
         source's duration. reference: a Voice (Model.voice), or what Model.voice takes.
         options, as vconv convert's: pitch_shift (semitones; the source's own pitch moved, instead
         of the reference's key), vocoder ("world", "harmonic", "spectrum"), match (0..1),
-        match_k, match_space ("hidden", "z"), retrieval (bool), model_dynamics (bool), iters, seed, chunk
-        (seconds)."""
+        match_k, match_space ("hidden", "z"), retrieval (bool), content_blend (0 codes .. 1
+        continuous), model_dynamics (bool), iters, seed, chunk (seconds)."""
         params = _convert_params(options)
         voice = reference if isinstance(reference, Voice) else self.voice(reference)
         if voice._model is not self:

@@ -56,8 +56,8 @@ static vc_status decode_level(vcc_chunk *c, const int *codes, int n_codes, const
         f0[t] = hz;
         f0[T + t] = 1.0f;
     }
-    vc_status st =
-        vcm_decode(c->m, &c->ws, codes, n_codes, voice->embedding, c->p, NULL, c->mel, c->lin);
+    vc_status st = vcm_decode(c->m, &c->ws, codes, NULL, 0.0f, n_codes, voice->embedding, c->p,
+                              NULL, c->mel, c->lin);
     if (st == VC_OK) vcc_denormalise(c, T, T);
     return st;
 }

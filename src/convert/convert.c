@@ -55,6 +55,7 @@ vc_convert_params vc_convert_default_params(void) {
         .match_k = 4,
         .match_space = VC_MATCH_HIDDEN,
         .retrieval = 1,
+        .content_blend = 0.0f,
         .vocoder = vc_vocoder_default_params(),
         .chunk_seconds = 10.0,
         .progress = NULL,
@@ -286,11 +287,12 @@ static void retrieval_input(vcc_chunk *c, const vcc_matcher *mt, int Tw, int Tw2
         c->r[(size_t)ch * Tw2 + Tw] = c->r[(size_t)ch * Tw2 + Tw - 1];
 }
 
-/* The window's content codes decoded with the voice and the pitch input into c->lm. With a
- * matcher, the window's nearest voice frames are found first: the retrieval input (retrieve)
- * and the frame matching after decoding both use them. */
+/* The window's content decoded with the voice and the pitch input into c->lm: its codes moved
+ * by blend toward the encoder's continuous output (codes given in s, as a codec stream's, have
+ * none: the codes alone). With a matcher, the window's nearest voice frames are found first:
+ * the retrieval input (retrieve) and the frame matching after decoding both use them. */
 static vc_status decode_window(vcc_chunk *c, const float *x, size_t len, const source_track *s,
-                               const vc_voice *voice, vcc_matcher *mt, int retrieve) {
+                               const vc_voice *voice, vcc_matcher *mt, int retrieve, float blend) {
     int Tw = c->b - c->a, Tw2 = Tw + (Tw & 1);
     vc_status st = VC_OK;
     if (s->codes) /* a is even: the window's codes start at code a / 2 */
@@ -307,8 +309,8 @@ static vc_status decode_window(vcc_chunk *c, const float *x, size_t len, const s
     for (int ch = 0; ch < 2; ch++)
         for (int t = 0; t < Tw2; t++)
             c->p[(size_t)ch * Tw2 + t] = s->pitch[(size_t)ch * s->T + c->a + (t < Tw ? t : Tw - 1)];
-    st = vcm_decode(c->m, &c->ws, c->codes, Tw2 / 2, voice->embedding, c->p,
-                    mt && retrieve ? c->r : NULL, c->mel, c->lin);
+    st = vcm_decode(c->m, &c->ws, c->codes, s->codes ? NULL : c->ws.z.v, blend, Tw2 / 2,
+                    voice->embedding, c->p, mt && retrieve ? c->r : NULL, c->mel, c->lin);
     if (st == VC_OK) vcc_denormalise(c, Tw2, Tw);
     return st;
 }
@@ -440,7 +442,8 @@ static int convert_args_ok(const vc_model *vm, const vc_audio *source, const vc_
            voice->dim == vm->m.cfg.spk_dim &&
            (!p->match_dynamics || (voice->log_mag_std && voice->n_bins == vm->m.cfg.n_bins)) &&
            p->vocoder.iters >= 0 && p->chunk_seconds > 0.0 && p->match >= 0.0f &&
-           p->match <= 1.0f && (!voice->frames || voice->frames->F == vm->m.cfg.n_bins);
+           p->match <= 1.0f && p->content_blend >= 0.0f && p->content_blend <= 1.0f &&
+           (!voice->frames || voice->frames->F == vm->m.cfg.n_bins);
 }
 
 /* Every chunk of the speech x (len) into y (len). */
@@ -450,7 +453,7 @@ static vc_status convert_chunks(vcc_chunk *c, const float *x, size_t len, const 
     const int n_chunks = (s->T + L - 1) / L, world = vcv_kind_of(p) == VCV_WORLD;
     for (int k = 0; k < n_chunks; k++) {
         select_chunk(c, k, L, s->T);
-        vc_status st = decode_window(c, x, len, s, voice, mt, retrieve);
+        vc_status st = decode_window(c, x, len, s, voice, mt, retrieve, p->content_blend);
         if (st != VC_OK) return st;
         if (p->match_dynamics) match_dynamics(c, voice);
         if (mt || world) match_frames(c, mt, voice, s);

@@ -211,15 +211,18 @@ void vcm_backward_from_outputs(const vcm_model *m, vcm_workspace *ws, const floa
  *   vcm_encode_content  x (M, T), T even and <= ws->T  -> codes (T/2)
  *   vcm_encode_speaker  xs (M, Ts), Ts <= ws->Ts       -> spk (S)
  *   vcm_decode          codes (T2), 2 T2 <= ws->T, spk (S), p (2, T), r (M + 1, T) or NULL
- *                       (the retrieval input; NULL: none retrieved) -> mel (M, T), lin (F, T)
+ *                       (the retrieval input; NULL: none retrieved) -> mel (M, T), lin (F, T);
+ *                       with z (D, T2), the content encoder's continuous output for the same
+ *                       frames (ws->z after vcm_encode_content), the decoder reads
+ *                       code + blend (z - code) instead of the code (NULL: the codes alone)
  * VC_ERR_ARG for sizes beyond the workspace or a code outside [0, N). */
 VC_WARN_UNUSED vc_status vcm_encode_content(const vcm_model *m, vcm_workspace *ws, const float *x,
                                             int T, int *codes);
 VC_WARN_UNUSED vc_status vcm_encode_speaker(const vcm_model *m, vcm_workspace *ws, const float *xs,
                                             int Ts, float *spk);
-VC_WARN_UNUSED vc_status vcm_decode(const vcm_model *m, vcm_workspace *ws, const int *codes, int T2,
-                                    const float *spk, const float *p, const float *r, float *mel,
-                                    float *lin);
+VC_WARN_UNUSED vc_status vcm_decode(const vcm_model *m, vcm_workspace *ws, const int *codes,
+                                    const float *z, float blend, int T2, const float *spk,
+                                    const float *p, const float *r, float *mel, float *lin);
 
 /* The content encoder alone over a batch, x (B, M, T), T even, B and T within the workspace:
  * ws->z and the hidden states, for reading features (retrieval.h); nothing is quantized. */

@@ -282,8 +282,9 @@ void vcm_content_forward(const vcm_model *m, vcm_workspace *ws, const float *x, 
     content_forward(m, ws, x, B, T);
 }
 
-vc_status vcm_decode(const vcm_model *m, vcm_workspace *ws, const int *codes, int T2,
-                     const float *spk, const float *p, const float *r, float *mel, float *lin) {
+vc_status vcm_decode(const vcm_model *m, vcm_workspace *ws, const int *codes, const float *z,
+                     float blend, int T2, const float *spk, const float *p, const float *r,
+                     float *mel, float *lin) {
     if (!m || !ws || !codes || !spk || !p || !mel || !lin || T2 < 1 || 2 * T2 > ws->T) {
         vcu_log(VC_LOG_ERROR, "vcm_decode: need 1 <= T2 <= %d (got %d)", ws ? ws->T / 2 : 0, T2);
         return VC_ERR_ARG;
@@ -295,8 +296,11 @@ vc_status vcm_decode(const vcm_model *m, vcm_workspace *ws, const int *codes, in
                     N);
             return VC_ERR_ARG;
         }
-        for (int d = 0; d < D; d++)
-            ws->zq.v[(size_t)d * T2 + t] = m->vq.codebook[(size_t)codes[t] * D + d];
+        for (int d = 0; d < D; d++) {
+            size_t i = (size_t)d * T2 + t;
+            float q = m->vq.codebook[(size_t)codes[t] * D + d];
+            ws->zq.v[i] = z ? q + blend * (z[i] - q) : q;
+        }
     }
     memcpy(ws->spk.v, spk, sizeof(float) * (size_t)m->cfg.spk_dim);
     decoder_forward(m, ws, p, r, 1, T);

@@ -67,7 +67,7 @@ static vc_status score_window(vcc_chunk *c, const float *x, size_t len, const fl
     for (int ch = 0; ch < 2; ch++)
         for (int t = 0; t < Tw2; t++)
             c->p[(size_t)ch * Tw2 + t] = pitch[(size_t)ch * T + c->a + (t < Tw ? t : Tw - 1)];
-    st = vcm_decode(c->m, &c->ws, c->codes, Tw2 / 2, spk, c->p, NULL, c->mel, c->lin);
+    st = vcm_decode(c->m, &c->ws, c->codes, NULL, 0.0f, Tw2 / 2, spk, c->p, NULL, c->mel, c->lin);
     for (int t = c->core; st == VC_OK && t < c->end; t++) {
         size_t i = (size_t)(t - c->a);
         double s = 0.0;

@@ -69,7 +69,7 @@ static void forward(figures *f) {
     CHECK(c.spk_dim <= 64);
     CHECK(vcm_encode_content(&m, &ws, x, FWD_T, f->codes) == VC_OK);
     CHECK(vcm_encode_speaker(&m, &ws, x, FWD_T, spk) == VC_OK);
-    CHECK(vcm_decode(&m, &ws, f->codes, FWD_T / 2, spk, p, NULL, mel, lin) == VC_OK);
+    CHECK(vcm_decode(&m, &ws, f->codes, NULL, 0.0f, FWD_T / 2, spk, p, NULL, mel, lin) == VC_OK);
     for (int i = 0; i < M * FWD_T; i++) f->mel[i] = mel[i];
     free(lin);
     vcm_workspace_free(&ws);
