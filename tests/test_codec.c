@@ -3,7 +3,9 @@
  * vc_encode's bit for bit, its F0 the front end's within the quantiser's half step, its speaker
  * embedding vc_voice_from_audio's within half a step; the same bytes twice; decoded audio of the
  * input's length, in its own voice and in another; truncated, corrupt, other-version and
- * other-model streams refused. */
+ * other-model streams refused; a model with a code prior (vc_codec_save_with_prior): the same
+ * codes bit for bit in fewer bytes, its streams refused by the model without it and the other
+ * way round, a malformed prior refused. */
 #include "codec/range.h"
 #include "codec/stream.h"
 #include "convert/convert.h"
@@ -11,7 +13,9 @@
 #include "test.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void quiet_log(int level, const char *msg, void *user) {
     (void)level, (void)msg, (void)user;
@@ -79,8 +83,17 @@ static void check_speaker(const vc_model *m, const vc_audio *a, const vcq_stream
     vc_voice v = {0};
     CHECK(vc_voice_from_audio(m, a, 1, &v) == VC_OK);
     CHECK(v.dim == s->spk_dim);
-    for (int k = 0; k < v.dim; k++)
-        CHECK(fabsf(v.embedding[k] - s->spk[k] * s->spk_scale) <= 0.5f * s->spk_scale + 1e-6f);
+    const double step = vcq_spk_step(s->spk_step);
+    double ss = 0.0;
+    int bad = 0;
+    for (int k = 0; k < v.dim; k++) {
+        ss += (double)v.embedding[k] * v.embedding[k];
+        if (abs(s->spk[k]) < VCQ_SPK_MAX) /* clamped values aside */
+            bad += fabs(v.embedding[k] - s->spk[k] * step) > 0.5 * step + 1e-6;
+    }
+    CHECK(bad == 0);
+    double half_rms = 0.5 * sqrt(ss / v.dim); /* the step: half the RMS within 2^(1/16) */
+    CHECK(step > half_rms * 0.95 && step < half_rms * 1.05);
     vc_voice_free(&v);
 }
 
@@ -95,7 +108,7 @@ static void test_encode(const vc_model *m, const vc_audio *a, uint8_t **bytes, s
             8.0 * (double)*n / st.seconds, 8.0 * st.codes_bytes / st.seconds,
             8.0 * st.pitch_bytes / st.seconds);
     vcq_stream s;
-    CHECK(vcq_parse(*bytes, *n, &s) == VC_OK);
+    CHECK(vcq_parse(*bytes, *n, NULL, 0, &s, NULL) == VC_OK);
     int *codes = NULL, n_codes = 0;
     CHECK(vc_encode(m, a, 10.0, &codes, &n_codes, NULL) == VC_OK);
     CHECK(n_codes == s.n_codes && st.n_codes == n_codes);
@@ -152,16 +165,71 @@ static void test_refused(const vc_model *m, const uint8_t *b, size_t n) {
     }
     free(c);
     CHECK(accepted == 0);
-    c = patched(b, n, 4, 2); /* version 2 */
+    c = patched(b, n, 4, 1); /* version 1: refused */
     CHECK(vc_codec_check(m, c, n, NULL) == VC_ERR_VERSION);
     free(c);
-    c = patched(b, n, 8, (uint8_t)(b[8] ^ 1)); /* another model's hash */
+    c = patched(b, n, 7, (uint8_t)(b[7] ^ 1)); /* another model's hash */
     CHECK(vc_codec_check(m, c, n, NULL) == VC_ERR_SHAPE);
     vc_audio out = {0};
     vc_convert_params p = vc_convert_default_params();
     CHECK(vc_codec_decode(m, c, n, NULL, &p, &out) == VC_ERR_SHAPE);
     CHECK(out.samples == NULL);
     free(c);
+}
+
+/* The model with a code prior: same codes, fewer bytes; each model refuses the other's streams;
+ * a malformed prior is refused. */
+static void test_prior(const vc_model *m, const vc_audio *a, const uint8_t *b, size_t n) {
+    const int K = vc_model_codebook_size(m);
+    uint64_t *counts = calloc((size_t)K, sizeof *counts);
+    int *codes = NULL, n_codes = 0;
+    CHECK(vc_encode(m, a, 10.0, &codes, &n_codes, NULL) == VC_OK);
+    for (int i = 0; i < n_codes; i++) counts[codes[i]] += 10; /* a prior that fits this file */
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/test_codec.%ld.safetensors", (long)getpid());
+    CHECK(vc_codec_save_with_prior(m, path, counts) == VC_OK);
+    vc_model *mp = NULL;
+    CHECK(vc_model_load(path, &mp) == VC_OK);
+    unlink(path);
+    uint8_t *bp = NULL;
+    size_t np = 0;
+    vc_codec_stats st;
+    if (mp) CHECK(vc_codec_encode(mp, a, 10.0, &bp, &np, &st) == VC_OK);
+    if (bp) {
+        CHECK(st.prior == 1 && np < n);
+        vcq_stream s;
+        CHECK(vcq_parse(bp, np, NULL, 0, &s, NULL) == VC_ERR_SHAPE); /* needs the prior */
+        CHECK(vc_codec_check(mp, bp, np, NULL) == VC_OK);
+        CHECK(vc_codec_check(m, bp, np, NULL) == VC_ERR_SHAPE);
+        CHECK(vc_codec_check(mp, b, n, NULL) == VC_ERR_SHAPE);
+        vc_convert_params p = vc_convert_default_params();
+        vc_audio out = {0};
+        CHECK(vc_codec_decode(mp, bp, np, NULL, &p, &out) == VC_OK);
+        CHECK(out.n_samples == a->n_samples);
+        vc_audio_free(&out);
+        /* the parse with the prior: vc_encode's codes bit for bit */
+        uint32_t raw[4096];
+        uint16_t prior[4096];
+        for (int k = 0; k < K; k++) raw[k] = (uint32_t)counts[k];
+        vcq_prior_counts(raw, K, prior);
+        CHECK(vcq_parse(bp, np, prior, K, &s, NULL) == VC_OK);
+        CHECK(s.n_codes == n_codes && memcmp(s.codes, codes, sizeof(int) * (size_t)n_codes) == 0);
+        vcq_stream_free(&s);
+    }
+    free(bp);
+    /* a malformed prior: encoding refuses it */
+    const char *kv[2] = {VC_CODEC_PRIOR_KEY, "1,2,x"};
+    CHECK(vc_model_save(m, path, 0, kv, 1) == VC_OK);
+    vc_model *mb = NULL;
+    CHECK(vc_model_load(path, &mb) == VC_OK);
+    unlink(path);
+    bp = NULL;
+    if (mb) CHECK(vc_codec_encode(mb, a, 10.0, &bp, &np, NULL) == VC_ERR_FORMAT);
+    CHECK(bp == NULL);
+    vc_model_free(mb);
+    vc_model_free(mp);
+    free(codes);
+    free(counts);
 }
 
 int main(void) {
@@ -185,6 +253,7 @@ int main(void) {
     if (b) {
         test_decode(m, &a, b, n, &other);
         test_refused(m, b, n);
+        test_prior(m, &a, b, n);
     }
     free(b);
     vc_audio_free(&a);

@@ -360,18 +360,28 @@ VC_WARN_UNUSED vc_status vc_synthesize_codes(const vc_model *m, const int *codes
 /* ------------------------------------------------------------- codec */
 
 /* A very-low-bitrate speech codec on the model (docs/codec.md): the .vcq stream holds the
- * content codes and a coarse F0 and voicing track, both range-coded with adaptive statistics,
- * the speaker embedding quantised to 8 bits per dimension, and a hash of the model, which
- * decoding requires. */
+ * content codes (range-coded, from the model's code prior when it has one), a coarse F0 and
+ * voicing track, the speaker embedding (quantised to half its RMS, range-coded), and a hash of
+ * the model, which decoding requires. */
 typedef struct vc_codec_stats {
     double seconds; /* the input's duration */
     int n_codes;    /* content codes of its speech span */
+    int prior;      /* 1: the codes were coded from the model's code prior */
     size_t bytes;   /* the whole stream */
     size_t header_bytes, speaker_bytes, codes_bytes, pitch_bytes; /* its parts */
 } vc_codec_stats;
 
-/* The hash a stream names its model by: FNV-1a 64 over the model's config JSON and parameters. */
+/* The hash a stream names its model by: FNV-1a 64 over the model's config JSON, parameters and
+ * code prior (when it has one). */
 VC_WARN_UNUSED vc_status vc_codec_model_hash(const vc_model *m, uint64_t *out);
+
+/* The code prior: the model file's metadata entry VC_CODEC_PRIOR_KEY, the corpus count of each
+ * code (codebook size decimal integers, comma-separated). Without it the codes are coded from
+ * flat, adaptive counts. vc_codec_save_with_prior writes the model to path (as vc_model_save,
+ * F32) with counts (codebook size of them) as its prior. */
+#define VC_CODEC_PRIOR_KEY "vconv.codec_prior"
+VC_WARN_UNUSED vc_status vc_codec_save_with_prior(const vc_model *m, const char *path,
+                                                  const uint64_t *counts);
 
 /* a (any rate) to a stream: *bytes (malloc'd, *n long; free with free()). The codes are
  * vc_encode's (chunk_seconds as there), the F0 the front end's, the speaker embedding
@@ -392,6 +402,8 @@ VC_WARN_UNUSED vc_status vc_codec_check(const vc_model *m, const uint8_t *bytes,
  * (VC_ERR_IO with a log line naming it). */
 VC_WARN_UNUSED vc_status vc_codec_save(const char *path, const uint8_t *bytes, size_t n);
 VC_WARN_UNUSED vc_status vc_codec_load(const char *path, uint8_t **bytes, size_t *n);
+/* The same from an open file descriptor to its end (standard input: 0); name is for log lines. */
+VC_WARN_UNUSED vc_status vc_codec_read(int fd, const char *name, uint8_t **bytes, size_t *n);
 
 VC_WARN_UNUSED vc_status vc_codec_decode(const vc_model *m, const uint8_t *bytes, size_t n,
                                          const vc_voice *voice, const vc_convert_params *p,

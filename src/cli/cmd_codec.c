@@ -2,8 +2,10 @@
 #include "cli.h"
 #include "output.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_REFERENCES 32
 
@@ -17,10 +19,11 @@ static void report_rates(const cli_common *common, const char *out_name, const v
     if (json) {
         printf("{\"output\": ");
         cli_json_string(stdout, out_name);
-        printf(", \"seconds\": %.3f, \"codes\": %d, \"bytes\": %zu, \"bits_per_second\": "
-               "{\"codes\": %.1f, \"pitch\": %.1f, \"speaker\": %.1f, \"header\": %.1f, "
-               "\"total\": %.1f}}\n",
-               s->seconds, s->n_codes, s->bytes, codes, pitch, spk, hdr, total);
+        printf(", \"seconds\": %.3f, \"codes\": %d, \"bytes\": %zu, \"code_prior\": %s, "
+               "\"bits_per_second\": {\"codes\": %.1f, \"pitch\": %.1f, \"speaker\": %.1f, "
+               "\"header\": %.1f, \"total\": %.1f}}\n",
+               s->seconds, s->n_codes, s->bytes, s->prior ? "true" : "false", codes, pitch, spk,
+               hdr, total);
         return;
     }
     cli_info(common,
@@ -29,27 +32,91 @@ static void report_rates(const cli_common *common, const char *out_name, const v
              out_name, s->seconds, s->bytes, total, codes, pitch, spk, hdr);
 }
 
+/* --learn-prior: counts every code of the audio in dirs, writes the model with them as its code
+ * prior to the output. EXIT_OK or the error. */
+static int learn_prior(cli_common *common, const vc_model *m, const cli_strings *dirs, double chunk,
+                       cli_output *output) {
+    vc_file_list list = {0};
+    vc_status st = vc_list_audio((const char *const *)dirs->items, dirs->n, &list);
+    if (st != VC_OK) return cli_fail(common, "encode", "--learn-prior", st);
+    const int K = vc_model_codebook_size(m);
+    uint64_t *counts = calloc((size_t)K, sizeof *counts), total = 0;
+    int used = 0, skipped = 0;
+    for (int i = 0; counts && i < list.n; i++) {
+        vc_audio a = {0};
+        int *codes = NULL, n = 0;
+        if (vc_audio_load_audible(list.paths[i], vc_model_sample_rate(m), &a, NULL) == VC_OK &&
+            vc_encode(m, &a, chunk, &codes, &n, NULL) == VC_OK) {
+            for (int k = 0; k < n; k++) counts[codes[k]]++;
+            total += (uint64_t)n, used++;
+        } else
+            skipped++; /* unreadable or silent: the library said why */
+        free(codes);
+        vc_audio_free(&a);
+    }
+    vc_file_list_free(&list);
+    st = !counts ? VC_ERR_NOMEM : total == 0 ? VC_ERR_AUDIO : VC_OK;
+    if (st == VC_OK) st = vc_codec_save_with_prior(m, cli_output_path(output), counts);
+    int rc = st == VC_OK ? cli_output_commit(output, "encode")
+                         : cli_output_fail(common, "encode", output, st);
+    if (rc == EXIT_OK) {
+        double h = 0.0;
+        for (int k = 0; k < K; k++)
+            if (counts[k]) h -= (double)counts[k] / total * log2((double)counts[k] / total);
+        cli_info(common,
+                 "wrote %s: code prior from %d files (%d skipped), %llu codes, %.2f bits per "
+                 "code (the prior's entropy)",
+                 output->name, used, skipped, (unsigned long long)total, h);
+    }
+    free(counts);
+    return rc;
+}
+
+/* The stream at in ("-": standard input, read once) into *bytes. EXIT_OK or the error. */
+static int read_stream(cli_common *common, const char *in, uint8_t **bytes, size_t *n) {
+    if (strcmp(in, "-") != 0) {
+        vc_status st = vc_codec_load(in, bytes, n);
+        return st == VC_OK ? EXIT_OK : cli_fail(common, "decode", in, st);
+    }
+    if (isatty(STDIN_FILENO)) {
+        fprintf(stderr, "vconv decode: standard input is a terminal; pipe a .vcq stream into it\n");
+        return EXIT_RUNTIME;
+    }
+    common->stdin_used = 1;
+    vc_status st = vc_codec_read(STDIN_FILENO, "- (standard input)", bytes, n);
+    return st == VC_OK ? EXIT_OK : cli_fail(common, "decode", "- (standard input)", st);
+}
+
 int cmd_encode(int argc, char **argv) {
     const char *out_path = NULL, *model_path = NULL;
     int json = 0;
     float chunk = 10.0f;
+    cli_strings prior_dirs = {0};
     const cli_option opts[] = {
-        {"output", 'o', OPT_STRING, &out_path, 0, 0, NULL, "OUT.vcq", "stream to write"},
+        {"output", 'o', OPT_STRING, &out_path, 0, 0, NULL, "OUT.vcq",
+         "stream to write, '-' for stdout (with --learn-prior: the model to write)"},
         {"model", 'm', OPT_STRING, &model_path, 0, 0, NULL, "MODEL",
          "model file (default: the bundled model, or $VCONV_MODEL); decoding needs the same"},
         {"chunk", 0, OPT_FLOAT, &chunk, 1, 600, NULL, "SECONDS",
          "speech encoded per chunk, as vconv convert (default 10)"},
         {"json", 0, OPT_FLAG, &json, 0, 0, NULL, NULL,
          "print the stream's size and bits per second by part as JSON on stdout"},
+        {"learn-prior", 0, OPT_STRINGS, &prior_dirs, 0, 0, NULL, "DIR",
+         "instead of encoding: count the model's codes over the audio in DIR (repeatable) and "
+         "write the model with them as its code prior to -o"},
     };
     const cli_command cmd = {
         .name = "encode",
-        .synopsis = "IN -o OUT.vcq [--model MODEL] [--json]",
-        .description = "Compress speech to a .vcq stream: the model's content codes and a coarse\n"
-                       "F0 track, range-coded, and the speaker embedding at 8 bits per value.\n"
-                       "Prints the bits per second of each part. vconv decode plays it back.",
+        .synopsis = "IN -o OUT.vcq [--model MODEL] [--json] | --learn-prior DIR -o OUT_MODEL",
+        .description =
+            "Compress speech to a .vcq stream: the model's content codes (from its code prior\n"
+            "when it has one), a coarse F0 track and the speaker embedding, range-coded. IN '-'\n"
+            "reads standard input. Prints the bits per second of each part. vconv decode plays\n"
+            "it back. --learn-prior DIR writes a copy of the model with a code prior learned\n"
+            "from DIR's audio (use the training corpus); its streams are smaller, and only that\n"
+            "model decodes them.",
         CLI_OPTIONS(opts),
-        .min_positional = 1,
+        .min_positional = 0,
         .max_positional = 1,
     };
     cli_common common;
@@ -58,6 +125,10 @@ int cmd_encode(int argc, char **argv) {
     if (!cli_begin(&cmd, argc, argv, &common, pos, &n)) return common.exit_code;
     if (!out_path) {
         fprintf(stderr, "vconv encode: -o OUT.vcq is required\n");
+        return EXIT_USAGE;
+    }
+    if ((n == 0) != (prior_dirs.n > 0)) {
+        fprintf(stderr, "vconv encode: give one input file, or --learn-prior DIR (not both)\n");
         return EXIT_USAGE;
     }
     if (json && strcmp(out_path, "-") == 0) {
@@ -72,9 +143,14 @@ int cmd_encode(int argc, char **argv) {
     size_t nb = 0;
     vc_codec_stats stats;
     cli_output output;
-    const char *inputs[1] = {pos[0]};
+    const char *inputs[1] = {n ? pos[0] : model_path};
     int rc = cli_output_open(&output, cmd.name, out_path, inputs, 1, 0);
     if (rc == EXIT_OK) rc = cli_load_model(&common, cmd.name, model_path, &m);
+    if (rc == EXIT_OK && prior_dirs.n) {
+        rc = learn_prior(&common, m, &prior_dirs, chunk, &output);
+        vc_model_free(m);
+        return rc;
+    }
     if (rc == EXIT_OK)
         rc = cli_load_audible(&common, cmd.name, pos[0], vc_model_sample_rate(m), &a, NULL);
     if (rc == EXIT_OK) {
@@ -120,9 +196,10 @@ static int decode_run(cli_common *common, const char *in, const vc_model *m,
     vc_audio out = {0};
     vc_convert_params cp = vc_convert_default_params();
     int rc = EXIT_OK, rate = vc_model_sample_rate(m);
-    vc_status st = vc_codec_load(in, &bytes, &nb);
-    if (st == VC_OK) st = vc_codec_check(m, bytes, nb, NULL); /* before any reference is read */
-    if (st != VC_OK) rc = cli_fail(common, "decode", in, st);
+    vc_status st = VC_OK;
+    rc = read_stream(common, in, &bytes, &nb);
+    if (rc == EXIT_OK && (st = vc_codec_check(m, bytes, nb, NULL)) != VC_OK) /* before the refs */
+        rc = cli_fail(common, "decode", in, st);
     if (rc == EXIT_OK) rc = load_voice(common, m, refs, &voice);
     if (rc == EXIT_OK) {
         st = vc_codec_decode(m, bytes, nb, refs->n ? &voice : NULL, &cp, &out);
@@ -153,8 +230,8 @@ int cmd_decode(int argc, char **argv) {
         .name = "decode",
         .synopsis = "IN.vcq -o OUT [--voice REF ...] [--model MODEL]",
         .description = "Play a .vcq stream back: its content codes and pitch decoded by the model\n"
-                       "in the stream's own voice, or in the voice of --voice. A stream made with\n"
-                       "another model is refused.",
+                       "in the stream's own voice, or in the voice of --voice. IN '-' reads\n"
+                       "standard input. A stream made with another model is refused.",
         CLI_OPTIONS(opts),
         .min_positional = 1,
         .max_positional = 1,

@@ -8,7 +8,10 @@
 #include "common.h"
 #include "dsp/stft.h"
 
+#include <errno.h>
+#include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 static uint64_t fnv1a(uint64_t h, const void *p, size_t n) {
@@ -25,8 +28,59 @@ vc_status vc_codec_model_hash(const vc_model *vm, uint64_t *out) {
     uint64_t h = fnv1a(0xcbf29ce484222325ull, cfg, strlen(cfg));
     free(cfg);
     const vc_params *pp = &vm->m.params;
-    *out = fnv1a(h, pp->data, pp->total * sizeof(float));
+    h = fnv1a(h, pp->data, pp->total * sizeof(float));
+    const char *prior = vc_model_meta(vm, VC_CODEC_PRIOR_KEY);
+    *out = prior ? fnv1a(h, prior, strlen(prior)) : h;
     return VC_OK;
+}
+
+/* The model's code prior as the codes' initial counts (vcq_prior_counts), or *counts NULL when
+ * it has none. VC_ERR_FORMAT (logged) for an entry that is not codebook-size counts. */
+static vc_status model_prior(const vc_model *vm, uint16_t **counts) {
+    *counts = NULL;
+    const char *p = vc_model_meta(vm, VC_CODEC_PRIOR_KEY);
+    if (!p) return VC_OK;
+    const int K = vm->m.cfg.codebook_size;
+    uint32_t *raw = malloc(sizeof *raw * (size_t)K);
+    uint16_t *c = malloc(sizeof *c * (size_t)K);
+    vc_status st = raw && c ? VC_OK : VC_ERR_NOMEM;
+    for (int i = 0; st == VC_OK && i < K; i++) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long long v = *p >= '0' && *p <= '9' ? strtoull(p, &end, 10) : 0;
+        if (!end || errno || v > UINT32_MAX || *end != (i + 1 < K ? ',' : '\0'))
+            st = VC_ERR_FORMAT;
+        else
+            raw[i] = (uint32_t)v, p = end + 1;
+    }
+    if (st == VC_ERR_FORMAT)
+        vcu_log(VC_LOG_ERROR, "the model's %s is not %d comma-separated counts", VC_CODEC_PRIOR_KEY,
+                K);
+    if (st == VC_OK) vcq_prior_counts(raw, K, c);
+    free(raw);
+    if (st == VC_OK)
+        *counts = c;
+    else
+        free(c);
+    return st;
+}
+
+vc_status vc_codec_save_with_prior(const vc_model *vm, const char *path, const uint64_t *counts) {
+    if (!vm || !path || !counts) return VC_ERR_ARG;
+    const int K = vm->m.cfg.codebook_size;
+    uint64_t total = 0;
+    for (int i = 0; i < K; i++) total += counts[i];
+    char *value = malloc(11 * (size_t)K + 1); /* "4294967295," each */
+    if (!value) return VC_ERR_NOMEM;
+    size_t at = 0;
+    for (int i = 0; i < K; i++) { /* counts scaled into 32 bits when the corpus is that large */
+        uint64_t v = total > UINT32_MAX ? counts[i] * (uint64_t)UINT32_MAX / total : counts[i];
+        at += (size_t)sprintf(value + at, "%s%" PRIu64, i ? "," : "", v);
+    }
+    const char *kv[2] = {VC_CODEC_PRIOR_KEY, value};
+    vc_status st = vc_model_save(vm, path, 0, kv, 1);
+    free(value);
+    return st;
 }
 
 /* The quantised log-F0 of each code: the mean log-F0 of its voiced frames (of 2t, 2t + 1 < T);
@@ -46,12 +100,19 @@ static float dequantise_f0(int q) {
     return q == VCQ_UNVOICED ? 0.0f : (float)(VCQ_F0_BASE_HZ * exp2(q / VCQ_F0_PER_OCTAVE));
 }
 
-/* The embedding at 8 bits per dimension: a scale (the largest magnitude / 127) and int8s. */
+/* The embedding in steps of about half its RMS (the step a power of 2^(1/8), its code stored),
+ * each value clamped to VCQ_SPK_MAX steps. */
 static void quantise_speaker(const float *e, int S, vcq_stream *s) {
-    float m = 0.0f;
-    for (int k = 0; k < S; k++) m = fmaxf(m, fabsf(e[k]));
-    s->spk_scale = m > 0.0f ? m / 127.0f : 1.0f;
-    for (int k = 0; k < S; k++) s->spk[k] = (int8_t)lrintf(e[k] / s->spk_scale);
+    double ss = 0.0;
+    for (int k = 0; k < S; k++) ss += (double)e[k] * e[k];
+    double rms = sqrt(ss / S);
+    long code = rms > 0.0 ? lround(8.0 * (log2(0.5 * rms) + 16.0)) : 0;
+    s->spk_step = (int)(code < 0 ? 0 : code > 255 ? 255 : code);
+    const double step = vcq_spk_step(s->spk_step);
+    for (int k = 0; k < S; k++) {
+        long q = lround(e[k] / step);
+        s->spk[k] = (int8_t)(q < -VCQ_SPK_MAX ? -VCQ_SPK_MAX : q > VCQ_SPK_MAX ? VCQ_SPK_MAX : q);
+    }
 }
 
 /* The F0 (T frames) of the speech span of the prepared input. */
@@ -86,8 +147,9 @@ static vc_status analyse(const vc_model *vm, const vc_audio *a, double chunk_sec
     return st;
 }
 
-static void fill_stats(const vcq_stream *s, const vcq_sizes *z, vc_codec_stats *stats) {
+static void fill_stats(const vcq_stream *s, const vcq_sizes *z, int prior, vc_codec_stats *stats) {
     if (!stats) return;
+    stats->prior = prior;
     stats->seconds = (double)s->n_samples / s->sample_rate;
     stats->n_codes = s->n_codes;
     stats->bytes = z->total;
@@ -101,9 +163,14 @@ vc_status vc_codec_encode(const vc_model *vm, const vc_audio *a, double chunk_se
                           uint8_t **bytes, size_t *n, vc_codec_stats *stats) {
     if (!vm || !a || !bytes || !n || !(chunk_seconds > 0.0)) return VC_ERR_ARG;
     *bytes = NULL, *n = 0;
-    vcc_input in;
-    vc_status st = vcc_prepare(vm, a, "input", &in);
+    uint16_t *prior = NULL;
+    vc_status st = model_prior(vm, &prior);
     if (st != VC_OK) return st;
+    vcc_input in = {0};
+    if ((st = vcc_prepare(vm, a, "input", &in)) != VC_OK) {
+        free(prior);
+        return st;
+    }
     vcq_stream s = {0};
     s.sample_rate = vm->fp.sample_rate;
     s.n_samples = (uint32_t)in.n, s.span_begin = (uint32_t)in.b;
@@ -111,29 +178,45 @@ vc_status vc_codec_encode(const vc_model *vm, const vc_audio *a, double chunk_se
     s.codebook_size = vm->m.cfg.codebook_size, s.spk_dim = vm->m.cfg.spk_dim;
     s.level_db = (float)in.level_db;
     if (in.n > UINT32_MAX) st = VC_ERR_AUDIO;
-    if (st == VC_OK) st = vc_codec_model_hash(vm, &s.model_hash);
+    uint64_t h = 0;
+    if (st == VC_OK) st = vc_codec_model_hash(vm, &h);
+    s.model_hash = (uint32_t)(h ^ h >> 32);
     if (st == VC_OK) st = analyse(vm, a, chunk_seconds, &in, &s);
     vcq_sizes z;
-    if (st == VC_OK) st = vcq_write(&s, bytes, n, &z);
-    if (st == VC_OK) fill_stats(&s, &z, stats);
+    if (st == VC_OK) st = vcq_write(&s, prior, bytes, n, &z);
+    if (st == VC_OK) fill_stats(&s, &z, prior != NULL, stats);
     vcq_stream_free(&s);
     free(in.x);
+    free(prior);
     return st;
 }
 
 /* Parses and checks that the stream is for this model (hash, and the shapes it implies). */
-static vc_status parse_for(const vc_model *vm, const uint8_t *bytes, size_t n, vcq_stream *s) {
-    vc_status st = vcq_parse(bytes, n, s);
+static vc_status parse_for(const vc_model *vm, const uint8_t *bytes, size_t n, vcq_stream *s,
+                           vcq_sizes *z) {
+    uint16_t *prior = NULL;
+    vc_status st = model_prior(vm, &prior);
     if (st != VC_OK) return st;
+    st = vcq_parse(bytes, n, prior, prior ? vm->m.cfg.codebook_size : 0, s, z);
+    free(prior);
+    if (st == VC_ERR_SHAPE) /* a stream coded from a prior this model lacks */
+        vcu_log(VC_LOG_ERROR, "the stream was made with another model: decode it with the model "
+                              "that encoded it");
+    if (st != VC_OK) return st;
+    s->sample_rate = vm->fp.sample_rate;
     uint64_t h = 0;
-    if ((st = vc_codec_model_hash(vm, &h)) != VC_OK) return st;
+    if ((st = vc_codec_model_hash(vm, &h)) != VC_OK) {
+        vcq_stream_free(s);
+        return st;
+    }
+    const uint32_t h32 = (uint32_t)(h ^ h >> 32);
     const int T = vcd_stft_n_frames(s->span_len, vm->fp.hop);
-    if (h != s->model_hash || s->codebook_size != vm->m.cfg.codebook_size ||
-        s->spk_dim != vm->m.cfg.spk_dim || s->sample_rate != vm->fp.sample_rate) {
+    if (h32 != s->model_hash || s->codebook_size != vm->m.cfg.codebook_size ||
+        s->spk_dim != vm->m.cfg.spk_dim) {
         vcu_log(VC_LOG_ERROR,
-                "the stream was made with another model (hash %016llx; this model's %016llx): "
+                "the stream was made with another model (hash %08x; this model's %08x): "
                 "decode it with the model that encoded it",
-                (unsigned long long)s->model_hash, (unsigned long long)h);
+                (unsigned)s->model_hash, (unsigned)h32);
         st = VC_ERR_SHAPE;
     } else if (s->n_codes != (T + 1) / 2) {
         vcu_log(VC_LOG_ERROR, "not a valid .vcq stream: %d codes for %d frames", s->n_codes, T);
@@ -147,16 +230,10 @@ vc_status vc_codec_check(const vc_model *vm, const uint8_t *bytes, size_t n,
                          vc_codec_stats *stats) {
     if (!vm || !bytes) return VC_ERR_ARG;
     vcq_stream s;
-    vc_status st = parse_for(vm, bytes, n, &s);
+    vcq_sizes z;
+    vc_status st = parse_for(vm, bytes, n, &s, &z);
     if (st != VC_OK) return st;
-    size_t sec = n - VCQ_HEADER_BYTES - 12 - (size_t)s.spk_dim; /* both sections */
-    vcq_sizes z = {VCQ_HEADER_BYTES + 12, (size_t)s.spk_dim, 0, 0, n};
-    z.codes = bytes[VCQ_HEADER_BYTES + s.spk_dim] |
-              (size_t)bytes[VCQ_HEADER_BYTES + s.spk_dim + 1] << 8 |
-              (size_t)bytes[VCQ_HEADER_BYTES + s.spk_dim + 2] << 16 |
-              (size_t)bytes[VCQ_HEADER_BYTES + s.spk_dim + 3] << 24;
-    z.pitch = sec - z.codes;
-    fill_stats(&s, &z, stats);
+    fill_stats(&s, &z, vc_model_meta(vm, VC_CODEC_PRIOR_KEY) != NULL, stats);
     vcq_stream_free(&s);
     return VC_OK;
 }
@@ -165,7 +242,8 @@ vc_status vc_codec_check(const vc_model *vm, const uint8_t *bytes, size_t n,
  * of f0), so the decoder's pitch maps back onto the track itself. */
 static void own_voice(const vcq_stream *s, const float *f0, int T, float *emb, vc_voice *v) {
     memset(v, 0, sizeof *v);
-    for (int k = 0; k < s->spk_dim; k++) emb[k] = s->spk[k] * s->spk_scale;
+    const double step = vcq_spk_step(s->spk_step);
+    for (int k = 0; k < s->spk_dim; k++) emb[k] = (float)(s->spk[k] * step);
     v->embedding = emb;
     v->dim = s->spk_dim;
     double s1 = 0.0, s2 = 0.0;
@@ -185,7 +263,7 @@ vc_status vc_codec_decode(const vc_model *vm, const uint8_t *bytes, size_t n, co
                           const vc_convert_params *p, vc_audio *out) {
     if (!vm || !bytes || !p || !out) return VC_ERR_ARG;
     vcq_stream s;
-    vc_status st = parse_for(vm, bytes, n, &s);
+    vc_status st = parse_for(vm, bytes, n, &s, NULL);
     if (st != VC_OK) return st;
     const int T = vcd_stft_n_frames(s.span_len, vm->fp.hop);
     float *f0 = malloc(sizeof(float) * (2 * (size_t)T + (size_t)s.spk_dim)); // f0, voicing, emb

@@ -5,6 +5,7 @@
 #include "core/atomic_file.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,14 +29,9 @@ vc_status vc_codec_save(const char *path, const uint8_t *bytes, size_t n) {
     return vcu_atomic_finish(&f, st);
 }
 
-vc_status vc_codec_load(const char *path, uint8_t **bytes, size_t *n) {
-    if (!path || !bytes || !n) return VC_ERR_ARG;
+vc_status vc_codec_read(int fd, const char *name, uint8_t **bytes, size_t *n) {
+    if (fd < 0 || !name || !bytes || !n) return VC_ERR_ARG;
     *bytes = NULL, *n = 0;
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        vcu_log(VC_LOG_ERROR, "%s: %s", path, strerror(errno));
-        return VC_ERR_IO;
-    }
     size_t cap = 1 << 16, len = 0;
     uint8_t *b = malloc(cap);
     vc_status st = b ? VC_OK : VC_ERR_NOMEM;
@@ -43,22 +39,38 @@ vc_status vc_codec_load(const char *path, uint8_t **bytes, size_t *n) {
         if (len == cap) {
             uint8_t *nb = cap < VCQ_MAX_FILE_BYTES ? realloc(b, 2 * cap) : NULL;
             if (!nb) {
-                vcu_log(VC_LOG_ERROR, "%s: too large for a .vcq stream", path);
+                vcu_log(VC_LOG_ERROR, "%s: too large for a .vcq stream", name);
                 st = cap < VCQ_MAX_FILE_BYTES ? VC_ERR_NOMEM : VC_ERR_FORMAT;
                 break;
             }
             b = nb, cap *= 2;
         }
-        size_t r = fread(b + len, 1, cap - len, fp);
-        len += r;
-        if (r == 0) st = ferror(fp) ? VC_ERR_IO : st;
-        if (r == 0) break;
+        ssize_t r = read(fd, b + len, cap - len);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            vcu_log(VC_LOG_ERROR, "%s: %s", name, strerror(errno));
+            st = VC_ERR_IO;
+        }
+        if (r <= 0) break;
+        len += (size_t)r;
     }
-    fclose(fp);
     if (st != VC_OK) {
         free(b);
         return st;
     }
     *bytes = b, *n = len;
     return VC_OK;
+}
+
+vc_status vc_codec_load(const char *path, uint8_t **bytes, size_t *n) {
+    if (!path || !bytes || !n) return VC_ERR_ARG;
+    *bytes = NULL, *n = 0;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) {
+        vcu_log(VC_LOG_ERROR, "%s: %s", path, strerror(errno));
+        return VC_ERR_IO;
+    }
+    vc_status st = vc_codec_read(fd, path, bytes, n);
+    close(fd);
+    return st;
 }

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #define VCQ_INC 24
-#define VCQ_MAX_TOTAL (1u << 16) /* range / total stays >= 2^8: no symbol gets a zero range */
 #define TOP (1u << 24)
 
 vc_status vcq_model_init(vcq_model *m, int n) {
@@ -16,6 +15,22 @@ vc_status vcq_model_init(vcq_model *m, int n) {
     m->n = n;
     for (int i = 0; i < n; i++) m->freq[i] = 1;
     m->total = (uint32_t)n;
+    return VC_OK;
+}
+
+vc_status vcq_model_init_counts(vcq_model *m, int n, const uint16_t *counts) {
+    memset(m, 0, sizeof *m);
+    if (!counts) return VC_ERR_ARG;
+    uint32_t total = 0;
+    for (int i = 0; i < n && i < VCQ_MAX_SYMBOLS; i++) {
+        if (counts[i] < 1) return VC_ERR_ARG;
+        total += counts[i];
+    }
+    if (total > VCQ_MAX_TOTAL) return VC_ERR_ARG;
+    vc_status st = vcq_model_init(m, n);
+    if (st != VC_OK) return st;
+    memcpy(m->freq, counts, sizeof *m->freq * (size_t)n);
+    m->total = total;
     return VC_OK;
 }
 

@@ -1,7 +1,7 @@
 /* A small byte-wise range coder (the LZMA style: 32-bit range, carry propagated through a cached
  * byte) and an adaptive frequency model over an alphabet of n symbols. Used by the .vcq
- * bitstream (docs/codec.md). Encoder and decoder update their models alike, so no statistics
- * are stored in the stream or the model file. */
+ * bitstream (docs/codec.md). Encoder and decoder start from the same counts (flat, or a prior)
+ * and update their models alike, so no statistics are stored in the stream. */
 #ifndef VC_CODEC_RANGE_H
 #define VC_CODEC_RANGE_H
 
@@ -10,7 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VCQ_MAX_SYMBOLS 4096 /* the largest alphabet a model takes */
+#define VCQ_MAX_SYMBOLS 4096     /* the largest alphabet a model takes */
+#define VCQ_MAX_TOTAL (1u << 16) /* range / total stays >= 2^8: no symbol gets a zero range */
 
 /* Adaptive counts: every symbol starts at 1, a coded one gains VCQ_INC; all are halved (kept
  * >= 1) when the total passes VCQ_MAX_TOTAL, so the model follows the recent statistics. */
@@ -21,6 +22,9 @@ typedef struct vcq_model {
 } vcq_model;
 
 VC_WARN_UNUSED vc_status vcq_model_init(vcq_model *m, int n);
+/* The same, starting from counts (n of them, each >= 1, total <= VCQ_MAX_TOTAL; else VC_ERR_ARG):
+ * a prior the file's statistics then adapt. */
+VC_WARN_UNUSED vc_status vcq_model_init_counts(vcq_model *m, int n, const uint16_t *counts);
 void vcq_model_free(vcq_model *m);
 
 typedef struct vcq_enc {

@@ -1,5 +1,6 @@
-/* The .vcq bitstream: fixed little-endian header, the speaker embedding, two range-coded
- * sections (content codes; F0 and voicing), a CRC-32. Layout in docs/codec.md. */
+/* The .vcq bitstream, version 2: a short header (magic, version, flags, model hash, varint
+ * fields), three range-coded sections (speaker embedding; content codes; F0 and voicing), a
+ * CRC-32. Layout in docs/codec.md. */
 #include "codec/stream.h"
 #include "codec/range.h"
 
@@ -32,23 +33,54 @@ void vcq_stream_free(vcq_stream *s) {
 
 /* ---- little-endian fields ----------------------------------------------------------------- */
 
-static void put_u16(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8);
-}
 static void put_u32(uint8_t *p, uint32_t v) {
     for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put_u64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint32_t get_u16(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8;
 }
 static uint32_t get_u32(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
-static uint64_t get_u64(const uint8_t *p) {
-    return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
+
+/* LEB128 varints: 7 bits a byte, low first; at most 5 bytes (32 bits). */
+static size_t put_varint(uint8_t *p, uint32_t v) {
+    size_t k = 0;
+    for (; v >= 0x80; v >>= 7) p[k++] = (uint8_t)(v | 0x80);
+    p[k++] = (uint8_t)v;
+    return k;
+}
+
+/* The varint at buf[*at] (before end); 0 when it runs past end or over 32 bits. */
+static int get_varint(const uint8_t *buf, size_t end, size_t *at, uint32_t *v) {
+    uint64_t x = 0;
+    for (int k = 0; k < 5; k++) {
+        if (*at >= end) return 0;
+        uint8_t b = buf[(*at)++];
+        x |= (uint64_t)(b & 0x7F) << (7 * k);
+        if (!(b & 0x80)) {
+            *v = (uint32_t)x;
+            return x <= UINT32_MAX;
+        }
+    }
+    return 0;
+}
+
+/* The initial counts of the speaker values' model: a discretised Gaussian of one step per half
+ * of the embedding's RMS (the step vc_codec_encode picks), with broader tails; the file's values
+ * then adapt it. */
+static const uint16_t SPK_COUNTS[VCQ_SPK_LEVELS] = {
+    1, 1, 1, 1, 1, 1,  1,  1,   1,   1,   1,   1,   1,   1,   1,  1,  2, 2, 2, 2, 2,
+    3, 3, 4, 5, 9, 21, 55, 124, 227, 329, 373, 329, 227, 124, 55, 21, 9, 5, 4, 3, 3,
+    2, 2, 2, 2, 2, 1,  1,  1,   1,   1,   1,   1,   1,   1,   1,  1,  1, 1, 1, 1, 1};
+
+double vcq_spk_step(int code) {
+    return exp2(code / 8.0 - 16.0);
+}
+
+void vcq_prior_counts(const uint32_t *raw, int n, uint16_t *counts) {
+    uint64_t total = 0;
+    for (int i = 0; i < n; i++) total += raw[i];
+    uint64_t spare = VCQ_PRIOR_TOTAL > (uint32_t)n ? VCQ_PRIOR_TOTAL - (uint32_t)n : 0;
+    for (int i = 0; i < n; i++)
+        counts[i] = (uint16_t)(1 + (total ? (uint64_t)raw[i] * spare / total : 0));
 }
 
 /* ---- the coded sections ------------------------------------------------------------------- */
@@ -111,19 +143,29 @@ static void get_pitch(vcq_dec *d, pitch_models *pm, int16_t *q, int n) {
     }
 }
 
-/* Range-codes the codes (one adaptive model over the codebook) or the pitch track into *e. */
-static vc_status code_section(const vcq_stream *s, int pitch, vcq_enc *e) {
+/* The model of the codes: from the prior's counts, or flat. */
+static vc_status codes_model_init(vcq_model *m, int n, const uint16_t *prior) {
+    return prior ? vcq_model_init_counts(m, n, prior) : vcq_model_init(m, n);
+}
+
+/* Range-codes one section into *e: 0 the speaker values, 1 the codes, 2 the pitch track. */
+static vc_status code_section(const vcq_stream *s, const uint16_t *prior, int which, vcq_enc *e) {
     vcq_enc_init(e);
     vc_status st;
-    if (pitch) {
+    if (which == 2) {
         pitch_models pm;
         if ((st = pitch_models_init(&pm)) != VC_OK) return st;
         put_pitch(e, &pm, s->f0q, s->n_codes);
         pitch_models_free(&pm);
+    } else if (which == 1) {
+        vcq_model m;
+        if ((st = codes_model_init(&m, s->codebook_size, prior)) != VC_OK) return st;
+        for (int i = 0; i < s->n_codes; i++) vcq_enc_put(e, &m, s->codes[i]);
+        vcq_model_free(&m);
     } else {
         vcq_model m;
-        if ((st = vcq_model_init(&m, s->codebook_size)) != VC_OK) return st;
-        for (int i = 0; i < s->n_codes; i++) vcq_enc_put(e, &m, s->codes[i]);
+        if ((st = vcq_model_init_counts(&m, VCQ_SPK_LEVELS, SPK_COUNTS)) != VC_OK) return st;
+        for (int k = 0; k < s->spk_dim; k++) vcq_enc_put(e, &m, s->spk[k] + VCQ_SPK_MAX);
         vcq_model_free(&m);
     }
     st = vcq_enc_finish(e);
@@ -134,11 +176,12 @@ static vc_status code_section(const vcq_stream *s, int pitch, vcq_enc *e) {
 static int stream_ok(const vcq_stream *s) {
     if (s->n_codes < 1 || s->n_codes > VCQ_MAX_CODES || s->codebook_size < 2 ||
         s->codebook_size > VCQ_MAX_SYMBOLS || s->spk_dim < 1 || s->spk_dim > 65535 ||
-        s->sample_rate < 1000 || s->sample_rate > 384000 || !s->codes || !s->f0q || !s->spk ||
-        s->span_len < 1 || s->span_begin > s->n_samples ||
-        s->span_len > s->n_samples - s->span_begin || !isfinite(s->spk_scale) ||
+        s->codes == NULL || !s->f0q || !s->spk || s->span_len < 1 || s->span_begin > s->n_samples ||
+        s->span_len > s->n_samples - s->span_begin || s->spk_step < 0 || s->spk_step > 255 ||
         !(fabsf(s->level_db) < 300.0f))
         return 0;
+    for (int k = 0; k < s->spk_dim; k++)
+        if (s->spk[k] < -VCQ_SPK_MAX || s->spk[k] > VCQ_SPK_MAX) return 0;
     for (int i = 0; i < s->n_codes; i++)
         if (s->codes[i] < 0 || s->codes[i] >= s->codebook_size ||
             (s->f0q[i] != VCQ_UNVOICED && (s->f0q[i] < 0 || s->f0q[i] >= VCQ_F0_LEVELS)))
@@ -146,53 +189,61 @@ static int stream_ok(const vcq_stream *s) {
     return 1;
 }
 
-static void put_header(const vcq_stream *s, uint8_t *p) {
+#define VCQ_MAX_HEADER (VCQ_FIXED_BYTES + 10 * 5 + 1) /* every varint at its longest */
+
+/* The header: fixed part, then the varint fields and the speaker step; returns its bytes. */
+static size_t put_header(const vcq_stream *s, int flags, size_t spk_len, size_t codes_len,
+                         uint8_t *p) {
     memcpy(p, MAGIC, 4);
-    put_u16(p + 4, VCQ_VERSION);
-    put_u16(p + 6, 0); /* flags, none yet */
-    put_u64(p + 8, s->model_hash);
-    put_u32(p + 16, (uint32_t)s->sample_rate);
-    put_u32(p + 20, s->n_samples);
-    put_u32(p + 24, s->span_begin);
-    put_u32(p + 28, s->span_len);
-    put_u32(p + 32, (uint32_t)s->n_codes);
-    put_u16(p + 36, (uint32_t)s->codebook_size);
-    put_u16(p + 38, (uint32_t)s->spk_dim);
-    put_u16(p + 40, (uint16_t)(int16_t)lrintf(s->level_db * 100.0f));
-    put_u16(p + 42, 0); /* reserved */
-    uint32_t scale;
-    memcpy(&scale, &s->spk_scale, 4);
-    put_u32(p + 44, scale);
+    p[4] = VCQ_VERSION;
+    p[5] = (uint8_t)flags;
+    put_u32(p + 6, s->model_hash);
+    size_t k = VCQ_FIXED_BYTES;
+    int32_t level = (int32_t)lrintf(s->level_db * 100.0f);
+    uint32_t fields[] = {s->n_samples,
+                         s->span_begin,
+                         s->span_len,
+                         (uint32_t)s->n_codes,
+                         (uint32_t)s->codebook_size,
+                         (uint32_t)s->spk_dim,
+                         level >= 0 ? 2u * (uint32_t)level : 2u * (uint32_t)(-level) - 1u,
+                         (uint32_t)spk_len,
+                         (uint32_t)codes_len};
+    for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) k += put_varint(p + k, fields[i]);
+    p[k++] = (uint8_t)s->spk_step;
+    return k;
 }
 
-vc_status vcq_write(const vcq_stream *s, uint8_t **out, size_t *n, vcq_sizes *sizes) {
+vc_status vcq_write(const vcq_stream *s, const uint16_t *prior, uint8_t **out, size_t *n,
+                    vcq_sizes *sizes) {
     if (!s || !out || !n || !stream_ok(s)) return VC_ERR_ARG;
     *out = NULL, *n = 0;
-    vcq_enc ec, ep;
-    vc_status st = code_section(s, 0, &ec);
-    if (st != VC_OK) return st;
-    if ((st = code_section(s, 1, &ep)) != VC_OK) {
-        free(ec.buf);
-        return st;
+    vcq_enc sec[3];
+    vc_status st = VC_OK;
+    int made = 0;
+    for (; made < 3 && st == VC_OK; made++)
+        if ((st = code_section(s, prior, made, &sec[made])) != VC_OK) break;
+    uint8_t *b = NULL;
+    if (st == VC_OK) {
+        uint8_t hdr[VCQ_MAX_HEADER];
+        size_t h = put_header(s, prior ? VCQ_FLAG_PRIOR : 0, sec[0].len, sec[1].len, hdr);
+        size_t total = h + sec[0].len + sec[1].len + sec[2].len + 4;
+        b = malloc(total);
+        if (b) {
+            memcpy(b, hdr, h);
+            uint8_t *p = b + h;
+            for (int i = 0; i < 3; i++) memcpy(p, sec[i].buf, sec[i].len), p += sec[i].len;
+            put_u32(p, vcq_crc32(b, total - 4));
+            *out = b, *n = total;
+            if (sizes) {
+                vcq_sizes z = {h + 4, sec[0].len, sec[1].len, sec[2].len, total};
+                *sizes = z;
+            }
+        } else
+            st = VC_ERR_NOMEM;
     }
-    size_t S = (size_t)s->spk_dim, total = VCQ_HEADER_BYTES + S + 4 + ec.len + 4 + ep.len + 4;
-    uint8_t *b = malloc(total);
-    if (b) {
-        put_header(s, b);
-        uint8_t *p = b + VCQ_HEADER_BYTES;
-        memcpy(p, s->spk, S), p += S;
-        put_u32(p, (uint32_t)ec.len), memcpy(p + 4, ec.buf, ec.len), p += 4 + ec.len;
-        put_u32(p, (uint32_t)ep.len), memcpy(p + 4, ep.buf, ep.len), p += 4 + ep.len;
-        put_u32(p, vcq_crc32(b, total - 4));
-        *out = b, *n = total;
-        if (sizes) {
-            vcq_sizes z = {VCQ_HEADER_BYTES + 12, S, ec.len, ep.len, total};
-            *sizes = z;
-        }
-    }
-    free(ec.buf);
-    free(ep.buf);
-    return b ? VC_OK : VC_ERR_NOMEM;
+    for (int i = 0; i < made; i++) free(sec[i].buf);
+    return st;
 }
 
 static vc_status bad(const char *why) {
@@ -200,83 +251,96 @@ static vc_status bad(const char *why) {
     return VC_ERR_FORMAT;
 }
 
-/* The fixed header into s (arrays not yet made). */
-static vc_status get_header(const uint8_t *p, size_t n, vcq_stream *s) {
-    if (n < VCQ_HEADER_BYTES + 16 || memcmp(p, MAGIC, 4) != 0) return bad("no VCQ header");
-    if (get_u16(p + 4) != VCQ_VERSION) {
-        vcu_log(VC_LOG_ERROR, ".vcq stream version %u; this vconv reads version %d", get_u16(p + 4),
-                VCQ_VERSION);
+/* The header into s (arrays not yet made), its flags, the speaker and codes sections' lengths;
+ * *at is where the sections begin. */
+static vc_status get_header(const uint8_t *p, size_t n, vcq_stream *s, int *flags, size_t *at,
+                            uint32_t *spk_len, uint32_t *codes_len) {
+    if (n < VCQ_FIXED_BYTES + 4 || memcmp(p, MAGIC, 4) != 0) return bad("no VCQ header");
+    if (p[4] != VCQ_VERSION) {
+        vcu_log(VC_LOG_ERROR,
+                ".vcq stream version %u; this vconv reads version %d (encode the audio again)",
+                p[4], VCQ_VERSION);
         return VC_ERR_VERSION;
     }
     if (vcq_crc32(p, n - 4) != get_u32(p + n - 4)) return bad("checksum mismatch (corrupt or cut)");
-    s->model_hash = get_u64(p + 8);
-    s->sample_rate = (int)get_u32(p + 16);
-    s->n_samples = get_u32(p + 20);
-    s->span_begin = get_u32(p + 24);
-    s->span_len = get_u32(p + 28);
-    uint32_t nc = get_u32(p + 32);
-    s->n_codes = nc > VCQ_MAX_CODES ? 0 : (int)nc;
-    s->codebook_size = (int)get_u16(p + 36);
-    s->spk_dim = (int)get_u16(p + 38);
-    s->level_db = (float)(int16_t)get_u16(p + 40) / 100.0f;
-    uint32_t scale = get_u32(p + 44);
-    memcpy(&s->spk_scale, &scale, 4);
+    *flags = p[5];
+    if (*flags & ~VCQ_FLAG_PRIOR) return bad("unknown flags");
+    s->flags = *flags;
+    s->model_hash = get_u32(p + 6);
+    uint32_t f[9];
+    *at = VCQ_FIXED_BYTES;
+    for (int i = 0; i < 9; i++)
+        if (!get_varint(p, n - 4, at, &f[i])) return bad("header fields cut or malformed");
+    if (*at >= n - 4) return bad("header fields cut or malformed");
+    s->spk_step = p[(*at)++];
+    if (f[3] < 1 || f[3] > VCQ_MAX_CODES || f[4] < 2 || f[4] > VCQ_MAX_SYMBOLS || f[5] < 1 ||
+        f[5] > 65535 || f[6] >= 60000)
+        return bad("sizes out of range");
+    s->n_samples = f[0], s->span_begin = f[1], s->span_len = f[2];
+    s->n_codes = (int)f[3], s->codebook_size = (int)f[4], s->spk_dim = (int)f[5];
+    s->level_db = (f[6] & 1 ? -(float)((f[6] + 1) / 2) : (float)(f[6] / 2)) / 100.0f;
+    *spk_len = f[7], *codes_len = f[8];
     return VC_OK;
 }
 
-/* The next section's bytes: a u32 length, then that many bytes within the stream's end. */
-static int get_section(const uint8_t *buf, size_t end, size_t *at, const uint8_t **sec,
-                       size_t *len) {
-    if (end - *at < 4) return 0;
-    uint32_t l = get_u32(buf + *at);
-    if (l > end - *at - 4) return 0;
-    *sec = buf + *at + 4, *len = l;
-    *at += 4 + (size_t)l;
-    return 1;
-}
-
-static vc_status decode_sections(vcq_stream *s, const uint8_t *cb, size_t cn, const uint8_t *pb,
-                                 size_t pn) {
-    vcq_model m;
+static vc_status decode_sections(vcq_stream *s, const uint16_t *prior, const uint8_t *sec[3],
+                                 const size_t len[3]) {
+    vcq_model ms, mc;
     pitch_models pm;
-    vc_status st = vcq_model_init(&m, s->codebook_size);
+    vc_status st = vcq_model_init_counts(&ms, VCQ_SPK_LEVELS, SPK_COUNTS);
     if (st != VC_OK) return st;
-    if ((st = pitch_models_init(&pm)) != VC_OK) {
-        vcq_model_free(&m);
+    if ((st = codes_model_init(&mc, s->codebook_size, prior)) != VC_OK) {
+        vcq_model_free(&ms);
         return st;
     }
-    vcq_dec dc, dp;
-    vcq_dec_init(&dc, cb, cn);
-    for (int i = 0; i < s->n_codes; i++) s->codes[i] = vcq_dec_get(&dc, &m);
-    vcq_dec_init(&dp, pb, pn);
-    get_pitch(&dp, &pm, s->f0q, s->n_codes);
-    vcq_model_free(&m);
+    if ((st = pitch_models_init(&pm)) != VC_OK) {
+        vcq_model_free(&ms);
+        vcq_model_free(&mc);
+        return st;
+    }
+    vcq_dec d[3];
+    vcq_dec_init(&d[0], sec[0], len[0]);
+    for (int k = 0; k < s->spk_dim; k++)
+        s->spk[k] = (int8_t)(vcq_dec_get(&d[0], &ms) - VCQ_SPK_MAX);
+    vcq_dec_init(&d[1], sec[1], len[1]);
+    for (int i = 0; i < s->n_codes; i++) s->codes[i] = vcq_dec_get(&d[1], &mc);
+    vcq_dec_init(&d[2], sec[2], len[2]);
+    get_pitch(&d[2], &pm, s->f0q, s->n_codes);
+    vcq_model_free(&ms);
+    vcq_model_free(&mc);
     pitch_models_free(&pm);
-    return dc.overrun || dp.overrun ? bad("coded data ends early") : VC_OK;
+    return d[0].overrun || d[1].overrun || d[2].overrun ? bad("coded data ends early") : VC_OK;
 }
 
-vc_status vcq_parse(const uint8_t *buf, size_t n, vcq_stream *s) {
+vc_status vcq_parse(const uint8_t *buf, size_t n, const uint16_t *prior, int prior_n, vcq_stream *s,
+                    vcq_sizes *sizes) {
     if (!buf || !s) return VC_ERR_ARG;
     memset(s, 0, sizeof *s);
-    vc_status st = get_header(buf, n, s);
+    int fl = 0;
+    size_t at = 0;
+    uint32_t spk_len = 0, codes_len = 0;
+    vc_status st = get_header(buf, n, s, &fl, &at, &spk_len, &codes_len);
     if (st != VC_OK) return st;
-    if (s->n_codes < 1 || s->codebook_size < 2 || s->codebook_size > VCQ_MAX_SYMBOLS ||
-        s->spk_dim < 1 || (size_t)s->spk_dim > n - VCQ_HEADER_BYTES - 16)
-        return bad("sizes out of range");
-    size_t at = VCQ_HEADER_BYTES + (size_t)s->spk_dim, cn, pn;
-    const uint8_t *cb, *pb;
-    if (!get_section(buf, n - 4, &at, &cb, &cn) || !get_section(buf, n - 4, &at, &pb, &pn) ||
-        at != n - 4)
+    size_t end = n - 4;
+    if (spk_len > end - at || codes_len > end - at - spk_len)
         return bad("section lengths do not add up");
+    if ((fl & VCQ_FLAG_PRIOR) && (!prior || prior_n != s->codebook_size)) {
+        vcu_log(VC_LOG_ERROR, "the .vcq stream's codes need the code prior of the model that "
+                              "encoded it (decode it with that model)");
+        return VC_ERR_SHAPE;
+    }
+    const uint8_t *sec[3] = {buf + at, buf + at + spk_len, buf + at + spk_len + codes_len};
+    const size_t len[3] = {spk_len, codes_len, end - at - spk_len - codes_len};
     s->spk = malloc((size_t)s->spk_dim);
     s->codes = malloc(sizeof *s->codes * (size_t)s->n_codes);
     s->f0q = malloc(sizeof *s->f0q * (size_t)s->n_codes);
     st = s->spk && s->codes && s->f0q ? VC_OK : VC_ERR_NOMEM;
-    if (st == VC_OK) {
-        memcpy(s->spk, buf + VCQ_HEADER_BYTES, (size_t)s->spk_dim);
-        st = decode_sections(s, cb, cn, pb, pn);
-    }
+    if (st == VC_OK) st = decode_sections(s, fl & VCQ_FLAG_PRIOR ? prior : NULL, sec, len);
     if (st == VC_OK && !stream_ok(s)) st = bad("fields out of range");
     if (st != VC_OK) vcq_stream_free(s);
+    if (st == VC_OK && sizes) {
+        vcq_sizes z = {n - len[0] - len[1] - len[2], len[0], len[1], len[2], n};
+        *sizes = z;
+    }
     return st;
 }

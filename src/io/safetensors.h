@@ -48,6 +48,9 @@
  *   vconv.train_date       ISO 8601 UTC time the file was written
  *   vconv.train_commit     git commit of the code that trained the model
  *   vconv.version          vconv version string (VC_VERSION_STRING)
+ *   Optional, for the codec (docs/codec.md; read by src/codec/codec.c, not by the loader):
+ *   vconv.codec_prior      corpus count of each code, codebook size decimal integers,
+ *                          comma-separated (vconv encode --learn-prior)
  * The safetensors layer itself requires no key; other keys are kept and ignored.
  */
 #ifndef VC_IO_SAFETENSORS_H

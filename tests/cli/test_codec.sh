@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # vconv encode / decode: a stream and its bits per second (text and --json), the same bytes
-# twice, decoded audio of the input's length (own voice and --voice), and bad, truncated or
-# other-model streams refused with exit 1 and no output file.
+# twice, decoded audio of the input's length (own voice and --voice), '-' for standard input and
+# output, a model with a code prior (--learn-prior: smaller streams that only it decodes), and
+# bad, truncated, version 1 or other-model streams refused with exit 1 and no output file.
 # usage: test_codec.sh VCONV SAMPLES_DIR
 set -u
 vconv=$1 samples=$2
@@ -23,7 +24,12 @@ grep -q 'bit/s (codes [0-9]*, pitch [0-9]*, speaker [0-9]*' "$work/err" && ok \
 expect 0 "encode --json" -- "$vconv" encode "$src" -o "$work/b.vcq" --json
 grep -q '"bits_per_second": {"codes"' "$work/out" && ok || bad "json: $(cat "$work/out")"
 cmp -s "$work/a.vcq" "$work/b.vcq" && ok || bad "the same bytes twice"
-[ "$(wc -c <"$work/a.vcq")" -lt 1000 ] && ok || bad "a 3 s stream under 1000 bytes"
+[ "$(wc -c <"$work/a.vcq")" -lt 270 ] && ok || bad "a 3 s stream under 270 bytes (700 bit/s)"
+
+# --- standard input and output
+"$vconv" encode - -o - -q <"$src" >"$work/s.vcq" && ok || bad "encode - -o -"
+cmp -s "$work/a.vcq" "$work/s.vcq" && ok || bad "encode through pipes: the same bytes"
+"$vconv" decode - -o - -q <"$work/a.vcq" >"$work/s.wav" && ok || bad "decode - -o -"
 
 # --- decode: the input's length, own voice and another
 expect 0 "decode" -- "$vconv" decode "$work/a.vcq" -o "$work/a.wav"
@@ -32,6 +38,7 @@ len() { python3 -c 'import sys,wave; w=wave.open(sys.argv[1]); print(w.getnframe
 if command -v python3 >/dev/null; then
   [ "$(len "$work/a.wav")" = "$(len "$src")" ] && ok || bad "decoded length"
   [ "$(len "$work/v.wav")" = "$(len "$src")" ] && ok || bad "decoded length with --voice"
+  [ "$(len "$work/s.wav")" = "$(len "$src")" ] && ok || bad "decoded length through pipes"
 fi
 
 # --- refused streams: exit 1, a clear line, no output
@@ -39,6 +46,15 @@ head -c 100 "$work/a.vcq" >"$work/cut.vcq"
 printf 'not a stream' >"$work/text.vcq"
 cp "$work/a.vcq" "$work/flip.vcq"
 printf '\x55' | dd of="$work/flip.vcq" bs=1 seek=70 conv=notrunc 2>/dev/null
+cp "$work/a.vcq" "$work/v1.vcq"
+printf '\x01' | dd of="$work/v1.vcq" bs=1 seek=4 conv=notrunc 2>/dev/null
+expect 1 "decode a version 1 stream" -- "$vconv" decode "$work/v1.vcq" -o "$work/v1.wav"
+grep -q 'version 1; this vconv reads version 2' "$work/err" && ok || bad "v1: $(cat "$work/err")"
+[ ! -e "$work/v1.wav" ] && ok || bad "v1: an output was left"
+expect 1 "decode a cut stream from stdin" -- sh -c 'head -c 50 "$1" | "$2" decode - -o "$3"' \
+  sh "$work/a.vcq" "$vconv" "$work/cutin.wav"
+grep -q 'not a valid .vcq stream' "$work/err" && ok || bad "cut stdin: $(cat "$work/err")"
+[ ! -e "$work/cutin.wav" ] && ok || bad "cut stdin: an output was left"
 for f in cut text flip; do
   expect 1 "decode $f" -- "$vconv" decode "$work/$f.vcq" -o "$work/$f.wav"
   grep -q 'not a valid .vcq stream' "$work/err" && ok || bad "$f: $(cat "$work/err")"
@@ -64,4 +80,22 @@ PY
   grep -q 'another model' "$work/err" && ok || bad "other model: $(cat "$work/err")"
   [ ! -e "$work/o.wav" ] && ok || bad "other model: an output was left"
 fi
+
+# --- a code prior: learned from a folder, fewer bytes, only its model decodes its streams
+mkdir -p "$work/corpus/spk"
+cp "$samples"/*.wav "$work/corpus/spk/"
+expect 0 "encode --learn-prior" -- "$vconv" encode --learn-prior "$work/corpus" \
+  -o "$work/prior.safetensors"
+grep -q 'code prior from 3 files' "$work/err" && ok || bad "learn-prior: $(cat "$work/err")"
+expect 2 "encode with a file and --learn-prior" -- "$vconv" encode "$src" --learn-prior \
+  "$work/corpus" -o "$work/x.safetensors"
+expect 0 "encode with the prior" -- "$vconv" encode "$src" -o "$work/p.vcq" --json \
+  --model "$work/prior.safetensors"
+grep -q '"code_prior": true' "$work/out" && ok || bad "prior json: $(cat "$work/out")"
+[ "$(wc -c <"$work/p.vcq")" -lt "$(wc -c <"$work/a.vcq")" ] && ok || bad "the prior saves bytes"
+expect 0 "decode with the prior" -- "$vconv" decode "$work/p.vcq" -o "$work/p.wav" \
+  --model "$work/prior.safetensors"
+expect 1 "decode a prior stream without it" -- "$vconv" decode "$work/p.vcq" -o "$work/q.wav"
+grep -q 'another model' "$work/err" && ok || bad "prior stream: $(cat "$work/err")"
+[ ! -e "$work/q.wav" ] && ok || bad "prior stream: an output was left"
 lib_end codec
