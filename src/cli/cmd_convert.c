@@ -157,8 +157,8 @@ int cmd_convert(int argc, char **argv) {
          "a model trained with a retrieval input decodes without the reference frames nearest "
          "in content (an ablation; default: with them)"},
         {"content-blend", 0, OPT_FLOAT, &cp.content_blend, 0, 1, NULL, "A",
-         "what the decoder reads as content: 0 (default) the codebook's codes, 1 the content "
-         "encoder's continuous output before quantisation, between a blend"},
+         "what the decoder reads as content: 0 the codebook's codes, 1 the content encoder's "
+         "continuous output before quantisation, between a blend"},
         {"model-dynamics", 0, OPT_FLAG, &keep_dynamics, 0, 0, NULL, NULL,
          "keep the model's spectral dynamics (default: stretch them to the reference's)"},
         {"iters", 0, OPT_INT, &cp.vocoder.iters, 0, 1000, NULL, "N", "Griffin-Lim iterations"},

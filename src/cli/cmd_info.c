@@ -45,11 +45,16 @@ int cmd_info(int argc, char **argv) {
     } else {
         printf("file        %s\nparameters  %zu\nconfig      %s\n", pos[0], vc_model_n_params(m),
                config);
-        for (int i = 0; i < vc_model_meta_count(m); i++)
-            printf("%-11s %s\n",
+        for (int i = 0; i < vc_model_meta_count(m); i++) {
+            /* a long value (the codec's code prior: one count per code) is cut to a line; --json
+             * gives it whole */
+            const char *v = vc_model_meta_value(m, i);
+            int len = (int)strlen(v), cut = len > 100;
+            printf("%-11s %.*s%s\n",
                    vc_model_meta_key(m, i) +
                        (strncmp(vc_model_meta_key(m, i), "vconv.", 6) ? 0 : 6),
-                   vc_model_meta_value(m, i));
+                   cut ? 100 : len, v, cut ? " ... (--json shows it whole)" : "");
+        }
     }
     free(config);
     vc_model_free(m);
