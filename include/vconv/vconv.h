@@ -394,10 +394,6 @@ VC_WARN_UNUSED vc_status vc_codec_encode(const vc_model *m, const vc_audio *a, d
 VC_WARN_UNUSED vc_status vc_codec_check(const vc_model *m, const uint8_t *bytes, size_t n,
                                         vc_codec_stats *stats);
 
-/* A stream back to audio at the model's rate with the input's duration and level. voice NULL:
- * the stream's own speaker embedding and pitch; else that voice (pitch moved into its range as
- * p->auto_pitch says). p: vc_convert's parameters; frame matching (p->match) is not used, match
- * dynamics only with a voice. Errors as vc_codec_check. */
 /* A stream to a file (temp file + rename: a failure leaves nothing) and a whole file read back
  * (VC_ERR_IO with a log line naming it). */
 VC_WARN_UNUSED vc_status vc_codec_save(const char *path, const uint8_t *bytes, size_t n);
@@ -405,6 +401,11 @@ VC_WARN_UNUSED vc_status vc_codec_load(const char *path, uint8_t **bytes, size_t
 /* The same from an open file descriptor to its end (standard input: 0); name is for log lines. */
 VC_WARN_UNUSED vc_status vc_codec_read(int fd, const char *name, uint8_t **bytes, size_t *n);
 
+/* A stream back to audio at the model's rate with the input's duration and level. voice NULL:
+ * the stream's own speaker embedding and pitch; else that voice (pitch moved into its range as
+ * p->auto_pitch says). p: vc_convert's parameters; frame matching (p->match) and the content
+ * blend (p->content_blend) are not used, since the stream holds codes only; match dynamics
+ * only with a voice. Errors as vc_codec_check. */
 VC_WARN_UNUSED vc_status vc_codec_decode(const vc_model *m, const uint8_t *bytes, size_t n,
                                          const vc_voice *voice, const vc_convert_params *p,
                                          vc_audio *out);
