@@ -20,6 +20,14 @@ static uint64_t fnv1a(uint64_t h, const void *p, size_t n) {
     return h;
 }
 
+/* The model hash as a stream stores it: folded to 32 bits. */
+static vc_status stream_hash(const vc_model *vm, uint32_t *out) {
+    uint64_t h = 0;
+    vc_status st = vc_codec_model_hash(vm, &h);
+    *out = (uint32_t)(h ^ h >> 32);
+    return st;
+}
+
 vc_status vc_codec_model_hash(const vc_model *vm, uint64_t *out) {
     if (!vm || !out) return VC_ERR_ARG;
     char *cfg = NULL;
@@ -178,9 +186,7 @@ vc_status vc_codec_encode(const vc_model *vm, const vc_audio *a, double chunk_se
     s.codebook_size = vm->m.cfg.codebook_size, s.spk_dim = vm->m.cfg.spk_dim;
     s.level_db = (float)in.level_db;
     if (in.n > UINT32_MAX) st = VC_ERR_AUDIO;
-    uint64_t h = 0;
-    if (st == VC_OK) st = vc_codec_model_hash(vm, &h);
-    s.model_hash = (uint32_t)(h ^ h >> 32);
+    if (st == VC_OK) st = stream_hash(vm, &s.model_hash);
     if (st == VC_OK) st = analyse(vm, a, chunk_seconds, &in, &s);
     vcq_sizes z;
     if (st == VC_OK) st = vcq_write(&s, prior, bytes, n, &z);
@@ -199,17 +205,13 @@ static vc_status parse_for(const vc_model *vm, const uint8_t *bytes, size_t n, v
     if (st != VC_OK) return st;
     st = vcq_parse(bytes, n, prior, prior ? vm->m.cfg.codebook_size : 0, s, z);
     free(prior);
-    if (st == VC_ERR_SHAPE) /* a stream coded from a prior this model lacks */
-        vcu_log(VC_LOG_ERROR, "the stream was made with another model: decode it with the model "
-                              "that encoded it");
     if (st != VC_OK) return st;
     s->sample_rate = vm->fp.sample_rate;
-    uint64_t h = 0;
-    if ((st = vc_codec_model_hash(vm, &h)) != VC_OK) {
+    uint32_t h32 = 0;
+    if ((st = stream_hash(vm, &h32)) != VC_OK) {
         vcq_stream_free(s);
         return st;
     }
-    const uint32_t h32 = (uint32_t)(h ^ h >> 32);
     const int T = vcd_stft_n_frames(s->span_len, vm->fp.hop);
     if (h32 != s->model_hash || s->codebook_size != vm->m.cfg.codebook_size ||
         s->spk_dim != vm->m.cfg.spk_dim) {
@@ -233,7 +235,7 @@ vc_status vc_codec_check(const vc_model *vm, const uint8_t *bytes, size_t n,
     vcq_sizes z;
     vc_status st = parse_for(vm, bytes, n, &s, &z);
     if (st != VC_OK) return st;
-    fill_stats(&s, &z, vc_model_meta(vm, VC_CODEC_PRIOR_KEY) != NULL, stats);
+    fill_stats(&s, &z, (s.flags & VCQ_FLAG_PRIOR) != 0, stats);
     vcq_stream_free(&s);
     return VC_OK;
 }

@@ -325,8 +325,8 @@ vc_status vcq_parse(const uint8_t *buf, size_t n, const uint16_t *prior, int pri
     if (spk_len > end - at || codes_len > end - at - spk_len)
         return bad("section lengths do not add up");
     if ((fl & VCQ_FLAG_PRIOR) && (!prior || prior_n != s->codebook_size)) {
-        vcu_log(VC_LOG_ERROR, "the .vcq stream's codes need the code prior of the model that "
-                              "encoded it (decode it with that model)");
+        vcu_log(VC_LOG_ERROR, "the stream was made with another model: its codes need the code "
+                              "prior of the model that encoded it (decode it with that model)");
         return VC_ERR_SHAPE;
     }
     const uint8_t *sec[3] = {buf + at, buf + at + spk_len, buf + at + spk_len + codes_len};
