@@ -71,7 +71,8 @@ typedef struct ctx {
 static void train_step(ctx *c) {
     vc_params *P = &c->m.params;
     vcn_params_zero_grad(P);
-    vcm_forward_train(&c->m, &c->ws, c->x, c->p, c->xs, NULL, c->mel_t, c->lin_t, 1, &c->loss);
+    vcm_forward_train(&c->m, &c->ws, c->x, c->p, c->xs, NULL, c->mel_t, c->lin_t, 1, NULL,
+                      &c->loss);
     vcm_backward(&c->m, &c->ws);
     (void)vcn_grad_clip_norm(P->grad, P->total, 1.0f);
     vcn_adamw_begin_step(&c->opt);
@@ -85,7 +86,8 @@ static void train_step(ctx *c) {
 }
 
 static void forward_only(ctx *c) {
-    vcm_forward_train(&c->m, &c->ws, c->x, c->p, c->xs, NULL, c->mel_t, c->lin_t, 1, &c->loss);
+    vcm_forward_train(&c->m, &c->ws, c->x, c->p, c->xs, NULL, c->mel_t, c->lin_t, 1, NULL,
+                      &c->loss);
 }
 
 /* Median seconds of f over runs calls after BT_WARMUP untimed calls. */

@@ -175,7 +175,7 @@ static void test_shapes(vc_rng *rng) {
     batch b;
     batch_init(&b, &c, B, T, Ts, rng);
     vcm_losses L;
-    vcm_forward_train(&m, &ws, b.x, b.p, b.xs, NULL, b.mel_t, b.lin_t, 1, &L);
+    vcm_forward_train(&m, &ws, b.x, b.p, b.xs, NULL, b.mel_t, b.lin_t, 1, NULL, &L);
     CHECK(all_finite(ws.mel.v, (size_t)B * M * T) && all_finite(ws.lin.v, (size_t)B * F * T));
     CHECK(all_finite(ws.z.v, (size_t)B * c.code_dim * T / 2) &&
           all_finite(ws.spk.v, (size_t)B * c.spk_dim));
@@ -216,11 +216,28 @@ static void test_shapes(vc_rng *rng) {
     CHECK(memcmp(mel, mel2, sizeof(float) * M * T) == 0);
     CHECK(vcm_decode(&m, &wi, codes, z, 1.0f, T / 2, spk, b.p + 2 * T, NULL, mel2, lin) == VC_OK);
     CHECK(memcmp(mel, mel2, sizeof(float) * M * T) != 0);
-    vcm_forward_train(&m, &ws, b.x, b.p, b.xs, NULL, b.mel_t, b.lin_t, 0, &L);
+    vcm_forward_train(&m, &ws, b.x, b.p, b.xs, NULL, b.mel_t, b.lin_t, 0, NULL, &L);
     CHECK(check_tensor("decode mel, continuous", mel2, ws.mel.v + (size_t)M * T, (size_t)M * T,
                        1e-5, 1e-5));
     CHECK(check_tensor("decode lin, continuous", lin, ws.lin.v + (size_t)F * T, (size_t)F * T, 1e-5,
                        1e-5));
+    /* Training on blended content (vc_train_params.continuous_content): item b's decoder reads
+     * code + blend[b] (z - code), what vcm_decode gives it at that blend; the commitment loss
+     * still measures z against the codes. */
+    vcm_losses Lb;
+    vcm_forward_train(&m, &ws, b.x, b.p, b.xs, NULL, b.mel_t, b.lin_t, 1, NULL, &L);
+    float *mel_codes = malloc(sizeof(float) * (size_t)B * M * T);
+    memcpy(mel_codes, ws.mel.v, sizeof(float) * (size_t)B * M * T);
+    const float blend[2] = {0.0f, 0.37f};
+    vcm_forward_train(&m, &ws, b.x, b.p, b.xs, NULL, b.mel_t, b.lin_t, 1, blend, &Lb);
+    CHECK(Lb.commit == L.commit && Lb.mel != L.mel);
+    CHECK(check_tensor("blend 0 item", ws.mel.v, mel_codes, (size_t)M * T, 1e-6, 1e-6));
+    memcpy(z, ws.z.v + nz, sizeof(float) * nz);
+    CHECK(vcm_decode(&m, &wi, codes, z, blend[1], T / 2, spk, b.p + 2 * T, NULL, mel2, lin) ==
+          VC_OK);
+    CHECK(check_tensor("decode mel, blend 0.37", mel2, ws.mel.v + (size_t)M * T, (size_t)M * T,
+                       1e-5, 1e-5));
+    free(mel_codes);
     free(z), free(mel2);
     /* shorter input through the same workspace */
     CHECK(vcm_encode_content(&m, &wi, b.x, T / 2, codes) == VC_OK);
@@ -249,7 +266,7 @@ typedef struct gc_ctx {
 static void fwd_outputs(void *ctx, float *out) {
     gc_ctx *g = ctx;
     vcm_forward_train(g->m, g->ws, g->b->x, g->b->p, g->b->xs, g->b->r, g->b->mel_t, g->b->lin_t, 0,
-                      NULL);
+                      NULL, NULL);
     memcpy(out, g->ws->mel.v, g->n_mel * sizeof(float));
     memcpy(out + g->n_mel, g->ws->lin.v, g->n_lin * sizeof(float));
 }
@@ -258,7 +275,7 @@ static void fwd_loss(void *ctx, float *out) {
     gc_ctx *g = ctx;
     vcm_losses L;
     vcm_forward_train(g->m, g->ws, g->b->x, g->b->p, g->b->xs, g->b->r, g->b->mel_t, g->b->lin_t, 0,
-                      &L);
+                      NULL, &L);
     out[0] = (float)(L.total - g->base);
 }
 
@@ -429,7 +446,7 @@ static void test_gradcheck(vc_rng *rng) {
     vcm_losses l0;
     float *r_saved = b.r;
     b.r = NULL;
-    vcm_forward_train(&m, &ws, b.x, b.p, b.xs, b.r, b.mel_t, b.lin_t, 0, &l0);
+    vcm_forward_train(&m, &ws, b.x, b.p, b.xs, b.r, b.mel_t, b.lin_t, 0, NULL, &l0);
     g.base = l0.total;
     vcn_params_zero_grad(&m.params);
     vcm_backward(&m, &ws);
@@ -467,7 +484,7 @@ static void test_straight_through(vc_rng *rng) {
     batch b;
     batch_init(&b, &c, B, T, Ts, rng);
     vcm_losses L;
-    vcm_forward_train(&m, &ws, b.x, b.p, b.xs, NULL, b.mel_t, b.lin_t, 1, &L);
+    vcm_forward_train(&m, &ws, b.x, b.p, b.xs, NULL, b.mel_t, b.lin_t, 1, NULL, &L);
     vcn_params_zero_grad(&m.params);
     vcm_backward(&m, &ws);
     size_t n = (size_t)B * D * T2;
@@ -504,7 +521,7 @@ static void test_straight_through(vc_rng *rng) {
 static void run_forward(const vcm_model *m, batch *b, float **mel, float **lin) {
     vcm_workspace ws;
     CHECK(vcm_workspace_init(&ws, m, b->B, b->T, b->Ts) == VC_OK);
-    vcm_forward_train(m, &ws, b->x, b->p, b->xs, NULL, b->mel_t, b->lin_t, 1, NULL);
+    vcm_forward_train(m, &ws, b->x, b->p, b->xs, NULL, b->mel_t, b->lin_t, 1, NULL, NULL);
     *mel = copy_of(ws.mel.v, (size_t)b->B * m->cfg.n_mels * b->T);
     *lin = copy_of(ws.lin.v, (size_t)b->B * m->cfg.n_bins * b->T);
     vcm_workspace_free(&ws);

@@ -218,12 +218,19 @@ static void write_old_checkpoint(const char *from, const char *to) {
         int known = 0;
         for (size_t k = 0; k < sizeof old_keys / sizeof *old_keys; k++)
             known |= !strcmp(f.meta[i].key, old_keys[k]);
-        static const char *run_keys[] = {"vconv.steps",         "vconv.lr",
-                                         "vconv.warmup",        "vconv.clip",
-                                         "vconv.val_every",     "vconv.checkpoint_every",
-                                         "vconv.log_every",     "vconv.speaker_utterance",
-                                         "vconv.augment_warp",  "vconv.augment_pitch",
-                                         "vconv.augment_eq_db", "vconv.denoise"};
+        static const char *run_keys[] = {"vconv.steps",
+                                         "vconv.lr",
+                                         "vconv.warmup",
+                                         "vconv.clip",
+                                         "vconv.val_every",
+                                         "vconv.checkpoint_every",
+                                         "vconv.log_every",
+                                         "vconv.speaker_utterance",
+                                         "vconv.augment_warp",
+                                         "vconv.augment_pitch",
+                                         "vconv.augment_eq_db",
+                                         "vconv.denoise",
+                                         "vconv.continuous_content"};
         for (size_t k = 0; k < sizeof run_keys / sizeof *run_keys; k++)
             if (!strcmp(f.meta[i].key, run_keys[k])) keep = 0, new_keys++;
         if (!keep && !known) continue;
@@ -231,7 +238,7 @@ static void write_old_checkpoint(const char *from, const char *to) {
         kv[2 * n + 1] = f.meta[i].value;
         n++;
     }
-    CHECK(new_keys == 12); /* the new writer records every run setting */
+    CHECK(new_keys == 13); /* the new writer records every run setting */
     CHECK(vci_safetensors_write(to, t, nt, kv, n, ST_F32) == VC_OK);
     for (int i = 0; i < nt; i++) free(buf[i]);
     vci_safetensors_free(&f);
@@ -379,7 +386,8 @@ static void test_resume(const char *root, const char *const *dirs) {
     CHECK(vc_train_resume_params(ck, &q) == VC_OK);
     CHECK(q.batch == 8 && q.segment_frames == 32 && q.lr == 3e-3f && q.warmup == 20 &&
           q.steps == N && q.seed == 3 && q.val_every == 50 && q.val_share == 0.2f &&
-          q.speaker_utterance == 0 && q.augment_warp == 0.0f && q.denoise == 0.0f);
+          q.speaker_utterance == 0 && q.augment_warp == 0.0f && q.denoise == 0.0f &&
+          q.continuous_content == 0.0f);
     p.lr = 3e-3f;
     p.resume = a; /* a model file */
     CHECK(vc_train(&p) == VC_ERR_VERSION);
@@ -539,6 +547,7 @@ static void test_resume_augmented(const char *root, const char *const *dirs) {
     p.speaker_utterance = 1;
     p.augment_warp = 0.15f, p.augment_pitch = 2.0f, p.augment_eq_db = 6.0f;
     p.denoise = 0.5f;
+    p.continuous_content = 0.5f;
     CHECK(vc_train(&p) == VC_OK);
     volatile int stop = 0;
     lb.stop = &stop;
@@ -549,9 +558,12 @@ static void test_resume_augmented(const char *root, const char *const *dirs) {
     vc_train_params rp = vc_train_default_params();
     CHECK(vc_train_resume_params(ck, &rp) == VC_OK);
     CHECK(rp.speaker_utterance == 1 && rp.augment_warp == 0.15f && rp.augment_pitch == 2.0f &&
-          rp.augment_eq_db == 6.0f && rp.denoise == 0.5f);
+          rp.augment_eq_db == 6.0f && rp.denoise == 0.5f && rp.continuous_content == 0.5f);
     q = p; /* another denoising probability is refused, before the corpus is read */
     q.out_model = b, q.report_user = &lc, q.resume = ck, q.denoise = 0.25f;
+    CHECK(vc_train(&q) == VC_ERR_ARG);
+    q = p; /* so is another continuous-content probability */
+    q.out_model = b, q.report_user = &lc, q.resume = ck, q.continuous_content = 0.0f;
     CHECK(vc_train(&q) == VC_ERR_ARG);
     q = p;
     q.out_model = b, q.report_user = &lc, q.resume = ck;
@@ -577,6 +589,23 @@ static void test_resume_augmented(const char *root, const char *const *dirs) {
     CHECK(vc_train(&q) == VC_OK);
     CHECK(!same_params(c, d5));
     q.denoise = 1.5f; /* not a probability */
+    CHECK(vc_train(&q) == VC_ERR_ARG);
+    /* the same for continuous content: 0 is the codes-only run, bit for bit */
+    char c0[1024], c5[1024];
+    join(c0, sizeof c0, root, "continuous_0.safetensors");
+    join(c5, sizeof c5, root, "continuous_5.safetensors");
+    run_log lg = {0}, lh = {0};
+    q = base_params(dirs, c0, &lg);
+    q.steps = 40;
+    q.continuous_content = 0.0f;
+    CHECK(vc_train(&q) == VC_OK);
+    CHECK(same_params(c, c0));
+    q = base_params(dirs, c5, &lh);
+    q.steps = 40;
+    q.continuous_content = 0.5f;
+    CHECK(vc_train(&q) == VC_OK);
+    CHECK(!same_params(c, c5));
+    q.continuous_content = 1.5f;
     CHECK(vc_train(&q) == VC_ERR_ARG);
 }
 

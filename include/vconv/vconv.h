@@ -602,6 +602,12 @@ typedef struct vc_train_params {
      * light reverberation half the time) while the targets stay clean. 0 off, in [0, 1];
      * < 0: not given (off; on resume, the checkpoint's). Independent of the preset. */
     float denoise;
+    /* Decoder training on continuous content (docs/model.md): with this probability a batch
+     * item's decoder reads code + a (z - code), a drawn uniformly in [0, 1], instead of its
+     * codes (z: the content encoder's continuous output), so it learns to render what
+     * vc_convert_params.content_blend gives it. 0 off, in [0, 1]; < 0: not given (off; on
+     * resume, the checkpoint's). Independent of the preset. */
+    float continuous_content;
     vc_train_report_fn report;
     void *report_user;
     vc_progress_fn progress; /* feature building, 0..1 */

@@ -123,7 +123,7 @@ typedef struct train_args {
 
 static const char *const spk_choices[] = {"preset", "same", "other", NULL};
 
-#define N_TRAIN_OPTS 24
+#define N_TRAIN_OPTS 25
 
 static void train_options(train_args *a, cli_option *o) {
     vc_train_params *p = &a->p;
@@ -157,6 +157,9 @@ static void train_options(train_args *a, cli_option *o) {
         {"denoise", 0, OPT_FLOAT, &p->denoise, 0, 1, NULL, "P",
          "denoising training: each encoder input corrupted with probability P (white, pink or "
          "babble noise at 0-20 dB SNR, light reverberation), targets clean; default 0 (off)"},
+        {"continuous-content", 0, OPT_FLOAT, &p->continuous_content, 0, 1, NULL, "P",
+         "with probability P an item's decoder reads its content between the codes and the "
+         "encoder's continuous output (convert's --content-blend), drawn in [0, 1]; default 0"},
         {"resume", 0, OPT_STRING, &p->resume, 0, 0, NULL, "CKPT",
          "continue from a checkpoint, with its run settings"},
         {"init", 0, OPT_STRING, &p->init_model, 0, 0, NULL, "MODEL",
@@ -185,6 +188,7 @@ static void sentinels(train_args *a) {
     p->batch = p->segment_frames = p->warmup = a->steps = a->seed = INT_MIN;
     p->val_every = p->checkpoint_every = p->log_every = INT_MIN;
     p->lr = p->augment_warp = p->augment_pitch = p->augment_eq_db = p->denoise = NAN;
+    p->continuous_content = NAN;
     a->spk_utt = -1;
 }
 
@@ -212,6 +216,7 @@ static int settings_from_checkpoint(train_args *a, const train_args *given, cli_
     if (isnan(g->augment_pitch)) p->augment_pitch = ck.augment_pitch;
     if (isnan(g->augment_eq_db)) p->augment_eq_db = ck.augment_eq_db;
     if (isnan(g->denoise)) p->denoise = ck.denoise;
+    if (isnan(g->continuous_content)) p->continuous_content = ck.continuous_content;
     return EXIT_OK;
 }
 

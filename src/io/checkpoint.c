@@ -36,6 +36,8 @@ static const struct {
     {"vconv.augment_pitch", VCI_RUN_AUG_PITCH, K_FLOAT, offsetof(vci_run, augment_pitch)},
     {"vconv.augment_eq_db", VCI_RUN_AUG_EQ, K_FLOAT, offsetof(vci_run, augment_eq_db)},
     {"vconv.denoise", VCI_RUN_DENOISE, K_FLOAT, offsetof(vci_run, denoise)},
+    {"vconv.continuous_content", VCI_RUN_CONTINUOUS, K_FLOAT,
+     offsetof(vci_run, continuous_content)},
 };
 #define N_SETTINGS ((int)(sizeof settings / sizeof settings[0]))
 

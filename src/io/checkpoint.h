@@ -21,7 +21,8 @@
  *   "vconv.steps", "vconv.lr", "vconv.warmup", "vconv.clip", "vconv.val_every",
  *   "vconv.checkpoint_every", "vconv.log_every", and the training-data options
  *   "vconv.speaker_utterance", "vconv.augment_warp", "vconv.augment_pitch",
- *   "vconv.augment_eq_db", "vconv.denoise" (absent: off, which is what older runs did).
+ *   "vconv.augment_eq_db", "vconv.denoise", "vconv.continuous_content" (absent: off, which is
+ *   what older runs did).
  * Floats are "%.9g", which reads back to the same float.
  */
 #ifndef VC_IO_CHECKPOINT_H
@@ -43,11 +44,12 @@ typedef struct vci_run {
     int warmup;
     float clip;
     int val_every, checkpoint_every, log_every;
-    int speaker_utterance; /* 1: the speaker branch reads another utterance of the speaker */
-    float augment_warp;    /* frequency warp: factor drawn in [1 - w, 1 + w]; 0 off */
-    float augment_pitch;   /* pitch-like shift: up to +-this many semitones; 0 off */
-    float augment_eq_db;   /* random smooth EQ: up to +-this many dB; 0 off */
-    float denoise;         /* probability that an encoder input is corrupted; 0 off */
+    int speaker_utterance;    /* 1: the speaker branch reads another utterance of the speaker */
+    float augment_warp;       /* frequency warp: factor drawn in [1 - w, 1 + w]; 0 off */
+    float augment_pitch;      /* pitch-like shift: up to +-this many semitones; 0 off */
+    float augment_eq_db;      /* random smooth EQ: up to +-this many dB; 0 off */
+    float denoise;            /* probability that an encoder input is corrupted; 0 off */
+    float continuous_content; /* probability that the decoder reads blended content; 0 off */
 } vci_run;
 
 /* Which vci_run fields a file held (bit per field, in the order above: VCI_RUN_<FIELD>). */
@@ -68,6 +70,7 @@ enum {
     VCI_RUN_AUG_PITCH = 1u << 13,
     VCI_RUN_AUG_EQ = 1u << 14,
     VCI_RUN_DENOISE = 1u << 15,
+    VCI_RUN_CONTINUOUS = 1u << 16,
     /* every checkpoint since version 1 has these */
     VCI_RUN_REQUIRED = VCI_RUN_SEED | VCI_RUN_BATCH | VCI_RUN_SEGMENT | VCI_RUN_VAL_SHARE
 };

@@ -257,6 +257,7 @@ static void layout(vcm_workspace *ws, const vcm_config *c, arena *v, arena *d, i
     ws->dn_rstd = take(v, B * C);
     act(v, d, g, &ws->z, B * D * T2);
     act(v, d, g, &ws->zq, B * D * T2);
+    ws->zmix = take(v, B * D * T2);
     for (int k = 0; k < VCM_SPK_CONVS; k++) {
         act(v, d, g, &ws->s_a[k], B * Cs * Ts);
         act(v, d, g, &ws->s_h[k], B * Cs * Ts);

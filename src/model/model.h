@@ -165,6 +165,7 @@ typedef struct vcm_workspace {
     vcm_act dn_a, dn_n, dn_h; /* down conv, IN, ReLU; (B, C, T/2) */
     float *dn_mean, *dn_rstd; // (B, C)
     vcm_act z, zq;            /* (B, D, T/2) */
+    float *zmix;              /* (B, D, T/2) the decoder's content when training blends it */
     int *idx;                 // (B, T/2) codes
     /* speaker encoder */
     vcm_act s_a[VCM_SPK_CONVS], s_h[VCM_SPK_CONVS]; /* conv, ReLU; (B, Cs, Ts) */
@@ -191,11 +192,14 @@ void vcm_workspace_free(vcm_workspace *ws);
  * xs (B, M, Ts), lin_target (B, F, T), r (B, M + 1, T) the retrieval input (models with
  * cfg.retrieval; NULL there means no frames retrieved for any item, ignored without). quantize = 0
  * bypasses the VQ (zq = z, commitment 0): the gradient check needs it, since the straight-through
- * estimator is not the derivative of the quantized forward. The arrays must stay alive until
- * vcm_backward. Losses into *out (may be NULL). */
+ * estimator is not the derivative of the quantized forward. blend (B values, or NULL: all 0):
+ * with quantize, item b's decoder reads code + blend[b] (z - code), between its codes (0) and the
+ * continuous content (1), as vcm_decode does at conversion; the commitment loss still measures
+ * z against the codes, and the gradient into z is the straight-through one whatever the blend.
+ * The arrays must stay alive until vcm_backward. Losses into *out (may be NULL). */
 void vcm_forward_train(const vcm_model *m, vcm_workspace *ws, const float *x, const float *p,
                        const float *xs, const float *r, const float *mel_target,
-                       const float *lin_target, int quantize, vcm_losses *out);
+                       const float *lin_target, int quantize, const float *blend, vcm_losses *out);
 
 /* Backward of the total loss of the last forward: ADDS into the parameter gradients (zero them
  * with vcn_params_zero_grad) and writes ws->dx, dp, dxs. Activation gradients are cleared here. */

@@ -95,14 +95,14 @@ static void retrieval_forward(const vcm_model *m, vcm_workspace *ws, const float
         }
 }
 
-/* ws->zq (B, D, T/2), ws->spk (B, S), p (B, 2, T), r (B, M + 1, T) or NULL -> ws->mel (B, M, T),
+/* zin (B, D, T/2), ws->spk (B, S), p (B, 2, T), r (B, M + 1, T) or NULL -> ws->mel (B, M, T),
  * ws->lin (B, F, T). */
-static void decoder_forward(const vcm_model *m, vcm_workspace *ws, const float *p, const float *r,
-                            int B, int T) {
+static void decoder_forward(const vcm_model *m, vcm_workspace *ws, const float *zin, const float *p,
+                            const float *r, int B, int T) {
     const vcm_config *c = &m->cfg;
     int C = c->channels, D = c->code_dim;
     size_t nC = (size_t)B * (size_t)C * (size_t)T;
-    vcn_upsample_forward(ws->up.v, ws->zq.v, B, D, T / 2, 2);
+    vcn_upsample_forward(ws->up.v, zin, B, D, T / 2, 2);
     vcn_concat_forward(ws->cat.v, ws->up.v, p, B, D, 2, T);
     vcn_conv1d_forward(&m->d_in, ws->d_h0.v, ws->cat.v, B, T, ws->scratch);
     if (c->retrieval) retrieval_forward(m, ws, r, B, T);
@@ -131,7 +131,7 @@ static void decoder_forward(const vcm_model *m, vcm_workspace *ws, const float *
 
 void vcm_forward_train(const vcm_model *m, vcm_workspace *ws, const float *x, const float *p,
                        const float *xs, const float *r, const float *mel_target,
-                       const float *lin_target, int quantize, vcm_losses *out) {
+                       const float *lin_target, int quantize, const float *blend, vcm_losses *out) {
     VC_ASSERT(m && ws && x && p && xs && mel_target && lin_target);
     int B = ws->B, T = ws->T, Ts = ws->Ts, T2 = T / 2;
     const vcm_config *c = &m->cfg;
@@ -147,8 +147,16 @@ void vcm_forward_train(const vcm_model *m, vcm_workspace *ws, const float *x, co
         memcpy(ws->zq.v, ws->z.v, nz * sizeof(float));
         for (size_t i = 0; i < (size_t)B * (size_t)T2; i++) ws->idx[i] = -1; /* no codes */
     }
+    const float *zin = ws->zq.v;
+    if (quantize && blend) { /* the straight-through gradient is the same: backward ignores it */
+        size_t n1 = (size_t)c->code_dim * (size_t)T2;
+        for (int b = 0; b < B; b++)
+            for (size_t i = (size_t)b * n1; i < (size_t)(b + 1) * n1; i++)
+                ws->zmix[i] = ws->zq.v[i] + blend[b] * (ws->z.v[i] - ws->zq.v[i]);
+        zin = ws->zmix;
+    }
     speaker_forward(m, ws, xs, B, Ts);
-    decoder_forward(m, ws, p, ws->r, B, T);
+    decoder_forward(m, ws, zin, p, ws->r, B, T);
     if (out) {
         out->mel = vcn_l1_loss(ws->mel.v, mel_target, (size_t)B * (size_t)c->n_mels * (size_t)T);
         out->lin = vcn_l1_loss(ws->lin.v, lin_target, (size_t)B * (size_t)c->n_bins * (size_t)T);
@@ -303,7 +311,7 @@ vc_status vcm_decode(const vcm_model *m, vcm_workspace *ws, const int *codes, co
         }
     }
     memcpy(ws->spk.v, spk, sizeof(float) * (size_t)m->cfg.spk_dim);
-    decoder_forward(m, ws, p, r, 1, T);
+    decoder_forward(m, ws, ws->zq.v, p, r, 1, T);
     memcpy(mel, ws->mel.v, sizeof(float) * (size_t)m->cfg.n_mels * T);
     memcpy(lin, ws->lin.v, sizeof(float) * (size_t)m->cfg.n_bins * T);
     return VC_OK;

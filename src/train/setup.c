@@ -164,7 +164,8 @@ static vc_status init_codebook(trainer *t) {
         if (st == VC_OK) st = vct_fill_batch(t, t->items);
         if (st == VC_OK) {
             vct_encoder_inputs(t, 0); /* the codes start from speech without noise */
-            vcm_forward_train(&t->m, &t->ws, t->xc, t->pp, t->xs, NULL, t->x, t->lin, 0, NULL);
+            vcm_forward_train(&t->m, &t->ws, t->xc, t->pp, t->xs, NULL, t->x, t->lin, 0, NULL,
+                              NULL);
         }
         st = vct_dist_agree(&t->dist, st);
         if (st != VC_OK) break;
@@ -287,6 +288,8 @@ static vc_status check_params(const vc_train_params *p) {
         bad = "augment_warp (< 0.5), augment_pitch (<= 12), augment_eq_db (<= 24)";
     else if (!(p->denoise <= 1.0f))
         bad = "denoise (a probability in [0, 1], or < 0 for off)";
+    else if (!(p->continuous_content <= 1.0f))
+        bad = "continuous_content (a probability in [0, 1], or < 0 for off)";
     for (int i = 0; !bad && i < p->n_data_dirs; i++)
         if (!p->data_dirs[i]) bad = "data_dirs";
     if (bad) vcu_log(VC_LOG_ERROR, "train: invalid parameter: %s", bad);
@@ -301,19 +304,29 @@ static vc_status check_params(const vc_train_params *p) {
 
 static vci_run run_of(const vc_train_params *p, const char *preset) {
     int on = strcmp(preset, "default") == 0;
-    vci_run r = {p->seed,           p->batch,
-                 p->segment_frames, p->val_share,
-                 p->steps,          p->lr,
-                 p->warmup,         p->clip,
-                 p->val_every,      p->checkpoint_every,
-                 p->log_every,      p->speaker_utterance,
-                 p->augment_warp,   p->augment_pitch,
-                 p->augment_eq_db,  p->denoise};
+    vci_run r = {p->seed,
+                 p->batch,
+                 p->segment_frames,
+                 p->val_share,
+                 p->steps,
+                 p->lr,
+                 p->warmup,
+                 p->clip,
+                 p->val_every,
+                 p->checkpoint_every,
+                 p->log_every,
+                 p->speaker_utterance,
+                 p->augment_warp,
+                 p->augment_pitch,
+                 p->augment_eq_db,
+                 p->denoise,
+                 p->continuous_content};
     if (r.speaker_utterance < 0) r.speaker_utterance = on;
     if (r.augment_warp < 0) r.augment_warp = on ? VCT_DEFAULT_WARP : 0.0f;
     if (r.augment_pitch < 0) r.augment_pitch = on ? VCT_DEFAULT_PITCH : 0.0f;
     if (r.augment_eq_db < 0) r.augment_eq_db = on ? VCT_DEFAULT_EQ_DB : 0.0f;
     if (r.denoise < 0) r.denoise = 0.0f; /* off unless asked for, whatever the preset */
+    if (r.continuous_content < 0) r.continuous_content = 0.0f;
     return r;
 }
 
@@ -353,6 +366,8 @@ static vc_status check_resume(const vc_train_params *p, const char *ck, const vc
     bad +=
         conflict(ck, "augment-eq", p->augment_eq_db, h & VCI_RUN_AUG_EQ ? r->augment_eq_db : 0, 1);
     bad += conflict(ck, "denoise", p->denoise, h & VCI_RUN_DENOISE ? r->denoise : 0, 1);
+    bad += conflict(ck, "continuous-content", p->continuous_content,
+                    h & VCI_RUN_CONTINUOUS ? r->continuous_content : 0, 1);
     return bad ? VC_ERR_ARG : VC_OK;
 }
 
@@ -381,6 +396,7 @@ static void apply_checkpoint_run(const vci_ckpt_state *s, vc_train_params *p) {
     p->augment_pitch = h & VCI_RUN_AUG_PITCH ? r->augment_pitch : 0.0f;
     p->augment_eq_db = h & VCI_RUN_AUG_EQ ? r->augment_eq_db : 0.0f;
     p->denoise = h & VCI_RUN_DENOISE ? r->denoise : 0.0f;
+    p->continuous_content = h & VCI_RUN_CONTINUOUS ? r->continuous_content : 0.0f;
 }
 
 vc_status vc_train_resume_params(const char *ckpt, vc_train_params *p) {
@@ -467,6 +483,7 @@ void vct_trainer_free(trainer *t) {
     vct_retriever_free(&t->ret);
     free(t->r);
     free(t->use);
+    free(t->blend);
     free(t->zall);
     if (t->log) fclose(t->log);
     vct_dist_free(&t->dist); /* last: it may finalise MPI */
@@ -559,6 +576,8 @@ static vc_status alloc_buffers(trainer *t) {
     t->lin = malloc(sizeof(float) * (size_t)B * F * T);
     t->items = malloc(sizeof(vct_item) * (size_t)t->B);
     t->win_counts = calloc((size_t)N, sizeof(float));
+    if (t->run.continuous_content > 0 && !(t->blend = malloc(sizeof(float) * (size_t)t->B)))
+        return VC_ERR_NOMEM;
     if (t->dist.size > 1 && t->dist.rank == 0)
         t->zall = malloc(sizeof(float) * (size_t)t->B * (size_t)c->code_dim * (size_t)t->T2);
     if (!t->vq_scratch || !t->x || !t->xc || !t->pp || !t->xs || !t->lin || !t->items ||

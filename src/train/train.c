@@ -28,6 +28,11 @@
  *   (alternating with the step, so each item position sees both) reads frames retrieved from
  *   its speaker segment; the others read none. Validation retrieves for every item, as
  *   conversion does.
+ * - Continuous content (run.continuous_content): with that probability an item's decoder reads
+ *   its content between its codes and the encoder's continuous output (a uniform blend), so it
+ *   learns to render what conversion's content blend gives it, while augmentation keeps the
+ *   continuous output's timbre useless to it. The commitment loss and the codebook's EMA read
+ *   the codes as before; validation reads codes only.
  * - Validation: up to VCT_VAL_SEGMENTS segments (a multiple of B) from the validation
  *   utterances, drawn once; mean mel + lin L1 with quantization on. Also at step 0 of a fresh
  *   run, as the baseline (reported like the others). It changes no state.
@@ -73,7 +78,7 @@ vc_train_params vc_train_default_params(void) {
     p.seed = 1;
     p.speaker_utterance = -1; /* the preset's */
     p.augment_warp = p.augment_pitch = p.augment_eq_db = -1.0f;
-    p.denoise = -1.0f;
+    p.denoise = p.continuous_content = -1.0f;
     return p;
 }
 
@@ -130,7 +135,7 @@ static vc_status validate(trainer *t, double *out) {
         if (st != VC_OK) break;
         vcm_losses L;
         if (t->r) vct_retrieve(&t->ret, &t->m, t->x, t->xs, t->Bl, NULL, t->r);
-        vcm_forward_train(&t->m, &t->ws, t->x, t->pp, t->xs, t->r, t->x, t->lin, 1, &L);
+        vcm_forward_train(&t->m, &t->ws, t->x, t->pp, t->xs, t->r, t->x, t->lin, 1, NULL, &L);
         sum += share(t) * (L.mel + L.lin);
     }
     st = sum_with_status(t, &sum, 1, st);
@@ -212,6 +217,17 @@ void vct_encoder_inputs(trainer *t, int noisy) {
                           t->B, t->b0, t->Bl);
 }
 
+/* Continuous content (run.continuous_content = P): each item of the global batch reads
+ * code + a (z - code) with probability P, a uniform in [0, 1], else its codes. Two draws per
+ * item from the training stream, on every rank, after the encoder inputs' draws; none when off,
+ * so runs without it keep their stream. */
+static void draw_blends(trainer *t) {
+    for (int b = 0; b < t->B; b++) {
+        float u_on = vcu_rng_uniform(&t->rng), a = vcu_rng_uniform(&t->rng);
+        t->blend[b] = u_on < t->run.continuous_content ? a : 0.0f;
+    }
+}
+
 /* One optimiser step; the losses into *L (skipped: *skipped = 1). Every rank draws the whole
  * batch and computes its slice; the sums over ranks follow. */
 static vc_status train_step(trainer *t, vcm_losses *L, int *skipped) {
@@ -227,8 +243,10 @@ static vc_status train_step(trainer *t, vcm_losses *L, int *skipped) {
             for (int b = 0; b < t->Bl; b++) t->use[b] = (t->step + t->b0 + b) % 2 == 0;
             vct_retrieve(&t->ret, &t->m, t->xc, t->xs, t->Bl, t->use, t->r);
         }
+        if (t->blend) draw_blends(t);
         vcn_params_zero_grad(P);
-        vcm_forward_train(&t->m, &t->ws, t->xc, t->pp, t->xs, t->r, t->x, t->lin, 1, L);
+        vcm_forward_train(&t->m, &t->ws, t->xc, t->pp, t->xs, t->r, t->x, t->lin, 1,
+                          t->blend ? t->blend + t->b0 : NULL, L);
         vcm_backward(&t->m, &t->ws);
     }
     st = sum_over_ranks(t, L, st);

@@ -63,6 +63,7 @@ typedef struct trainer {
     vct_retriever ret;             /* the decoder's retrieval input (cfg.retrieval) */
     float *r;                      // (Bl, M + 1, T) or NULL without retrieval
     unsigned char *use;            // (Bl) which items retrieve this step
+    float *blend;                  // (B) the decoder's content blend per item (continuous_content)
     float *vq_scratch;             /* sized for the global batch (rank 0 re-seeds from it) */
     float *zall;                   // (B, D, T/2) rank 0, several ranks: the batch's z, gathered
     float *win_counts;             // (N) code counts over the report window (all ranks)

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Denoising training (vconv train --denoise, docs/model.md): a tiny run with it trains; stopped
-# by SIGTERM and resumed with --resume alone (the probability comes from the checkpoint), it
-# ends with the tensors an uninterrupted run gives; a resume asking for another probability
-# is refused before any feature is computed; values outside [0, 1] are usage errors that name
-# the option.
+# Denoising training and continuous content (vconv train --denoise, --continuous-content,
+# docs/model.md): a tiny run with both trains; stopped by SIGTERM and resumed with --resume alone
+# (the probabilities come from the checkpoint), it ends with the tensors an uninterrupted run
+# gives; a resume asking for another probability is refused before any feature is computed;
+# values outside [0, 1] are usage errors that name the option.
 # usage: test_denoise.sh VCONV SAMPLES_DIR
 set -u
 vconv=$1 samples=$2
@@ -11,7 +11,8 @@ vconv=$1 samples=$2
 lib_begin --kill-jobs
 cd "$work" || exit 1
 train=(train --data "$samples" --preset tiny --batch 2 --segment 32 --steps 400 --cache cache
-  --log-every 10 --val-every 100 --checkpoint-every 1000 --seed 5 --threads 1 --denoise 0.5)
+  --log-every 10 --val-every 100 --checkpoint-every 1000 --seed 5 --threads 1 --denoise 0.5
+  --continuous-content 0.5)
 
 "$vconv" "${train[@]}" -q -o straight.safetensors 2>s.err && ok || bad "train: $(tail -n 3 s.err)"
 
@@ -29,6 +30,10 @@ code=$?
 expect 1 "resume with another --denoise" -- "$vconv" train --data "$samples" \
   --resume m.safetensors.ckpt --denoise 0.25 -o m.safetensors
 grep -q 'denoise 0.5; asked for 0.25' "$work/err" && ok || bad "conflict not named: $(cat "$work/err")"
+expect 1 "resume with another --continuous-content" -- "$vconv" train --data "$samples" \
+  --resume m.safetensors.ckpt --continuous-content 0 -o m.safetensors
+grep -q 'continuous-content 0.5; asked for 0' "$work/err" && ok \
+  || bad "conflict not named: $(cat "$work/err")"
 "$vconv" train --data "$samples" --cache cache --resume m.safetensors.ckpt -q -o m.safetensors \
   2>r.err && ok || bad "resume: $(tail -n 3 r.err)"
 same_tensors straight.safetensors m.safetensors && ok \
@@ -38,5 +43,9 @@ for v in -0.5 1.5 abc; do
   expect 2 "--denoise $v" -- "$vconv" train --data "$samples" --preset tiny --steps 2 \
     --denoise "$v" -o bad.safetensors
   grep -q -- '--denoise' "$work/err" && ok || bad "--denoise $v: the option is not named"
+  expect 2 "--continuous-content $v" -- "$vconv" train --data "$samples" --preset tiny --steps 2 \
+    --continuous-content "$v" -o bad.safetensors
+  grep -q -- '--continuous-content' "$work/err" && ok \
+    || bad "--continuous-content $v: the option is not named"
 done
 lib_end denoise
