@@ -34,6 +34,9 @@ enum { VC_LOG_ERROR = 0, VC_LOG_WARN = 1, VC_LOG_INFO = 2, VC_LOG_DEBUG = 3 };
 __attribute__((format(printf, 2, 3)))
 #endif
 void vcu_log(int level, const char *fmt, ...);
+/* The calling thread computes with vc_set_num_threads' count (OpenMP's is per thread; OpenBLAS's
+ * OpenMP build follows the calling thread's): called where each compute entry point starts. */
+void vcu_threads_here(void);
 /* The MPI rank of this process (0 without MPI): ranks > 0 log errors only, prefixed. */
 void vcu_log_set_rank(int rank);
 

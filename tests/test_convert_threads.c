@@ -1,7 +1,13 @@
 /* Conversion and threads:
  * - a reusable conversion state (vc_converter) gives vc_convert's bytes, run after run;
- * - one conversion gives the same bytes with 1 and 2 compute threads (vc_set_num_threads, what
- *   --threads sets; ctest runs this test with 2 OpenMP and OpenBLAS threads available);
+ * - one conversion with 1 and 2 compute threads (vc_set_num_threads, what --threads sets; ctest
+ *   runs this test with 2 OpenMP and OpenBLAS threads available) gives the same audio: the
+ *   same bytes with OpenBLAS's SkylakeX kernels, but its Haswell kernels (what Debian's
+ *   OpenBLAS 0.3.21 picks on CPUs it does not know) sum a GEMM's tails in an order that
+ *   depends on how the work is split, so there it differs in the last bits, which the
+ *   harmonic vocoder's phase carries further (measured: -61 dB, -97 dB and the same bytes for
+ *   the three jobs): the check is the difference's energy, at least 50 dB below the signal's.
+ *   The same thread count gives the same bytes on every kernel (the checks below);
  * - two threads converting different files at once with one loaded model give the same bytes as
  *   the same conversions one after the other (the model is only read; every conversion makes its
  *   own plans and scratch, FFTW's planner under one lock).
@@ -66,6 +72,19 @@ static void *run(void *arg) {
 static int same(const vc_audio *a, const vc_audio *b) {
     return a->n_samples == b->n_samples && a->sample_rate == b->sample_rate && a->samples &&
            b->samples && !memcmp(a->samples, b->samples, a->n_samples * sizeof(float));
+}
+
+/* The energy of a - b relative to a's, in dB (-inf when equal); +inf when shapes differ. */
+static double diff_db(const vc_audio *a, const vc_audio *b) {
+    if (a->n_samples != b->n_samples || a->sample_rate != b->sample_rate || !a->samples ||
+        !b->samples)
+        return INFINITY;
+    double e = 0.0, s = 0.0;
+    for (size_t i = 0; i < a->n_samples; i++) {
+        double d = (double)a->samples[i] - (double)b->samples[i];
+        e += d * d, s += (double)a->samples[i] * (double)a->samples[i];
+    }
+    return 10.0 * log10(e / (s > 0 ? s : 1e-30));
 }
 
 /* A reusable state (vc_converter), made once and run on both jobs' sources with the first
@@ -137,7 +156,10 @@ int main(void) {
         memset(&again.out, 0, sizeof again.out);
         run(&again);
         CHECK(again.st == VC_OK);
-        CHECK(same(&again.out, &one[i].out));
+        double db = diff_db(&again.out, &one[i].out);
+        fprintf(stderr, "job %d, 2 compute threads against 1: difference %.1f dB%s\n", i, db,
+                same(&again.out, &one[i].out) ? " (the same bytes)" : "");
+        CHECK(db < -50.0);
         vc_audio_free(&again.out);
     }
     vc_set_num_threads(1);

@@ -444,6 +444,10 @@ int convert_batch(cli_common *common, const convert_settings *s, const convert_p
 
     vc_log_set(batch_log, &b);
     slot_register(&b, &b.main_slot);
+    /* One compute thread from here on, voices included: a voice made with two threads can
+     * differ from a single conversion's in the last bits (OpenBLAS kernels whose sums depend
+     * on how the work is split), and every output must have that conversion's bytes. */
+    vc_set_num_threads(1);
     for (int v = 0; v < plan->n_refs; v++) make_voice(&b, v);
     for (int k = 0; k < plan->n_pairs; k++) b.pending += b.pairs[k].state == PAIR_PENDING;
     b.n_workers = !b.pending                          ? 0
@@ -453,7 +457,6 @@ int convert_batch(cli_common *common, const convert_settings *s, const convert_p
     if (b.pending && (rc = start_workers(&b)) != EXIT_OK) goto done;
     cli_progress_init(&b.progress, common, cmd, b.pending > 0);
     b.progress.show_eta = 1;
-    vc_set_num_threads(1); /* the workers are the parallelism: one compute thread each */
     if (b.pending) run_workers(&b);
     cli_progress_done(&b.progress);
     rc = summarise(&b, dir, cli_now_seconds() - t0);

@@ -68,6 +68,7 @@ vc_convert_params vc_convert_default_params(void) {
 /* ---- shared steps ------------------------------------------------------------------------- */
 
 vc_status vcc_prepare(const vc_model *vm, const vc_audio *a, const char *what, vcc_input *out) {
+    vcu_threads_here(); /* every conversion, voice, encoding and score starts here */
     memset(out, 0, sizeof *out);
     if (!a || !a->samples || a->n_samples == 0 || a->sample_rate < 1) {
         vcu_log(VC_LOG_ERROR, "%s: no audio", what);
@@ -516,6 +517,7 @@ vc_status vcc_render_codes(const vc_model *vm, const vcc_input *in, const int *c
                            const vc_convert_params *p, vc_audio *out) {
     /* no source audio here: out stands in for it in the NULL check */
     if (!convert_args_ok(vm, out, voice, p, out) || p->match > 0.0f) return VC_ERR_ARG;
+    vcu_threads_here();
     const size_t len = in->e - in->b;
     const int T = vcd_stft_n_frames(len, vm->fp.hop), L = vcc_core_frames(vm, p->chunk_seconds, T);
     vcv_setup vs = vocoder_setup(vm, p, L + 2 * VCC_CONTEXT + 2);

@@ -63,8 +63,19 @@ void vcu_log(int level, const char *fmt, ...) {
     log_fn(level, msg, log_user);
 }
 
+/* The count vc_set_num_threads last set (0: never). OpenMP keeps its count per thread, and a
+ * thread the caller starts later begins at OpenMP's default (every core), not at this; so each
+ * compute entry point applies it to its own thread (vcu_threads_here). */
+static _Atomic int num_threads;
+
+void vcu_threads_here(void) {
+    int n = num_threads;
+    if (n > 0 && omp_get_max_threads() != n) omp_set_num_threads(n);
+}
+
 void vc_set_num_threads(int n) {
     if (n < 1) n = 1;
+    num_threads = n;
     omp_set_num_threads(n);
     openblas_set_num_threads(n);
     /* With any other build of OpenBLAS, its worker threads and OpenMP's spin-wait against each
