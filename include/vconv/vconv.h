@@ -309,7 +309,7 @@ typedef struct vc_convert_params {
     float content_blend; /* 0..1: what the decoder reads as content: 0 the codebook's codes (the
                           * quantised bottleneck), 1 the content encoder's continuous output
                           * before quantisation, between: code + content_blend (output - code).
-                          * Default 0.5 (docs/convert.md, "Codes or continuous content") */
+                          * Default 0.75 (docs/convert.md, "Codes or continuous content") */
     vc_vocoder_params vocoder; /* Griffin-Lim: iters 32, momentum 0.99, seed 1 (progress unused) */
     double chunk_seconds;      /* speech converted per chunk (default 10): bounds memory */
     vc_progress_fn progress;   /* after each chunk, when set */

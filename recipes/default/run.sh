@@ -3,25 +3,33 @@
 # as SUBSET/SPEAKER/*.flac, holding out what holdout.txt lists (the last 40 ARCTIC prompts of
 # all three ARCTIC speakers, and about 10% of the other speakers entirely) for evaluation.
 #
-#   recipes/default/run.sh [CORPUS_DIR] [--out DIR] [--steps N] [--threads N] [--prepare-only]
+#   recipes/default/run.sh [CORPUS_DIR] [--out DIR] [--steps N] [--finetune-steps N]
+#                          [--threads N] [--prepare-only]
+#
+# Two stages: --steps (default 20000) of the default preset, then --finetune-steps (default
+# 4000; 0 skips it) from that model with --continuous-content 0.5, so the decoder learns to read
+# the content between the codes and the continuous output that conversion gives it
+# (docs/model.md).
 #
 # Writes to DIR (default out/default): train/ (the training view: symlinks to every corpus file
 # not held out, so speakers stay SUBSET/SPEAKER), heldout.txt (the held-out files, for
 # evaluation), model.safetensors with its checkpoint and JSON-lines log, training.svg (the
-# training curve), and vconv-default.safetensors: the model in F16 with its provenance, as
-# bundled in samples/. Run it again after an interruption: it resumes from the checkpoint.
+# training curve), finetune.safetensors (the second stage, with its own checkpoint and log),
+# and vconv-default.safetensors: the final model in F16 with its provenance, as bundled in
+# samples/. Run it again after an interruption: it resumes from the checkpoint.
 set -euo pipefail
 again=$(printf '%q ' "$0" "$@") # this command line: running it again resumes
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-corpus="$root/../shared/corpus" out=out/default steps=20000 threads=$(nproc --all) prepare=0
+corpus="$root/../shared/corpus" out=out/default steps=20000 finetune=4000 threads=$(nproc --all) prepare=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out=$2; shift 2 ;;
     --steps) steps=$2; shift 2 ;;
+    --finetune-steps) finetune=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
     --prepare-only) prepare=1; shift ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) corpus=$1; shift ;;
   esac
@@ -33,8 +41,27 @@ corpus=$(cd "$corpus" && pwd)
 "$here/../common/make_view.sh" "$here/holdout.txt" "$out" "$corpus"/*/
 [ "$prepare" -eq 1 ] && exit 0
 "$here/../common/train.sh" "$out" "$steps" "$threads" "$again"
+final="$out/model.safetensors" recipe="recipes/default/run.sh --steps $steps" total=$steps
+provenance=()
+if [ "$finetune" -gt 0 ]; then
+  # Second stage: the same data, from the first stage's model, at half the peak learning rate.
+  final="$out/finetune.safetensors" recipe="$recipe --finetune-steps $finetune"
+  total=$((steps + finetune))
+  provenance=(--set "vconv.train_init=the first stage, recipes/default/run.sh --steps $steps")
+  data=()
+  for d in "$out"/train/*/; do data+=(--data "${d%/}"); done
+  stage=(--init "$out/model.safetensors" --continuous-content 0.5 --steps "$finetune"
+    --lr 1.5e-4 --warmup 500)
+  [ -f "$final.ckpt" ] && stage=(--resume "$final.ckpt") && echo "run.sh: resuming from $final.ckpt"
+  rc=0
+  "$root/build/vconv" train "${data[@]}" -o "$final" --threads "$threads" "${stage[@]}" || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    [ "$rc" -eq 130 ] || [ "$rc" -eq 143 ] && echo "run.sh: interrupted; run again to continue: ${again% }" >&2
+    exit "$rc"
+  fi
+fi
 # The bundled form: F16, and provenance that names the corpus and recipe, not this machine.
-"$root/build/vconv" export "$out/model.safetensors" -o "$out/vconv-default.safetensors" --f16 \
+"$root/build/vconv" export "$final" -o "$out/vconv-default.safetensors" --f16 \
   --set "vconv.train_corpus=shared/corpus without recipes/default/holdout.txt" \
-  --set "vconv.train_recipe=recipes/default/run.sh --steps $steps"
+  --set "vconv.train_recipe=$recipe" --set "vconv.train_steps=$total" "${provenance[@]}"
 echo "run.sh: bundled form $out/vconv-default.safetensors (copy it to samples/ to make it the default)"

@@ -57,7 +57,7 @@ vc_convert_params vc_convert_default_params(void) {
         .match_k = 4,
         .match_space = VC_MATCH_HIDDEN,
         .retrieval = 1,
-        .content_blend = 0.5f,
+        .content_blend = 0.75f,
         .vocoder = vc_vocoder_default_params(),
         .chunk_seconds = 10.0,
         .progress = NULL,
