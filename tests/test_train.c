@@ -15,6 +15,7 @@
 #include "train/dist.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -535,6 +536,29 @@ static void test_augment(void) {
 /* With the speaker branch on other utterances and every augmentation on, a stopped and
  * resumed run still ends bit for bit where a straight one does, and differs from a run
  * without them. */
+/* A probability option of the run (the float at offset field of vc_train_params): at 0 a
+ * 40-step run gives the parameters of off (the same run without it) bit for bit, at 0.5 other
+ * ones, and 1.5 is refused. */
+static void check_probability(const char *root, const char *const *dirs, const char *off,
+                              const char *name, size_t field) {
+    static const float values[2] = {0.0f, 0.5f};
+    for (int i = 0; i < 2; i++) {
+        char file[64], path[1024];
+        snprintf(file, sizeof file, "%s_%d.safetensors", name, i);
+        join(path, sizeof path, root, file);
+        run_log l = {0};
+        vc_train_params q = base_params(dirs, path, &l);
+        q.steps = 40;
+        float *option = (float *)((char *)&q + field);
+        *option = values[i];
+        CHECK(vc_train(&q) == VC_OK);
+        CHECK(same_params(off, path) == (i == 0));
+        if (i == 0) continue;
+        *option = 1.5f; /* not a probability */
+        CHECK(vc_train(&q) == VC_ERR_ARG);
+    }
+}
+
 static void test_resume_augmented(const char *root, const char *const *dirs) {
     char a[1024], b[1024], c[1024], ck[1100];
     join(a, sizeof a, root, "aug_straight.safetensors");
@@ -573,40 +597,9 @@ static void test_resume_augmented(const char *root, const char *const *dirs) {
     q.steps = 40;
     CHECK(vc_train(&q) == VC_OK);
     CHECK(!same_params(a, c));
-    /* denoising 0 is no denoising, bit for bit; on, it changes the run */
-    char d0[1024], d5[1024];
-    join(d0, sizeof d0, root, "denoise_0.safetensors");
-    join(d5, sizeof d5, root, "denoise_5.safetensors");
-    run_log le = {0}, lf = {0};
-    q = base_params(dirs, d0, &le);
-    q.steps = 40;
-    q.denoise = 0.0f;
-    CHECK(vc_train(&q) == VC_OK);
-    CHECK(same_params(c, d0));
-    q = base_params(dirs, d5, &lf);
-    q.steps = 40;
-    q.denoise = 0.5f;
-    CHECK(vc_train(&q) == VC_OK);
-    CHECK(!same_params(c, d5));
-    q.denoise = 1.5f; /* not a probability */
-    CHECK(vc_train(&q) == VC_ERR_ARG);
-    /* the same for continuous content: 0 is the codes-only run, bit for bit */
-    char c0[1024], c5[1024];
-    join(c0, sizeof c0, root, "continuous_0.safetensors");
-    join(c5, sizeof c5, root, "continuous_5.safetensors");
-    run_log lg = {0}, lh = {0};
-    q = base_params(dirs, c0, &lg);
-    q.steps = 40;
-    q.continuous_content = 0.0f;
-    CHECK(vc_train(&q) == VC_OK);
-    CHECK(same_params(c, c0));
-    q = base_params(dirs, c5, &lh);
-    q.steps = 40;
-    q.continuous_content = 0.5f;
-    CHECK(vc_train(&q) == VC_OK);
-    CHECK(!same_params(c, c5));
-    q.continuous_content = 1.5f;
-    CHECK(vc_train(&q) == VC_ERR_ARG);
+    /* 0 is the run without the option, bit for bit; on, it changes the run */
+    check_probability(root, dirs, c, "denoise", offsetof(vc_train_params, denoise));
+    check_probability(root, dirs, c, "continuous", offsetof(vc_train_params, continuous_content));
 }
 
 static void test_bad_corpora(const char *root) {

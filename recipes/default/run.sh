@@ -14,9 +14,10 @@
 # Writes to DIR (default out/default): train/ (the training view: symlinks to every corpus file
 # not held out, so speakers stay SUBSET/SPEAKER), heldout.txt (the held-out files, for
 # evaluation), model.safetensors with its checkpoint and JSON-lines log, training.svg (the
-# training curve), finetune.safetensors (the second stage, with its own checkpoint and log),
-# and vconv-default.safetensors: the final model in F16 with its provenance, as bundled in
-# samples/. Run it again after an interruption: it resumes from the checkpoint.
+# training curve), finetune.safetensors (the second stage, with its own checkpoint, log and
+# training-finetune.svg), and vconv-default.safetensors: the final model in F16 with its
+# provenance, as bundled in samples/. Run it again after an interruption: it resumes from the
+# checkpoint.
 set -euo pipefail
 again=$(printf '%q ' "$0" "$@") # this command line: running it again resumes
 here=$(cd "$(dirname "$0")" && pwd)
@@ -29,7 +30,7 @@ while [ $# -gt 0 ]; do
     --finetune-steps) finetune=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
     --prepare-only) prepare=1; shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) corpus=$1; shift ;;
   esac
@@ -48,17 +49,8 @@ if [ "$finetune" -gt 0 ]; then
   final="$out/finetune.safetensors" recipe="$recipe --finetune-steps $finetune"
   total=$((steps + finetune))
   provenance=(--set "vconv.train_init=the first stage, recipes/default/run.sh --steps $steps")
-  data=()
-  for d in "$out"/train/*/; do data+=(--data "${d%/}"); done
-  stage=(--init "$out/model.safetensors" --continuous-content 0.5 --steps "$finetune"
-    --lr 1.5e-4 --warmup 500)
-  [ -f "$final.ckpt" ] && stage=(--resume "$final.ckpt") && echo "run.sh: resuming from $final.ckpt"
-  rc=0
-  "$root/build/vconv" train "${data[@]}" -o "$final" --threads "$threads" "${stage[@]}" || rc=$?
-  if [ "$rc" -ne 0 ]; then
-    [ "$rc" -eq 130 ] || [ "$rc" -eq 143 ] && echo "run.sh: interrupted; run again to continue: ${again% }" >&2
-    exit "$rc"
-  fi
+  "$here/../common/train.sh" "$out" "$finetune" "$threads" "$again" finetune \
+    --init "$out/model.safetensors" --continuous-content 0.5 --lr 1.5e-4 --warmup 500
 fi
 # The bundled form: F16, and provenance that names the corpus and recipe, not this machine.
 "$root/build/vconv" export "$final" -o "$out/vconv-default.safetensors" --f16 \

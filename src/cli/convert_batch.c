@@ -228,9 +228,7 @@ static void convert_source(batch_slot *slot, int i) {
 static void *worker_run(void *arg) {
     batch_slot *slot = arg;
     batch *b = slot->b;
-    slot_register(b, slot);
-    /* OpenMP's thread count is each thread's own: one compute thread per worker. */
-    vc_set_num_threads(1);
+    slot_register(b, slot); /* one compute thread: set before the voices, applied by the library */
     for (;;) {
         pthread_mutex_lock(&b->lock);
         int i = stop_requested ? b->plan->n_sources : b->next_source++;

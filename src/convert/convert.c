@@ -45,12 +45,13 @@ vc_convert_params vc_convert_default_params(void) {
         .auto_pitch = 1,
         .pitch_shift = 0.0f,
         .harmonic = 1,
-        /* measured (docs/convert.md, "Frame matching" and "Codes or continuous content"): the
-         * WORLD vocoder with matching in the hidden space carries the voice; the decoder reading
-         * its codes halfway to the encoder's continuous output keeps words the codebook loses,
-         * and with it matching at 0.6 beats codes with matching at 0.5 on every figure of the
-         * full evaluation (all conversions 69% / 6% as target / source against 61% / 9%, word
-         * error 67.6% against 72.2%) */
+        /* measured (docs/convert.md, "Frame matching" and "Codes or continuous content";
+         * docs/evaluation.md, "Decoder trained on continuous content"): the WORLD vocoder with
+         * matching in the hidden space carries the voice; the decoder reading its codes three
+         * quarters of the way to the encoder's continuous output (the bundled model's decoder
+         * was trained on such blends) keeps words the codebook loses: on the full evaluation
+         * 62.2% word error against 67.6% for the previous model at blend 0.5, identification
+         * the same (all conversions 68% / 7% as target / source against 69% / 6%) */
         .world_vocoder = 1,
         .match_dynamics = 1,
         .match = 0.6f,

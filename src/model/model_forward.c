@@ -95,6 +95,12 @@ static void retrieval_forward(const vcm_model *m, vcm_workspace *ws, const float
         }
 }
 
+/* out = q + a (z - q) over n values: the content between the codes q (a = 0) and the
+ * encoder's continuous output z (a = 1), what the decoder reads in training and at conversion. */
+static void blend_content(float *out, const float *q, const float *z, float a, size_t n) {
+    for (size_t i = 0; i < n; i++) out[i] = q[i] + a * (z[i] - q[i]);
+}
+
 /* zin (B, D, T/2), ws->spk (B, S), p (B, 2, T), r (B, M + 1, T) or NULL -> ws->mel (B, M, T),
  * ws->lin (B, F, T). */
 static void decoder_forward(const vcm_model *m, vcm_workspace *ws, const float *zin, const float *p,
@@ -151,8 +157,7 @@ void vcm_forward_train(const vcm_model *m, vcm_workspace *ws, const float *x, co
     if (quantize && blend) { /* the straight-through gradient is the same: backward ignores it */
         size_t n1 = (size_t)c->code_dim * (size_t)T2;
         for (int b = 0; b < B; b++)
-            for (size_t i = (size_t)b * n1; i < (size_t)(b + 1) * n1; i++)
-                ws->zmix[i] = ws->zq.v[i] + blend[b] * (ws->z.v[i] - ws->zq.v[i]);
+            blend_content(ws->zmix + b * n1, ws->zq.v + b * n1, ws->z.v + b * n1, blend[b], n1);
         zin = ws->zmix;
     }
     speaker_forward(m, ws, xs, B, Ts);
@@ -304,12 +309,10 @@ vc_status vcm_decode(const vcm_model *m, vcm_workspace *ws, const int *codes, co
                     N);
             return VC_ERR_ARG;
         }
-        for (int d = 0; d < D; d++) {
-            size_t i = (size_t)d * T2 + t;
-            float q = m->vq.codebook[(size_t)codes[t] * D + d];
-            ws->zq.v[i] = z ? q + blend * (z[i] - q) : q;
-        }
+        for (int d = 0; d < D; d++)
+            ws->zq.v[(size_t)d * T2 + t] = m->vq.codebook[(size_t)codes[t] * D + d];
     }
+    if (z) blend_content(ws->zq.v, ws->zq.v, z, blend, (size_t)D * (size_t)T2);
     memcpy(ws->spk.v, spk, sizeof(float) * (size_t)m->cfg.spk_dim);
     decoder_forward(m, ws, ws->zq.v, p, r, 1, T);
     memcpy(mel, ws->mel.v, sizeof(float) * (size_t)m->cfg.n_mels * T);
