@@ -36,6 +36,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ -d "$corpus" ] || { echo "run.sh: no corpus at $corpus" >&2; exit 1; }
+case "$finetune" in
+  ''|*[!0-9]*) echo "run.sh: --finetune-steps needs a whole number of steps (0 skips the stage), not '$finetune'" >&2; exit 2 ;;
+esac
 corpus=$(cd "$corpus" && pwd)
 
 # The training view, rebuilt each time so it always matches holdout.txt.

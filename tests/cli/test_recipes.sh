@@ -57,6 +57,10 @@ check "train.sh leaves the checkpoint and no model" \
 if [ -d "$corpus/arctic" ]; then
   out="$work/default"
   check "run.sh --prepare-only" '"$src/recipes/default/run.sh" "$corpus" --out "$out" --prepare-only >/dev/null'
+  "$src/recipes/default/run.sh" "$corpus" --out "$out" --finetune-steps 4k >/dev/null 2>"$work/ft.err"
+  rc=$?
+  check "run.sh --finetune-steps 4k: a usage error that names the option (exit $rc)" \
+    '[ "$rc" -eq 2 ] && grep -q -- "--finetune-steps needs a whole number" "$work/ft.err"'
   total=$(find "$corpus" -name "*.flac" | wc -l)
   view=$(find "$out/train" -type l | wc -l)
   held=$(grep -c . "$out/heldout.txt")
