@@ -151,6 +151,22 @@ static void test_match_bad_input(const vc_model *model, const vc_audio *src,
     CHECK(vc_convert(model, src, &bare, &p, &out) == VC_ERR_ARG && !out.samples);
     p.match = 1.5f;
     CHECK(vc_convert(model, src, voice, &p, &out) == VC_ERR_ARG && !out.samples);
+    p.match = 1.0f;
+    p.match_decoded = -0.1f;
+    CHECK(vc_convert(model, src, voice, &p, &out) == VC_ERR_ARG && !out.samples);
+    p.match_decoded = 1.1f;
+    CHECK(vc_convert(model, src, voice, &p, &out) == VC_ERR_ARG && !out.samples);
+    /* neighbours chosen by content alone, and by the decoded output too: both convert, the
+     * choice changes the output */
+    vc_audio by_content = {0}, by_decoded = {0};
+    p.match_decoded = 0.0f;
+    CHECK(vc_convert(model, src, voice, &p, &by_content) == VC_OK);
+    p.match_decoded = 1.0f;
+    CHECK(vc_convert(model, src, voice, &p, &by_decoded) == VC_OK);
+    CHECK(by_content.n_samples == by_decoded.n_samples &&
+          memcmp(by_content.samples, by_decoded.samples, by_content.n_samples * sizeof(float)));
+    vc_audio_free(&by_content);
+    vc_audio_free(&by_decoded);
     vc_log_set(NULL, NULL);
     free(noise.samples);
     free(shortr.samples);

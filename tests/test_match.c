@@ -3,7 +3,9 @@
  *   content spaces), and its k nearest start with itself;
  * - two references pool their frames, in order: the second one's frames find themselves after
  *   the first one's;
- * - the search is an exact top-k (against a brute force over the same similarities);
+ * - the search is an exact top-k (against a brute force over the same similarities), also over
+ *   two spaces mixed (vcn_knn_cosine_mix: the content features with the decoded output): at
+ *   weight 0 it is the first space's search, at 1 the second's;
  * - vcd_world_stft_offset: the STFT's power of a periodic signal, averaged over frequency, is
  *   the WORLD envelope's shifted by the offset, at two F0s (the one conversion both sides use). */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp */
@@ -12,6 +14,7 @@
 #include "dsp/stft.h"
 #include "dsp/world_analysis.h"
 #include "model/audio_contract.h"
+#include "nn/knn.h"
 #include "tempdir.h"
 #include "test.h"
 
@@ -67,7 +70,7 @@ static int nearest(const vc_model *vm, const vc_voice *v, const vc_audio *a, vc_
     vcc_chunk c;
     vcc_matcher mt;
     CHECK(vcc_chunk_init(&c, vm, T2, NULL) == VC_OK);
-    CHECK(vcc_matcher_init(&mt, v->frames, T2, sp, k, 1.0f) == VC_OK);
+    CHECK(vcc_matcher_init(&mt, v->frames, T2, sp, k, 1.0f, 0.0f) == VC_OK);
     CHECK(vcc_encode_window(&c, in.x + in.b, in.e - in.b, 0, T) == VC_OK);
     vcc_content_features(c.m, &c.ws, T, T2, sp == VC_MATCH_Z ? mt.q : NULL,
                          sp == VC_MATCH_HIDDEN ? mt.q : NULL, mt.hwork, mt.dwork);
@@ -91,6 +94,56 @@ static int nearest(const vc_model *vm, const vc_voice *v, const vc_audio *a, vc_
     vcc_chunk_free(&c);
     free(in.x);
     return T;
+}
+
+/* Random unit rows (n, d). */
+static float *unit_rows(int n, int d, vc_rng *r) {
+    float *a = malloc(sizeof(float) * (size_t)n * d);
+    if (!a) abort();
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < d; j++) a[(size_t)i * d + j] = (float)vcu_rng_normal(r);
+        vcn_l2_normalise(a + (size_t)i * d, d);
+    }
+    return a;
+}
+
+static void test_knn_mix(void) {
+    enum { T = 9, N = 40, D = 6, D2 = 4, K = 3 };
+    vc_rng r;
+    vcu_rng_seed(&r, 21);
+    float *q = unit_rows(T, D, &r), *pool = unit_rows(N, D, &r);
+    float *q2 = unit_rows(T, D2, &r), *pool2 = unit_rows(N, D2, &r);
+    float sim[T * N], best[K];
+    int idx[T * K], one[T * K];
+    const float ws[] = {0.0f, 0.3f, 0.7f, 1.0f};
+    for (int i = 0; i < 4; i++) {
+        float w = ws[i];
+        vcn_knn_cosine_mix(q, pool, D, q2, pool2, D2, w, T, N, K, sim, idx, best);
+        int exact = 1;
+        for (int t = 0; t < T; t++) { /* against the mixed similarity in double */
+            double s[N];
+            for (int n = 0; n < N; n++) {
+                double a = 0.0, b = 0.0;
+                for (int j = 0; j < D; j++) a += (double)q[t * D + j] * pool[n * D + j];
+                for (int j = 0; j < D2; j++) b += (double)q2[t * D2 + j] * pool2[n * D2 + j];
+                s[n] = (1.0 - w) * a + w * b;
+            }
+            double kth = s[idx[t * K + K - 1]];
+            int above = 0;
+            for (int n = 0; n < N; n++) above += s[n] > kth + 1e-6;
+            exact &= above <= K - 1;
+            for (int j = 1; j < K; j++) exact &= s[idx[t * K + j - 1]] >= s[idx[t * K + j]] - 1e-6;
+        }
+        CHECK(exact);
+        if (w == 0.0f || w == 1.0f) { /* one space alone: that space's own search */
+            if (w == 0.0f)
+                vcn_knn_cosine(q, T, pool, N, D, K, sim, one, best);
+            else
+                vcn_knn_cosine(q2, T, pool2, N, D2, K, sim, one, best);
+            CHECK(memcmp(idx, one, sizeof idx) == 0);
+        }
+    }
+    free(q), free(pool), free(q2), free(pool2);
 }
 
 static void test_identity_and_pooling(const vc_model *vm) {
@@ -189,6 +242,7 @@ int main(void) {
     vc_model *vm = NULL;
     CHECK(vc_model_load(path, &vm) == VC_OK);
     if (!vm) return 1;
+    test_knn_mix();
     test_identity_and_pooling(vm);
     test_offset(110.0f);
     test_offset(230.0f);

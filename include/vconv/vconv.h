@@ -310,6 +310,11 @@ typedef struct vc_convert_params {
                           * quantised bottleneck), 1 the content encoder's continuous output
                           * before quantisation, between: code + content_blend (output - code).
                           * Default 0.75 (docs/convert.md, "Codes or continuous content") */
+    float match_decoded; /* 0..1: how frame matching chooses a frame's neighbours: 0 by content
+                          * (match_space) alone; w > 0 by (1 - w) the content similarity plus w
+                          * that of the decoder's output for the frame (its log-mel, in the
+                          * voice) to the reference frames' log-mel. Default 0.5
+                          * (docs/convert.md, "Frame matching") */
     vc_vocoder_params vocoder; /* Griffin-Lim: iters 32, momentum 0.99, seed 1 (progress unused) */
     double chunk_seconds;      /* speech converted per chunk (default 10): bounds memory */
     vc_progress_fn progress;   /* after each chunk, when set */

@@ -109,6 +109,7 @@ class _ConvertParams(ctypes.Structure):
                 ("match_space", ctypes.c_int),
                 ("retrieval", ctypes.c_int),
                 ("content_blend", ctypes.c_float),
+                ("match_decoded", ctypes.c_float),
                 ("vocoder", _VocoderParams),
                 ("chunk_seconds", ctypes.c_double),
                 ("progress", _progress_fn),
@@ -311,6 +312,8 @@ def _convert_params(options):
             p.retrieval = 1 if value else 0
         elif key == "content_blend":
             p.content_blend = float(value)
+        elif key == "match_decoded":
+            p.match_decoded = float(value)
         elif key == "model_dynamics":
             p.match_dynamics = 0 if value else 1
         elif key == "iters":
@@ -457,8 +460,9 @@ class Model:
         source's duration. reference: a Voice (Model.voice), or what Model.voice takes.
         options, as vconv convert's: pitch_shift (semitones; the source's own pitch moved, instead
         of the reference's key), vocoder ("world", "harmonic", "spectrum"), match (0..1),
-        match_k, match_space ("hidden", "z"), retrieval (bool), content_blend (0 codes .. 1
-        continuous), model_dynamics (bool), iters, seed, chunk (seconds)."""
+        match_k, match_space ("hidden", "z"), match_decoded (0..1), retrieval (bool),
+        content_blend (0 codes .. 1 continuous), model_dynamics (bool), iters, seed, chunk
+        (seconds)."""
         params = _convert_params(options)
         voice = reference if isinstance(reference, Voice) else self.voice(reference)
         if voice._model is not self:

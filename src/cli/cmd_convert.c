@@ -153,6 +153,9 @@ int cmd_convert(int argc, char **argv) {
         {"match-space", 0, OPT_CHOICE, &space, 0, 0, space_choices, "SPACE",
          "content features frames are matched in: z (the content encoder's output before "
          "quantisation) or hidden (its last frame-rate hidden state, instance-normalised)"},
+        {"match-decoded", 0, OPT_FLOAT, &cp.match_decoded, 0, 1, NULL, "W",
+         "how much the model's own output for a frame, rather than its content features, "
+         "chooses the reference frames it is matched with (0: content alone)"},
         {"no-retrieval", 0, OPT_FLAG, &no_retrieval, 0, 0, NULL, NULL,
          "a model trained with a retrieval input decodes without the reference frames nearest "
          "in content (an ablation; default: with them)"},

@@ -59,6 +59,7 @@ vc_convert_params vc_convert_default_params(void) {
         .match_space = VC_MATCH_HIDDEN,
         .retrieval = 1,
         .content_blend = 0.75f,
+        .match_decoded = 0.5f,
         .vocoder = vc_vocoder_default_params(),
         .chunk_seconds = 10.0,
         .progress = NULL,
@@ -293,8 +294,9 @@ static void retrieval_input(vcc_chunk *c, const vcc_matcher *mt, int Tw, int Tw2
 
 /* The window's content decoded with the voice and the pitch input into c->lm: its codes moved
  * by blend toward the encoder's continuous output (codes given in s, as a codec stream's, have
- * none: the codes alone). With a matcher, the window's nearest voice frames are found first:
- * the retrieval input (retrieve) and the frame matching after decoding both use them. */
+ * none: the codes alone). With a matcher, the window's nearest voice frames: by content before
+ * decoding for the retrieval input (retrieve), and for the frame matching after it by content
+ * or, with a decoded weight, by content and the decoder's output together. */
 static vc_status decode_window(vcc_chunk *c, const float *x, size_t len, const source_track *s,
                                const vc_voice *voice, vcc_matcher *mt, int retrieve, float blend) {
     int Tw = c->b - c->a, Tw2 = Tw + (Tw & 1);
@@ -307,7 +309,7 @@ static vc_status decode_window(vcc_chunk *c, const float *x, size_t len, const s
     if (mt) { /* the window's content features, as the voice's were computed */
         vcc_content_features(c->m, &c->ws, Tw, Tw2, mt->space == VC_MATCH_Z ? mt->q : NULL,
                              mt->space == VC_MATCH_HIDDEN ? mt->q : NULL, mt->hwork, mt->dwork);
-        vcc_match_nearest(mt, Tw);
+        if (retrieve || mt->decoded <= 0.0f) vcc_match_nearest(mt, Tw);
         if (retrieve) retrieval_input(c, mt, Tw, Tw2);
     }
     for (int ch = 0; ch < 2; ch++)
@@ -315,6 +317,7 @@ static vc_status decode_window(vcc_chunk *c, const float *x, size_t len, const s
             c->p[(size_t)ch * Tw2 + t] = s->pitch[(size_t)ch * s->T + c->a + (t < Tw ? t : Tw - 1)];
     st = vcm_decode(c->m, &c->ws, c->codes, s->codes ? NULL : c->ws.z.v, blend, Tw2 / 2,
                     voice->embedding, c->p, mt && retrieve ? c->r : NULL, c->mel, c->lin);
+    if (st == VC_OK && mt && mt->decoded > 0.0f) vcc_match_nearest_decoded(mt, c->mel, Tw2, Tw);
     if (st == VC_OK) vcc_denormalise(c, Tw2, Tw);
     return st;
 }
@@ -447,6 +450,7 @@ static int convert_args_ok(const vc_model *vm, const vc_audio *source, const vc_
            (!p->match_dynamics || (voice->log_mag_std && voice->n_bins == vm->m.cfg.n_bins)) &&
            p->vocoder.iters >= 0 && p->chunk_seconds > 0.0 && p->match >= 0.0f &&
            p->match <= 1.0f && p->content_blend >= 0.0f && p->content_blend <= 1.0f &&
+           p->match_decoded >= 0.0f && p->match_decoded <= 1.0f &&
            (!voice->frames || voice->frames->F == vm->m.cfg.n_bins);
 }
 
@@ -495,7 +499,8 @@ static vc_status convert_prepared(vcc_chunk *c, const vcc_input *in, const vc_vo
     }
     int matching = p->match > 0.0f || retrieve;
     if (matching) /* sized for the voice: made per conversion */
-        st = vcc_matcher_init(&mt, voice->frames, c->W, p->match_space, p->match_k, p->match);
+        st = vcc_matcher_init(&mt, voice->frames, c->W, p->match_space, p->match_k, p->match,
+                              p->match > 0.0f ? p->match_decoded : 0.0f);
     float *full = st == VC_OK ? calloc(in->n, sizeof *full) : NULL; // (n) silent outside speech
     if (st == VC_OK) st = full ? analyse_source(c->fe, x, len, voice, p, &s) : VC_ERR_NOMEM;
     if (st == VC_OK)

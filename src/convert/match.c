@@ -69,7 +69,7 @@ void vcc_matcher_free(vcc_matcher *mt) {
 }
 
 vc_status vcc_matcher_init(vcc_matcher *mt, const vc_voice_frames *pool, int W,
-                           vc_match_space space, int k, float strength) {
+                           vc_match_space space, int k, float strength, float decoded) {
     memset(mt, 0, sizeof *mt);
     if (!pool || pool->n < 1) {
         vcu_log(VC_LOG_ERROR, "frame matching: the voice holds no reference frames");
@@ -86,9 +86,11 @@ vc_status vcc_matcher_init(vcc_matcher *mt, const vc_voice_frames *pool, int W,
     mt->W = W, mt->N = pool->n, mt->F = pool->F, mt->k = k, mt->space = space;
     mt->Df = space == VC_MATCH_HIDDEN ? pool->C : pool->D;
     mt->strength = strength;
+    mt->decoded = decoded;
     vcc_pool_voiced_ap(pool, mt->ap_profile);
-    size_t Wz = (size_t)W, nf = Wz * (size_t)mt->Df + Wz * (size_t)mt->N + 2 * Wz * (size_t)mt->F +
-                                Wz * VCD_WORLD_BANDS + (size_t)pool->C * Wz + (size_t)k;
+    size_t Wz = (size_t)W, nd_rows = decoded > 0.0f ? Wz + (size_t)mt->N : 0;
+    size_t nf = Wz * (size_t)mt->Df + Wz * (size_t)mt->N + 2 * Wz * (size_t)mt->F +
+                Wz * VCD_WORLD_BANDS + (size_t)pool->C * Wz + (size_t)k + nd_rows * pool->M;
     size_t nd = 2 * (Wz + 1), ni = Wz * (size_t)k;
     mt->block = malloc(nd * sizeof(double) + nf * sizeof(float) + ni * sizeof(int));
     if (!mt->block) return VC_ERR_NOMEM;
@@ -100,7 +102,15 @@ vc_status vcc_matcher_init(vcc_matcher *mt, const vc_voice_frames *pool, int W,
     mt->ap = mt->tmp + Wz * (size_t)mt->F;
     mt->hwork = mt->ap + Wz * VCD_WORLD_BANDS;
     mt->best = mt->hwork + (size_t)pool->C * Wz;
-    mt->idx = (int *)(mt->best + k);
+    mt->qd = mt->best + k;
+    mt->pd = mt->qd + (nd_rows ? Wz * pool->M : 0);
+    mt->idx = (int *)(mt->pd + (nd_rows ? (size_t)mt->N * pool->M : 0));
+    if (!nd_rows) mt->qd = mt->pd = NULL;
+    for (int n = 0; nd_rows && n < mt->N; n++) { /* once per conversion */
+        float *r = mt->pd + (size_t)n * pool->M;
+        memcpy(r, pool->mel + (size_t)n * pool->M, sizeof(float) * (size_t)pool->M);
+        vcn_l2_normalise(r, pool->M);
+    }
     return VC_OK;
 }
 
@@ -108,6 +118,20 @@ void vcc_match_nearest(vcc_matcher *mt, int T) {
     const vc_voice_frames *p = mt->pool;
     const float *pool = mt->space == VC_MATCH_HIDDEN ? p->h : p->z;
     vcn_knn_cosine(mt->q, T, pool, mt->N, mt->Df, mt->k, mt->sim, mt->idx, mt->best);
+}
+
+void vcc_match_nearest_decoded(vcc_matcher *mt, const float *mel, int stride, int T) {
+    const vc_voice_frames *p = mt->pool;
+    const int M = p->M;
+    VC_ASSERT(mt->qd && T <= mt->W);
+    for (int t = 0; t < T; t++) {
+        float *r = mt->qd + (size_t)t * M;
+        for (int j = 0; j < M; j++) r[j] = mel[(size_t)j * stride + t];
+        vcn_l2_normalise(r, M);
+    }
+    const float *pool = mt->space == VC_MATCH_HIDDEN ? p->h : p->z;
+    vcn_knn_cosine_mix(mt->q, pool, mt->Df, mt->qd, mt->pd, M, mt->decoded, T, mt->N, mt->k,
+                       mt->sim, mt->idx, mt->best);
 }
 
 /* Rows [0, T) of a (T, n) smoothed over time by a triangle of +-VCC_MATCH_SMOOTH frames (cut

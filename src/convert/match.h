@@ -15,7 +15,10 @@
  *
  * Conversion, per chunk window: the source's features for each frame (computed exactly as the
  * references' were), the similarity of every window frame to every pool frame in one sgemm, the
- * k most similar per frame, the mean of their envelopes and aperiodicities, smoothed over
+ * k most similar per frame (with a decoded weight w > 0: the similarity is (1 - w) that of the
+ * content features plus w the cosine of the decoder's output for the frame, in the target's
+ * voice, to the pool frames' log-mel, so that a neighbour also sounds like what the decoder
+ * predicts the target says there), the mean of their envelopes and aperiodicities, smoothed over
  * +-VCC_MATCH_SMOOTH frames (a triangle), so neighbouring frames that picked different
  * references do not buzz. vcc_match_apply blends that into the decoder's envelope in the log
  * domain at the output F0 (vcd_world_stft_offset converts scales), by the strength.
@@ -63,8 +66,11 @@ typedef struct vcc_matcher {
     int W, N, Df, F, k;
     vc_match_space space;
     float strength;
+    float decoded;                     /* the decoded output's weight in choosing neighbours */
     float ap_profile[VCD_WORLD_BANDS]; /* pool's voiced mean aperiodicity */
     float *q;                          // (W, Df) the window's features
+    float *qd;                         // (W, M) the decoded log-mel, rows L2-normalised
+    float *pd;                         // (N, M) the pool's log-mel, rows L2-normalised
     float *sim;                        // (W, N) cosine of each window frame to each pool frame
     float *env;                        // (W, F) matched envelope (WORLD scale)
     float *ap;                         // (W, VCD_WORLD_BANDS) matched aperiodicity
@@ -76,15 +82,21 @@ typedef struct vcc_matcher {
     void *block;
 } vcc_matcher;
 
-/* VC_ERR_ARG (logged, saying why) when the pool is missing or holds fewer than k frames or k is
+/* decoded: the weight of the decoder's output in choosing neighbours (0..1; 0: content alone).
+ * VC_ERR_ARG (logged, saying why) when the pool is missing or holds fewer than k frames or k is
  * outside [1, VCC_MATCH_K_MAX]; VC_ERR_NOMEM. */
 VC_WARN_UNUSED vc_status vcc_matcher_init(vcc_matcher *mt, const vc_voice_frames *pool, int W,
-                                          vc_match_space space, int k, float strength);
+                                          vc_match_space space, int k, float strength,
+                                          float decoded);
 void vcc_matcher_free(vcc_matcher *mt); /* zeroed: no-op */
 
 /* The k pool frames most similar to each of the T window frames whose features are in mt->q
  * into mt->idx (T, k), most similar first; ties go to the earlier pool frame. One sgemm. */
 void vcc_match_nearest(vcc_matcher *mt, int T);
+
+/* The same with the decoder's output for the window, mel (M, stride) normalised log-mel, frames
+ * [0, T), weighted by mt->decoded against the content features in mt->q. */
+void vcc_match_nearest_decoded(vcc_matcher *mt, const float *mel, int stride, int T);
 
 /* After vcc_match_nearest: the neighbours' mean envelope and aperiodicity, smoothed over time,
  * into mt->env, mt->ap (T rows). */

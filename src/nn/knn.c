@@ -35,3 +35,14 @@ void vcn_knn_cosine(const float *q, int T, const float *pool, int N, int D, int 
                 N);
     for (int t = 0; t < T; t++) top_k(sim + (size_t)t * N, N, k, idx + (size_t)t * k, best);
 }
+
+void vcn_knn_cosine_mix(const float *q, const float *pool, int D, const float *q2,
+                        const float *pool2, int D2, float w, int T, int N, int k, float *sim,
+                        int *idx, float *best) {
+    VC_ASSERT(k >= 1 && k <= N);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, N, D, 1.0f - w, q, D, pool, D, 0.0f,
+                sim, N);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, N, D2, w, q2, D2, pool2, D2, 1.0f, sim,
+                N);
+    for (int t = 0; t < T; t++) top_k(sim + (size_t)t * N, N, k, idx + (size_t)t * k, best);
+}

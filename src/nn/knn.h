@@ -15,6 +15,13 @@
 void vcn_knn_cosine(const float *q, int T, const float *pool, int N, int D, int k, float *sim,
                     int *idx, float *best);
 
+/* The same over two spaces at once: a query's similarity to a pool row is
+ * (1 - w) cos(q, pool) + w cos(q2, pool2), with q2 (T, D2) and pool2 (N, D2) the same frames'
+ * features in a second space, also L2-normalised rows. */
+void vcn_knn_cosine_mix(const float *q, const float *pool, int D, const float *q2,
+                        const float *pool2, int D2, float w, int T, int N, int k, float *sim,
+                        int *idx, float *best);
+
 /* Scales v (n) to unit L2 norm; an all-zero row stays zero. */
 void vcn_l2_normalise(float *v, int n);
 

@@ -156,6 +156,10 @@ expect 0 "convert, WORLD vocoder, frame matching, again" -- "$vconv" convert -q 
 cmp -s w1.wav w2.wav && ok || bad "convert with frame matching is deterministic"
 cmp -s w1.wav "$derived" && bad "frame matching changes nothing" || ok
 expect 2 "convert --match out of range" -- "$vconv" convert "$src" "$ref" --model m.safetensors --match 2
+expect 0 "convert, neighbours by content alone" -- "$vconv" convert -q "$src" "$ref" \
+  --model m.safetensors --vocoder world --match 0.75 --match-k 8 --match-decoded 0 -o w0.wav
+cmp -s w0.wav w1.wav && bad "--match-decoded changes nothing" || ok
+expect 2 "convert --match-decoded out of range" -- "$vconv" convert "$src" "$ref" --model m.safetensors --match-decoded 2
 expect 2 "convert --match-k out of range" -- "$vconv" convert "$src" "$ref" --model m.safetensors --match-k 0
 expect 2 "convert --match-space bad choice" -- "$vconv" convert "$src" "$ref" --model m.safetensors --match-space wavlm
 expect 1 "convert a missing source" -- "$vconv" convert nowhere.wav "$ref" --model m.safetensors -o x.wav

@@ -42,6 +42,7 @@ int main(void) {
     FIELD(vc_convert_params, match_space);
     FIELD(vc_convert_params, retrieval);
     FIELD(vc_convert_params, content_blend);
+    FIELD(vc_convert_params, match_decoded);
     FIELD(vc_convert_params, vocoder);
     FIELD(vc_convert_params, chunk_seconds);
     FIELD(vc_convert_params, progress);
