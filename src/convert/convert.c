@@ -51,7 +51,10 @@ vc_convert_params vc_convert_default_params(void) {
          * quarters of the way to the encoder's continuous output (the bundled model's decoder
          * was trained on such blends) keeps words the codebook loses: on the full evaluation
          * 62.2% word error against 67.6% for the previous model at blend 0.5, identification
-         * the same (all conversions 68% / 7% as target / source against 69% / 6%) */
+         * the same (all conversions 68% / 7% as target / source against 69% / 6%); choosing
+         * matched neighbours by the decoded output as much as by content keeps more words where
+         * the reference is short (docs/evaluation.md, "Neighbours chosen by the decoded output
+         * too": 59.3% on the full evaluation, 53.1% against 64.4% with 2 s of reference) */
         .world_vocoder = 1,
         .match_dynamics = 1,
         .match = 0.6f,
