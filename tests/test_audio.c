@@ -455,6 +455,15 @@ static void test_bad_input(const char *dir, log_capture *lc, vc_rng *rng) {
         CHECK(write_bytes(path, bad, nb));
         expect_load_fails("forged 10 MHz rate", path, VC_ERR_AUDIO, lc);
         CHECK(strstr(lc->last, "sample rate") != NULL);
+
+        /* 1 Hz (a fuzzer's find): resampled to 16 kHz, each byte would be a second of audio */
+        memcpy(bad, wav, nb);
+        put_u32(bad + fmt + 12, 1ul); /* sample rate */
+        put_u32(bad + fmt + 16, 2ul); /* byte rate */
+        join(path, sizeof path, dir, "1hz.wav");
+        CHECK(write_bytes(path, bad, nb));
+        expect_load_fails("forged 1 Hz rate", path, VC_ERR_AUDIO, lc);
+        CHECK(strstr(lc->last, "sample rate") != NULL);
         free(bad);
     }
     free(wav);

@@ -244,9 +244,9 @@ static vc_status vca_check_riff(const vca_source *s, const char *name) {
 
 /* What the header claims, before anything is read or allocated. */
 static vc_status vca_check_header(const SF_INFO *fi, const char *name) {
-    if (fi->samplerate <= 0 || fi->samplerate > VC_AUDIO_MAX_RATE) {
-        vcu_log(VC_LOG_ERROR, "%s: sample rate %d Hz out of range (1..%d)", name, fi->samplerate,
-                VC_AUDIO_MAX_RATE);
+    if (fi->samplerate < VC_AUDIO_MIN_RATE || fi->samplerate > VC_AUDIO_MAX_RATE) {
+        vcu_log(VC_LOG_ERROR, "%s: sample rate %d Hz out of range (%d..%d)", name, fi->samplerate,
+                VC_AUDIO_MIN_RATE, VC_AUDIO_MAX_RATE);
         return VC_ERR_AUDIO;
     }
     if (fi->channels <= 0 || fi->channels > VC_AUDIO_MAX_CHANNELS) {
