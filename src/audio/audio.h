@@ -14,11 +14,12 @@
 /* Highest sample rate and channel count accepted in a file or as an argument; anything beyond
  * is a corrupt or hostile header. */
 #define VC_AUDIO_MAX_RATE 768000
+#define VC_AUDIO_MAX_CHANNELS 64
+
 /* Lowest sample rate accepted in a file: nothing recorded is slower, and resampling a forged
  * 1 Hz header to the model's rate would make each byte of the file seconds of audio (found by
  * fuzzing: 1 KB became 8 minutes). */
 #define VC_AUDIO_MIN_RATE 1000
-#define VC_AUDIO_MAX_CHANNELS 64
 
 /* Files whose header declares more frames than this are read twice: once to check them (level,
  * channels, scale) without storing anything, then to store exactly what passed. Shorter files

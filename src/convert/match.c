@@ -114,10 +114,13 @@ vc_status vcc_matcher_init(vcc_matcher *mt, const vc_voice_frames *pool, int W,
     return VC_OK;
 }
 
+/* The pool's content features in the matcher's space (mt->Df per frame). */
+static const float *content_pool(const vcc_matcher *mt) {
+    return mt->space == VC_MATCH_HIDDEN ? mt->pool->h : mt->pool->z;
+}
+
 void vcc_match_nearest(vcc_matcher *mt, int T) {
-    const vc_voice_frames *p = mt->pool;
-    const float *pool = mt->space == VC_MATCH_HIDDEN ? p->h : p->z;
-    vcn_knn_cosine(mt->q, T, pool, mt->N, mt->Df, mt->k, mt->sim, mt->idx, mt->best);
+    vcn_knn_cosine(mt->q, T, content_pool(mt), mt->N, mt->Df, mt->k, mt->sim, mt->idx, mt->best);
 }
 
 void vcc_match_nearest_decoded(vcc_matcher *mt, const float *mel, int stride, int T) {
@@ -129,9 +132,8 @@ void vcc_match_nearest_decoded(vcc_matcher *mt, const float *mel, int stride, in
         for (int j = 0; j < M; j++) r[j] = mel[(size_t)j * stride + t];
         vcn_l2_normalise(r, M);
     }
-    const float *pool = mt->space == VC_MATCH_HIDDEN ? p->h : p->z;
-    vcn_knn_cosine_mix(mt->q, pool, mt->Df, mt->qd, mt->pd, M, mt->decoded, T, mt->N, mt->k,
-                       mt->sim, mt->idx, mt->best);
+    vcn_knn_cosine_mix(mt->q, content_pool(mt), mt->Df, mt->qd, mt->pd, M, mt->decoded, T, mt->N,
+                       mt->k, mt->sim, mt->idx, mt->best);
 }
 
 /* Rows [0, T) of a (T, n) smoothed over time by a triangle of +-VCC_MATCH_SMOOTH frames (cut
