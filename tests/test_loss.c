@@ -1,5 +1,5 @@
-/* The L1 loss: values against naive double sums (block edges included), gradients by
- * finite differences, scale, L1's zero gradient at ties, and accumulation. */
+/* The L1 and MSE losses: values against naive double sums (block edges included), gradients
+ * by finite differences, scale, L1's zero gradient at ties, and accumulation. */
 #include "test.h"
 
 #include "gradcheck.h"
@@ -14,13 +14,23 @@ enum { N = 300 }; /* not a multiple of the 64 summation blocks */
  * the unperturbed point, loss - loss0, computed in double and small enough that a float keeps
  * it to ~1e-7 relative. */
 typedef struct loss_ctx {
+    int squared; /* MSE, else L1 */
     const float *pred, *target;
     size_t n;
     double loss0;
 } loss_ctx;
 
 static double loss_of(const loss_ctx *k) {
-    return vcn_l1_loss(k->pred, k->target, k->n);
+    return k->squared ? vcn_mse_loss(k->pred, k->target, k->n)
+                      : vcn_l1_loss(k->pred, k->target, k->n);
+}
+
+static void loss_backward(int squared, float *g, const float *p, const float *t, size_t n,
+                          float scale) {
+    if (squared)
+        vcn_mse_loss_backward(g, p, t, n, scale);
+    else
+        vcn_l1_loss_backward(g, p, t, n, scale);
 }
 
 static void loss_f(void *ctx, float *out) {
@@ -28,8 +38,8 @@ static void loss_f(void *ctx, float *out) {
     out[0] = (float)(loss_of(k) - k->loss0);
 }
 
-static void test_loss(size_t n, vc_rng *rng) {
-    const char *name = "l1";
+static void test_loss(int squared, size_t n, vc_rng *rng) {
+    const char *name = squared ? "mse" : "l1";
     float *p = calloc(n, sizeof(float)), *t = calloc(n, sizeof(float));
     float *g = calloc(n, sizeof(float)), *g2 = calloc(n, sizeof(float));
     VC_ASSERT(p && t && g && g2);
@@ -41,7 +51,7 @@ static void test_loss(size_t n, vc_rng *rng) {
         if (fabsf(p[i] - t[i]) < 0.01f) p[i] = t[i] + (p[i] >= t[i] ? 0.01f : -0.01f);
     /* Ties: L1's kinks (not for MSE, whose zero-gradient tie the harness's one-sided test would
      * also flag: there the one-sided slopes are +-eps/n, opposite and equal). */
-    int ties = n >= 100;
+    int ties = !squared && n >= 100;
     if (ties) p[3] = t[3], p[n - 1] = t[n - 1];
 
     /* Naive sequential double sum; the blocked sum differs only in double rounding (~n * 1e-16
@@ -49,15 +59,15 @@ static void test_loss(size_t n, vc_rng *rng) {
     double s = 0.0;
     for (size_t i = 0; i < n; i++) {
         double d = (double)p[i] - (double)t[i];
-        s += fabs(d);
+        s += squared ? d * d : fabs(d);
     }
-    loss_ctx k = {p, t, n, 0.0};
+    loss_ctx k = {squared, p, t, n, 0.0};
     double got = loss_of(&k), want = s / (double)n;
     fprintf(stderr, "%s n=%zu: loss %.12g, rel err vs naive %.3g\n", name, n, got,
             fabs(got - want) / want);
     CHECK_NEAR(got, want, 0.0, 1e-12);
 
-    vcn_l1_loss_backward(g, p, t, n, 1.0f);
+    loss_backward(squared, g, p, t, n, 1.0f);
     if (ties) CHECK(g[3] == 0.0f && g[n - 1] == 0.0f); /* zero at exact ties */
 
     if (n <= 1000) {
@@ -65,8 +75,8 @@ static void test_loss(size_t n, vc_rng *rng) {
         float out, r = 1.0f;
         gc_loss L = {loss_f, &k, &out, &r, 1};
         /* Gradients are ~1/n = 3e-3: atol 1e-6 is 3e-4 of that, rtol 1e-3 covers the float
-         * rounding of the difference; L1 is linear away from ties, so its central difference has
-         * no truncation error. L1's 2 ties (of 300) are kinks. */
+         * rounding of the difference; L1 is linear away from ties and MSE quadratic, so their
+         * central differences have no truncation error. L1's 2 ties (of 300) are kinks. */
         const gc_opts o = {1e-3, 1e-6, 1e-3, (int)n, 0.01};
         char tag[32];
         snprintf(tag, sizeof tag, "%s dpred", name);
@@ -75,7 +85,7 @@ static void test_loss(size_t n, vc_rng *rng) {
 
     /* scale: a power of two scales every gradient exactly; accumulation doubles exactly. */
     for (int rep = 0; rep < 2; rep++) {
-        vcn_l1_loss_backward(g2, p, t, n, 0.5f);
+        loss_backward(squared, g2, p, t, n, 0.5f);
     }
     char tag[32];
     snprintf(tag, sizeof tag, "%s scale+accumulate", name);
@@ -86,10 +96,12 @@ static void test_loss(size_t n, vc_rng *rng) {
 int main(void) {
     vc_rng rng;
     vcu_rng_seed(&rng, test_seed(1));
-    test_loss(N, &rng);
-    /* Large enough for the parallel path when threads are available. */
-    test_loss(100003, &rng);
-    /* Fewer elements than blocks: empty blocks add nothing. */
-    test_loss(5, &rng);
+    for (int squared = 0; squared < 2; squared++) {
+        test_loss(squared, N, &rng);
+        /* Large enough for the parallel path when threads are available. */
+        test_loss(squared, 100003, &rng);
+        /* Fewer elements than blocks: empty blocks add nothing. */
+        test_loss(squared, 5, &rng);
+    }
     return test_finish();
 }

@@ -77,6 +77,7 @@ static void make_corpus(const char *dir) {
 typedef struct run_log {
     double first_val, last_val, last_loss;
     int n_val, n_reports;
+    int n_cycle; /* training reports with conversion consistency losses > 0 */
     long stop_at;
     volatile int *stop;
 } run_log;
@@ -89,6 +90,8 @@ static void on_report(const vc_train_report *r, void *user) {
         l->last_val = r->val_loss;
     } else {
         l->last_loss = r->loss;
+        l->n_cycle += r->cycle && r->cycle_content > 0 && r->cycle_speaker > 0 &&
+                      isfinite(r->cycle_content + r->cycle_speaker);
     }
     if (l->stop && r->step >= l->stop_at) *l->stop = 1;
 }
@@ -231,7 +234,9 @@ static void write_old_checkpoint(const char *from, const char *to) {
                                          "vconv.augment_pitch",
                                          "vconv.augment_eq_db",
                                          "vconv.denoise",
-                                         "vconv.continuous_content"};
+                                         "vconv.continuous_content",
+                                         "vconv.cycle_content",
+                                         "vconv.cycle_speaker"};
         for (size_t k = 0; k < sizeof run_keys / sizeof *run_keys; k++)
             if (!strcmp(f.meta[i].key, run_keys[k])) keep = 0, new_keys++;
         if (!keep && !known) continue;
@@ -239,7 +244,7 @@ static void write_old_checkpoint(const char *from, const char *to) {
         kv[2 * n + 1] = f.meta[i].value;
         n++;
     }
-    CHECK(new_keys == 13); /* the new writer records every run setting */
+    CHECK(new_keys == 15); /* the new writer records every run setting */
     CHECK(vci_safetensors_write(to, t, nt, kv, n, ST_F32) == VC_OK);
     for (int i = 0; i < nt; i++) free(buf[i]);
     vci_safetensors_free(&f);
@@ -538,9 +543,9 @@ static void test_augment(void) {
  * without them. */
 /* A probability option of the run (the float at offset field of vc_train_params): at 0 a
  * 40-step run gives the parameters of off (the same run without it) bit for bit, at 0.5 other
- * ones, and 1.5 is refused. */
-static void check_probability(const char *root, const char *const *dirs, const char *off,
-                              const char *name, size_t field) {
+ * ones, and bad (out of its range) is refused. */
+static void check_option(const char *root, const char *const *dirs, const char *off,
+                         const char *name, size_t field, float bad) {
     static const float values[2] = {0.0f, 0.5f};
     for (int i = 0; i < 2; i++) {
         char file[64], path[1024];
@@ -554,7 +559,7 @@ static void check_probability(const char *root, const char *const *dirs, const c
         CHECK(vc_train(&q) == VC_OK);
         CHECK(same_params(off, path) == (i == 0));
         if (i == 0) continue;
-        *option = 1.5f; /* not a probability */
+        *option = bad;
         CHECK(vc_train(&q) == VC_ERR_ARG);
     }
 }
@@ -572,7 +577,9 @@ static void test_resume_augmented(const char *root, const char *const *dirs) {
     p.augment_warp = 0.15f, p.augment_pitch = 2.0f, p.augment_eq_db = 6.0f;
     p.denoise = 0.5f;
     p.continuous_content = 0.5f;
+    p.cycle_content = 1.0f, p.cycle_speaker = 2.0f;
     CHECK(vc_train(&p) == VC_OK);
+    CHECK(la.n_cycle > 0); /* reported, positive and finite */
     volatile int stop = 0;
     lb.stop = &stop;
     lb.stop_at = 20;
@@ -582,12 +589,16 @@ static void test_resume_augmented(const char *root, const char *const *dirs) {
     vc_train_params rp = vc_train_default_params();
     CHECK(vc_train_resume_params(ck, &rp) == VC_OK);
     CHECK(rp.speaker_utterance == 1 && rp.augment_warp == 0.15f && rp.augment_pitch == 2.0f &&
-          rp.augment_eq_db == 6.0f && rp.denoise == 0.5f && rp.continuous_content == 0.5f);
+          rp.augment_eq_db == 6.0f && rp.denoise == 0.5f && rp.continuous_content == 0.5f &&
+          rp.cycle_content == 1.0f && rp.cycle_speaker == 2.0f);
     q = p; /* another denoising probability is refused, before the corpus is read */
     q.out_model = b, q.report_user = &lc, q.resume = ck, q.denoise = 0.25f;
     CHECK(vc_train(&q) == VC_ERR_ARG);
     q = p; /* so is another continuous-content probability */
     q.out_model = b, q.report_user = &lc, q.resume = ck, q.continuous_content = 0.0f;
+    CHECK(vc_train(&q) == VC_ERR_ARG);
+    q = p; /* and another conversion consistency weight */
+    q.out_model = b, q.report_user = &lc, q.resume = ck, q.cycle_speaker = 1.0f;
     CHECK(vc_train(&q) == VC_ERR_ARG);
     q = p;
     q.out_model = b, q.report_user = &lc, q.resume = ck;
@@ -598,8 +609,10 @@ static void test_resume_augmented(const char *root, const char *const *dirs) {
     CHECK(vc_train(&q) == VC_OK);
     CHECK(!same_params(a, c));
     /* 0 is the run without the option, bit for bit; on, it changes the run */
-    check_probability(root, dirs, c, "denoise", offsetof(vc_train_params, denoise));
-    check_probability(root, dirs, c, "continuous", offsetof(vc_train_params, continuous_content));
+    check_option(root, dirs, c, "denoise", offsetof(vc_train_params, denoise), 1.5f);
+    check_option(root, dirs, c, "continuous", offsetof(vc_train_params, continuous_content), 1.5f);
+    check_option(root, dirs, c, "cycle_content", offsetof(vc_train_params, cycle_content), 101.0f);
+    check_option(root, dirs, c, "cycle_speaker", offsetof(vc_train_params, cycle_speaker), 101.0f);
 }
 
 static void test_bad_corpora(const char *root) {

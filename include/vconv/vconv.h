@@ -564,6 +564,9 @@ typedef struct vc_train_report {
     int codes_used, codebook_size;
     double lr, seconds_per_step, frames_per_second;
     int is_validation; /* 1 when this report follows a validation pass */
+    /* conversion consistency losses (unweighted means over the window; cycle 0 when off) */
+    int cycle;
+    double cycle_content, cycle_speaker;
 } vc_train_report;
 
 typedef void (*vc_train_report_fn)(const vc_train_report *r, void *user);
@@ -613,6 +616,13 @@ typedef struct vc_train_params {
      * vc_convert_params.content_blend gives it. 0 off, in [0, 1]; < 0: not given (off; on
      * resume, the checkpoint's). Independent of the preset. */
     float continuous_content;
+    /* Conversion consistency (docs/model.md): each batch item's content is also decoded in
+     * another item's voice and the result read back through both encoders; the decoder alone
+     * learns from it: cycle_content weighs the mean squared distance of the re-encoded content
+     * to the item's own (keep the words), cycle_speaker that of the re-encoded voice to the
+     * voice asked for (take the voice). Weights >= 0, 0 off; < 0: not given (off; on resume,
+     * the checkpoint's). Independent of the preset. */
+    float cycle_content, cycle_speaker;
     vc_train_report_fn report;
     void *report_user;
     vc_progress_fn progress; /* feature building, 0..1 */

@@ -78,16 +78,18 @@ static void show_report(const vc_train_report *r, void *user) {
     char eta[32], val[32] = "-";
     format_duration(eta, sizeof eta, (double)(r->steps - r->step) * r->seconds_per_step);
     if (r->val_loss >= 0) snprintf(val, sizeof val, "%.4f", r->val_loss);
-    char line[256];
+    char line[320], cycle[64] = "";
+    if (r->cycle)
+        snprintf(cycle, sizeof cycle, " cycle %.4f/%.4f", r->cycle_content, r->cycle_speaker);
     if (r->is_validation) { /* validation reports carry only the validation loss */
         fprintf(stderr, "%sstep %ld/%ld  validation loss %.4f\n", d->tty ? "\r\033[K" : "", r->step,
                 r->steps, r->val_loss);
         return;
     }
     snprintf(line, sizeof line,
-             "step %ld/%ld  loss %.4f (mel %.4f lin %.4f commit %.4f)  val %s  "
+             "step %ld/%ld  loss %.4f (mel %.4f lin %.4f commit %.4f%s)  val %s  "
              "perplexity %.1f, %d/%d codes  %.2f steps/s  ETA %s",
-             r->step, r->steps, r->loss, r->mel, r->lin, r->commit, val, r->perplexity,
+             r->step, r->steps, r->loss, r->mel, r->lin, r->commit, cycle, val, r->perplexity,
              r->codes_used, r->codebook_size,
              r->seconds_per_step > 0 ? 1.0 / r->seconds_per_step : 0.0, eta);
     if (d->tty && !r->is_validation)
@@ -123,7 +125,7 @@ typedef struct train_args {
 
 static const char *const spk_choices[] = {"preset", "same", "other", NULL};
 
-#define N_TRAIN_OPTS 25
+#define N_TRAIN_OPTS 27
 
 static void train_options(train_args *a, cli_option *o) {
     vc_train_params *p = &a->p;
@@ -160,6 +162,13 @@ static void train_options(train_args *a, cli_option *o) {
         {"continuous-content", 0, OPT_FLOAT, &p->continuous_content, 0, 1, NULL, "P",
          "with probability P an item's decoder reads its content between the codes and the "
          "encoder's continuous output (convert's --content-blend), drawn in [0, 1]; default 0"},
+        {"cycle-content", 0, OPT_FLOAT, &p->cycle_content, 0, 100, NULL, "W",
+         "conversion consistency: each item is also decoded in another item's voice, and the "
+         "decoder learns to keep the content the content encoder reads back (weight W); "
+         "default 0"},
+        {"cycle-speaker", 0, OPT_FLOAT, &p->cycle_speaker, 0, 100, NULL, "W",
+         "the same pass: the decoder learns to give the voice it is asked for, as the speaker "
+         "encoder reads it back (weight W); default 0"},
         {"resume", 0, OPT_STRING, &p->resume, 0, 0, NULL, "CKPT",
          "continue from a checkpoint, with its run settings"},
         {"init", 0, OPT_STRING, &p->init_model, 0, 0, NULL, "MODEL",
@@ -188,7 +197,7 @@ static void sentinels(train_args *a) {
     p->batch = p->segment_frames = p->warmup = a->steps = a->seed = INT_MIN;
     p->val_every = p->checkpoint_every = p->log_every = INT_MIN;
     p->lr = p->augment_warp = p->augment_pitch = p->augment_eq_db = p->denoise = NAN;
-    p->continuous_content = NAN;
+    p->continuous_content = p->cycle_content = p->cycle_speaker = NAN;
     a->spk_utt = -1;
 }
 
@@ -217,6 +226,8 @@ static int settings_from_checkpoint(train_args *a, const train_args *given, cli_
     if (isnan(g->augment_eq_db)) p->augment_eq_db = ck.augment_eq_db;
     if (isnan(g->denoise)) p->denoise = ck.denoise;
     if (isnan(g->continuous_content)) p->continuous_content = ck.continuous_content;
+    if (isnan(g->cycle_content)) p->cycle_content = ck.cycle_content;
+    if (isnan(g->cycle_speaker)) p->cycle_speaker = ck.cycle_speaker;
     return EXIT_OK;
 }
 

@@ -38,6 +38,8 @@ static const struct {
     {"vconv.denoise", VCI_RUN_DENOISE, K_FLOAT, offsetof(vci_run, denoise)},
     {"vconv.continuous_content", VCI_RUN_CONTINUOUS, K_FLOAT,
      offsetof(vci_run, continuous_content)},
+    {"vconv.cycle_content", VCI_RUN_CYCLE_CONTENT, K_FLOAT, offsetof(vci_run, cycle_content)},
+    {"vconv.cycle_speaker", VCI_RUN_CYCLE_SPEAKER, K_FLOAT, offsetof(vci_run, cycle_speaker)},
 };
 #define N_SETTINGS ((int)(sizeof settings / sizeof settings[0]))
 

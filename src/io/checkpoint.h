@@ -21,8 +21,8 @@
  *   "vconv.steps", "vconv.lr", "vconv.warmup", "vconv.clip", "vconv.val_every",
  *   "vconv.checkpoint_every", "vconv.log_every", and the training-data options
  *   "vconv.speaker_utterance", "vconv.augment_warp", "vconv.augment_pitch",
- *   "vconv.augment_eq_db", "vconv.denoise", "vconv.continuous_content" (absent: off, which is
- *   what older runs did).
+ *   "vconv.augment_eq_db", "vconv.denoise", "vconv.continuous_content", "vconv.cycle_content",
+ *   "vconv.cycle_speaker" (absent: off, which is what older runs did).
  * Floats are "%.9g", which reads back to the same float.
  */
 #ifndef VC_IO_CHECKPOINT_H
@@ -50,6 +50,8 @@ typedef struct vci_run {
     float augment_eq_db;      /* random smooth EQ: up to +-this many dB; 0 off */
     float denoise;            /* probability that an encoder input is corrupted; 0 off */
     float continuous_content; /* probability that the decoder reads blended content; 0 off */
+    float cycle_content;      /* conversion consistency weights (content, speaker); 0 off */
+    float cycle_speaker;
 } vci_run;
 
 /* Which vci_run fields a file held (bit per field, in the order above: VCI_RUN_<FIELD>). */
@@ -71,6 +73,8 @@ enum {
     VCI_RUN_AUG_EQ = 1u << 14,
     VCI_RUN_DENOISE = 1u << 15,
     VCI_RUN_CONTINUOUS = 1u << 16,
+    VCI_RUN_CYCLE_CONTENT = 1u << 17,
+    VCI_RUN_CYCLE_SPEAKER = 1u << 18,
     /* every checkpoint since version 1 has these */
     VCI_RUN_REQUIRED = VCI_RUN_SEED | VCI_RUN_BATCH | VCI_RUN_SEGMENT | VCI_RUN_VAL_SHARE
 };

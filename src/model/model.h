@@ -166,6 +166,7 @@ typedef struct vcm_workspace {
     float *dn_mean, *dn_rstd; // (B, C)
     vcm_act z, zq;            /* (B, D, T/2) */
     float *zmix;              /* (B, D, T/2) the decoder's content when training blends it */
+    const float *zin;         /* the decoder's content input of the last forward (B, D, T/2) */
     int *idx;                 // (B, T/2) codes
     /* speaker encoder */
     vcm_act s_a[VCM_SPK_CONVS], s_h[VCM_SPK_CONVS]; /* conv, ReLU; (B, Cs, Ts) */
@@ -180,6 +181,9 @@ typedef struct vcm_workspace {
     vcm_act mel;     /* (B, M, T) */
     vcm_act pa, pr;  /* postnet conv0, ReLU; (B, P, T) */
     vcm_act lin;     /* (B, F, T) */
+    /* the last vcm_forward_cycle's voice (B, S), content target (B, D, T/2) and weights */
+    const float *spk_in, *z_target;
+    float w_content, w_speaker;
 } vcm_workspace;
 
 /* Gradients are allocated when the model has them. VC_ERR_ARG for B < 1, T < 2 or odd,
@@ -210,6 +214,25 @@ void vcm_backward(const vcm_model *m, vcm_workspace *ws);
  * checks with a smooth projection loss. */
 void vcm_backward_from_outputs(const vcm_model *m, vcm_workspace *ws, const float *dmel,
                                const float *dlin);
+
+/* Conversion consistency (training, vc_train_params.cycle_content / cycle_speaker). In training
+ * the decoder only ever renders content in the voice it came from; at conversion it renders it
+ * in another. This pass decodes content zin (B, D, T/2) in voices spk (B, S) taken from other
+ * items, with pitch p (B, 2, T), and reads the decoded mel back through both encoders:
+ *   content  w_content mean ||E_c(mel) - z_target||^2   (z_target: the content to keep, B,D,T/2)
+ *   speaker  w_speaker mean ||E_s(mel) - spk||^2        (the voice asked for)
+ * so the decoder learns to keep the words and take the voice it is given. The encoders are
+ * only read: vcm_backward_cycle adds into the decoder's parameter gradients alone, and no
+ * gradient reaches zin, spk or z_target (data here). ws is a workspace of its own, with
+ * Ts == T (the speaker encoder reads the T decoded frames); the decoder reads no retrieval input.
+ * The arrays must stay alive until vcm_backward_cycle. */
+typedef struct vcm_cycle_losses {
+    double content, speaker, total; /* total = w_content content + w_speaker speaker */
+} vcm_cycle_losses;
+void vcm_forward_cycle(const vcm_model *m, vcm_workspace *ws, const float *zin, const float *spk,
+                       const float *p, const float *z_target, float w_content, float w_speaker,
+                       vcm_cycle_losses *out);
+void vcm_backward_cycle(const vcm_model *m, vcm_workspace *ws);
 
 /* Inference, batch 1, with a workspace of B >= 1 (gradients unused):
  *   vcm_encode_content  x (M, T), T even and <= ws->T  -> codes (T/2)

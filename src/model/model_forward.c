@@ -101,10 +101,10 @@ static void blend_content(float *out, const float *q, const float *z, float a, s
     for (size_t i = 0; i < n; i++) out[i] = q[i] + a * (z[i] - q[i]);
 }
 
-/* zin (B, D, T/2), ws->spk (B, S), p (B, 2, T), r (B, M + 1, T) or NULL -> ws->mel (B, M, T),
+/* zin (B, D, T/2), spk (B, S), p (B, 2, T), r (B, M + 1, T) or NULL -> ws->mel (B, M, T),
  * ws->lin (B, F, T). */
-static void decoder_forward(const vcm_model *m, vcm_workspace *ws, const float *zin, const float *p,
-                            const float *r, int B, int T) {
+static void decoder_forward(const vcm_model *m, vcm_workspace *ws, const float *zin,
+                            const float *spk, const float *p, const float *r, int B, int T) {
     const vcm_config *c = &m->cfg;
     int C = c->channels, D = c->code_dim;
     size_t nC = (size_t)B * (size_t)C * (size_t)T;
@@ -117,8 +117,8 @@ static void decoder_forward(const vcm_model *m, vcm_workspace *ws, const float *
         vcm_dec_ws *b = &ws->blk[i];
         const vcm_dec_block *l = &m->d_block[i];
         vcn_conv1d_forward(&l->conv, b->a.v, h, B, T, ws->scratch);
-        vcn_linear_forward(&l->gamma, b->g.v, ws->spk.v, B);
-        vcn_linear_forward(&l->beta, b->be.v, ws->spk.v, B);
+        vcn_linear_forward(&l->gamma, b->g.v, spk, B);
+        vcn_linear_forward(&l->beta, b->be.v, spk, B);
         if (ws->norm_window > 0)
             vcn_norm_local_forward(b->b.v, b->a.v, b->g.v, b->be.v, B, C, T, ws->norm_window,
                                    VCM_NORM_EPS, ws->norm_scratch);
@@ -160,8 +160,9 @@ void vcm_forward_train(const vcm_model *m, vcm_workspace *ws, const float *x, co
             blend_content(ws->zmix + b * n1, ws->zq.v + b * n1, ws->z.v + b * n1, blend[b], n1);
         zin = ws->zmix;
     }
+    ws->zin = zin;
     speaker_forward(m, ws, xs, B, Ts);
-    decoder_forward(m, ws, zin, p, ws->r, B, T);
+    decoder_forward(m, ws, zin, ws->spk.v, p, ws->r, B, T);
     if (out) {
         out->mel = vcn_l1_loss(ws->mel.v, mel_target, (size_t)B * (size_t)c->n_mels * (size_t)T);
         out->lin = vcn_l1_loss(ws->lin.v, lin_target, (size_t)B * (size_t)c->n_bins * (size_t)T);
@@ -170,16 +171,24 @@ void vcm_forward_train(const vcm_model *m, vcm_workspace *ws, const float *x, co
     }
 }
 
-/* From ws->mel.d and ws->lin.d (every other activation gradient zero) to the parameters and
- * the inputs. Each step mirrors a forward line, in reverse; every backward adds. */
-static void backward_core(const vcm_model *m, vcm_workspace *ws) {
+/* A layer read but not trained: the same weights without gradient pointers, so its backward
+ * gives the input's gradient only. */
+static const conv1d *conv_grad(const conv1d *l, int train, conv1d *copy) {
+    if (train) return l;
+    *copy = *l;
+    copy->dw = copy->db = NULL;
+    return copy;
+}
+
+/* Each backward below mirrors its forward's lines in reverse; every backward adds. */
+
+/* From ws->mel.d and ws->lin.d to the decoder's parameters, ws->zq.d (the decoder's content
+ * input), ws->dp and dspk (NULL: not wanted); spk is the voice the forward read. */
+static void decoder_backward(const vcm_model *m, vcm_workspace *ws, const float *spk, float *dspk) {
     const vcm_config *c = &m->cfg;
-    int B = ws->Bc, T = ws->Tc, Ts = ws->Tsc, T2 = T / 2;
-    int C = c->channels, D = c->code_dim, Cs = c->spk_channels;
+    int B = ws->Bc, T = ws->Tc, T2 = T / 2, C = c->channels, D = c->code_dim;
     size_t nC = (size_t)B * (size_t)C * (size_t)T;
     float *s = ws->scratch;
-
-    /* decoder */
     vcm_act *top = dec_top(m, ws);
     vcn_conv1d_backward(&m->post1, ws->pr.d, ws->lin.d, ws->pr.v, B, T, s);
     act_backward(&m->cfg, ws->pa.d, ws->pr.d, ws->pa.v,
@@ -194,8 +203,8 @@ static void backward_core(const vcm_model *m, vcm_workspace *ws) {
         act_backward(&m->cfg, b->b.d, b->r.d, b->b.v, nC);
         vcn_adain_backward(b->a.d, b->g.d, b->be.d, b->b.d, b->a.v, b->mean, b->rstd, b->g.v, B, C,
                            T);
-        vcn_linear_backward(&l->gamma, ws->spk.d, b->g.d, ws->spk.v, B);
-        vcn_linear_backward(&l->beta, ws->spk.d, b->be.d, ws->spk.v, B);
+        vcn_linear_backward(&l->gamma, dspk, b->g.d, spk, B);
+        vcn_linear_backward(&l->beta, dspk, b->be.d, spk, B);
         vcn_conv1d_backward(&l->conv, hin->d, b->a.d, hin->v, B, T, s);
     }
     vcn_conv1d_backward(&m->d_in, ws->cat.d, ws->d_h0.d, ws->cat.v, B, T, s);
@@ -209,40 +218,66 @@ static void backward_core(const vcm_model *m, vcm_workspace *ws) {
             }
     vcn_concat_backward(ws->up.d, ws->dp, ws->cat.d, B, D, 2, T);
     vcn_upsample_backward(ws->zq.d, ws->up.d, B, D, T2, 2);
+}
 
-    /* VQ: straight-through plus the commitment gradient (0 when zq = z) */
-    vcn_vq_backward(&m->vq, ws->z.d, ws->zq.d, ws->z.v, ws->zq.v, B, T2);
-
-    /* content encoder */
-    vcn_conv1d_backward(&m->c_out, ws->dn_h.d, ws->z.d, ws->dn_h.v, B, T2, s);
+/* From ws->z.d to the content encoder's parameters (train; else they are only read) and dx,
+ * the gradient of its input x. */
+static void content_backward(const vcm_model *m, vcm_workspace *ws, const float *x, float *dx,
+                             int train) {
+    const vcm_config *c = &m->cfg;
+    int B = ws->Bc, T = ws->Tc, T2 = T / 2;
+    size_t nC = (size_t)B * (size_t)c->channels * (size_t)T;
+    float *s = ws->scratch;
+    conv1d k;
+    vcn_conv1d_backward(conv_grad(&m->c_out, train, &k), ws->dn_h.d, ws->z.d, ws->dn_h.v, B, T2, s);
     act_backward(&m->cfg, ws->dn_n.d, ws->dn_h.d, ws->dn_n.v, nC / 2);
     vcn_instnorm_backward(&m->inorm, ws->dn_a.d, ws->dn_n.d, ws->dn_a.v, ws->dn_mean, ws->dn_rstd,
                           B, T2);
     vcm_act *ctop = content_top(m, ws);
-    vcn_conv1d_backward(&m->c_down, ctop->d, ws->dn_a.d, ctop->v, B, T, s);
+    vcn_conv1d_backward(conv_grad(&m->c_down, train, &k), ctop->d, ws->dn_a.d, ctop->v, B, T, s);
     for (int i = c->res_blocks - 1; i >= 0; i--) {
         vcm_res_ws *r = &ws->res[i];
         vcm_act *hin = i ? &ws->res[i - 1].h : &ws->c_h;
         vcn_add_backward(hin->d, r->r.d, r->h.d, nC);
         act_backward(&m->cfg, r->n.d, r->r.d, r->n.v, nC);
         vcn_instnorm_backward(&m->inorm, r->a.d, r->n.d, r->a.v, r->mean, r->rstd, B, T);
-        vcn_conv1d_backward(&m->c_res[i], hin->d, r->a.d, hin->v, B, T, s);
+        vcn_conv1d_backward(conv_grad(&m->c_res[i], train, &k), hin->d, r->a.d, hin->v, B, T, s);
     }
     act_backward(&m->cfg, ws->c_n.d, ws->c_h.d, ws->c_n.v, nC);
     vcn_instnorm_backward(&m->inorm, ws->c_a.d, ws->c_n.d, ws->c_a.v, ws->c_mean, ws->c_rstd, B, T);
-    vcn_conv1d_backward(&m->c_in, ws->dx, ws->c_a.d, ws->x, B, T, s);
+    vcn_conv1d_backward(conv_grad(&m->c_in, train, &k), dx, ws->c_a.d, x, B, T, s);
+}
 
-    /* speaker encoder */
+/* From ws->spk.d to the speaker encoder's parameters (train; else only read) and dxs, the
+ * gradient of its input xs (B, M, ws->Tsc). */
+static void speaker_backward(const vcm_model *m, vcm_workspace *ws, const float *xs, float *dxs,
+                             int train) {
+    int B = ws->Bc, Ts = ws->Tsc, Cs = m->cfg.spk_channels;
     size_t nS = (size_t)B * (size_t)Cs * (size_t)Ts;
-    vcn_linear_backward(&m->s_proj, ws->pool.d, ws->spk.d, ws->pool.v, B);
+    float *s = ws->scratch;
+    linear proj = m->s_proj;
+    if (!train) proj.dw = proj.db = NULL;
+    vcn_linear_backward(&proj, ws->pool.d, ws->spk.d, ws->pool.v, B);
     vcn_pool_backward(ws->s_h[VCM_SPK_CONVS - 1].d, ws->pool.d, ws->s_h[VCM_SPK_CONVS - 1].v, B, Cs,
                       Ts, VCM_NORM_EPS);
-    for (int k = VCM_SPK_CONVS - 1; k >= 0; k--) {
-        act_backward(&m->cfg, ws->s_a[k].d, ws->s_h[k].d, ws->s_a[k].v, nS);
-        const float *in = k ? ws->s_h[k - 1].v : ws->xs;
-        float *din = k ? ws->s_h[k - 1].d : ws->dxs;
-        vcn_conv1d_backward(&m->s_conv[k], din, ws->s_a[k].d, in, B, Ts, s);
+    conv1d k;
+    for (int i = VCM_SPK_CONVS - 1; i >= 0; i--) {
+        act_backward(&m->cfg, ws->s_a[i].d, ws->s_h[i].d, ws->s_a[i].v, nS);
+        const float *in = i ? ws->s_h[i - 1].v : xs;
+        float *din = i ? ws->s_h[i - 1].d : dxs;
+        vcn_conv1d_backward(conv_grad(&m->s_conv[i], train, &k), din, ws->s_a[i].d, in, B, Ts, s);
     }
+}
+
+/* From ws->mel.d and ws->lin.d (every other activation gradient zero) to the parameters and
+ * the inputs. */
+static void backward_core(const vcm_model *m, vcm_workspace *ws) {
+    int B = ws->Bc, T2 = ws->Tc / 2;
+    decoder_backward(m, ws, ws->spk.v, ws->spk.d);
+    /* VQ: straight-through plus the commitment gradient (0 when zq = z) */
+    vcn_vq_backward(&m->vq, ws->z.d, ws->zq.d, ws->z.v, ws->zq.v, B, T2);
+    content_backward(m, ws, ws->x, ws->dx, 1);
+    speaker_backward(m, ws, ws->xs, ws->dxs, 1);
 }
 
 void vcm_backward(const vcm_model *m, vcm_workspace *ws) {
@@ -262,6 +297,43 @@ void vcm_backward_from_outputs(const vcm_model *m, vcm_workspace *ws, const floa
     memcpy(ws->mel.d, dmel, B * (size_t)m->cfg.n_mels * T * sizeof(float));
     memcpy(ws->lin.d, dlin, B * (size_t)m->cfg.n_bins * T * sizeof(float));
     backward_core(m, ws);
+}
+
+/* ---- conversion consistency (training) ---------------------------------------------------- */
+
+void vcm_forward_cycle(const vcm_model *m, vcm_workspace *ws, const float *zin, const float *spk,
+                       const float *p, const float *z_target, float w_content, float w_speaker,
+                       vcm_cycle_losses *out) {
+    VC_ASSERT(m && ws && zin && spk && p && z_target && ws->Ts == ws->T);
+    int B = ws->B, T = ws->T, T2 = T / 2;
+    const vcm_config *c = &m->cfg;
+    ws->Bc = B, ws->Tc = T, ws->Tsc = T;
+    ws->p = p, ws->r = NULL, ws->quantize = 0, ws->zin = zin;
+    ws->x = ws->xs = ws->mel.v; /* both encoders read the decoded mel */
+    ws->spk_in = spk, ws->z_target = z_target;
+    ws->w_content = w_content, ws->w_speaker = w_speaker;
+    decoder_forward(m, ws, zin, spk, p, NULL, B, T);
+    content_forward(m, ws, ws->mel.v, B, T);
+    speaker_forward(m, ws, ws->mel.v, B, T);
+    if (out) {
+        out->content = vcn_mse_loss(ws->z.v, z_target, (size_t)B * (size_t)c->code_dim * T2);
+        out->speaker = vcn_mse_loss(ws->spk.v, spk, (size_t)B * (size_t)c->spk_dim);
+        out->total = w_content * out->content + w_speaker * out->speaker;
+    }
+}
+
+void vcm_backward_cycle(const vcm_model *m, vcm_workspace *ws) {
+    VC_ASSERT(ws->dslab && ws->spk_in && ws->z_target);
+    memset(ws->dslab, 0, ws->dn * sizeof(float));
+    const vcm_config *c = &m->cfg;
+    size_t B = (size_t)ws->Bc, T = (size_t)ws->Tc, nM = B * (size_t)c->n_mels * T;
+    vcn_mse_loss_backward(ws->z.d, ws->z.v, ws->z_target, B * (size_t)c->code_dim * (T / 2),
+                          ws->w_content);
+    vcn_mse_loss_backward(ws->spk.d, ws->spk.v, ws->spk_in, B * (size_t)c->spk_dim, ws->w_speaker);
+    content_backward(m, ws, ws->mel.v, ws->dx, 0);
+    speaker_backward(m, ws, ws->mel.v, ws->dxs, 0);
+    for (size_t i = 0; i < nM; i++) ws->mel.d[i] = ws->dx[i] + ws->dxs[i];
+    decoder_backward(m, ws, ws->spk_in, NULL); /* lin.d stays 0: only the mel is re-encoded */
 }
 
 /* ---- inference, batch 1 ------------------------------------------------------------------- */
@@ -314,7 +386,7 @@ vc_status vcm_decode(const vcm_model *m, vcm_workspace *ws, const int *codes, co
     }
     if (z) blend_content(ws->zq.v, ws->zq.v, z, blend, (size_t)D * (size_t)T2);
     memcpy(ws->spk.v, spk, sizeof(float) * (size_t)m->cfg.spk_dim);
-    decoder_forward(m, ws, ws->zq.v, p, r, 1, T);
+    decoder_forward(m, ws, ws->zq.v, ws->spk.v, p, r, 1, T);
     memcpy(mel, ws->mel.v, sizeof(float) * (size_t)m->cfg.n_mels * T);
     memcpy(lin, ws->lin.v, sizeof(float) * (size_t)m->cfg.n_bins * T);
     return VC_OK;

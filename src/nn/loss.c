@@ -41,3 +41,14 @@ void vcn_l1_loss_backward(float *dpred, const float *pred, const float *target, 
             dpred[i] -= g;
     }
 }
+
+double vcn_mse_loss(const float *pred, const float *target, size_t n) {
+    return loss_sum(pred, target, n, 1);
+}
+
+void vcn_mse_loss_backward(float *dpred, const float *pred, const float *target, size_t n,
+                           float scale) {
+    float g = (float)(2.0 * (double)scale / (double)n);
+#pragma omp parallel for if (n >= LOSS_PAR_MIN)
+    for (size_t i = 0; i < n; i++) dpred[i] += g * (pred[i] - target[i]);
+}

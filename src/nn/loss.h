@@ -16,4 +16,9 @@ double vcn_l1_loss(const float *pred, const float *target, size_t n);
 void vcn_l1_loss_backward(float *dpred, const float *pred, const float *target, size_t n,
                           float scale);
 
+/* mean (pred - target)^2; its gradient is 2 (pred - target) / n. */
+double vcn_mse_loss(const float *pred, const float *target, size_t n);
+void vcn_mse_loss_backward(float *dpred, const float *pred, const float *target, size_t n,
+                           float scale);
+
 #endif

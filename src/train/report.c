@@ -24,6 +24,10 @@ static void log_line(FILE *f, const vc_train_report *r) {
     json_num(f, "mel", r->mel, 0);
     json_num(f, "lin", r->lin, 0);
     json_num(f, "commit", r->commit, 0);
+    if (r->cycle) {
+        json_num(f, "cycle_content", r->cycle_content, 0);
+        json_num(f, "cycle_speaker", r->cycle_speaker, 0);
+    }
     json_num(f, "val_loss", r->val_loss >= 0 ? r->val_loss : NAN, 0);
     json_num(f, "perplexity", r->perplexity, 0);
     fprintf(f, "\"codes_used\":%d,", r->codes_used);
@@ -45,6 +49,9 @@ void vct_emit_report(trainer *t, int is_validation) {
     r.mel = t->w_mel / n;
     r.lin = t->w_lin / n;
     r.commit = t->w_commit / n;
+    r.cycle = t->cyc_spk != NULL;
+    r.cycle_content = t->w_cyc_content / n;
+    r.cycle_speaker = t->w_cyc_speaker / n;
     r.val_loss = t->val_loss;
     r.perplexity = h.perplexity;
     r.codes_used = h.used;
@@ -69,6 +76,7 @@ void vct_emit_report(trainer *t, int is_validation) {
     if (t->p.report && t->dist.rank == 0) t->p.report(&r, t->p.report_user); /* rank 0 speaks */
     if (!is_validation) {                                                    /* a new window */
         t->w_loss = t->w_mel = t->w_lin = t->w_commit = 0;
+        t->w_cyc_content = t->w_cyc_speaker = 0;
         t->w_steps = 0;
         t->w_t0 = vct_now();
         memset(t->win_counts, 0, sizeof(float) * (size_t)t->m.cfg.codebook_size);

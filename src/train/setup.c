@@ -290,6 +290,8 @@ static vc_status check_params(const vc_train_params *p) {
         bad = "denoise (a probability in [0, 1], or < 0 for off)";
     else if (!(p->continuous_content <= 1.0f))
         bad = "continuous_content (a probability in [0, 1], or < 0 for off)";
+    else if (!(p->cycle_content <= VCT_CYCLE_MAX) || !(p->cycle_speaker <= VCT_CYCLE_MAX))
+        bad = "cycle_content, cycle_speaker (weights in [0, 100], or < 0 for off)";
     for (int i = 0; !bad && i < p->n_data_dirs; i++)
         if (!p->data_dirs[i]) bad = "data_dirs";
     if (bad) vcu_log(VC_LOG_ERROR, "train: invalid parameter: %s", bad);
@@ -320,13 +322,17 @@ static vci_run run_of(const vc_train_params *p, const char *preset) {
                  p->augment_pitch,
                  p->augment_eq_db,
                  p->denoise,
-                 p->continuous_content};
+                 p->continuous_content,
+                 p->cycle_content,
+                 p->cycle_speaker};
     if (r.speaker_utterance < 0) r.speaker_utterance = on;
     if (r.augment_warp < 0) r.augment_warp = on ? VCT_DEFAULT_WARP : 0.0f;
     if (r.augment_pitch < 0) r.augment_pitch = on ? VCT_DEFAULT_PITCH : 0.0f;
     if (r.augment_eq_db < 0) r.augment_eq_db = on ? VCT_DEFAULT_EQ_DB : 0.0f;
     if (r.denoise < 0) r.denoise = 0.0f; /* off unless asked for, whatever the preset */
     if (r.continuous_content < 0) r.continuous_content = 0.0f;
+    if (r.cycle_content < 0) r.cycle_content = 0.0f;
+    if (r.cycle_speaker < 0) r.cycle_speaker = 0.0f;
     return r;
 }
 
@@ -368,6 +374,10 @@ static vc_status check_resume(const vc_train_params *p, const char *ck, const vc
     bad += conflict(ck, "denoise", p->denoise, h & VCI_RUN_DENOISE ? r->denoise : 0, 1);
     bad += conflict(ck, "continuous-content", p->continuous_content,
                     h & VCI_RUN_CONTINUOUS ? r->continuous_content : 0, 1);
+    bad += conflict(ck, "cycle-content", p->cycle_content,
+                    h & VCI_RUN_CYCLE_CONTENT ? r->cycle_content : 0, 1);
+    bad += conflict(ck, "cycle-speaker", p->cycle_speaker,
+                    h & VCI_RUN_CYCLE_SPEAKER ? r->cycle_speaker : 0, 1);
     return bad ? VC_ERR_ARG : VC_OK;
 }
 
@@ -397,6 +407,8 @@ static void apply_checkpoint_run(const vci_ckpt_state *s, vc_train_params *p) {
     p->augment_eq_db = h & VCI_RUN_AUG_EQ ? r->augment_eq_db : 0.0f;
     p->denoise = h & VCI_RUN_DENOISE ? r->denoise : 0.0f;
     p->continuous_content = h & VCI_RUN_CONTINUOUS ? r->continuous_content : 0.0f;
+    p->cycle_content = h & VCI_RUN_CYCLE_CONTENT ? r->cycle_content : 0.0f;
+    p->cycle_speaker = h & VCI_RUN_CYCLE_SPEAKER ? r->cycle_speaker : 0.0f;
 }
 
 vc_status vc_train_resume_params(const char *ckpt, vc_train_params *p) {
@@ -460,6 +472,7 @@ void vct_trainer_free(trainer *t) {
     free(t->cache_dir);
     free(t->log_path);
     vcm_workspace_free(&t->ws);
+    vcm_workspace_free(&t->cyc_ws);
     vcm_model_free(&t->m);
     vcn_adamw_free(&t->opt);
     vci_feature_set_free(&t->fs);
@@ -484,6 +497,7 @@ void vct_trainer_free(trainer *t) {
     free(t->r);
     free(t->use);
     free(t->blend);
+    free(t->cyc_spk);
     free(t->zall);
     if (t->log) fclose(t->log);
     vct_dist_free(&t->dist); /* last: it may finalise MPI */
@@ -578,6 +592,11 @@ static vc_status alloc_buffers(trainer *t) {
     t->win_counts = calloc((size_t)N, sizeof(float));
     if (t->run.continuous_content > 0 && !(t->blend = malloc(sizeof(float) * (size_t)t->B)))
         return VC_ERR_NOMEM;
+    if (t->run.cycle_content > 0 || t->run.cycle_speaker > 0) { /* Ts = T: it reads T frames */
+        if ((st = vcm_workspace_init(&t->cyc_ws, &t->m, B, T, T)) != VC_OK) return st;
+        if (!(t->cyc_spk = malloc(sizeof(float) * (size_t)B * (size_t)c->spk_dim)))
+            return VC_ERR_NOMEM;
+    }
     if (t->dist.size > 1 && t->dist.rank == 0)
         t->zall = malloc(sizeof(float) * (size_t)t->B * (size_t)c->code_dim * (size_t)t->T2);
     if (!t->vq_scratch || !t->x || !t->xc || !t->pp || !t->xs || !t->lin || !t->items ||

@@ -79,6 +79,7 @@ vc_train_params vc_train_default_params(void) {
     p.speaker_utterance = -1; /* the preset's */
     p.augment_warp = p.augment_pitch = p.augment_eq_db = -1.0f;
     p.denoise = p.continuous_content = -1.0f;
+    p.cycle_content = p.cycle_speaker = -1.0f;
     return p;
 }
 
@@ -147,15 +148,18 @@ static vc_status validate(trainer *t, double *out) {
 
 /* The losses, gradient and codebook statistics of the global batch from every rank's share;
  * the gradient slab in one call. */
-static vc_status sum_over_ranks(trainer *t, vcm_losses *L, vc_status st) {
-    double v[4] = {L->mel * share(t), L->lin * share(t), L->commit * share(t), L->total * share(t)};
-    st = sum_with_status(t, v, 4, st);
+static vc_status sum_over_ranks(trainer *t, vcm_losses *L, vcm_cycle_losses *C, vc_status st) {
+    double w = share(t);
+    double v[6] = {L->mel * w,   L->lin * w,     L->commit * w,
+                   L->total * w, C->content * w, C->speaker * w};
+    st = sum_with_status(t, v, 6, st);
     if (st != VC_OK || t->dist.size == 1) return st;
     L->mel = v[0], L->lin = v[1], L->commit = v[2], L->total = v[3];
+    C->content = v[4], C->speaker = v[5];
     vc_params *P = &t->m.params;
-    float w = (float)share(t);
-    if (w != 1.0f)
-        for (size_t i = 0; i < P->total; i++) P->grad[i] *= w;
+    float wf = (float)w;
+    if (wf != 1.0f)
+        for (size_t i = 0; i < P->total; i++) P->grad[i] *= wf;
     return vct_dist_sum_floats(&t->dist, P->grad, P->total);
 }
 
@@ -228,9 +232,26 @@ static void draw_blends(trainer *t) {
     }
 }
 
-/* One optimiser step; the losses into *L (skipped: *skipped = 1). Every rank draws the whole
- * batch and computes its slice; the sums over ranks follow. */
-static vc_status train_step(trainer *t, vcm_losses *L, int *skipped) {
+/* Conversion consistency (run.cycle_content, run.cycle_speaker): after the training forward,
+ * each item's content (what its decoder read) is decoded again in the voice of its partner,
+ * the item whose batch index differs in the lowest bit (the last item of an odd slice keeps its
+ * own), and read back through both encoders (model.h, vcm_forward_cycle); its gradient goes to
+ * the decoder alone. Pairs lie within a rank's slice: with slices of even size they are those
+ * of one process. No draws from the stream. Losses (unweighted) into *C. */
+static void cycle_pass(trainer *t, vcm_cycle_losses *C) {
+    int S = t->m.cfg.spk_dim;
+    for (int b = 0; b < t->Bl; b++) {
+        int other = (b ^ 1) < t->Bl ? b ^ 1 : b;
+        memcpy(t->cyc_spk + (size_t)b * S, t->ws.spk.v + (size_t)other * S, sizeof(float) * S);
+    }
+    vcm_forward_cycle(&t->m, &t->cyc_ws, t->ws.zin, t->cyc_spk, t->pp, t->ws.z.v,
+                      t->run.cycle_content, t->run.cycle_speaker, C);
+    vcm_backward_cycle(&t->m, &t->cyc_ws);
+}
+
+/* One optimiser step; the losses into *L and *C (skipped: *skipped = 1). Every rank draws the
+ * whole batch and computes its slice; the sums over ranks follow. */
+static vc_status train_step(trainer *t, vcm_losses *L, vcm_cycle_losses *C, int *skipped) {
     *skipped = 0;
     for (int b = 0; b < t->B; b++)
         vct_draw_item(&t->fs, &t->spk, t->T, t->Ts, t->run.speaker_utterance, &t->rng,
@@ -247,12 +268,13 @@ static vc_status train_step(trainer *t, vcm_losses *L, int *skipped) {
         vcn_params_zero_grad(P);
         vcm_forward_train(&t->m, &t->ws, t->xc, t->pp, t->xs, t->r, t->x, t->lin, 1,
                           t->blend ? t->blend + t->b0 : NULL, L);
+        if (t->cyc_spk) cycle_pass(t, C);
         vcm_backward(&t->m, &t->ws);
     }
-    st = sum_over_ranks(t, L, st);
+    st = sum_over_ranks(t, L, C, st);
     if (st != VC_OK) return st;
     double norm = vcn_grad_clip_norm(P->grad, P->total, t->run.clip);
-    if (!isfinite(norm) || !isfinite(L->total)) {
+    if (!isfinite(norm) || !isfinite(L->total) || !isfinite(C->content + C->speaker)) {
         vcu_log(VC_LOG_WARN, "train: step %ld: gradient norm %g, loss %g: step skipped",
                 t->step + 1, norm, L->total);
         *skipped = 1;
@@ -334,11 +356,14 @@ static vc_status finish(trainer *t, int stopped) {
 /* One step and what follows it: report, validation, checkpoint. */
 static vc_status step_and_upkeep(trainer *t) {
     vcm_losses L;
+    vcm_cycle_losses C = {0};
     int skipped;
-    vc_status st = train_step(t, &L, &skipped);
+    vc_status st = train_step(t, &L, &C, &skipped);
     if (st != VC_OK) return st;
     t->step++;
     if (!skipped) {
+        t->w_cyc_content += C.content;
+        t->w_cyc_speaker += C.speaker;
         t->w_loss += L.total;
         t->w_mel += L.mel;
         t->w_lin += L.lin;

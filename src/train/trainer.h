@@ -31,7 +31,8 @@
 #define VCT_COLLAPSE_PERPLEXITY 2.0
 #define VCT_COLLAPSE_USED 0.05
 #define VCT_COLLAPSE_REPORTS 3
-#define VCT_HASH_EVERY 200 /* steps between checks that every rank holds the same parameters */
+#define VCT_CYCLE_MAX 100.0f /* the largest conversion consistency weight accepted */
+#define VCT_HASH_EVERY 200   /* steps between checks that every rank holds the same parameters */
 /* derived streams: seed XOR a constant (ASCII tags), so each is independent of the others */
 #define VCT_SEED_INIT 0x696e6974ull /* "init" */
 #define VCT_SEED_VAL 0x76616c00ull  /* "val" */
@@ -64,6 +65,8 @@ typedef struct trainer {
     float *r;                      // (Bl, M + 1, T) or NULL without retrieval
     unsigned char *use;            // (Bl) which items retrieve this step
     float *blend;                  // (B) the decoder's content blend per item (continuous_content)
+    vcm_workspace cyc_ws;          /* conversion consistency's pass (run.cycle_*), (Bl, T, T) */
+    float *cyc_spk;                // (Bl, S) the voice each item is decoded in there
     float *vq_scratch;             /* sized for the global batch (rank 0 re-seeds from it) */
     float *zall;                   // (B, D, T/2) rank 0, several ranks: the batch's z, gathered
     float *win_counts;             // (N) code counts over the report window (all ranks)
@@ -73,6 +76,7 @@ typedef struct trainer {
     FILE *log;
     /* report window */
     double w_loss, w_mel, w_lin, w_commit, w_t0, val_loss;
+    double w_cyc_content, w_cyc_speaker; /* conversion consistency losses (unweighted) */
     long w_steps;
     int collapse_streak;
 } trainer;
