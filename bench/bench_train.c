@@ -13,6 +13,11 @@
  * GFLOP/s count, for every conv1d and linear, 2 B T_out OC C K for the forward and twice that for
  * the backward (dinp and dw), plus the VQ distance GEMM 2 B (T/2) N D; elementwise layers, norms
  * and the optimiser are not counted. Every time is the median of RUNS timed runs after warm-up.
+ *   train_step_cycle  the same step with conversion consistency on (vconv train --cycle-content,
+ *               --cycle-speaker): vcm_forward_cycle and vcm_backward_cycle over the batch with
+ *               the voices of the partner items, between the forward and vcm_backward as in
+ *               train.c; timed alternately with the plain step, ratio = its median / the plain
+ *               step's median of the same rounds.
  * THREADS sets both OpenBLAS and OpenMP. */
 #define _POSIX_C_SOURCE 200809L
 #include "bench.h"
@@ -24,6 +29,7 @@
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 enum { BT_B = 16, BT_T = 128, BT_TS = 128, BT_WARMUP = 2 };
 
@@ -66,13 +72,26 @@ typedef struct ctx {
     float *x, *p, *xs, *mel_t, *lin_t;
     float *vq_scratch;
     vcm_losses loss;
+    vcm_workspace cyc_ws; /* conversion consistency's pass */
+    float *cyc_spk;       // (B, S)
+    int cycle;            /* train_step runs the consistency pass */
 } ctx;
+
+/* The consistency pass as train.c's cycle_pass runs it: partners b ^ 1. */
+static void cycle_pass(ctx *c) {
+    int S = c->m.cfg.spk_dim;
+    for (int b = 0; b < BT_B; b++)
+        memcpy(c->cyc_spk + (size_t)b * S, c->ws.spk.v + (size_t)(b ^ 1) * S, sizeof(float) * S);
+    vcm_forward_cycle(&c->m, &c->cyc_ws, c->ws.zin, c->cyc_spk, c->p, c->ws.z.v, 1.0f, 5.0f, NULL);
+    vcm_backward_cycle(&c->m, &c->cyc_ws);
+}
 
 static void train_step(ctx *c) {
     vc_params *P = &c->m.params;
     vcn_params_zero_grad(P);
     vcm_forward_train(&c->m, &c->ws, c->x, c->p, c->xs, NULL, c->mel_t, c->lin_t, 1, NULL,
                       &c->loss);
+    if (c->cycle) cycle_pass(c);
     vcm_backward(&c->m, &c->ws);
     (void)vcn_grad_clip_norm(P->grad, P->total, 1.0f);
     vcn_adamw_begin_step(&c->opt);
@@ -133,6 +152,19 @@ int main(int argc, char **argv) {
     double fwd = time_median(forward_only, &c, runs);
     double step = time_median(train_step, &c, runs);
     double gf = step_flops(&c.m, BT_B, BT_T, BT_TS) / step * 1e-9;
+    /* with and without the consistency pass, alternately, so load changes hit both alike */
+    check(vcm_workspace_init(&c.cyc_ws, &c.m, BT_B, BT_T, BT_T), "vcm_workspace_init");
+    c.cyc_spk = bench_alloc_rand(B * (size_t)cfg.spk_dim, &rng);
+    double t_plain[BENCH_MAX_RUNS], t_cycle[BENCH_MAX_RUNS];
+    for (int r = -BT_WARMUP; r < runs; r++)
+        for (int k = 0; k < 2; k++) {
+            c.cycle = k;
+            double t0 = bench_now();
+            train_step(&c);
+            if (r >= 0) (k ? t_cycle : t_plain)[r] = bench_now() - t0;
+        }
+    c.cycle = 0;
+    double plain = bench_median(t_plain, runs), cyc = bench_median(t_cycle, runs);
     printf("{\"bench\": \"train_step\", \"preset\": \"%s\", \"threads\": %d, \"B\": %d, "
            "\"T\": %d, \"Ts\": %d, \"median_ms\": %.2f, \"fwd_ms\": %.2f, \"frames_per_s\": %.0f, "
            "\"gflop_per_step\": %.3f, \"gflops\": %.1f, \"pct_peak\": %.1f, \"params\": %zu, "
@@ -140,6 +172,9 @@ int main(int argc, char **argv) {
            preset, threads, BT_B, BT_T, BT_TS, 1e3 * step, 1e3 * fwd, BT_B * BT_T / step,
            step_flops(&c.m, BT_B, BT_T, BT_TS) * 1e-9, gf, 100.0 * gf / peak,
            vcm_model_n_params(&c.m), c.loss.total);
+    printf("{\"bench\": \"train_step_cycle\", \"preset\": \"%s\", \"threads\": %d, "
+           "\"median_ms\": %.2f, \"plain_median_ms\": %.2f, \"ratio\": %.3f}\n",
+           preset, threads, 1e3 * cyc, 1e3 * plain, cyc / plain);
 
     free(c.x);
     free(c.p);
@@ -147,6 +182,8 @@ int main(int argc, char **argv) {
     free(c.mel_t);
     free(c.lin_t);
     free(c.vq_scratch);
+    free(c.cyc_spk);
+    vcm_workspace_free(&c.cyc_ws);
     vcn_adamw_free(&c.opt);
     vcm_workspace_free(&c.ws);
     vcm_model_free(&c.m);
