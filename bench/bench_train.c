@@ -29,7 +29,6 @@
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 enum { BT_B = 16, BT_T = 128, BT_TS = 128, BT_WARMUP = 2 };
 
@@ -77,11 +76,9 @@ typedef struct ctx {
     int cycle;            /* train_step runs the consistency pass */
 } ctx;
 
-/* The consistency pass as train.c's cycle_pass runs it: partners b ^ 1. */
+/* The consistency pass as train.c's cycle_pass runs it. */
 static void cycle_pass(ctx *c) {
-    int S = c->m.cfg.spk_dim;
-    for (int b = 0; b < BT_B; b++)
-        memcpy(c->cyc_spk + (size_t)b * S, c->ws.spk.v + (size_t)(b ^ 1) * S, sizeof(float) * S);
+    vcm_cycle_voices(c->ws.spk.v, BT_B, c->m.cfg.spk_dim, c->cyc_spk);
     vcm_forward_cycle(&c->m, &c->cyc_ws, c->ws.zin, c->cyc_spk, c->p, c->ws.z.v, 1.0f, 5.0f, NULL);
     vcm_backward_cycle(&c->m, &c->cyc_ws);
 }

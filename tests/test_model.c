@@ -401,18 +401,24 @@ static int check_all(const char *tag, const vcm_model *m, vcm_workspace *ws, bat
     return failed;
 }
 
-/* With the retrieval input (model.h): its conv's weights made non-zero so that the check sees
- * them act; the projection check reads retrieved frames r, the loss check none (r NULL: the
- * conv's bias alone), so both paths of the retrieval input are checked. */
-static void test_gradcheck(vc_rng *rng) {
+/* The gradient checks' model: small_config with the retrieval input, whose conv (zero at
+ * initialisation) gets random weights so that the checks see it act. */
+static vcm_config retrieval_model(vcm_model *m, vc_rng *rng) {
     vcm_config c = small_config();
     c.retrieval = 1;
+    CHECK(vcm_model_init(m, &c, 1) == VC_OK);
+    vcm_model_randomize(m, rng);
+    gc_randn(m->d_ret.w, (size_t)m->d_ret.OC * m->d_ret.C * m->d_ret.K, 0.3f, rng);
+    gc_randn(m->d_ret.b, (size_t)m->d_ret.OC, 0.3f, rng);
+    return c;
+}
+
+/* With the retrieval input: the projection check reads retrieved frames r, the loss check none
+ * (r NULL: the conv's bias alone), so both paths of the retrieval input are checked. */
+static void test_gradcheck(vc_rng *rng) {
     vcm_model m;
     vcm_workspace ws;
-    CHECK(vcm_model_init(&m, &c, 1) == VC_OK);
-    vcm_model_randomize(&m, rng);
-    gc_randn(m.d_ret.w, (size_t)m.d_ret.OC * m.d_ret.C * m.d_ret.K, 0.3f, rng);
-    gc_randn(m.d_ret.b, (size_t)m.d_ret.OC, 0.3f, rng);
+    vcm_config c = retrieval_model(&m, rng);
     int B = 2, T = 8, Ts = 8;
     CHECK(vcm_workspace_init(&ws, &m, B, T, Ts) == VC_OK);
     batch b;
@@ -537,13 +543,9 @@ static void fwd_cycle(void *ctx, float *out) {
 }
 
 static void test_cycle(vc_rng *rng) {
-    vcm_config c = small_config();
-    c.retrieval = 1;
     vcm_model m;
     vcm_workspace ws;
-    CHECK(vcm_model_init(&m, &c, 1) == VC_OK);
-    vcm_model_randomize(&m, rng);
-    gc_randn(m.d_ret.b, (size_t)m.d_ret.OC, 0.3f, rng);
+    vcm_config c = retrieval_model(&m, rng);
     int B = 2, T = 8, T2 = T / 2, D = c.code_dim, S = c.spk_dim;
     CHECK(vcm_workspace_init(&ws, &m, B, T, T) == VC_OK);
     float *zin = malloc(sizeof(float) * B * D * T2), *z_t = malloc(sizeof(float) * B * D * T2);

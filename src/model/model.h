@@ -166,7 +166,7 @@ typedef struct vcm_workspace {
     float *dn_mean, *dn_rstd; // (B, C)
     vcm_act z, zq;            /* (B, D, T/2) */
     float *zmix;              /* (B, D, T/2) the decoder's content when training blends it */
-    const float *zin;         /* the decoder's content input of the last forward (B, D, T/2) */
+    const float *zin;         /* the decoder's content input of the last vcm_forward_train */
     int *idx;                 // (B, T/2) codes
     /* speaker encoder */
     vcm_act s_a[VCM_SPK_CONVS], s_h[VCM_SPK_CONVS]; /* conv, ReLU; (B, Cs, Ts) */
@@ -233,6 +233,9 @@ void vcm_forward_cycle(const vcm_model *m, vcm_workspace *ws, const float *zin, 
                        const float *p, const float *z_target, float w_content, float w_speaker,
                        vcm_cycle_losses *out);
 void vcm_backward_cycle(const vcm_model *m, vcm_workspace *ws);
+/* The voices that pass decodes a batch in: item b takes spk of item b ^ 1, its partner (the last
+ * item of an odd batch keeps its own). spk, out (B, S), distinct arrays. */
+void vcm_cycle_voices(const float *spk, int B, int S, float *out);
 
 /* Inference, batch 1, with a workspace of B >= 1 (gradients unused):
  *   vcm_encode_content  x (M, T), T even and <= ws->T  -> codes (T/2)

@@ -308,7 +308,7 @@ void vcm_forward_cycle(const vcm_model *m, vcm_workspace *ws, const float *zin, 
     int B = ws->B, T = ws->T, T2 = T / 2;
     const vcm_config *c = &m->cfg;
     ws->Bc = B, ws->Tc = T, ws->Tsc = T;
-    ws->p = p, ws->r = NULL, ws->quantize = 0, ws->zin = zin;
+    ws->p = p, ws->r = NULL;
     ws->x = ws->xs = ws->mel.v; /* both encoders read the decoded mel */
     ws->spk_in = spk, ws->z_target = z_target;
     ws->w_content = w_content, ws->w_speaker = w_speaker;
@@ -319,6 +319,14 @@ void vcm_forward_cycle(const vcm_model *m, vcm_workspace *ws, const float *zin, 
         out->content = vcn_mse_loss(ws->z.v, z_target, (size_t)B * (size_t)c->code_dim * T2);
         out->speaker = vcn_mse_loss(ws->spk.v, spk, (size_t)B * (size_t)c->spk_dim);
         out->total = w_content * out->content + w_speaker * out->speaker;
+    }
+}
+
+void vcm_cycle_voices(const float *spk, int B, int S, float *out) {
+    VC_ASSERT(spk && out && spk != out && B >= 1 && S >= 1);
+    for (int b = 0; b < B; b++) {
+        int other = (b ^ 1) < B ? b ^ 1 : b;
+        memcpy(out + (size_t)b * S, spk + (size_t)other * S, sizeof(float) * (size_t)S);
     }
 }
 

@@ -233,17 +233,12 @@ static void draw_blends(trainer *t) {
 }
 
 /* Conversion consistency (run.cycle_content, run.cycle_speaker): after the training forward,
- * each item's content (what its decoder read) is decoded again in the voice of its partner,
- * the item whose batch index differs in the lowest bit (the last item of an odd slice keeps its
- * own), and read back through both encoders (model.h, vcm_forward_cycle); its gradient goes to
- * the decoder alone. Pairs lie within a rank's slice: with slices of even size they are those
- * of one process. No draws from the stream. Losses (unweighted) into *C. */
+ * each item's content (what its decoder read) is decoded again in the voice of its partner
+ * (vcm_cycle_voices) and read back through both encoders (model.h, vcm_forward_cycle); its
+ * gradient goes to the decoder alone. Pairs lie within a rank's slice: with slices of even size
+ * they are those of one process. No draws from the stream. Losses (unweighted) into *C. */
 static void cycle_pass(trainer *t, vcm_cycle_losses *C) {
-    int S = t->m.cfg.spk_dim;
-    for (int b = 0; b < t->Bl; b++) {
-        int other = (b ^ 1) < t->Bl ? b ^ 1 : b;
-        memcpy(t->cyc_spk + (size_t)b * S, t->ws.spk.v + (size_t)other * S, sizeof(float) * S);
-    }
+    vcm_cycle_voices(t->ws.spk.v, t->Bl, t->m.cfg.spk_dim, t->cyc_spk);
     vcm_forward_cycle(&t->m, &t->cyc_ws, t->ws.zin, t->cyc_spk, t->pp, t->ws.z.v,
                       t->run.cycle_content, t->run.cycle_speaker, C);
     vcm_backward_cycle(&t->m, &t->cyc_ws);
