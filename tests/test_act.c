@@ -27,6 +27,14 @@ static void relu_b(void *c, const float *d, float *dx, float *dy) {
     (void)dy;
     vcn_relu_backward(dx, d, ((op_ctx *)c)->x, NE);
 }
+#define LRELU_SLOPE 0.2f
+static void lrelu_f(void *c, float *o) {
+    vcn_lrelu_forward(o, ((op_ctx *)c)->x, NE, LRELU_SLOPE);
+}
+static void lrelu_b(void *c, const float *d, float *dx, float *dy) {
+    (void)dy;
+    vcn_lrelu_backward(dx, d, ((op_ctx *)c)->x, NE, LRELU_SLOPE);
+}
 static void gelu_f(void *c, float *o) {
     vcn_gelu_forward(o, ((op_ctx *)c)->x, NE);
 }
@@ -126,6 +134,21 @@ static void test_activations(vc_rng *rng) {
     check_tensor("relu backward from output", g2, g1, NE, 0.0, 0.0);
     CHECK(g1[7] == 0.0f && g1[100] == 0.0f); /* derivative at 0 is 0 */
 
+    /* Leaky ReLU: the same checks; its derivative at 0 is the slope (act.h), and in place the
+     * output keeps the input's sign, so backward from the output is exact too. */
+    vcn_lrelu_forward(y, x, NE, LRELU_SLOPE);
+    for (int i = 0; i < NE; i++) want[i] = x[i] > 0.0f ? x[i] : LRELU_SLOPE * x[i];
+    check_tensor("lrelu forward", y, want, NE, 0.0, 0.0);
+    memcpy(y2, x, NE * sizeof(float));
+    vcn_lrelu_forward(y2, y2, NE, LRELU_SLOPE);
+    check_tensor("lrelu in place", y2, y, NE, 0.0, 0.0);
+    memset(g1, 0, NE * sizeof(float));
+    memset(g2, 0, NE * sizeof(float));
+    vcn_lrelu_backward(g1, dout, x, NE, LRELU_SLOPE);
+    vcn_lrelu_backward(g2, dout, y2, NE, LRELU_SLOPE);
+    check_tensor("lrelu backward from output", g2, g1, NE, 0.0, 0.0);
+    CHECK(g1[7] == LRELU_SLOPE * dout[7] && g1[100] == LRELU_SLOPE * dout[100]);
+
     /* GELU against a double evaluation: float tanh and rounding, a few ulp of O(1) values. */
     vcn_gelu_forward(y, x, NE);
     double gerr = 0.0;
@@ -149,6 +172,8 @@ static void test_activations(vc_rng *rng) {
      * within atol: the one-sided slopes are r and 0), so up to 2% may be skipped. */
     const gc_opts piecewise = {1e-3, 1e-3, 1e-3, NE, 0.02};
     check_op("relu", relu_f, relu_b, x, NE, NULL, 0, NE, &piecewise, rng);
+    /* Leaky ReLU: the same reasoning; the kinks' one-sided slopes are r and 0.2 r. */
+    check_op("lrelu", lrelu_f, lrelu_b, x, NE, NULL, 0, NE, &piecewise, rng);
     /* GELU is smooth (|f'''| < 2): at eps 1e-2 truncation is < eps^2 / 3 = 3e-5 times |r|;
      * only the perturbed output changes, and its float rounding (half an ulp of |out| < 8,
      * 2.4e-7, times |r| < 4, over 2 eps) adds < 5e-5. atol 1e-3 leaves a 10x margin; rtol

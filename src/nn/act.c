@@ -20,6 +20,16 @@ void vcn_relu_backward(float *dinp, const float *dout, const float *inp, size_t 
         if (inp[i] > 0.0f) dinp[i] += dout[i];
 }
 
+void vcn_lrelu_forward(float *out, const float *inp, size_t n, float slope) {
+#pragma omp parallel for if (n >= ACT_PAR_MIN)
+    for (size_t i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : slope * inp[i];
+}
+
+void vcn_lrelu_backward(float *dinp, const float *dout, const float *inp, size_t n, float slope) {
+#pragma omp parallel for if (n >= ACT_PAR_MIN)
+    for (size_t i = 0; i < n; i++) dinp[i] += inp[i] > 0.0f ? dout[i] : slope * dout[i];
+}
+
 #define GELU_SCALE 0.7978845608028654f /* sqrt(2 / pi) */
 #define GELU_CUBE 0.044715f
 

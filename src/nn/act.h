@@ -4,7 +4,8 @@
  * (a NULL gradient pointer, where allowed, skips that input) and never run in place
  * (dinp != dout). Forwards of the elementwise ops may run in place (out == inp); relu then
  * still has a backward, because its output is positive exactly where its input is, so the
- * output can be passed as inp. GELU's backward needs the true
+ * output can be passed as inp; so does leaky ReLU with slope > 0, whose output has its input's
+ * sign (zero exactly where the input is). GELU's backward needs the true
  * input, so an in-place GELU forward has no backward.
  */
 #ifndef VC_NN_ACT_H
@@ -17,6 +18,11 @@
 /* out = max(x, 0); the derivative at 0 is taken as 0. */
 void vcn_relu_forward(float *out, const float *inp, size_t n);
 void vcn_relu_backward(float *dinp, const float *dout, const float *inp, size_t n);
+
+/* Leaky ReLU: out = x for x > 0, slope x otherwise; the derivative at 0 is taken as slope.
+ * With slope > 0 the backward may be given the output as inp (same sign, see above). */
+void vcn_lrelu_forward(float *out, const float *inp, size_t n, float slope);
+void vcn_lrelu_backward(float *dinp, const float *dout, const float *inp, size_t n, float slope);
 
 /* GELU, tanh approximation (GPT-2, llm.c):
  * 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
