@@ -78,6 +78,7 @@ typedef struct run_log {
     double first_val, last_val, last_loss;
     int n_val, n_reports;
     int n_cycle; /* training reports with conversion consistency losses > 0 */
+    int n_adv;   /* training reports with adversarial losses > 0 */
     long stop_at;
     volatile int *stop;
 } run_log;
@@ -92,6 +93,9 @@ static void on_report(const vc_train_report *r, void *user) {
         l->last_loss = r->loss;
         l->n_cycle += r->cycle && r->cycle_content > 0 && r->cycle_speaker > 0 &&
                       isfinite(r->cycle_content + r->cycle_speaker);
+        l->n_adv += r->adversarial && r->gen_adv > 0 && r->gen_fm > 0 && r->disc_real > 0 &&
+                    r->disc_fake > 0 &&
+                    isfinite(r->gen_adv + r->gen_fm + r->disc_real + r->disc_fake);
     }
     if (l->stop && r->step >= l->stop_at) *l->stop = 1;
 }
@@ -236,7 +240,8 @@ static void write_old_checkpoint(const char *from, const char *to) {
                                          "vconv.denoise",
                                          "vconv.continuous_content",
                                          "vconv.cycle_content",
-                                         "vconv.cycle_speaker"};
+                                         "vconv.cycle_speaker",
+                                         "vconv.adversarial"};
         for (size_t k = 0; k < sizeof run_keys / sizeof *run_keys; k++)
             if (!strcmp(f.meta[i].key, run_keys[k])) keep = 0, new_keys++;
         if (!keep && !known) continue;
@@ -244,7 +249,7 @@ static void write_old_checkpoint(const char *from, const char *to) {
         kv[2 * n + 1] = f.meta[i].value;
         n++;
     }
-    CHECK(new_keys == 15); /* the new writer records every run setting */
+    CHECK(new_keys == 16); /* the new writer records every run setting */
     CHECK(vci_safetensors_write(to, t, nt, kv, n, ST_F32) == VC_OK);
     for (int i = 0; i < nt; i++) free(buf[i]);
     vci_safetensors_free(&f);
@@ -578,8 +583,9 @@ static void test_resume_augmented(const char *root, const char *const *dirs) {
     p.denoise = 0.5f;
     p.continuous_content = 0.5f;
     p.cycle_content = 1.0f, p.cycle_speaker = 2.0f;
+    p.adversarial = 0.5f;
     CHECK(vc_train(&p) == VC_OK);
-    CHECK(la.n_cycle > 0); /* reported, positive and finite */
+    CHECK(la.n_cycle > 0 && la.n_adv > 0); /* reported, positive and finite */
     volatile int stop = 0;
     lb.stop = &stop;
     lb.stop_at = 20;
@@ -590,7 +596,7 @@ static void test_resume_augmented(const char *root, const char *const *dirs) {
     CHECK(vc_train_resume_params(ck, &rp) == VC_OK);
     CHECK(rp.speaker_utterance == 1 && rp.augment_warp == 0.15f && rp.augment_pitch == 2.0f &&
           rp.augment_eq_db == 6.0f && rp.denoise == 0.5f && rp.continuous_content == 0.5f &&
-          rp.cycle_content == 1.0f && rp.cycle_speaker == 2.0f);
+          rp.cycle_content == 1.0f && rp.cycle_speaker == 2.0f && rp.adversarial == 0.5f);
     q = p; /* another denoising probability is refused, before the corpus is read */
     q.out_model = b, q.report_user = &lc, q.resume = ck, q.denoise = 0.25f;
     CHECK(vc_train(&q) == VC_ERR_ARG);
@@ -599,6 +605,9 @@ static void test_resume_augmented(const char *root, const char *const *dirs) {
     CHECK(vc_train(&q) == VC_ERR_ARG);
     q = p; /* and another conversion consistency weight */
     q.out_model = b, q.report_user = &lc, q.resume = ck, q.cycle_speaker = 1.0f;
+    CHECK(vc_train(&q) == VC_ERR_ARG);
+    q = p; /* and another adversarial weight */
+    q.out_model = b, q.report_user = &lc, q.resume = ck, q.adversarial = 0.0f;
     CHECK(vc_train(&q) == VC_ERR_ARG);
     q = p;
     q.out_model = b, q.report_user = &lc, q.resume = ck;
@@ -613,6 +622,7 @@ static void test_resume_augmented(const char *root, const char *const *dirs) {
     check_option(root, dirs, c, "continuous", offsetof(vc_train_params, continuous_content), 1.5f);
     check_option(root, dirs, c, "cycle_content", offsetof(vc_train_params, cycle_content), 101.0f);
     check_option(root, dirs, c, "cycle_speaker", offsetof(vc_train_params, cycle_speaker), 101.0f);
+    check_option(root, dirs, c, "adversarial", offsetof(vc_train_params, adversarial), 11.0f);
 }
 
 static void test_bad_corpora(const char *root) {

@@ -567,6 +567,11 @@ typedef struct vc_train_report {
     /* conversion consistency losses (unweighted means over the window; cycle 0 when off) */
     int cycle;
     double cycle_content, cycle_speaker;
+    /* adversarial training's losses (unweighted means over the window; adversarial 0 when off):
+     * the discriminator's on real and decoded spectrograms, the decoder's adversarial and
+     * feature-matching terms */
+    int adversarial;
+    double disc_real, disc_fake, gen_adv, gen_fm;
 } vc_train_report;
 
 typedef void (*vc_train_report_fn)(const vc_train_report *r, void *user);
@@ -623,6 +628,13 @@ typedef struct vc_train_params {
      * voice asked for (take the voice). Weights >= 0, 0 off; < 0: not given (off; on resume,
      * the checkpoint's). Independent of the preset. */
     float cycle_content, cycle_speaker;
+    /* Adversarial training of the decoder's output (docs/model.md): a small discriminator on the
+     * linear log-magnitude learns to tell the decoded spectrograms from the real ones (LSGAN),
+     * and the decoder learns, with this weight beside its L1 losses, to fool it and to match its
+     * features on the real spectrogram, which rewards sharp spectra where L1 rewards the
+     * average. Weight >= 0, 0 off; < 0: not given (off; on resume, the checkpoint's).
+     * Independent of the preset. */
+    float adversarial;
     vc_train_report_fn report;
     void *report_user;
     vc_progress_fn progress; /* feature building, 0..1 */

@@ -78,18 +78,21 @@ static void show_report(const vc_train_report *r, void *user) {
     char eta[32], val[32] = "-";
     format_duration(eta, sizeof eta, (double)(r->steps - r->step) * r->seconds_per_step);
     if (r->val_loss >= 0) snprintf(val, sizeof val, "%.4f", r->val_loss);
-    char line[320], cycle[64] = "";
+    char line[400], cycle[64] = "", adv[96] = "";
     if (r->cycle)
         snprintf(cycle, sizeof cycle, " cycle %.4f/%.4f", r->cycle_content, r->cycle_speaker);
+    if (r->adversarial)
+        snprintf(adv, sizeof adv, " adv %.4f fm %.4f disc %.4f/%.4f", r->gen_adv, r->gen_fm,
+                 r->disc_real, r->disc_fake);
     if (r->is_validation) { /* validation reports carry only the validation loss */
         fprintf(stderr, "%sstep %ld/%ld  validation loss %.4f\n", d->tty ? "\r\033[K" : "", r->step,
                 r->steps, r->val_loss);
         return;
     }
     snprintf(line, sizeof line,
-             "step %ld/%ld  loss %.4f (mel %.4f lin %.4f commit %.4f%s)  val %s  "
+             "step %ld/%ld  loss %.4f (mel %.4f lin %.4f commit %.4f%s%s)  val %s  "
              "perplexity %.1f, %d/%d codes  %.2f steps/s  ETA %s",
-             r->step, r->steps, r->loss, r->mel, r->lin, r->commit, cycle, val, r->perplexity,
+             r->step, r->steps, r->loss, r->mel, r->lin, r->commit, cycle, adv, val, r->perplexity,
              r->codes_used, r->codebook_size,
              r->seconds_per_step > 0 ? 1.0 / r->seconds_per_step : 0.0, eta);
     if (d->tty && !r->is_validation)
@@ -125,7 +128,7 @@ typedef struct train_args {
 
 static const char *const spk_choices[] = {"preset", "same", "other", NULL};
 
-#define N_TRAIN_OPTS 27
+#define N_TRAIN_OPTS 28
 
 static void train_options(train_args *a, cli_option *o) {
     vc_train_params *p = &a->p;
@@ -169,6 +172,10 @@ static void train_options(train_args *a, cli_option *o) {
         {"cycle-speaker", 0, OPT_FLOAT, &p->cycle_speaker, 0, 100, NULL, "W",
          "the same pass: the decoder learns to give the voice it is asked for, as the speaker "
          "encoder reads it back (weight W); default 0"},
+        {"adversarial", 0, OPT_FLOAT, &p->adversarial, 0, 10, NULL, "W",
+         "adversarial training: a discriminator learns to tell decoded spectrograms from real "
+         "ones, and the decoder learns to fool it and match its features (weight W beside "
+         "the L1 losses); default 0"},
         {"resume", 0, OPT_STRING, &p->resume, 0, 0, NULL, "CKPT",
          "continue from a checkpoint, with its run settings"},
         {"init", 0, OPT_STRING, &p->init_model, 0, 0, NULL, "MODEL",
@@ -197,7 +204,7 @@ static void sentinels(train_args *a) {
     p->batch = p->segment_frames = p->warmup = a->steps = a->seed = INT_MIN;
     p->val_every = p->checkpoint_every = p->log_every = INT_MIN;
     p->lr = p->augment_warp = p->augment_pitch = p->augment_eq_db = p->denoise = NAN;
-    p->continuous_content = p->cycle_content = p->cycle_speaker = NAN;
+    p->continuous_content = p->cycle_content = p->cycle_speaker = p->adversarial = NAN;
     a->spk_utt = -1;
 }
 
@@ -228,6 +235,7 @@ static int settings_from_checkpoint(train_args *a, const train_args *given, cli_
     if (isnan(g->continuous_content)) p->continuous_content = ck.continuous_content;
     if (isnan(g->cycle_content)) p->cycle_content = ck.cycle_content;
     if (isnan(g->cycle_speaker)) p->cycle_speaker = ck.cycle_speaker;
+    if (isnan(g->adversarial)) p->adversarial = ck.adversarial;
     return EXIT_OK;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #define N_TENSORS 9
+#define N_DISC_TENSORS 3
 #define VAL_CAP 32
 
 typedef enum { K_U64, K_INT, K_LONG, K_FLOAT } setting_kind;
@@ -40,6 +41,7 @@ static const struct {
      offsetof(vci_run, continuous_content)},
     {"vconv.cycle_content", VCI_RUN_CYCLE_CONTENT, K_FLOAT, offsetof(vci_run, cycle_content)},
     {"vconv.cycle_speaker", VCI_RUN_CYCLE_SPEAKER, K_FLOAT, offsetof(vci_run, cycle_speaker)},
+    {"vconv.adversarial", VCI_RUN_ADVERSARIAL, K_FLOAT, offsetof(vci_run, adversarial)},
 };
 #define N_SETTINGS ((int)(sizeof settings / sizeof settings[0]))
 
@@ -100,17 +102,28 @@ static int parse_setting(int i, const char *s, vci_run *r) {
 }
 
 vc_status vci_checkpoint_write(const char *path, const vcm_model *m, const adamw *opt,
+                               const vc_params *disc, const adamw *disc_opt,
                                const vci_ckpt_state *s) {
     int N = m->cfg.codebook_size, D = m->cfg.code_dim, M = m->cfg.n_mels, F = m->cfg.n_bins;
     int64_t tot = (int64_t)m->params.total;
     VC_ASSERT(opt->n == m->params.total);
-    st_tensor_out ts[N_TENSORS] = {
+    st_tensor_out ts[N_TENSORS + N_DISC_TENSORS] = {
         {"params", 1, {tot}, m->params.data},  {"adam.m", 1, {tot}, opt->m},
         {"adam.v", 1, {tot}, opt->v},          {"vq.ema_count", 1, {N}, m->ema_count},
         {"vq.ema_sum", 2, {N, D}, m->ema_sum}, {"norm.mel_mean", 1, {M}, m->mel_mean},
         {"norm.mel_std", 1, {M}, m->mel_std},  {"norm.lin_mean", 1, {F}, m->lin_mean},
         {"norm.lin_std", 1, {F}, m->lin_std},
     };
+    int n_ts = N_TENSORS;
+    if (disc) {
+        int64_t dtot = (int64_t)disc->total;
+        VC_ASSERT(disc_opt && disc_opt->n == disc->total);
+        st_tensor_out dts[N_DISC_TENSORS] = {{"disc.params", 1, {dtot}, disc->data},
+                                             {"disc.adam.m", 1, {dtot}, disc_opt->m},
+                                             {"disc.adam.v", 1, {dtot}, disc_opt->v}};
+        memcpy(ts + n_ts, dts, sizeof dts);
+        n_ts += N_DISC_TENSORS;
+    }
     vcm_config_meta cm;
     vcm_config_to_meta(&m->cfg, &cm);
     char state[3][VAL_CAP], vals[N_SETTINGS][VAL_CAP];
@@ -130,7 +143,7 @@ vc_status vci_checkpoint_write(const char *path, const vcm_model *m, const adamw
         kv[2 * n + 1] = vals[i];
         n++;
     }
-    vc_status st = vci_safetensors_write(path, ts, N_TENSORS, kv, n, ST_F32);
+    vc_status st = vci_safetensors_write(path, ts, n_ts, kv, n, ST_F32);
     if (st != VC_OK) vcu_log(VC_LOG_ERROR, "train: cannot write checkpoint %s", path);
     return st;
 }
@@ -201,7 +214,8 @@ static vc_status read_tensor(const st_file *f, const char *path, const char *nam
     return st;
 }
 
-vc_status vci_checkpoint_restore(const st_file *f, const char *path, vcm_model *m, adamw *opt) {
+vc_status vci_checkpoint_restore(const st_file *f, const char *path, vcm_model *m, adamw *opt,
+                                 vc_params *disc, adamw *disc_opt) {
     size_t N = (size_t)m->cfg.codebook_size, D = (size_t)m->cfg.code_dim;
     size_t M = (size_t)m->cfg.n_mels, F = (size_t)m->cfg.n_bins, tot = m->params.total;
     VC_ASSERT(opt->n == tot);
@@ -214,5 +228,10 @@ vc_status vci_checkpoint_restore(const st_file *f, const char *path, vcm_model *
     if (st == VC_OK) st = read_tensor(f, path, "norm.mel_std", m->mel_std, M);
     if (st == VC_OK) st = read_tensor(f, path, "norm.lin_mean", m->lin_mean, F);
     if (st == VC_OK) st = read_tensor(f, path, "norm.lin_std", m->lin_std, F);
+    if (st != VC_OK || !disc) return st;
+    VC_ASSERT(disc_opt && disc_opt->n == disc->total);
+    st = read_tensor(f, path, "disc.params", disc->data, disc->total);
+    if (st == VC_OK) st = read_tensor(f, path, "disc.adam.m", disc_opt->m, disc->total);
+    if (st == VC_OK) st = read_tensor(f, path, "disc.adam.v", disc_opt->v, disc->total);
     return st;
 }

@@ -22,7 +22,10 @@
  *   "vconv.checkpoint_every", "vconv.log_every", and the training-data options
  *   "vconv.speaker_utterance", "vconv.augment_warp", "vconv.augment_pitch",
  *   "vconv.augment_eq_db", "vconv.denoise", "vconv.continuous_content", "vconv.cycle_content",
- *   "vconv.cycle_speaker" (absent: off, which is what older runs did).
+ *   "vconv.cycle_speaker", "vconv.adversarial" (absent: off, which is what older runs did).
+ * With adversarial training on, the discriminator's state too:
+ *   "disc.params", "disc.adam.m", "disc.adam.v"  its parameter slab and AdamW moments (it
+ *                                                  steps with the model: one adam_step)
  * Floats are "%.9g", which reads back to the same float.
  */
 #ifndef VC_IO_CHECKPOINT_H
@@ -52,6 +55,7 @@ typedef struct vci_run {
     float continuous_content; /* probability that the decoder reads blended content; 0 off */
     float cycle_content;      /* conversion consistency weights (content, speaker); 0 off */
     float cycle_speaker;
+    float adversarial; /* adversarial training's weight; 0 off (no discriminator) */
 } vci_run;
 
 /* Which vci_run fields a file held (bit per field, in the order above: VCI_RUN_<FIELD>). */
@@ -75,6 +79,7 @@ enum {
     VCI_RUN_CONTINUOUS = 1u << 16,
     VCI_RUN_CYCLE_CONTENT = 1u << 17,
     VCI_RUN_CYCLE_SPEAKER = 1u << 18,
+    VCI_RUN_ADVERSARIAL = 1u << 19,
     /* every checkpoint since version 1 has these */
     VCI_RUN_REQUIRED = VCI_RUN_SEED | VCI_RUN_BATCH | VCI_RUN_SEGMENT | VCI_RUN_VAL_SHARE
 };
@@ -88,9 +93,11 @@ typedef struct vci_ckpt_state {
     unsigned have; /* VCI_RUN_* bits of the run settings the file held (on read) */
 } vci_ckpt_state;
 
-/* Writes the checkpoint of model m (with its EMA state and statistics) and optimiser opt. */
+/* Writes the checkpoint of model m (with its EMA state and statistics) and optimiser opt, and,
+ * when disc is not NULL, the discriminator's slab and its optimiser disc_opt. */
 VC_WARN_UNUSED vc_status vci_checkpoint_write(const char *path, const vcm_model *m,
-                                              const adamw *opt, const vci_ckpt_state *s);
+                                              const adamw *opt, const vc_params *disc,
+                                              const adamw *disc_opt, const vci_ckpt_state *s);
 
 /* Opens a checkpoint: checks the version (VC_ERR_VERSION with a HINT for other files, a model
  * file among them) and reads its model config. On success *f stays open for the calls below
@@ -103,8 +110,9 @@ VC_WARN_UNUSED vc_status vci_checkpoint_read_state(const st_file *f, const char 
                                                    vci_ckpt_state *s);
 
 /* Reads the tensors into m (built from the file's config, with gradients) and opt (sized for
- * m's slab). VC_ERR_SHAPE names a missing or misfitting tensor. */
+ * m's slab), and, when disc is not NULL, the discriminator's into disc and disc_opt.
+ * VC_ERR_SHAPE names a missing or misfitting tensor. */
 VC_WARN_UNUSED vc_status vci_checkpoint_restore(const st_file *f, const char *path, vcm_model *m,
-                                                adamw *opt);
+                                                adamw *opt, vc_params *disc, adamw *disc_opt);
 
 #endif

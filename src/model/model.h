@@ -208,6 +208,9 @@ void vcm_forward_train(const vcm_model *m, vcm_workspace *ws, const float *x, co
 /* Backward of the total loss of the last forward: ADDS into the parameter gradients (zero them
  * with vcn_params_zero_grad) and writes ws->dx, dp, dxs. Activation gradients are cleared here. */
 void vcm_backward(const vcm_model *m, vcm_workspace *ws);
+/* The same with dlin (B, F, T), the gradient of a further loss on the log-magnitude output
+ * (adversarial training's), added to the L1 loss's; NULL is vcm_backward. */
+void vcm_backward_with(const vcm_model *m, vcm_workspace *ws, const float *dlin);
 
 /* The same from given output gradients dmel (B, M, T) and dlin (B, F, T) instead of the L1
  * losses (the commitment gradient is still added; it is 0 when quantize was 0). For gradient

@@ -280,13 +280,18 @@ static void backward_core(const vcm_model *m, vcm_workspace *ws) {
     speaker_backward(m, ws, ws->xs, ws->dxs, 1);
 }
 
-void vcm_backward(const vcm_model *m, vcm_workspace *ws) {
+void vcm_backward_with(const vcm_model *m, vcm_workspace *ws, const float *dlin) {
     VC_ASSERT(ws->dslab && ws->x);
     memset(ws->dslab, 0, ws->dn * sizeof(float));
-    size_t T = (size_t)ws->Tc, B = (size_t)ws->Bc;
+    size_t T = (size_t)ws->Tc, B = (size_t)ws->Bc, nlin = B * (size_t)m->cfg.n_bins * T;
     vcn_l1_loss_backward(ws->mel.d, ws->mel.v, ws->mel_t, B * (size_t)m->cfg.n_mels * T, 1.0f);
-    vcn_l1_loss_backward(ws->lin.d, ws->lin.v, ws->lin_t, B * (size_t)m->cfg.n_bins * T, 1.0f);
+    vcn_l1_loss_backward(ws->lin.d, ws->lin.v, ws->lin_t, nlin, 1.0f);
+    if (dlin) vcn_add_forward(ws->lin.d, ws->lin.d, dlin, nlin);
     backward_core(m, ws);
+}
+
+void vcm_backward(const vcm_model *m, vcm_workspace *ws) {
+    vcm_backward_with(m, ws, NULL);
 }
 
 void vcm_backward_from_outputs(const vcm_model *m, vcm_workspace *ws, const float *dmel,

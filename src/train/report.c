@@ -28,6 +28,12 @@ static void log_line(FILE *f, const vc_train_report *r) {
         json_num(f, "cycle_content", r->cycle_content, 0);
         json_num(f, "cycle_speaker", r->cycle_speaker, 0);
     }
+    if (r->adversarial) {
+        json_num(f, "gen_adv", r->gen_adv, 0);
+        json_num(f, "gen_fm", r->gen_fm, 0);
+        json_num(f, "disc_real", r->disc_real, 0);
+        json_num(f, "disc_fake", r->disc_fake, 0);
+    }
     json_num(f, "val_loss", r->val_loss >= 0 ? r->val_loss : NAN, 0);
     json_num(f, "perplexity", r->perplexity, 0);
     fprintf(f, "\"codes_used\":%d,", r->codes_used);
@@ -52,6 +58,11 @@ void vct_emit_report(trainer *t, int is_validation) {
     r.cycle = t->cyc_spk != NULL;
     r.cycle_content = t->w_cyc_content / n;
     r.cycle_speaker = t->w_cyc_speaker / n;
+    r.adversarial = t->dlin != NULL;
+    r.disc_real = t->w_disc_real / n;
+    r.disc_fake = t->w_disc_fake / n;
+    r.gen_adv = t->w_gen_adv / n;
+    r.gen_fm = t->w_gen_fm / n;
     r.val_loss = t->val_loss;
     r.perplexity = h.perplexity;
     r.codes_used = h.used;
@@ -77,6 +88,7 @@ void vct_emit_report(trainer *t, int is_validation) {
     if (!is_validation) {                                                    /* a new window */
         t->w_loss = t->w_mel = t->w_lin = t->w_commit = 0;
         t->w_cyc_content = t->w_cyc_speaker = 0;
+        t->w_disc_real = t->w_disc_fake = t->w_gen_adv = t->w_gen_fm = 0;
         t->w_steps = 0;
         t->w_t0 = vct_now();
         memset(t->win_counts, 0, sizeof(float) * (size_t)t->m.cfg.codebook_size);

@@ -292,6 +292,8 @@ static vc_status check_params(const vc_train_params *p) {
         bad = "continuous_content (a probability in [0, 1], or < 0 for off)";
     else if (!(p->cycle_content <= VCT_CYCLE_MAX) || !(p->cycle_speaker <= VCT_CYCLE_MAX))
         bad = "cycle_content, cycle_speaker (weights in [0, 100], or < 0 for off)";
+    else if (!(p->adversarial <= VCT_ADV_MAX))
+        bad = "adversarial (a weight in [0, 10], or < 0 for off)";
     for (int i = 0; !bad && i < p->n_data_dirs; i++)
         if (!p->data_dirs[i]) bad = "data_dirs";
     if (bad) vcu_log(VC_LOG_ERROR, "train: invalid parameter: %s", bad);
@@ -324,7 +326,8 @@ static vci_run run_of(const vc_train_params *p, const char *preset) {
                  p->denoise,
                  p->continuous_content,
                  p->cycle_content,
-                 p->cycle_speaker};
+                 p->cycle_speaker,
+                 p->adversarial};
     if (r.speaker_utterance < 0) r.speaker_utterance = on;
     if (r.augment_warp < 0) r.augment_warp = on ? VCT_DEFAULT_WARP : 0.0f;
     if (r.augment_pitch < 0) r.augment_pitch = on ? VCT_DEFAULT_PITCH : 0.0f;
@@ -333,6 +336,7 @@ static vci_run run_of(const vc_train_params *p, const char *preset) {
     if (r.continuous_content < 0) r.continuous_content = 0.0f;
     if (r.cycle_content < 0) r.cycle_content = 0.0f;
     if (r.cycle_speaker < 0) r.cycle_speaker = 0.0f;
+    if (r.adversarial < 0) r.adversarial = 0.0f;
     return r;
 }
 
@@ -378,6 +382,8 @@ static vc_status check_resume(const vc_train_params *p, const char *ck, const vc
                     h & VCI_RUN_CYCLE_CONTENT ? r->cycle_content : 0, 1);
     bad += conflict(ck, "cycle-speaker", p->cycle_speaker,
                     h & VCI_RUN_CYCLE_SPEAKER ? r->cycle_speaker : 0, 1);
+    bad += conflict(ck, "adversarial", p->adversarial, h & VCI_RUN_ADVERSARIAL ? r->adversarial : 0,
+                    1);
     return bad ? VC_ERR_ARG : VC_OK;
 }
 
@@ -409,6 +415,7 @@ static void apply_checkpoint_run(const vci_ckpt_state *s, vc_train_params *p) {
     p->continuous_content = h & VCI_RUN_CONTINUOUS ? r->continuous_content : 0.0f;
     p->cycle_content = h & VCI_RUN_CYCLE_CONTENT ? r->cycle_content : 0.0f;
     p->cycle_speaker = h & VCI_RUN_CYCLE_SPEAKER ? r->cycle_speaker : 0.0f;
+    p->adversarial = h & VCI_RUN_ADVERSARIAL ? r->adversarial : 0.0f;
 }
 
 vc_status vc_train_resume_params(const char *ckpt, vc_train_params *p) {
@@ -498,6 +505,11 @@ void vct_trainer_free(trainer *t) {
     free(t->use);
     free(t->blend);
     free(t->cyc_spk);
+    vcm_disc_ws_free(&t->disc_real);
+    vcm_disc_ws_free(&t->disc_fake);
+    vcm_disc_free(&t->disc);
+    vcn_adamw_free(&t->disc_opt);
+    free(t->dlin);
     free(t->zall);
     if (t->log) fclose(t->log);
     vct_dist_free(&t->dist); /* last: it may finalise MPI */
@@ -597,6 +609,18 @@ static vc_status alloc_buffers(trainer *t) {
         if (!(t->cyc_spk = malloc(sizeof(float) * (size_t)B * (size_t)c->spk_dim)))
             return VC_ERR_NOMEM;
     }
+    if (t->run.adversarial > 0) { /* the discriminator, from a stream of its own */
+        if ((st = vcm_disc_init(&t->disc, F, VCT_DISC_CHANNELS, 1)) != VC_OK ||
+            (st = vcm_disc_ws_init(&t->disc_real, &t->disc, B, T)) != VC_OK ||
+            (st = vcm_disc_ws_init(&t->disc_fake, &t->disc, B, T)) != VC_OK ||
+            (st = vcn_adamw_init(&t->disc_opt, t->disc.params.total, VCT_DISC_BETA1, VCT_DISC_BETA2,
+                                 1e-8f)) != VC_OK)
+            return st;
+        vc_rng drng;
+        vcu_rng_seed(&drng, t->seed ^ VCT_SEED_DISC);
+        vcm_disc_randomize(&t->disc, &drng);
+        if (!(t->dlin = malloc(sizeof(float) * (size_t)B * F * T))) return VC_ERR_NOMEM;
+    }
     if (t->dist.size > 1 && t->dist.rank == 0)
         t->zall = malloc(sizeof(float) * (size_t)t->B * (size_t)c->code_dim * (size_t)t->T2);
     if (!t->vq_scratch || !t->x || !t->xc || !t->pp || !t->xs || !t->lin || !t->items ||
@@ -650,9 +674,11 @@ vc_status vct_setup(trainer *t) {
     if (st == VC_OK) st = load_data(t, &cfg);
     if (st == VC_OK) st = alloc_buffers(t);
     if (st == VC_OK && p->resume) {
-        st = vci_checkpoint_restore(&ck, p->resume, &t->m, &t->opt);
+        int adv = t->run.adversarial > 0;
+        st = vci_checkpoint_restore(&ck, p->resume, &t->m, &t->opt, adv ? &t->disc.params : NULL,
+                                    adv ? &t->disc_opt : NULL);
         t->step = s.step;
-        t->opt.step = s.adam_step;
+        t->opt.step = t->disc_opt.step = s.adam_step;
         t->rng.s = s.rng;
         if (st == VC_OK)
             vcu_log(VC_LOG_INFO, "train: resumed from %s at step %ld", p->resume, t->step);

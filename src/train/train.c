@@ -33,6 +33,12 @@
  *   learns to render what conversion's content blend gives it, while augmentation keeps the
  *   continuous output's timbre useless to it. The commitment loss and the codebook's EMA read
  *   the codes as before; validation reads codes only.
+ * - Adversarial training (run.adversarial, model/disc.h): a discriminator reads each item's
+ *   target log-magnitude and the decoded one; its LSGAN loss trains it (AdamW with shorter
+ *   moments, the model's learning rate and clip, a step after the model's), and the decoder's
+ *   gradient gets the weighted adversarial and feature-matching terms beside the L1 losses.
+ *   Its parameters start from a stream of their own and live in the checkpoint; they are not
+ *   part of the model file (conversion never runs it).
  * - Validation: up to VCT_VAL_SEGMENTS segments (a multiple of B) from the validation
  *   utterances, drawn once; mean mel + lin L1 with quantization on. Also at step 0 of a fresh
  *   run, as the baseline (reported like the others). It changes no state.
@@ -79,7 +85,7 @@ vc_train_params vc_train_default_params(void) {
     p.speaker_utterance = -1; /* the preset's */
     p.augment_warp = p.augment_pitch = p.augment_eq_db = -1.0f;
     p.denoise = p.continuous_content = -1.0f;
-    p.cycle_content = p.cycle_speaker = -1.0f;
+    p.cycle_content = p.cycle_speaker = p.adversarial = -1.0f;
     return p;
 }
 
@@ -107,8 +113,8 @@ static double share(const trainer *t) {
 /* Sums v (n values already scaled by share) over ranks, with a failure flag: a rank whose
  * st failed makes every rank return an error here rather than wait in a later collective. */
 static vc_status sum_with_status(trainer *t, double *v, int n, vc_status st) {
-    double buf[8];
-    VC_ASSERT(n < 8);
+    double buf[16];
+    VC_ASSERT(n < 16);
     memcpy(buf, v, sizeof(double) * (size_t)n);
     buf[n] = st != VC_OK;
     vc_status c = vct_dist_sum_doubles(&t->dist, buf, n + 1);
@@ -148,19 +154,25 @@ static vc_status validate(trainer *t, double *out) {
 
 /* The losses, gradient and codebook statistics of the global batch from every rank's share;
  * the gradient slab in one call. */
-static vc_status sum_over_ranks(trainer *t, vcm_losses *L, vcm_cycle_losses *C, vc_status st) {
+static vc_status sum_over_ranks(trainer *t, vcm_losses *L, vcm_cycle_losses *C, vcm_adv_losses *A,
+                                vc_status st) {
     double w = share(t);
-    double v[6] = {L->mel * w,   L->lin * w,     L->commit * w,
-                   L->total * w, C->content * w, C->speaker * w};
-    st = sum_with_status(t, v, 6, st);
+    double v[10] = {L->mel * w,     L->lin * w,    L->commit * w, L->total * w, C->content * w,
+                    C->speaker * w, A->d_real * w, A->d_fake * w, A->g_adv * w, A->g_fm * w};
+    st = sum_with_status(t, v, 10, st);
     if (st != VC_OK || t->dist.size == 1) return st;
     L->mel = v[0], L->lin = v[1], L->commit = v[2], L->total = v[3];
     C->content = v[4], C->speaker = v[5];
-    vc_params *P = &t->m.params;
+    A->d_real = v[6], A->d_fake = v[7], A->g_adv = v[8], A->g_fm = v[9];
+    vc_params *S[2] = {&t->m.params, t->dlin ? &t->disc.params : NULL};
     float wf = (float)w;
-    if (wf != 1.0f)
-        for (size_t i = 0; i < P->total; i++) P->grad[i] *= wf;
-    return vct_dist_sum_floats(&t->dist, P->grad, P->total);
+    for (int k = 0; k < 2 && st == VC_OK; k++) {
+        if (!S[k]) continue;
+        if (wf != 1.0f)
+            for (size_t i = 0; i < S[k]->total; i++) S[k]->grad[i] *= wf;
+        st = vct_dist_sum_floats(&t->dist, S[k]->grad, S[k]->total);
+    }
+    return st;
 }
 
 /* Every VCT_RESEED_EVERY steps: dead codes re-seeded on rank 0 from the whole batch's frames,
@@ -244,9 +256,36 @@ static void cycle_pass(trainer *t, vcm_cycle_losses *C) {
     vcm_backward_cycle(&t->m, &t->cyc_ws);
 }
 
-/* One optimiser step; the losses into *L and *C (skipped: *skipped = 1). Every rank draws the
- * whole batch and computes its slice; the sums over ranks follow. */
-static vc_status train_step(trainer *t, vcm_losses *L, vcm_cycle_losses *C, int *skipped) {
+/* Adversarial training (run.adversarial, model/disc.h): the discriminator reads the targets'
+ * and the decoded log-magnitudes; the decoder's gradient from it (fool it, match its features)
+ * into t->dlin, the discriminator's own (tell them apart) into its gradient slab. No draws from
+ * the stream. Losses (unweighted) into *A. */
+static void adversarial_pass(trainer *t, vcm_adv_losses *A) {
+    size_t n = (size_t)t->Bl * (size_t)t->m.cfg.n_bins * (size_t)t->T;
+    vcn_params_zero_grad(&t->disc.params);
+    vcm_disc_forward(&t->disc, &t->disc_real, t->lin, t->Bl, t->T);
+    vcm_disc_forward(&t->disc, &t->disc_fake, t->ws.lin.v, t->Bl, t->T);
+    memset(t->dlin, 0, sizeof(float) * n);
+    vcm_disc_generator_backward(&t->disc, &t->disc_real, &t->disc_fake, t->run.adversarial, t->dlin,
+                                A);
+    vcm_disc_backward_loss(&t->disc, &t->disc_real, &t->disc_fake, A);
+}
+
+/* The discriminator's step, after the model's, with the same learning rate and clip. */
+static void disc_update(trainer *t, float lr) {
+    vc_params *D = &t->disc.params;
+    double norm = vcn_grad_clip_norm(D->grad, D->total, t->run.clip);
+    vcn_adamw_begin_step(&t->disc_opt);
+    if (!isfinite(norm)) return; /* counted like the model's, so both keep one step count */
+    for (int i = 0; i < D->n; i++)
+        vcn_adamw_update(&t->disc_opt, D->data, D->grad, D->offset[i], vcn_param_numel(&D->spec[i]),
+                         lr, VCT_WEIGHT_DECAY);
+}
+
+/* One optimiser step; the losses into *L, *C and *A (skipped: *skipped = 1). Every rank draws
+ * the whole batch and computes its slice; the sums over ranks follow. */
+static vc_status train_step(trainer *t, vcm_losses *L, vcm_cycle_losses *C, vcm_adv_losses *A,
+                            int *skipped) {
     *skipped = 0;
     for (int b = 0; b < t->B; b++)
         vct_draw_item(&t->fs, &t->spk, t->T, t->Ts, t->run.speaker_utterance, &t->rng,
@@ -264,12 +303,14 @@ static vc_status train_step(trainer *t, vcm_losses *L, vcm_cycle_losses *C, int 
         vcm_forward_train(&t->m, &t->ws, t->xc, t->pp, t->xs, t->r, t->x, t->lin, 1,
                           t->blend ? t->blend + t->b0 : NULL, L);
         if (t->cyc_spk) cycle_pass(t, C);
-        vcm_backward(&t->m, &t->ws);
+        if (t->dlin) adversarial_pass(t, A);
+        vcm_backward_with(&t->m, &t->ws, t->dlin);
     }
-    st = sum_over_ranks(t, L, C, st);
+    st = sum_over_ranks(t, L, C, A, st);
     if (st != VC_OK) return st;
     double norm = vcn_grad_clip_norm(P->grad, P->total, t->run.clip);
-    if (!isfinite(norm) || !isfinite(L->total) || !isfinite(C->content + C->speaker)) {
+    if (!isfinite(norm) || !isfinite(L->total) || !isfinite(C->content + C->speaker) ||
+        !isfinite(A->g_adv + A->g_fm)) {
         vcu_log(VC_LOG_WARN, "train: step %ld: gradient norm %g, loss %g: step skipped",
                 t->step + 1, norm, L->total);
         *skipped = 1;
@@ -282,6 +323,7 @@ static vc_status train_step(trainer *t, vcm_losses *L, vcm_cycle_losses *C, int 
         vcn_adamw_update(&t->opt, P->data, P->grad, P->offset[i], vcn_param_numel(&P->spec[i]), lr,
                          VCT_WEIGHT_DECAY);
     }
+    if (t->dlin) disc_update(t, lr);
     vq *q = &t->m.vq;
     float *stats = t->vq_scratch, *counts = stats + (size_t)q->D * q->N;
     vcn_vq_ema_stats(q, stats, t->ws.z.v, t->ws.idx, t->Bl, t->T2);
@@ -326,7 +368,9 @@ static vc_status write_checkpoint(trainer *t) {
     if (t->dist.rank == 0) {
         vci_ckpt_state s = {t->step, t->opt.step, t->rng.s, t->run, 0};
         s.run.steps = t->p.steps;
-        st = vci_checkpoint_write(t->ckpt_path, &t->m, &t->opt, &s);
+        int adv = t->run.adversarial > 0;
+        st = vci_checkpoint_write(t->ckpt_path, &t->m, &t->opt, adv ? &t->disc.params : NULL,
+                                  adv ? &t->disc_opt : NULL, &s);
     }
     return vct_dist_agree(&t->dist, st);
 }
@@ -352,13 +396,18 @@ static vc_status finish(trainer *t, int stopped) {
 static vc_status step_and_upkeep(trainer *t) {
     vcm_losses L;
     vcm_cycle_losses C = {0};
+    vcm_adv_losses A = {0};
     int skipped;
-    vc_status st = train_step(t, &L, &C, &skipped);
+    vc_status st = train_step(t, &L, &C, &A, &skipped);
     if (st != VC_OK) return st;
     t->step++;
     if (!skipped) {
         t->w_cyc_content += C.content;
         t->w_cyc_speaker += C.speaker;
+        t->w_disc_real += A.d_real;
+        t->w_disc_fake += A.d_fake;
+        t->w_gen_adv += A.g_adv;
+        t->w_gen_fm += A.g_fm;
         t->w_loss += L.total;
         t->w_mel += L.mel;
         t->w_lin += L.lin;

@@ -13,6 +13,7 @@
 #include "io/checkpoint.h"
 #include "io/corpus.h"
 #include "io/features.h"
+#include "model/disc.h"
 #include "model/model.h"
 #include "nn/adam.h"
 #include "train/augment.h"
@@ -32,11 +33,18 @@
 #define VCT_COLLAPSE_USED 0.05
 #define VCT_COLLAPSE_REPORTS 3
 #define VCT_CYCLE_MAX 100.0f /* the largest conversion consistency weight accepted */
-#define VCT_HASH_EVERY 200   /* steps between checks that every rank holds the same parameters */
+#define VCT_ADV_MAX 10.0f    /* the largest adversarial weight accepted */
+#define VCT_DISC_CHANNELS 128
+/* the discriminator's AdamW moments (HiFi-GAN's): shorter memories than the model's, for a
+ * target that moves with the decoder */
+#define VCT_DISC_BETA1 0.8f
+#define VCT_DISC_BETA2 0.99f
+#define VCT_HASH_EVERY 200 /* steps between checks that every rank holds the same parameters */
 /* derived streams: seed XOR a constant (ASCII tags), so each is independent of the others */
 #define VCT_SEED_INIT 0x696e6974ull /* "init" */
 #define VCT_SEED_VAL 0x76616c00ull  /* "val" */
 #define VCT_SEED_LIN 0x6c696e00ull  /* "lin" */
+#define VCT_SEED_DISC 0x64697363ull /* "disc" */
 
 typedef struct trainer {
     vc_train_params p;
@@ -67,9 +75,13 @@ typedef struct trainer {
     float *blend;                  // (B) the decoder's content blend per item (continuous_content)
     vcm_workspace cyc_ws;          /* conversion consistency's pass (run.cycle_*), (Bl, T, T) */
     float *cyc_spk;                // (Bl, S) the voice each item is decoded in there
-    float *vq_scratch;             /* sized for the global batch (rank 0 re-seeds from it) */
-    float *zall;                   // (B, D, T/2) rank 0, several ranks: the batch's z, gathered
-    float *win_counts;             // (N) code counts over the report window (all ranks)
+    vcm_disc disc;                 /* adversarial training (run.adversarial): the discriminator */
+    vcm_disc_ws disc_real, disc_fake; /* its passes over the targets and the decoded output */
+    adamw disc_opt;
+    float *dlin;       // (Bl, F, T) the adversarial loss's gradient on the decoded log-magnitude
+    float *vq_scratch; /* sized for the global batch (rank 0 re-seeds from it) */
+    float *zall;       // (B, D, T/2) rank 0, several ranks: the batch's z, gathered
+    float *win_counts; // (N) code counts over the report window (all ranks)
     vc_rng rng;
     long step;
     uint64_t seed;
@@ -77,6 +89,7 @@ typedef struct trainer {
     /* report window */
     double w_loss, w_mel, w_lin, w_commit, w_t0, val_loss;
     double w_cyc_content, w_cyc_speaker; /* conversion consistency losses (unweighted) */
+    double w_disc_real, w_disc_fake, w_gen_adv, w_gen_fm; /* adversarial losses (unweighted) */
     long w_steps;
     int collapse_streak;
 } trainer;

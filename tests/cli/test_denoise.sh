@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Denoising training, continuous content and conversion consistency (vconv train --denoise,
-# --continuous-content, --cycle-content, --cycle-speaker; docs/model.md): a tiny run with all of
-# them trains and reports the consistency losses; stopped by SIGTERM and resumed with --resume
+# Denoising training, continuous content, conversion consistency and adversarial training (vconv
+# train --denoise, --continuous-content, --cycle-content, --cycle-speaker, --adversarial;
+# docs/model.md): a tiny run with all of them trains and reports the consistency and adversarial
+# losses; stopped by SIGTERM and resumed with --resume
 # alone (the settings come from the checkpoint), it ends with the tensors an uninterrupted run
 # gives; a resume asking for another value is refused before any feature is computed; values
 # out of range are usage errors that name the option.
@@ -13,11 +14,13 @@ lib_begin --kill-jobs
 cd "$work" || exit 1
 train=(train --data "$samples" --preset tiny --batch 2 --segment 32 --steps 400 --cache cache
   --log-every 10 --val-every 100 --checkpoint-every 1000 --seed 5 --threads 1 --denoise 0.5
-  --continuous-content 0.5 --cycle-content 1 --cycle-speaker 2)
+  --continuous-content 0.5 --cycle-content 1 --cycle-speaker 2 --adversarial 0.5)
 
 "$vconv" "${train[@]}" -q -o straight.safetensors 2>s.err && ok || bad "train: $(tail -n 3 s.err)"
 grep -q '"cycle_content":[0-9]' straight.safetensors.log.jsonl && ok \
   || bad "the log holds no conversion consistency loss"
+grep -q '"gen_fm":[0-9].*"disc_fake":[0-9]' straight.safetensors.log.jsonl && ok \
+  || bad "the log holds no adversarial loss"
 
 # stopped part-way (whenever the signal lands), then resumed with the checkpoint's settings
 "$vconv" "${train[@]}" -o m.safetensors 2>int.err &
@@ -41,6 +44,10 @@ expect 1 "resume with another --cycle-speaker" -- "$vconv" train --data "$sample
   --resume m.safetensors.ckpt --cycle-speaker 3 -o m.safetensors
 grep -q 'cycle-speaker 2; asked for 3' "$work/err" && ok \
   || bad "conflict not named: $(cat "$work/err")"
+expect 1 "resume with another --adversarial" -- "$vconv" train --data "$samples" \
+  --resume m.safetensors.ckpt --adversarial 0 -o m.safetensors
+grep -q 'adversarial 0.5; asked for 0' "$work/err" && ok \
+  || bad "conflict not named: $(cat "$work/err")"
 "$vconv" train --data "$samples" --cache cache --resume m.safetensors.ckpt -q -o m.safetensors \
   2>r.err && ok || bad "resume: $(tail -n 3 r.err)"
 same_tensors straight.safetensors m.safetensors && ok \
@@ -61,5 +68,10 @@ for v in -1 101 abc; do
       -o bad.safetensors
     grep -q -- "$o" "$work/err" && ok || bad "$o $v: the option is not named"
   done
+done
+for v in -1 11 abc; do
+  expect 2 "--adversarial $v" -- "$vconv" train --data "$samples" --preset tiny --steps 2 \
+    --adversarial "$v" -o bad.safetensors
+  grep -q -- '--adversarial' "$work/err" && ok || bad "--adversarial $v: the option is not named"
 done
 lib_end denoise
