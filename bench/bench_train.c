@@ -18,10 +18,15 @@
  *               the voices of the partner items, between the forward and vcm_backward as in
  *               train.c; timed alternately with the plain step, ratio = its median / the plain
  *               step's median of the same rounds.
+ *   train_step_adv  the same step with adversarial training on (vconv train --adversarial):
+ *               vcm_disc_pass over the targets and the decoded log-magnitude (discriminator of
+ *               VCM_DISC_CHANNELS channels), vcm_backward_with its gradient, and the
+ *               discriminator's clip and AdamW step; timed in the same rounds, ratio likewise.
  * THREADS sets both OpenBLAS and OpenMP. */
 #define _POSIX_C_SOURCE 200809L
 #include "bench.h"
 #include "bench_blas.h"
+#include "model/disc.h"
 #include "model/model.h"
 #include "nn/adam.h"
 
@@ -29,6 +34,7 @@
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 enum { BT_B = 16, BT_T = 128, BT_TS = 128, BT_WARMUP = 2 };
 
@@ -74,6 +80,11 @@ typedef struct ctx {
     vcm_workspace cyc_ws; /* conversion consistency's pass */
     float *cyc_spk;       // (B, S)
     int cycle;            /* train_step runs the consistency pass */
+    vcm_disc disc;        /* adversarial training's discriminator */
+    vcm_disc_ws d_real, d_fake;
+    adamw d_opt;
+    float *dlin; // (B, F, T)
+    int adv;     /* train_step runs the adversarial pass */
 } ctx;
 
 /* The consistency pass as train.c's cycle_pass runs it. */
@@ -89,7 +100,13 @@ static void train_step(ctx *c) {
     vcm_forward_train(&c->m, &c->ws, c->x, c->p, c->xs, NULL, c->mel_t, c->lin_t, 1, NULL,
                       &c->loss);
     if (c->cycle) cycle_pass(c);
-    vcm_backward(&c->m, &c->ws);
+    vcm_adv_losses al;
+    if (c->adv) {
+        memset(c->dlin, 0, sizeof(float) * BT_B * (size_t)c->m.cfg.n_bins * BT_T);
+        vcm_disc_pass(&c->disc, &c->d_real, &c->d_fake, c->lin_t, c->ws.lin.v, BT_B, BT_T, 0.5f,
+                      c->dlin, &al);
+    }
+    vcm_backward_with(&c->m, &c->ws, c->adv ? c->dlin : NULL);
     (void)vcn_grad_clip_norm(P->grad, P->total, 1.0f);
     vcn_adamw_begin_step(&c->opt);
     size_t cb = (size_t)(c->m.vq.codebook - P->data);
@@ -97,6 +114,14 @@ static void train_step(ctx *c) {
         if (P->offset[i] == cb) continue; /* the codebook follows its EMA, as in train.c */
         vcn_adamw_update(&c->opt, P->data, P->grad, P->offset[i], vcn_param_numel(&P->spec[i]),
                          2e-4f, 0.0f);
+    }
+    if (c->adv) { /* the discriminator's step, as train.c's disc_update */
+        vc_params *D = &c->disc.params;
+        (void)vcn_grad_clip_norm(D->grad, D->total, 1.0f);
+        vcn_adamw_begin_step(&c->d_opt);
+        for (int i = 0; i < D->n; i++)
+            vcn_adamw_update(&c->d_opt, D->data, D->grad, D->offset[i],
+                             vcn_param_numel(&D->spec[i]), 2e-4f, 0.0f);
     }
     vcn_vq_ema_update(&c->m.vq, c->ws.z.v, c->ws.idx, BT_B, BT_T / 2, c->vq_scratch);
 }
@@ -152,16 +177,26 @@ int main(int argc, char **argv) {
     /* with and without the consistency pass, alternately, so load changes hit both alike */
     check(vcm_workspace_init(&c.cyc_ws, &c.m, BT_B, BT_T, BT_T), "vcm_workspace_init");
     c.cyc_spk = bench_alloc_rand(B * (size_t)cfg.spk_dim, &rng);
-    double t_plain[BENCH_MAX_RUNS], t_cycle[BENCH_MAX_RUNS];
+    check(vcm_disc_init(&c.disc, cfg.n_bins, VCM_DISC_CHANNELS, 1), "vcm_disc_init");
+    vcm_disc_randomize(&c.disc, &rng);
+    check(vcm_disc_ws_init(&c.d_real, &c.disc, BT_B, BT_T), "vcm_disc_ws_init");
+    check(vcm_disc_ws_init(&c.d_fake, &c.disc, BT_B, BT_T), "vcm_disc_ws_init");
+    check(vcn_adamw_init(&c.d_opt, c.disc.params.total, VCM_DISC_BETA1, VCM_DISC_BETA2, 1e-8f),
+          "vcn_adamw_init");
+    c.dlin = bench_alloc_rand(B * F * BT_T, &rng);
+    /* plain, with the consistency pass, with the adversarial pass: in turn, every round */
+    double t_step[3][BENCH_MAX_RUNS];
     for (int r = -BT_WARMUP; r < runs; r++)
-        for (int k = 0; k < 2; k++) {
-            c.cycle = k;
+        for (int k = 0; k < 3; k++) {
+            c.cycle = k == 1;
+            c.adv = k == 2;
             double t0 = bench_now();
             train_step(&c);
-            if (r >= 0) (k ? t_cycle : t_plain)[r] = bench_now() - t0;
+            if (r >= 0) t_step[k][r] = bench_now() - t0;
         }
-    c.cycle = 0;
-    double plain = bench_median(t_plain, runs), cyc = bench_median(t_cycle, runs);
+    c.cycle = c.adv = 0;
+    double plain = bench_median(t_step[0], runs), cyc = bench_median(t_step[1], runs);
+    double adv = bench_median(t_step[2], runs);
     printf("{\"bench\": \"train_step\", \"preset\": \"%s\", \"threads\": %d, \"B\": %d, "
            "\"T\": %d, \"Ts\": %d, \"median_ms\": %.2f, \"fwd_ms\": %.2f, \"frames_per_s\": %.0f, "
            "\"gflop_per_step\": %.3f, \"gflops\": %.1f, \"pct_peak\": %.1f, \"params\": %zu, "
@@ -172,6 +207,9 @@ int main(int argc, char **argv) {
     printf("{\"bench\": \"train_step_cycle\", \"preset\": \"%s\", \"threads\": %d, "
            "\"median_ms\": %.2f, \"plain_median_ms\": %.2f, \"ratio\": %.3f}\n",
            preset, threads, 1e3 * cyc, 1e3 * plain, cyc / plain);
+    printf("{\"bench\": \"train_step_adv\", \"preset\": \"%s\", \"threads\": %d, "
+           "\"median_ms\": %.2f, \"plain_median_ms\": %.2f, \"ratio\": %.3f}\n",
+           preset, threads, 1e3 * adv, 1e3 * plain, adv / plain);
 
     free(c.x);
     free(c.p);
@@ -180,6 +218,11 @@ int main(int argc, char **argv) {
     free(c.lin_t);
     free(c.vq_scratch);
     free(c.cyc_spk);
+    free(c.dlin);
+    vcm_disc_ws_free(&c.d_real);
+    vcm_disc_ws_free(&c.d_fake);
+    vcm_disc_free(&c.disc);
+    vcn_adamw_free(&c.d_opt);
     vcm_workspace_free(&c.cyc_ws);
     vcn_adamw_free(&c.opt);
     vcm_workspace_free(&c.ws);

@@ -222,3 +222,12 @@ void vcm_disc_backward_loss(const vcm_disc *d, vcm_disc_ws *real, vcm_disc_ws *f
     vcm_disc_backward(d, real, NULL, 1);
     vcm_disc_backward(d, fake, NULL, 1);
 }
+
+void vcm_disc_pass(vcm_disc *d, vcm_disc_ws *real, vcm_disc_ws *fake, const float *x_real,
+                   const float *x_fake, int B, int T, float w, float *dfake, vcm_adv_losses *out) {
+    vcn_params_zero_grad(&d->params);
+    vcm_disc_forward(d, real, x_real, B, T);
+    vcm_disc_forward(d, fake, x_fake, B, T);
+    vcm_disc_generator_backward(d, real, fake, w, dfake, out);
+    vcm_disc_backward_loss(d, real, fake, out);
+}

@@ -46,6 +46,11 @@
 #define VCM_DISC_LAYERS 4
 #define VCM_DISC_SLOPE 0.2f     /* leaky ReLU's negative slope (MelGAN, HiFi-GAN) */
 #define VCM_DISC_FM_WEIGHT 2.0f /* feature matching : adversarial (HiFi-GAN's 2 : 1) */
+#define VCM_DISC_CHANNELS 128   /* the trainer's width C */
+/* its AdamW moments (HiFi-GAN's): shorter memories than the model's, for a target that moves
+ * with the decoder */
+#define VCM_DISC_BETA1 0.8f
+#define VCM_DISC_BETA2 0.99f
 
 typedef struct vcm_disc {
     int F, C;                                /* input channels (the model's n_bins), hidden */
@@ -117,5 +122,12 @@ void vcm_disc_generator_backward(const vcm_disc *d, vcm_disc_ws *real, vcm_disc_
  * workspaces' activation gradients. Fills out->d_real and out->d_fake. */
 void vcm_disc_backward_loss(const vcm_disc *d, vcm_disc_ws *real, vcm_disc_ws *fake,
                             vcm_adv_losses *out);
+
+/* A training step's discriminator work in the order above: d's gradients cleared, both
+ * forwards (x_real the targets, x_fake the decoder's output, (B, F, T) each), the generator's
+ * gradient ADDED into dfake, the discriminator's into d's gradients; all four losses into *out.
+ * The caller steps d's optimiser afterwards. */
+void vcm_disc_pass(vcm_disc *d, vcm_disc_ws *real, vcm_disc_ws *fake, const float *x_real,
+                   const float *x_fake, int B, int T, float w, float *dfake, vcm_adv_losses *out);
 
 #endif

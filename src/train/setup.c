@@ -610,10 +610,10 @@ static vc_status alloc_buffers(trainer *t) {
             return VC_ERR_NOMEM;
     }
     if (t->run.adversarial > 0) { /* the discriminator, from a stream of its own */
-        if ((st = vcm_disc_init(&t->disc, F, VCT_DISC_CHANNELS, 1)) != VC_OK ||
+        if ((st = vcm_disc_init(&t->disc, F, VCM_DISC_CHANNELS, 1)) != VC_OK ||
             (st = vcm_disc_ws_init(&t->disc_real, &t->disc, B, T)) != VC_OK ||
             (st = vcm_disc_ws_init(&t->disc_fake, &t->disc, B, T)) != VC_OK ||
-            (st = vcn_adamw_init(&t->disc_opt, t->disc.params.total, VCT_DISC_BETA1, VCT_DISC_BETA2,
+            (st = vcn_adamw_init(&t->disc_opt, t->disc.params.total, VCM_DISC_BETA1, VCM_DISC_BETA2,
                                  1e-8f)) != VC_OK)
             return st;
         vc_rng drng;

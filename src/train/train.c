@@ -262,13 +262,9 @@ static void cycle_pass(trainer *t, vcm_cycle_losses *C) {
  * the stream. Losses (unweighted) into *A. */
 static void adversarial_pass(trainer *t, vcm_adv_losses *A) {
     size_t n = (size_t)t->Bl * (size_t)t->m.cfg.n_bins * (size_t)t->T;
-    vcn_params_zero_grad(&t->disc.params);
-    vcm_disc_forward(&t->disc, &t->disc_real, t->lin, t->Bl, t->T);
-    vcm_disc_forward(&t->disc, &t->disc_fake, t->ws.lin.v, t->Bl, t->T);
     memset(t->dlin, 0, sizeof(float) * n);
-    vcm_disc_generator_backward(&t->disc, &t->disc_real, &t->disc_fake, t->run.adversarial, t->dlin,
-                                A);
-    vcm_disc_backward_loss(&t->disc, &t->disc_real, &t->disc_fake, A);
+    vcm_disc_pass(&t->disc, &t->disc_real, &t->disc_fake, t->lin, t->ws.lin.v, t->Bl, t->T,
+                  t->run.adversarial, t->dlin, A);
 }
 
 /* The discriminator's step, after the model's, with the same learning rate and clip. */

@@ -34,12 +34,7 @@
 #define VCT_COLLAPSE_REPORTS 3
 #define VCT_CYCLE_MAX 100.0f /* the largest conversion consistency weight accepted */
 #define VCT_ADV_MAX 10.0f    /* the largest adversarial weight accepted */
-#define VCT_DISC_CHANNELS 128
-/* the discriminator's AdamW moments (HiFi-GAN's): shorter memories than the model's, for a
- * target that moves with the decoder */
-#define VCT_DISC_BETA1 0.8f
-#define VCT_DISC_BETA2 0.99f
-#define VCT_HASH_EVERY 200 /* steps between checks that every rank holds the same parameters */
+#define VCT_HASH_EVERY 200   /* steps between checks that every rank holds the same parameters */
 /* derived streams: seed XOR a constant (ASCII tags), so each is independent of the others */
 #define VCT_SEED_INIT 0x696e6974ull /* "init" */
 #define VCT_SEED_VAL 0x76616c00ull  /* "val" */

@@ -2,7 +2,8 @@
 # Data-parallel training over MPI (docs/cluster.md), on one machine with 2 ranks:
 #  - 2 ranks x batch 2 against 1 rank x batch 4 (tiny preset, 30 steps): the parameters agree
 #    within the tolerance below; 2 ranks twice give identical checkpoint bytes; the same with
-#    denoising training (--denoise: every rank draws the whole batch's noise);
+#    denoising and adversarial training (--denoise: every rank draws the whole batch's noise;
+#    --adversarial: the discriminator's gradient is summed over ranks like the model's);
 #  - resume across rank counts: 2 ranks to step 20 then 1 rank to 40, and 1 then 2, against
 #    1 then 1;
 #  - the feature cache built in shares gives the same entries and the same run;
@@ -36,7 +37,8 @@ mpi() { ASAN_OPTIONS=$mpi_asan "$mpiexec" --oversubscribe -np "$1" "${@:2}"; }
 train=(train --data "$samples" --preset tiny --batch 4 --segment 32 --cache cache --seed 5
        --warmup 0 --lr 3e-3 --log-every 10 --val-every 100 --checkpoint-every 1000 -q)
 
-# the relative distance of two checkpoints' parameters and codebook: ||a - b|| / ||a - ref||
+# the relative distance of two checkpoints' parameters, codebook and discriminator (when there is
+# one): ||a - b|| / ||a - ref||
 close() {
     python3 - "$1" "$2" "$3" <<'PY'
 import array, json, math, struct, sys
@@ -45,7 +47,9 @@ def load(p):
     n = struct.unpack("<Q", b[:8])[0]
     h = json.loads(b[8:8 + n])
     out = {}
-    for k in ("params", "vq.ema_sum"):
+    for k in ("params", "vq.ema_sum", "disc.params"):
+        if k not in h:
+            continue
         s, e = h[k]["data_offsets"]
         out[k] = array.array("f", b[8 + n + s:8 + n + e])
     return out, h["__metadata__"]
@@ -74,10 +78,10 @@ close one.safetensors.ckpt two.safetensors.ckpt start.safetensors.ckpt && ok ||
 [ -s two.safetensors ] && [ "$(wc -l <two.safetensors.log.jsonl)" -eq "$(wc -l <one.safetensors.log.jsonl)" ] &&
     ok || bad "2 ranks: model or log missing, or the log has another number of lines"
 
-# --- the same with denoising training
-"$vconv" "${train[@]}" --denoise 0.5 --steps 1 -o dstart.safetensors && ok || bad "denoise: 1 step"
-"$vconv" "${train[@]}" --denoise 0.5 --steps 30 -o done.safetensors && ok || bad "denoise: 1 rank"
-mpi 2 "$vconv" "${train[@]}" --denoise 0.5 --steps 30 -o dtwo.safetensors && ok ||
+# --- the same with denoising and adversarial training
+"$vconv" "${train[@]}" --denoise 0.5 --adversarial 0.5 --steps 1 -o dstart.safetensors && ok || bad "denoise: 1 step"
+"$vconv" "${train[@]}" --denoise 0.5 --adversarial 0.5 --steps 30 -o done.safetensors && ok || bad "denoise: 1 rank"
+mpi 2 "$vconv" "${train[@]}" --denoise 0.5 --adversarial 0.5 --steps 30 -o dtwo.safetensors && ok ||
     bad "denoise: 2 ranks"
 close done.safetensors.ckpt dtwo.safetensors.ckpt dstart.safetensors.ckpt && ok ||
     bad "denoise: 1 rank x 4 and 2 ranks x 2 differ beyond the tolerance"
