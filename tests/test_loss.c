@@ -1,10 +1,13 @@
 /* The L1 and MSE losses: values against naive double sums (block edges included), gradients
- * by finite differences, scale, L1's zero gradient at ties, and accumulation. */
+ * by finite differences, scale, L1's zero gradient at ties, and accumulation. The softmax
+ * cross-entropy: value against -log softmax computed another way, unlabelled positions left
+ * out, accuracy, gradient by finite differences, and accumulation. */
 #include "test.h"
 
 #include "gradcheck.h"
 #include "nn/loss.h"
 
+#include <math.h>
 #include <string.h>
 
 enum { N = 300 }; /* not a multiple of the 64 summation blocks */
@@ -93,6 +96,73 @@ static void test_loss(int squared, size_t n, vc_rng *rng) {
     free(p), free(t), free(g), free(g2);
 }
 
+/* Cross-entropy: the gradcheck output is again the change from the unperturbed loss. */
+typedef struct xent_ctx {
+    const float *x;
+    const int *y;
+    int B, P, T;
+    double loss0;
+} xent_ctx;
+
+static void xent_f(void *ctx, float *out) {
+    xent_ctx *k = ctx;
+    out[0] = (float)(vcn_xent_loss(k->x, k->y, k->B, k->P, k->T, NULL, NULL) - k->loss0);
+}
+
+static void test_xent(vc_rng *rng) {
+    enum { B = 3, P = 7, T = 11 };
+    size_t n = (size_t)B * P * T;
+    float x[B * P * T], g[B * P * T], g2[B * P * T];
+    int y[B * T];
+    gc_randn(x, n, 2.0f, rng);
+    for (int i = 0; i < B * T; i++) y[i] = i % 5 == 2 ? -1 : (int)(vcu_rng_u32(rng) % P);
+    /* naive: -log(exp(x_y) / sum exp(x_c)) with the plain exponentials, positions in any order */
+    double want = 0.0;
+    long n_lab = 0, n_right = 0;
+    for (int b = 0; b < B; b++)
+        for (int t = T - 1; t >= 0; t--) {
+            int c0 = y[b * T + t];
+            if (c0 < 0) continue;
+            double s = 0.0;
+            int best = 0;
+            for (int c = 0; c < P; c++) {
+                s += exp((double)x[(b * P + c) * T + t]);
+                if (x[(b * P + c) * T + t] > x[(b * P + best) * T + t]) best = c;
+            }
+            want -= log(exp((double)x[(b * P + c0) * T + t]) / s);
+            n_lab++, n_right += best == c0;
+        }
+    long got_n, got_right;
+    double got = vcn_xent_loss(x, y, B, P, T, &got_n, &got_right);
+    fprintf(stderr, "xent: loss %.12g (naive %.12g), %ld labelled, %ld right\n", got, want, got_n,
+            got_right);
+    CHECK_NEAR(got, want, 0.0, 1e-12);
+    CHECK(got_n == n_lab && got_right == n_right && n_lab == 26);
+
+    memset(g, 0, sizeof g);
+    vcn_xent_loss_backward(g, x, y, B, P, T, 1.0f);
+    for (int b = 0; b < B; b++) /* nothing at unlabelled positions; each position sums to 0 */
+        for (int t = 0; t < T; t++) {
+            double s = 0.0;
+            for (int c = 0; c < P; c++) {
+                float v = g[(b * P + c) * T + t];
+                if (y[b * T + t] < 0) CHECK(v == 0.0f);
+                s += v;
+            }
+            CHECK_NEAR(s, 0.0, 1e-6, 0.0);
+        }
+    xent_ctx k = {x, y, B, P, T, got};
+    float out, r = 1.0f;
+    gc_loss L = {xent_f, &k, &out, &r, 1};
+    /* Gradients are softmax shares, up to 1; a smooth loss of size ~60 stored as a change */
+    const gc_opts o = {1e-3, 1e-4, 2e-3, (int)n, 0.0};
+    CHECK(gradcheck("xent dlogits", &L, x, g, n, &o, rng));
+    memset(g2, 0, sizeof g2);
+    vcn_xent_loss_backward(g2, x, y, B, P, T, 0.5f);
+    vcn_xent_loss_backward(g2, x, y, B, P, T, 0.5f);
+    check_tensor("xent scale+accumulate", g2, g, n, 1e-7, 1e-6);
+}
+
 int main(void) {
     vc_rng rng;
     vcu_rng_seed(&rng, test_seed(1));
@@ -103,5 +173,6 @@ int main(void) {
         /* Fewer elements than blocks: empty blocks add nothing. */
         test_loss(squared, 5, &rng);
     }
+    test_xent(&rng);
     return test_finish();
 }

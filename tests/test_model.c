@@ -22,7 +22,8 @@ static int config_equal(const vcm_config *a, const vcm_config *b) {
            a->spk_dim == b->spk_dim && a->dec_blocks == b->dec_blocks &&
            a->postnet_channels == b->postnet_channels && a->beta == b->beta &&
            a->ema_decay == b->ema_decay && a->fmin == b->fmin && a->fmax == b->fmax &&
-           a->f0_min == b->f0_min && a->f0_max == b->f0_max && a->retrieval == b->retrieval;
+           a->f0_min == b->f0_min && a->f0_max == b->f0_max && a->retrieval == b->retrieval &&
+           a->phone_head == b->phone_head;
 }
 
 /* The gradient-check config: tiny's structure at a fraction of its width, with a small front
@@ -594,6 +595,96 @@ static void test_cycle(vc_rng *rng) {
     vcm_model_free(&m);
 }
 
+/* The phone loss alone (vcm_backward_from_outputs with zero output gradients, the VQ
+ * bypassed): the head's and the content encoder's gradients and x's against finite
+ * differences, every other row untouched, unlabelled positions left out. */
+typedef struct phone_ctx {
+    const vcm_model *m;
+    vcm_workspace *ws;
+    batch *b;
+    const int *labels;
+    double base;
+} phone_ctx;
+
+static void fwd_phones(void *ctx, float *out) {
+    phone_ctx *g = ctx;
+    vcm_phone_losses P;
+    vcm_forward_train(g->m, g->ws, g->b->x, g->b->p, g->b->xs, g->b->r, g->b->mel_t, g->b->lin_t, 0,
+                      NULL, NULL);
+    vcm_forward_phones(g->m, g->ws, g->labels, 0.8f, &P);
+    out[0] = (float)(P.loss - g->base);
+}
+
+static void test_phones(vc_rng *rng) {
+    vcm_model m;
+    vcm_workspace ws;
+    vcm_config c = small_config();
+    c.phone_head = 1;
+    CHECK(vcm_model_init(&m, &c, 1) == VC_OK);
+    CHECK(vcm_model_unbound(&m) == 0);
+    vcm_model_randomize(&m, rng);
+    int B = 2, T = 8, T2 = T / 2;
+    CHECK(vcm_workspace_init(&ws, &m, B, T, T) == VC_OK);
+    batch b;
+    batch_init(&b, &c, B, T, T, rng);
+    int labels[2 * 4];
+    for (int i = 0; i < B * T2; i++) labels[i] = i == 1 || i == 6 ? -1 : (i * 7) % VCM_PHONES;
+    phone_ctx g = {.m = &m, .ws = &ws, .b = &b, .labels = labels};
+    vcm_phone_losses P0;
+    vcm_forward_train(&m, &ws, b.x, b.p, b.xs, b.r, b.mel_t, b.lin_t, 0, NULL, NULL);
+    vcm_forward_phones(&m, &ws, labels, 0.8f, &P0);
+    CHECK(P0.labelled == 6 && P0.xent > 0 && P0.accuracy >= 0 && P0.accuracy <= 1);
+    CHECK_NEAR(P0.loss, (double)0.8f * P0.xent * 6 / 8, 1e-12, 1e-9);
+    g.base = P0.loss;
+    size_t n_mel = (size_t)B * c.n_mels * T, n_lin = (size_t)B * c.n_bins * T;
+    float *zero = calloc(n_mel + n_lin, sizeof(float));
+    if (!zero) abort();
+    vcn_params_zero_grad(&m.params);
+    vcm_backward_from_outputs(&m, &ws, zero, zero + n_mel);
+    sign_rec sr;
+    sign_rec_init(&sr, &m, &ws, B, T, T); /* GELU: no kinks to record */
+    float one = 1.0f, lout;
+    gc_loss L = {.forward = fwd_phones, .ctx = &g, .out = &lout, .r = &one, .n_out = 1};
+    gc_opts o = {.eps = 1e-3, .atol = 2e-4, .rtol = 3e-2, .max_coords = 30, .max_kink_share = 0.0};
+    int failed = 0, checked = 0;
+    for (int i = 0; i < m.params.n; i++) {
+        const char *name = m.params.spec[i].name;
+        size_t n = vcn_param_numel(&m.params.spec[i]);
+        float *grad = vcn_params_grad(&m.params, i);
+        if (!strncmp(name, "phone.", 6) || !strncmp(name, "content.", 8)) {
+            float *gcopy = copy_of(grad, n);
+            char tag[96];
+            snprintf(tag, sizeof tag, "phones %s", name);
+            failed +=
+                !gradcheck_signs(tag, &L, &sr, vcn_params_data(&m.params, i), gcopy, n, &o, rng);
+            free(gcopy);
+            checked++;
+        } else if (grad) {
+            int zero_grad = 1;
+            for (size_t j = 0; j < n; j++) zero_grad &= grad[j] == 0.0f;
+            if (!zero_grad) fprintf(stderr, "phones: %s has a gradient\n", name);
+            failed += !zero_grad;
+        }
+    }
+    size_t nx = (size_t)B * c.n_mels * T;
+    float *dx = copy_of(ws.dx, nx);
+    failed += !gradcheck_signs("phones input x", &L, &sr, b.x, dx, nx, &o, rng);
+    CHECK(checked == 2 + 2 * (3 + c.res_blocks) && failed == 0);
+    /* a forward without vcm_forward_phones carries no phone loss into the backward */
+    vcm_forward_train(&m, &ws, b.x, b.p, b.xs, b.r, b.mel_t, b.lin_t, 0, NULL, NULL);
+    vcn_params_zero_grad(&m.params);
+    vcm_backward_from_outputs(&m, &ws, zero, zero + n_mel);
+    float *gw = vcn_params_grad(&m.params, m.params.n - 2);
+    int none = 1;
+    for (size_t j = 0; j < vcn_param_numel(&m.params.spec[m.params.n - 2]); j++)
+        none &= gw[j] == 0.0f;
+    CHECK(none && !strcmp(m.params.spec[m.params.n - 2].name, "phone.classifier.w"));
+    free(dx), free(zero), free(sr.base);
+    batch_free(&b);
+    vcm_workspace_free(&ws);
+    vcm_model_free(&m);
+}
+
 /* Outputs of a forward into fresh copies. */
 static void run_forward(const vcm_model *m, batch *b, float **mel, float **lin) {
     vcm_workspace ws;
@@ -709,6 +800,7 @@ int main(void) {
     test_gradcheck(&rng);
     test_straight_through(&rng);
     test_cycle(&rng);
+    test_phones(&rng);
     test_save_load(dir, &rng);
     test_determinism();
     CHECK(count_matching(dir, ".tmp") == 0);

@@ -490,6 +490,19 @@ VC_WARN_UNUSED vc_status vc_phone_labels_parse(const char *text, size_t n, vc_ph
 VC_WARN_UNUSED vc_status vc_phone_labels_load(const char *path, vc_phone_labels *out);
 void vc_phone_labels_free(vc_phone_labels *l);
 
+/* The label file of audio file audio in folder dir, into buf (size bytes):
+ * dir/<folder>/<stem>.<ext>, folder being the name of the folder the audio is in (the speaker's, in
+ * a corpus: utterance names repeat across speakers), then dir/<stem>.<ext>, ext TextGrid, lab or
+ * txt in that order. 1 when one is found and readable, else 0. */
+int vc_phone_labels_find(const char *dir, const char *audio, char *buf, size_t size);
+
+/* 1 for silence and non-speech as aligners and recognisers name them (TIMIT h#, HTK sil/sp,
+ * MFA sil/spn, PocketSphinx SIL and +NOISE+ fillers, any case): not phones. */
+int vc_phone_is_silence(const char *name);
+/* Removes an ARPAbet stress digit in place (AH0, AH1, AH2 -> AH: one digit 0-2 after a letter),
+ * so a phone is one entry whatever its stress. */
+void vc_phone_strip_stress(char *name);
+
 /* For each of n_codes codes of vc_encode (first_frame as it gives), the index into l->segments of
  * the segment covering the code's centre, by the model's own hop; -1 where none does. */
 VC_WARN_UNUSED vc_status vc_phone_labels_at_codes(const vc_model *m, const vc_phone_labels *l,

@@ -1,63 +1,21 @@
 /* vconv codebook --phones DIR: do the codes follow the phones? Each encoded file's labels are
  * found in DIR, read (vc_phone_labels_load), put in code time by the model's hop
  * (vc_phone_labels_at_codes), and counted against the codes (vc_code_phone_stats_compute). */
-#define _POSIX_C_SOURCE 200809L /* access, strcasecmp */
 #include "codebook_report.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <unistd.h>
 
 /* Top codes shown per phone. */
 #define TOP_CODES 5
 
-static const char *const label_extensions[] = {"TextGrid", "lab", "txt", NULL};
-
-/* The label file of audio path in dir: dir/<folder>/<stem>.<ext>, where folder is the audio's
- * own folder's name (the speaker's, in a corpus: utterance names repeat across speakers), then
- * dir/<stem>.<ext>. 1 when found (into buf). */
-static int find_labels(const char *dir, const char *audio, char *buf, size_t size) {
-    char stem[512], folder[512] = "";
-    cli_derive_output(stem, sizeof stem, audio, "");
-    const char *slash = strrchr(audio, '/');
-    if (slash) {
-        const char *start = slash;
-        while (start > audio && start[-1] != '/') start--;
-        snprintf(folder, sizeof folder, "%.*s", (int)(slash - start), start);
-    }
-    for (int with_folder = folder[0] != '\0'; with_folder >= 0; with_folder--)
-        for (int e = 0; label_extensions[e]; e++) {
-            if (with_folder)
-                snprintf(buf, size, "%s/%s/%s.%s", dir, folder, stem, label_extensions[e]);
-            else
-                snprintf(buf, size, "%s/%s.%s", dir, stem, label_extensions[e]);
-            if (access(buf, R_OK) == 0) return 1;
-        }
-    return 0;
-}
-
-/* Silence and non-speech as aligners and recognisers name them (TIMIT h#, HTK sil/sp,
- * MFA sil/spn, PocketSphinx SIL and +NOISE+ fillers): not phones. */
-static int is_silence(const char *name) {
-    static const char *const names[] = {"sil", "sp",   "spn", "pau", "h#", "<sil>",
-                                        "<s>", "</s>", "nsn", "_",   "#",  NULL};
-    if (name[0] == '+' || name[0] == '[') return 1;
-    for (int i = 0; names[i]; i++)
-        if (!strcasecmp(name, names[i])) return 1;
-    return 0;
-}
-
-/* The phone's index in the inventory, added when new; a stress digit (ARPAbet AH0, AH1, AH2:
- * one digit 0-2 after a letter) is removed so a phone is one entry. -1 when the inventory is full.
- */
+/* The phone's index in the inventory, added when new, its stress digit removed
+ * (vc_phone_strip_stress). -1 when the inventory is full. */
 static int phone_index(codebook_phones *ph, const char *name, int *cap) {
     char base[VC_PHONE_NAME_MAX];
     snprintf(base, sizeof base, "%s", name);
+    vc_phone_strip_stress(base);
     size_t n = strlen(base);
-    if (n > 1 && base[n - 1] >= '0' && base[n - 1] <= '2' && isalpha((unsigned char)base[n - 2]))
-        base[--n] = '\0';
     for (int i = 0; i < ph->n_phones; i++)
         if (!strcmp(ph->names[i], base)) return i;
     if (ph->n_phones >= 4096) return -1;
@@ -75,7 +33,7 @@ static int phone_index(codebook_phones *ph, const char *name, int *cap) {
 static int track_of(codebook_phones *ph, const vc_model *m, const codebook_file *f, int *track,
                     int *cap) {
     char path[2048];
-    if (!find_labels(ph->dir, f->path, path, sizeof path)) return -1;
+    if (!vc_phone_labels_find(ph->dir, f->path, path, sizeof path)) return -1;
     vc_phone_labels l;
     if (vc_phone_labels_load(path, &l) != VC_OK) return -1; /* the sink has the line */
     vc_status st = vc_phone_labels_at_codes(m, &l, f->first_frame, f->n, track);
@@ -83,7 +41,7 @@ static int track_of(codebook_phones *ph, const vc_model *m, const codebook_file 
         int s = track[k];
         if (s < 0) {
             ph->outside++;
-        } else if (is_silence(l.segments[s].phone)) {
+        } else if (vc_phone_is_silence(l.segments[s].phone)) {
             ph->silence++;
             track[k] = -1;
         } else {

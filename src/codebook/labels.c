@@ -11,12 +11,15 @@
  *   "TextTier"     name xmin xmax n, then n times: time mark   (skipped)
  * The phone tier is the interval tier named phones, phone or phonemes (any case), else the only
  * interval tier. Empty intervals (no phone) are left out. */
+#define _POSIX_C_SOURCE 200809L /* access */
 #include "common.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Bounds on what a label file may hold. */
 #define MAX_LABEL_BYTES ((size_t)64 << 20)
@@ -343,4 +346,27 @@ void vc_phone_labels_free(vc_phone_labels *l) {
     if (!l) return;
     free(l->segments);
     memset(l, 0, sizeof *l);
+}
+
+/* ---- where a recording's labels are ------------------------------------------------------- */
+
+int vc_phone_labels_find(const char *dir, const char *audio, char *buf, size_t size) {
+    static const char *const extensions[] = {"TextGrid", "lab", "txt", NULL};
+    if (!dir || !audio || !buf || size == 0) return 0;
+    const char *slash = strrchr(audio, '/'), *base = slash ? slash + 1 : audio;
+    const char *dot = strrchr(base, '.');
+    int stem = dot && dot != base ? (int)(dot - base) : (int)strlen(base), folder = 0;
+    const char *start = slash;
+    if (slash) {
+        while (start > audio && start[-1] != '/') start--;
+        folder = (int)(slash - start);
+    }
+    for (int with_folder = folder > 0; with_folder >= 0; with_folder--)
+        for (int e = 0; extensions[e]; e++) {
+            int n = with_folder ? snprintf(buf, size, "%s/%.*s/%.*s.%s", dir, folder, start, stem,
+                                           base, extensions[e])
+                                : snprintf(buf, size, "%s/%.*s.%s", dir, stem, base, extensions[e]);
+            if (n > 0 && (size_t)n < size && access(buf, R_OK) == 0) return 1;
+        }
+    return 0;
 }

@@ -93,11 +93,12 @@ static void build_table(vcm_model *m, table_builder *tb) {
     add_conv(tb, &m->d_mel, "decoder.mel_out", C, M, 1, 1, 0);
     add_conv(tb, &m->post0, "postnet.conv0", C, P, 5, 1, 2);
     add_conv(tb, &m->post1, "postnet.conv1", P, F, 1, 1, 0);
+    if (c->phone_head) add_conv(tb, &m->phone, "phone.classifier", D, VCM_PHONES, 1, 1, 0);
 }
 
 static int table_rows(const vcm_config *c) {
     return 2 * (3 + c->res_blocks) + 1 + 2 * (VCM_SPK_CONVS + 1) + 2 * (1 + 3 * c->dec_blocks) +
-           2 * 3 + 2 * !!c->retrieval;
+           2 * 3 + 2 * !!c->retrieval + 2 * !!c->phone_head;
 }
 
 vc_status vcm_model_init(vcm_model *m, const vcm_config *cfg, int with_grad) {
@@ -206,6 +207,7 @@ int vcm_model_unbound(const vcm_model *m) {
                linear_unbound(&m->d_block[i].beta);
     bad += conv_unbound(&m->post0) + conv_unbound(&m->post1);
     if (m->cfg.retrieval) bad += conv_unbound(&m->d_ret);
+    if (m->cfg.phone_head) bad += conv_unbound(&m->phone);
     return bad;
 }
 
@@ -284,6 +286,7 @@ static void layout(vcm_workspace *ws, const vcm_config *c, arena *v, arena *d, i
     act(v, d, g, &ws->pa, B * P * T);
     act(v, d, g, &ws->pr, B * P * T);
     act(v, d, g, &ws->lin, B * F * T);
+    if (c->phone_head) act(v, d, g, &ws->ph, B * VCM_PHONES * T2);
 }
 
 static size_t max_sz(size_t a, size_t b) {

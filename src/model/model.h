@@ -20,6 +20,12 @@
  * one without retrieval begins by computing what that model computed. No gradient flows into
  * r (the frames are data).
  *
+ * Phone head (cfg.phone_head = 1; off in both presets): a k1 conv from z to VCM_PHONES logits
+ * (model/phones.h), trained with a softmax cross-entropy against time-aligned phone labels
+ * (vcm_forward_phones), so the content encoder's output must separate the phones linearly,
+ * whoever speaks them. Conversion never reads it; the gradient reaches the content encoder
+ * through z alone.
+ *
  * The parameter table is built from the config (vcm_model_init) in one walk that also records
  * which layer field each row binds to, so the table is the only list of tensors: it sizes the
  * slab, initialises it, names it in files and enumerates it in tests. Names:
@@ -28,7 +34,7 @@
  *   speaker.conv<0..2>.{w,b} speaker.proj.{w,b}
  *   decoder.conv_in.{w,b} decoder.block<i>.conv.{w,b} decoder.block<i>.gamma.{w,b}
  *   decoder.block<i>.beta.{w,b} decoder.mel_out.{w,b} postnet.conv0.{w,b} postnet.conv1.{w,b}
- *   decoder.retrieval.{w,b} (with cfg.retrieval)
+ *   decoder.retrieval.{w,b} (with cfg.retrieval) phone.classifier.{w,b} (with cfg.phone_head)
  * Weights U(+-1/sqrt(fan_in)) (decoder.retrieval.w 0), biases 0, AdaIN gamma biases 1 (gamma starts
  * at 1), codebook N(0, 1). The VQ's EMA state (ema_count, ema_sum) is training state outside the
  * slab.
@@ -43,6 +49,7 @@
 #define VC_MODEL_MODEL_H
 
 #include "model/config.h"
+#include "model/phones.h"
 #include "nn/conv1d.h"
 #include "nn/linear.h"
 #include "nn/norm.h"
@@ -91,6 +98,7 @@ typedef struct vcm_model {
     conv1d d_mel;           /* C -> M, k1 */
     conv1d post0;           /* C -> P, k5 */
     conv1d post1;           /* P -> F, k1 */
+    conv1d phone;           /* D -> VCM_PHONES, k1: the phone head (cfg.phone_head), else unbound */
 
     /* normalisation statistics of the data (travel in the model file) */
     float *mel_mean, *mel_std; // (M), (M)
@@ -181,6 +189,11 @@ typedef struct vcm_workspace {
     vcm_act mel;     /* (B, M, T) */
     vcm_act pa, pr;  /* postnet conv0, ReLU; (B, P, T) */
     vcm_act lin;     /* (B, F, T) */
+    /* the phone head (cfg.phone_head): logits (B, VCM_PHONES, T/2) of the last
+     * vcm_forward_phones, its labels (B, T/2) and weight; labels NULL: no phone loss */
+    vcm_act ph;
+    const int *ph_labels;
+    float ph_weight;
     /* the last vcm_forward_cycle's voice (B, S), content target (B, D, T/2) and weights */
     const float *spk_in, *z_target;
     float w_content, w_speaker;
@@ -204,6 +217,22 @@ void vcm_workspace_free(vcm_workspace *ws);
 void vcm_forward_train(const vcm_model *m, vcm_workspace *ws, const float *x, const float *p,
                        const float *xs, const float *r, const float *mel_target,
                        const float *lin_target, int quantize, const float *blend, vcm_losses *out);
+
+/* The phone loss (cfg.phone_head), after vcm_forward_train: the head reads ws->z (the
+ * content encoder's output on x) and labels (B, T/2) give each code position's class in
+ * [0, VCM_PHONES), or -1 where none is known. The loss is weight times the cross-entropy summed
+ * over the labelled positions, divided by all B T/2 positions (so a batch's share of
+ * unlabelled positions lowers its weight, and the sum over a cluster's ranks of their shares is
+ * the one-process loss). vcm_backward then adds its gradient (into the head and, through z, the
+ * content encoder); the next vcm_forward_train forgets it. labels must stay alive until
+ * vcm_backward. Into *out (may be NULL): the mean cross-entropy and accuracy over the labelled
+ * positions and their count (0: both means 0). */
+typedef struct vcm_phone_losses {
+    double xent, accuracy, loss; /* loss: what joins the total (weighted, over all positions) */
+    long labelled;
+} vcm_phone_losses;
+void vcm_forward_phones(const vcm_model *m, vcm_workspace *ws, const int *labels, float weight,
+                        vcm_phone_losses *out);
 
 /* Backward of the total loss of the last forward: ADDS into the parameter gradients (zero them
  * with vcn_params_zero_grad) and writes ws->dx, dp, dxs. Activation gradients are cleared here. */

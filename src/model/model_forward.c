@@ -145,6 +145,7 @@ void vcm_forward_train(const vcm_model *m, vcm_workspace *ws, const float *x, co
     ws->x = x, ws->p = p, ws->xs = xs, ws->mel_t = mel_target, ws->lin_t = lin_target;
     ws->r = c->retrieval ? r : NULL;
     ws->quantize = quantize;
+    ws->ph_labels = NULL; /* a phone loss is this forward's only if vcm_forward_phones follows */
     size_t nz = (size_t)B * (size_t)c->code_dim * (size_t)T2;
     content_forward(m, ws, x, B, T);
     if (quantize) {
@@ -169,6 +170,30 @@ void vcm_forward_train(const vcm_model *m, vcm_workspace *ws, const float *x, co
         out->commit = quantize ? vcn_vq_commit_loss(&m->vq, ws->z.v, ws->zq.v, B, T2) : 0.0;
         out->total = out->mel + out->lin + out->commit;
     }
+}
+
+void vcm_forward_phones(const vcm_model *m, vcm_workspace *ws, const int *labels, float weight,
+                        vcm_phone_losses *out) {
+    VC_ASSERT(m->cfg.phone_head && ws->x && labels);
+    int B = ws->Bc, T2 = ws->Tc / 2;
+    vcn_conv1d_forward(&m->phone, ws->ph.v, ws->z.v, B, T2, ws->scratch);
+    ws->ph_labels = labels, ws->ph_weight = weight;
+    if (!out) return;
+    long n, right;
+    double sum = vcn_xent_loss(ws->ph.v, labels, B, VCM_PHONES, T2, &n, &right);
+    out->labelled = n;
+    out->xent = n ? sum / (double)n : 0.0;
+    out->accuracy = n ? (double)right / (double)n : 0.0;
+    out->loss = (double)weight * sum / ((double)B * (double)T2);
+}
+
+/* The phone loss's gradient (when the last forward had one) added into ws->z.d and the head. */
+static void phones_backward(const vcm_model *m, vcm_workspace *ws) {
+    if (!ws->ph_labels) return;
+    int B = ws->Bc, T2 = ws->Tc / 2;
+    float scale = (float)((double)ws->ph_weight / ((double)B * (double)T2));
+    vcn_xent_loss_backward(ws->ph.d, ws->ph.v, ws->ph_labels, B, VCM_PHONES, T2, scale);
+    vcn_conv1d_backward(&m->phone, ws->z.d, ws->ph.d, ws->z.v, B, T2, ws->scratch);
 }
 
 /* A layer read but not trained: the same weights without gradient pointers, so its backward
@@ -276,6 +301,7 @@ static void backward_core(const vcm_model *m, vcm_workspace *ws) {
     decoder_backward(m, ws, ws->spk.v, ws->spk.d);
     /* VQ: straight-through plus the commitment gradient (0 when zq = z) */
     vcn_vq_backward(&m->vq, ws->z.d, ws->zq.d, ws->z.v, ws->zq.v, B, T2);
+    phones_backward(m, ws);
     content_backward(m, ws, ws->x, ws->dx, 1);
     speaker_backward(m, ws, ws->xs, ws->dxs, 1);
 }

@@ -52,3 +52,56 @@ void vcn_mse_loss_backward(float *dpred, const float *pred, const float *target,
 #pragma omp parallel for if (n >= LOSS_PAR_MIN)
     for (size_t i = 0; i < n; i++) dpred[i] += g * (pred[i] - target[i]);
 }
+
+/* Position t of item b: the softmax's log-normaliser of its P logits (stride T), in double. */
+static double log_sum_exp(const float *x, int P, int T, float *max_out, int *argmax) {
+    float mx = x[0];
+    int am = 0;
+    for (int c = 1; c < P; c++)
+        if (x[(size_t)c * T] > mx) mx = x[(size_t)c * T], am = c;
+    double s = 0.0;
+    for (int c = 0; c < P; c++) s += exp((double)x[(size_t)c * T] - (double)mx);
+    *max_out = mx;
+    *argmax = am;
+    return (double)mx + log(s);
+}
+
+double vcn_xent_loss(const float *logits, const int *labels, int B, int P, int T, long *n_labelled,
+                     long *n_correct) {
+    VC_ASSERT(B > 0 && P > 0 && T > 0);
+    double sum = 0.0;
+    long n = 0, right = 0;
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            int y = labels[(size_t)b * T + t];
+            if (y < 0) continue;
+            VC_ASSERT(y < P);
+            const float *x = logits + (size_t)b * P * T + t;
+            float mx;
+            int am;
+            sum += log_sum_exp(x, P, T, &mx, &am) - (double)x[(size_t)y * T];
+            n++;
+            right += am == y;
+        }
+    if (n_labelled) *n_labelled = n;
+    if (n_correct) *n_correct = right;
+    return sum;
+}
+
+void vcn_xent_loss_backward(float *dlogits, const float *logits, const int *labels, int B, int P,
+                            int T, float scale) {
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            int y = labels[(size_t)b * T + t];
+            if (y < 0) continue;
+            size_t at = (size_t)b * P * T + t;
+            const float *x = logits + at;
+            float mx;
+            int am;
+            double lse = log_sum_exp(x, P, T, &mx, &am);
+            for (int c = 0; c < P; c++) {
+                double q = exp((double)x[(size_t)c * T] - lse) - (c == y);
+                dlogits[at + (size_t)c * T] += (float)((double)scale * q);
+            }
+        }
+}
