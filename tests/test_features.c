@@ -8,6 +8,7 @@
 #include "tempdir.h"
 #include "test.h"
 
+#include <math.h>
 #include <string.h>
 
 #define RATE 16000
@@ -61,6 +62,7 @@ static void write_bytes(const char *path, const void *p, size_t n) {
 
 static int same_utt(const vc_utt_features *a, const vc_utt_features *b, int M) {
     return a->T == b->T && a->n_samples == b->n_samples && a->utt == b->utt &&
+           a->trim_start == b->trim_start &&
            !memcmp(a->mel, b->mel, (size_t)M * a->T * sizeof(float)) &&
            !memcmp(a->f0, b->f0, (size_t)a->T * sizeof(float)) &&
            !memcmp(a->voicing, b->voicing, (size_t)a->T * sizeof(float)) &&
@@ -92,6 +94,11 @@ static void test_compute(void) {
      * peak), so all of it stays; margins add 2 hops + one block at most each side */
     CHECK(u.n_samples >= RATE - 2 * 256 && u.n_samples <= RATE + 2 * (2 * 256 + 320 + 256));
     CHECK(u.T == vc_frontend_n_frames(fe, u.n_samples));
+    /* where the kept audio starts in the input: within the same margins of the tone's onset,
+     * and the stored samples are the input's from there */
+    size_t onset = (size_t)(0.3 * RATE);
+    CHECK(u.trim_start <= onset && u.trim_start + 2 * 256 + 320 + 256 >= onset);
+    CHECK(u.audio[100] == (int16_t)roundf(x[u.trim_start + 100] * 32767.0f));
     /* mel (M, T) is the transpose of the front end's (T, M) of the stored audio */
     float *xq = malloc(u.n_samples * sizeof *xq), *tm = malloc((size_t)u.T * 80 * sizeof *tm);
     if (!xq || !tm) abort();

@@ -79,6 +79,7 @@ typedef struct run_log {
     int n_val, n_reports;
     int n_cycle; /* training reports with conversion consistency losses > 0 */
     int n_adv;   /* training reports with adversarial losses > 0 */
+    int n_phone; /* training reports with a phone loss > 0 over labelled positions */
     long stop_at;
     volatile int *stop;
 } run_log;
@@ -96,6 +97,8 @@ static void on_report(const vc_train_report *r, void *user) {
         l->n_adv += r->adversarial && r->gen_adv > 0 && r->gen_fm > 0 && r->disc_real > 0 &&
                     r->disc_fake > 0 &&
                     isfinite(r->gen_adv + r->gen_fm + r->disc_real + r->disc_fake);
+        l->n_phone += r->phone_loss && r->phone_xent > 0 && r->phone_labelled > 0 &&
+                      r->phone_accuracy >= 0 && r->phone_accuracy <= 1;
     }
     if (l->stop && r->step >= l->stop_at) *l->stop = 1;
 }
@@ -569,8 +572,31 @@ static void check_option(const char *root, const char *const *dirs, const char *
     }
 }
 
+/* Phone labels for make_corpus's files in dir/spkS/uU.txt: a few phones in turn, one stressed. */
+static void make_labels(const char *dir) {
+    static const char *const names[] = {"AA", "IY1", "S", "SIL"};
+    char path[1100], name[64];
+    mkdir(dir, 0755);
+    for (int s = 0; s < N_SPK; s++) {
+        snprintf(name, sizeof name, "spk%d", s);
+        join(path, sizeof path, dir, name);
+        mkdir(path, 0755);
+        for (int u = 0; u < N_UTT; u++) {
+            snprintf(name, sizeof name, "spk%d/u%d.txt", s, u);
+            join(path, sizeof path, dir, name);
+            FILE *f = fopen(path, "w");
+            if (!f) abort();
+            for (int i = 0; i < 30; i++)
+                fprintf(f, "%.2f %.2f %s\n", 0.1 * i, 0.1 * (i + 1), names[(i + s + u) % 4]);
+            fclose(f);
+        }
+    }
+}
+
 static void test_resume_augmented(const char *root, const char *const *dirs) {
-    char a[1024], b[1024], c[1024], ck[1100];
+    char a[1024], b[1024], c[1024], ck[1100], labels[1024];
+    join(labels, sizeof labels, root, "labels");
+    make_labels(labels);
     join(a, sizeof a, root, "aug_straight.safetensors");
     join(b, sizeof b, root, "aug_resumed.safetensors");
     join(c, sizeof c, root, "aug_off.safetensors");
@@ -584,8 +610,9 @@ static void test_resume_augmented(const char *root, const char *const *dirs) {
     p.continuous_content = 0.5f;
     p.cycle_content = 1.0f, p.cycle_speaker = 2.0f;
     p.adversarial = 0.5f;
+    p.phone_loss = 1.0f, p.phone_labels = labels;
     CHECK(vc_train(&p) == VC_OK);
-    CHECK(la.n_cycle > 0 && la.n_adv > 0); /* reported, positive and finite */
+    CHECK(la.n_cycle > 0 && la.n_adv > 0 && la.n_phone > 0); /* reported, positive and finite */
     volatile int stop = 0;
     lb.stop = &stop;
     lb.stop_at = 20;
@@ -596,7 +623,8 @@ static void test_resume_augmented(const char *root, const char *const *dirs) {
     CHECK(vc_train_resume_params(ck, &rp) == VC_OK);
     CHECK(rp.speaker_utterance == 1 && rp.augment_warp == 0.15f && rp.augment_pitch == 2.0f &&
           rp.augment_eq_db == 6.0f && rp.denoise == 0.5f && rp.continuous_content == 0.5f &&
-          rp.cycle_content == 1.0f && rp.cycle_speaker == 2.0f && rp.adversarial == 0.5f);
+          rp.cycle_content == 1.0f && rp.cycle_speaker == 2.0f && rp.adversarial == 0.5f &&
+          rp.phone_loss == 1.0f);
     q = p; /* another denoising probability is refused, before the corpus is read */
     q.out_model = b, q.report_user = &lc, q.resume = ck, q.denoise = 0.25f;
     CHECK(vc_train(&q) == VC_ERR_ARG);
@@ -608,6 +636,11 @@ static void test_resume_augmented(const char *root, const char *const *dirs) {
     CHECK(vc_train(&q) == VC_ERR_ARG);
     q = p; /* and another adversarial weight */
     q.out_model = b, q.report_user = &lc, q.resume = ck, q.adversarial = 0.0f;
+    CHECK(vc_train(&q) == VC_ERR_ARG);
+    q = p; /* and another phone-loss weight, or the loss without its labels */
+    q.out_model = b, q.report_user = &lc, q.resume = ck, q.phone_loss = 0.5f;
+    CHECK(vc_train(&q) == VC_ERR_ARG);
+    q.phone_loss = 1.0f, q.phone_labels = NULL;
     CHECK(vc_train(&q) == VC_ERR_ARG);
     q = p;
     q.out_model = b, q.report_user = &lc, q.resume = ck;
@@ -623,6 +656,17 @@ static void test_resume_augmented(const char *root, const char *const *dirs) {
     check_option(root, dirs, c, "cycle_content", offsetof(vc_train_params, cycle_content), 101.0f);
     check_option(root, dirs, c, "cycle_speaker", offsetof(vc_train_params, cycle_speaker), 101.0f);
     check_option(root, dirs, c, "adversarial", offsetof(vc_train_params, adversarial), 11.0f);
+    /* the phone loss with its labels changes the run; with weight 0 they are not read */
+    q = base_params(dirs, b, &ld);
+    q.steps = 40;
+    q.phone_labels = labels;
+    CHECK(vc_train(&q) == VC_OK);
+    CHECK(same_params(b, c));
+    q.phone_loss = 0.5f;
+    CHECK(vc_train(&q) == VC_OK);
+    CHECK(!same_params(b, c));
+    q.phone_loss = 11.0f;
+    CHECK(vc_train(&q) == VC_ERR_ARG);
 }
 
 static void test_bad_corpora(const char *root) {

@@ -585,6 +585,10 @@ typedef struct vc_train_report {
      * feature-matching terms */
     int adversarial;
     double disc_real, disc_fake, gen_adv, gen_fm;
+    /* the phone loss (phone_loss 0 when off): mean cross-entropy and accuracy of the phone head
+     * over the window's labelled code positions, and the share of positions labelled */
+    int phone_loss;
+    double phone_xent, phone_accuracy, phone_labelled;
 } vc_train_report;
 
 typedef void (*vc_train_report_fn)(const vc_train_report *r, void *user);
@@ -648,6 +652,16 @@ typedef struct vc_train_params {
      * average. Weight >= 0, 0 off; < 0: not given (off; on resume, the checkpoint's).
      * Independent of the preset. */
     float adversarial;
+    /* Phone loss (docs/model.md): a phone classifier on the content encoder's output (the
+     * model's phone head, config phone_head, added when off in the config) learns the phones of
+     * time-aligned labels, and the content encoder with it, with this weight beside the other
+     * losses, so the content the decoder reads separates the phones whoever speaks. Labels come
+     * from phone_labels: a folder laid out as vconv codebook --phones reads it
+     * (vc_phone_labels_find; scripts/phone_labels writes one), in ARPAbet (model/phones.h);
+     * utterances without a label file are trained without the loss. Weight >= 0, 0 off; < 0: not
+     * given (off; on resume, the checkpoint's, and phone_labels must be given again). */
+    float phone_loss;
+    const char *phone_labels;
     vc_train_report_fn report;
     void *report_user;
     vc_progress_fn progress; /* feature building, 0..1 */

@@ -78,22 +78,25 @@ static void show_report(const vc_train_report *r, void *user) {
     char eta[32], val[32] = "-";
     format_duration(eta, sizeof eta, (double)(r->steps - r->step) * r->seconds_per_step);
     if (r->val_loss >= 0) snprintf(val, sizeof val, "%.4f", r->val_loss);
-    char line[400], cycle[64] = "", adv[96] = "";
+    char line[480], cycle[64] = "", adv[96] = "", phone[80] = "";
     if (r->cycle)
         snprintf(cycle, sizeof cycle, " cycle %.4f/%.4f", r->cycle_content, r->cycle_speaker);
     if (r->adversarial)
         snprintf(adv, sizeof adv, " adv %.4f fm %.4f disc %.4f/%.4f", r->gen_adv, r->gen_fm,
                  r->disc_real, r->disc_fake);
+    if (r->phone_loss)
+        snprintf(phone, sizeof phone, " phones %.4f acc %.1f%% of %.0f%%", r->phone_xent,
+                 100.0 * r->phone_accuracy, 100.0 * r->phone_labelled);
     if (r->is_validation) { /* validation reports carry only the validation loss */
         fprintf(stderr, "%sstep %ld/%ld  validation loss %.4f\n", d->tty ? "\r\033[K" : "", r->step,
                 r->steps, r->val_loss);
         return;
     }
     snprintf(line, sizeof line,
-             "step %ld/%ld  loss %.4f (mel %.4f lin %.4f commit %.4f%s%s)  val %s  "
+             "step %ld/%ld  loss %.4f (mel %.4f lin %.4f commit %.4f%s%s%s)  val %s  "
              "perplexity %.1f, %d/%d codes  %.2f steps/s  ETA %s",
-             r->step, r->steps, r->loss, r->mel, r->lin, r->commit, cycle, adv, val, r->perplexity,
-             r->codes_used, r->codebook_size,
+             r->step, r->steps, r->loss, r->mel, r->lin, r->commit, cycle, adv, phone, val,
+             r->perplexity, r->codes_used, r->codebook_size,
              r->seconds_per_step > 0 ? 1.0 / r->seconds_per_step : 0.0, eta);
     if (d->tty && !r->is_validation)
         fprintf(stderr, "\r\033[K%s", line); /* redraw in place; validation lines stay */
@@ -128,7 +131,7 @@ typedef struct train_args {
 
 static const char *const spk_choices[] = {"preset", "same", "other", NULL};
 
-#define N_TRAIN_OPTS 28
+#define N_TRAIN_OPTS 30
 
 static void train_options(train_args *a, cli_option *o) {
     vc_train_params *p = &a->p;
@@ -176,6 +179,13 @@ static void train_options(train_args *a, cli_option *o) {
          "adversarial training: a discriminator learns to tell decoded spectrograms from real "
          "ones, and the decoder learns to fool it and match its features (weight W beside "
          "the L1 losses); default 0"},
+        {"phone-loss", 0, OPT_FLOAT, &p->phone_loss, 0, 10, NULL, "W",
+         "phone loss: a phone classifier on the content encoder's output learns the phones of "
+         "--phones labels, and the encoder with it (weight W beside the other losses); "
+         "default 0"},
+        {"phones", 0, OPT_STRING, &p->phone_labels, 0, 0, NULL, "DIR",
+         "time-aligned ARPAbet phone labels for --phone-loss, laid out as vconv codebook "
+         "--phones reads them (scripts/phone_labels writes them); needed on --resume too"},
         {"resume", 0, OPT_STRING, &p->resume, 0, 0, NULL, "CKPT",
          "continue from a checkpoint, with its run settings"},
         {"init", 0, OPT_STRING, &p->init_model, 0, 0, NULL, "MODEL",
@@ -205,6 +215,7 @@ static void sentinels(train_args *a) {
     p->val_every = p->checkpoint_every = p->log_every = INT_MIN;
     p->lr = p->augment_warp = p->augment_pitch = p->augment_eq_db = p->denoise = NAN;
     p->continuous_content = p->cycle_content = p->cycle_speaker = p->adversarial = NAN;
+    p->phone_loss = NAN;
     a->spk_utt = -1;
 }
 
@@ -236,6 +247,7 @@ static int settings_from_checkpoint(train_args *a, const train_args *given, cli_
     if (isnan(g->cycle_content)) p->cycle_content = ck.cycle_content;
     if (isnan(g->cycle_speaker)) p->cycle_speaker = ck.cycle_speaker;
     if (isnan(g->adversarial)) p->adversarial = ck.adversarial;
+    if (isnan(g->phone_loss)) p->phone_loss = ck.phone_loss;
     return EXIT_OK;
 }
 

@@ -42,6 +42,7 @@ static const struct {
     {"vconv.cycle_content", VCI_RUN_CYCLE_CONTENT, K_FLOAT, offsetof(vci_run, cycle_content)},
     {"vconv.cycle_speaker", VCI_RUN_CYCLE_SPEAKER, K_FLOAT, offsetof(vci_run, cycle_speaker)},
     {"vconv.adversarial", VCI_RUN_ADVERSARIAL, K_FLOAT, offsetof(vci_run, adversarial)},
+    {"vconv.phone_loss", VCI_RUN_PHONE_LOSS, K_FLOAT, offsetof(vci_run, phone_loss)},
 };
 #define N_SETTINGS ((int)(sizeof settings / sizeof settings[0]))
 

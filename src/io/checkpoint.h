@@ -56,6 +56,7 @@ typedef struct vci_run {
     float cycle_content;      /* conversion consistency weights (content, speaker); 0 off */
     float cycle_speaker;
     float adversarial; /* adversarial training's weight; 0 off (no discriminator) */
+    float phone_loss;  /* the phone loss's weight; 0 off */
 } vci_run;
 
 /* Which vci_run fields a file held (bit per field, in the order above: VCI_RUN_<FIELD>). */
@@ -80,6 +81,7 @@ enum {
     VCI_RUN_CYCLE_CONTENT = 1u << 17,
     VCI_RUN_CYCLE_SPEAKER = 1u << 18,
     VCI_RUN_ADVERSARIAL = 1u << 19,
+    VCI_RUN_PHONE_LOSS = 1u << 20,
     /* every checkpoint since version 1 has these */
     VCI_RUN_REQUIRED = VCI_RUN_SEED | VCI_RUN_BATCH | VCI_RUN_SEGMENT | VCI_RUN_VAL_SHARE
 };

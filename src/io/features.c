@@ -72,6 +72,7 @@ vc_status vci_features_compute(vc_frontend *fe, const float *x, size_t n, vc_utt
         memcpy(out->audio, q + b, len * sizeof *q);
         out->T = T;
         out->n_samples = len;
+        out->trim_start = b;
     }
     free(tm);
     free(xq);
@@ -121,10 +122,14 @@ static vc_status cache_read(const char *path, const char *key, int M, const vc_f
     vc_status st = vci_safetensors_load(path, &f);
     if (st != VC_OK) return st;
     const char *k = vci_safetensors_meta(&f, "vconv.cache_key");
+    const char *ts = vci_safetensors_meta(&f, "vconv.trim_start");
+    char *ts_end = NULL;
+    unsigned long long trim = ts ? strtoull(ts, &ts_end, 10) : 0;
     int im = vci_safetensors_find(&f, "mel"), i0 = vci_safetensors_find(&f, "f0");
     int iv = vci_safetensors_find(&f, "voicing"), ia = vci_safetensors_find(&f, "audio");
     float *af = NULL;
-    if (!k || strcmp(k, key) || im < 0 || i0 < 0 || iv < 0 || ia < 0 || f.n_tensors != 4) {
+    if (!k || strcmp(k, key) || !ts || ts_end == ts || *ts_end || ts[0] == '-' ||
+        trim > (1ull << 40) || im < 0 || i0 < 0 || iv < 0 || ia < 0 || f.n_tensors != 4) {
         st = VC_ERR_FORMAT;
     } else {
         const st_tensor *tm = &f.tensors[im], *t0 = &f.tensors[i0], *tv = &f.tensors[iv],
@@ -137,6 +142,7 @@ static vc_status cache_read(const char *path, const char *key, int M, const vc_f
         } else {
             u->T = T;
             u->n_samples = n;
+            u->trim_start = (size_t)trim;
             u->mel = malloc((size_t)M * (size_t)T * sizeof *u->mel);
             u->f0 = malloc((size_t)T * sizeof *u->f0);
             u->voicing = malloc((size_t)T * sizeof *u->voicing);
@@ -171,8 +177,10 @@ static vc_status cache_write(const char *path, const char *key, int M, const vc_
         {"voicing", 1, {u->T}, u->voicing},
         {"audio", 1, {(int64_t)u->n_samples}, af},
     };
-    const char *kv[2] = {"vconv.cache_key", key};
-    vc_status st = vci_safetensors_write(path, t, 4, kv, 1, ST_F32);
+    char trim[32];
+    snprintf(trim, sizeof trim, "%zu", u->trim_start);
+    const char *kv[4] = {"vconv.cache_key", key, "vconv.trim_start", trim};
+    vc_status st = vci_safetensors_write(path, t, 4, kv, 2, ST_F32);
     free(af);
     return st;
 }

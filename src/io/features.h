@@ -17,7 +17,8 @@
  * two paths share one entry. Tensors, all F32 (vci_safetensors_write writes one dtype per file):
  *   "mel" (M, T), "f0" (T), "voicing" (T), "audio" (n) holding the int16 values exactly as
  *   floats (-32768..32767; F16 cannot hold 16-bit integers exactly).
- * __metadata__: "vconv.cache_key" (the key string; checked on load against hash collisions).
+ * __metadata__: "vconv.cache_key" (the key string; checked on load against hash collisions) and
+ * "vconv.trim_start" (decimal samples; version 2 on).
  * About 5 bytes per trimmed sample on disk (4 audio + 80 * 4 / 256 mel). Written atomically. A
  * cache file that fails to parse, has another key, wrong shapes or non-finite values is a miss:
  * recomputed and overwritten, with a warning. A cache folder that cannot be written only warns
@@ -29,7 +30,7 @@
 #include "common.h"
 #include "io/corpus.h"
 
-#define VC_FEATURES_VERSION "1"
+#define VC_FEATURES_VERSION "2"
 
 typedef struct vc_utt_features {
     int utt;        /* index into the corpus */
@@ -40,6 +41,8 @@ typedef struct vc_utt_features {
     float *voicing; // (T) 0..1
     int16_t *audio; // (n_samples) trimmed audio; as float: audio[i] / 32767.0f
     size_t n_samples;
+    size_t trim_start; /* samples trimmed from the start: audio[0] is sample trim_start of the
+                          file at the front end's rate (where its time-aligned labels begin) */
 } vc_utt_features;
 
 typedef struct vc_feature_set {

@@ -34,6 +34,11 @@ static void log_line(FILE *f, const vc_train_report *r) {
         json_num(f, "disc_real", r->disc_real, 0);
         json_num(f, "disc_fake", r->disc_fake, 0);
     }
+    if (r->phone_loss) {
+        json_num(f, "phone_xent", r->phone_xent, 0);
+        json_num(f, "phone_accuracy", r->phone_accuracy, 0);
+        json_num(f, "phone_labelled", r->phone_labelled, 0);
+    }
     json_num(f, "val_loss", r->val_loss >= 0 ? r->val_loss : NAN, 0);
     json_num(f, "perplexity", r->perplexity, 0);
     fprintf(f, "\"codes_used\":%d,", r->codes_used);
@@ -63,6 +68,10 @@ void vct_emit_report(trainer *t, int is_validation) {
     r.disc_fake = t->w_disc_fake / n;
     r.gen_adv = t->w_gen_adv / n;
     r.gen_fm = t->w_gen_fm / n;
+    r.phone_loss = t->ph_labels != NULL;
+    r.phone_xent = t->w_ph_n > 0 ? t->w_ph_xent / t->w_ph_n : 0.0;
+    r.phone_accuracy = t->w_ph_n > 0 ? t->w_ph_right / t->w_ph_n : 0.0;
+    r.phone_labelled = t->w_ph_pos > 0 ? t->w_ph_n / t->w_ph_pos : 0.0;
     r.val_loss = t->val_loss;
     r.perplexity = h.perplexity;
     r.codes_used = h.used;
@@ -89,6 +98,7 @@ void vct_emit_report(trainer *t, int is_validation) {
         t->w_loss = t->w_mel = t->w_lin = t->w_commit = 0;
         t->w_cyc_content = t->w_cyc_speaker = 0;
         t->w_disc_real = t->w_disc_fake = t->w_gen_adv = t->w_gen_fm = 0;
+        t->w_ph_xent = t->w_ph_right = t->w_ph_n = t->w_ph_pos = 0;
         t->w_steps = 0;
         t->w_t0 = vct_now();
         memset(t->win_counts, 0, sizeof(float) * (size_t)t->m.cfg.codebook_size);

@@ -294,6 +294,8 @@ static vc_status check_params(const vc_train_params *p) {
         bad = "cycle_content, cycle_speaker (weights in [0, 100], or < 0 for off)";
     else if (!(p->adversarial <= VCT_ADV_MAX))
         bad = "adversarial (a weight in [0, 10], or < 0 for off)";
+    else if (!(p->phone_loss <= VCT_PHONE_MAX))
+        bad = "phone_loss (a weight in [0, 10], or < 0 for off)";
     for (int i = 0; !bad && i < p->n_data_dirs; i++)
         if (!p->data_dirs[i]) bad = "data_dirs";
     if (bad) vcu_log(VC_LOG_ERROR, "train: invalid parameter: %s", bad);
@@ -327,7 +329,8 @@ static vci_run run_of(const vc_train_params *p, const char *preset) {
                  p->continuous_content,
                  p->cycle_content,
                  p->cycle_speaker,
-                 p->adversarial};
+                 p->adversarial,
+                 p->phone_loss};
     if (r.speaker_utterance < 0) r.speaker_utterance = on;
     if (r.augment_warp < 0) r.augment_warp = on ? VCT_DEFAULT_WARP : 0.0f;
     if (r.augment_pitch < 0) r.augment_pitch = on ? VCT_DEFAULT_PITCH : 0.0f;
@@ -337,6 +340,7 @@ static vci_run run_of(const vc_train_params *p, const char *preset) {
     if (r.cycle_content < 0) r.cycle_content = 0.0f;
     if (r.cycle_speaker < 0) r.cycle_speaker = 0.0f;
     if (r.adversarial < 0) r.adversarial = 0.0f;
+    if (r.phone_loss < 0) r.phone_loss = 0.0f;
     return r;
 }
 
@@ -384,6 +388,7 @@ static vc_status check_resume(const vc_train_params *p, const char *ck, const vc
                     h & VCI_RUN_CYCLE_SPEAKER ? r->cycle_speaker : 0, 1);
     bad += conflict(ck, "adversarial", p->adversarial, h & VCI_RUN_ADVERSARIAL ? r->adversarial : 0,
                     1);
+    bad += conflict(ck, "phone-loss", p->phone_loss, h & VCI_RUN_PHONE_LOSS ? r->phone_loss : 0, 1);
     return bad ? VC_ERR_ARG : VC_OK;
 }
 
@@ -416,6 +421,7 @@ static void apply_checkpoint_run(const vci_ckpt_state *s, vc_train_params *p) {
     p->cycle_content = h & VCI_RUN_CYCLE_CONTENT ? r->cycle_content : 0.0f;
     p->cycle_speaker = h & VCI_RUN_CYCLE_SPEAKER ? r->cycle_speaker : 0.0f;
     p->adversarial = h & VCI_RUN_ADVERSARIAL ? r->adversarial : 0.0f;
+    p->phone_loss = h & VCI_RUN_PHONE_LOSS ? r->phone_loss : 0.0f;
 }
 
 vc_status vc_train_resume_params(const char *ckpt, vc_train_params *p) {
@@ -449,6 +455,7 @@ static vc_status resolve_run(trainer *t, st_file *ck, vci_ckpt_state *s, vcm_con
     if (p->preset || p->config_json) { /* an explicit config must be the checkpoint's */
         st = make_config(p->preset, p->config_json, cfg, preset);
         if (st != VC_OK) return st;
+        cfg->phone_head = ccfg.phone_head; /* the run's phone loss added it (phone_head_of) */
         vcm_config_meta a, b;
         vcm_config_to_meta(cfg, &a);
         vcm_config_to_meta(&ccfg, &b);
@@ -469,6 +476,21 @@ static vc_status resolve_run(trainer *t, st_file *ck, vci_ckpt_state *s, vcm_con
     q.steps = p->steps;          /* the one setting a resume may move */
     t->run = run_of(&q, "tiny"); /* no preset default is left to apply */
     t->seed = s->run.seed;       /* the split and the validation set follow the original run */
+    return VC_OK;
+}
+
+/* The phone loss needs labels and the model's phone head: a fresh run adds the head to its
+ * config (a resumed one has it from the checkpoint, whose run had the loss). */
+static vc_status phone_head_of(trainer *t, vcm_config *cfg) {
+    if (t->run.phone_loss <= 0) return VC_OK;
+    if (!t->p.phone_labels) {
+        vcu_log(VC_LOG_ERROR,
+                "train: the phone loss (weight %g) needs its labels: give --phones "
+                "DIR (on a resume too)",
+                (double)t->run.phone_loss);
+        return VC_ERR_ARG;
+    }
+    cfg->phone_head = 1;
     return VC_OK;
 }
 
@@ -510,6 +532,8 @@ void vct_trainer_free(trainer *t) {
     vcm_disc_free(&t->disc);
     vcn_adamw_free(&t->disc_opt);
     free(t->dlin);
+    vct_phones_free(&t->phones);
+    free(t->ph_labels);
     free(t->zall);
     if (t->log) fclose(t->log);
     vct_dist_free(&t->dist); /* last: it may finalise MPI */
@@ -567,7 +591,10 @@ static vc_status load_data(trainer *t, const vcm_config *c) {
     t->is_val = calloc((size_t)t->corpus.n_utt, 1);
     if (!t->is_val) return VC_ERR_NOMEM;
     if (vci_corpus_split(&t->corpus, t->run.val_share, t->seed, t->is_val) < 0) return VC_ERR_ARG;
-    return build_sets(t);
+    st = build_sets(t);
+    if (st == VC_OK && t->run.phone_loss > 0)
+        st = vct_phones_load(&t->phones, p->phone_labels, &t->corpus, &t->fs, t->is_val);
+    return st;
 }
 
 /* Scratch, workspace, optimiser and batch buffers. */
@@ -621,6 +648,8 @@ static vc_status alloc_buffers(trainer *t) {
         vcm_disc_randomize(&t->disc, &drng);
         if (!(t->dlin = malloc(sizeof(float) * (size_t)B * F * T))) return VC_ERR_NOMEM;
     }
+    if (t->run.phone_loss > 0 && !(t->ph_labels = malloc(sizeof(int) * (size_t)B * t->T2)))
+        return VC_ERR_NOMEM;
     if (t->dist.size > 1 && t->dist.rank == 0)
         t->zall = malloc(sizeof(float) * (size_t)t->B * (size_t)c->code_dim * (size_t)t->T2);
     if (!t->vq_scratch || !t->x || !t->xc || !t->pp || !t->xs || !t->lin || !t->items ||
@@ -662,6 +691,7 @@ vc_status vct_setup(trainer *t) {
     memset(&s, 0, sizeof s);
     vcm_config cfg;
     if (st == VC_OK) st = resolve_run(t, &ck, &s, &cfg); /* before the corpus: errors at once */
+    if (st == VC_OK) st = phone_head_of(t, &cfg);
     if (st == VC_OK) st = vcm_model_init(&t->m, &cfg, 1);
     if (st == VC_OK) {
         vc_rng init;

@@ -39,6 +39,9 @@
  *   gradient gets the weighted adversarial and feature-matching terms beside the L1 losses.
  *   Its parameters start from a stream of their own and live in the checkpoint; they are not
  *   part of the model file (conversion never runs it).
+ * - Phone loss (run.phone_loss, train/phones.h): the model's phone head reads each item's z and
+ *   learns the phones of its content segment's labels; its gradient reaches the content
+ *   encoder through z. Items without labels add nothing. Validation does not read it.
  * - Validation: up to VCT_VAL_SEGMENTS segments (a multiple of B) from the validation
  *   utterances, drawn once; mean mel + lin L1 with quantization on. Also at step 0 of a fresh
  *   run, as the baseline (reported like the others). It changes no state.
@@ -85,7 +88,7 @@ vc_train_params vc_train_default_params(void) {
     p.speaker_utterance = -1; /* the preset's */
     p.augment_warp = p.augment_pitch = p.augment_eq_db = -1.0f;
     p.denoise = p.continuous_content = -1.0f;
-    p.cycle_content = p.cycle_speaker = p.adversarial = -1.0f;
+    p.cycle_content = p.cycle_speaker = p.adversarial = p.phone_loss = -1.0f;
     return p;
 }
 
@@ -155,11 +158,17 @@ static vc_status validate(trainer *t, double *out) {
 /* The losses, gradient and codebook statistics of the global batch from every rank's share;
  * the gradient slab in one call. */
 static vc_status sum_over_ranks(trainer *t, vcm_losses *L, vcm_cycle_losses *C, vcm_adv_losses *A,
-                                vc_status st) {
+                                vcm_phone_losses *P, vc_status st) {
     double w = share(t);
     double v[10] = {L->mel * w,     L->lin * w,    L->commit * w, L->total * w, C->content * w,
                     C->speaker * w, A->d_real * w, A->d_fake * w, A->g_adv * w, A->g_fm * w};
-    st = sum_with_status(t, v, 10, st);
+    st = sum_with_status(t, v, 10, st); /* after it every rank has the same status */
+    if (st == VC_OK && t->ph_labels) {  /* the phone loss's counts, summed as they are */
+        double ph[4] = {P->xent * (double)P->labelled, P->accuracy * (double)P->labelled,
+                        (double)P->labelled, (double)t->Bl * t->T2};
+        st = vct_dist_sum_doubles(&t->dist, ph, 4);
+        t->w_ph_xent += ph[0], t->w_ph_right += ph[1], t->w_ph_n += ph[2], t->w_ph_pos += ph[3];
+    }
     if (st != VC_OK || t->dist.size == 1) return st;
     L->mel = v[0], L->lin = v[1], L->commit = v[2], L->total = v[3];
     C->content = v[4], C->speaker = v[5];
@@ -278,10 +287,20 @@ static void disc_update(trainer *t, float lr) {
                          lr, VCT_WEIGHT_DECAY);
 }
 
-/* One optimiser step; the losses into *L, *C and *A (skipped: *skipped = 1). Every rank draws
- * the whole batch and computes its slice; the sums over ranks follow. */
+/* The phone loss (run.phone_loss, model.h): each item's code labels from its content segment,
+ * then the head's pass over z, whose gradient vcm_backward adds. No draws from the stream. */
+static void phone_pass(trainer *t, vcm_phone_losses *P) {
+    for (int b = 0; b < t->Bl; b++) {
+        const vct_item *it = &t->items[t->b0 + b];
+        vct_phones_codes(&t->phones, it->u, it->t, t->T2, t->ph_labels + (size_t)b * t->T2);
+    }
+    vcm_forward_phones(&t->m, &t->ws, t->ph_labels, t->run.phone_loss, P);
+}
+
+/* One optimiser step; the losses into *L, *C, *A and *Ph (skipped: *skipped = 1). Every rank
+ * draws the whole batch and computes its slice; the sums over ranks follow. */
 static vc_status train_step(trainer *t, vcm_losses *L, vcm_cycle_losses *C, vcm_adv_losses *A,
-                            int *skipped) {
+                            vcm_phone_losses *Ph, int *skipped) {
     *skipped = 0;
     for (int b = 0; b < t->B; b++)
         vct_draw_item(&t->fs, &t->spk, t->T, t->Ts, t->run.speaker_utterance, &t->rng,
@@ -298,15 +317,16 @@ static vc_status train_step(trainer *t, vcm_losses *L, vcm_cycle_losses *C, vcm_
         vcn_params_zero_grad(P);
         vcm_forward_train(&t->m, &t->ws, t->xc, t->pp, t->xs, t->r, t->x, t->lin, 1,
                           t->blend ? t->blend + t->b0 : NULL, L);
+        if (t->ph_labels) phone_pass(t, Ph);
         if (t->cyc_spk) cycle_pass(t, C);
         if (t->dlin) adversarial_pass(t, A);
         vcm_backward_with(&t->m, &t->ws, t->dlin);
     }
-    st = sum_over_ranks(t, L, C, A, st);
+    st = sum_over_ranks(t, L, C, A, Ph, st);
     if (st != VC_OK) return st;
     double norm = vcn_grad_clip_norm(P->grad, P->total, t->run.clip);
     if (!isfinite(norm) || !isfinite(L->total) || !isfinite(C->content + C->speaker) ||
-        !isfinite(A->g_adv + A->g_fm)) {
+        !isfinite(A->g_adv + A->g_fm) || !isfinite(Ph->loss)) {
         vcu_log(VC_LOG_WARN, "train: step %ld: gradient norm %g, loss %g: step skipped",
                 t->step + 1, norm, L->total);
         *skipped = 1;
@@ -393,8 +413,9 @@ static vc_status step_and_upkeep(trainer *t) {
     vcm_losses L;
     vcm_cycle_losses C = {0};
     vcm_adv_losses A = {0};
+    vcm_phone_losses P = {0};
     int skipped;
-    vc_status st = train_step(t, &L, &C, &A, &skipped);
+    vc_status st = train_step(t, &L, &C, &A, &P, &skipped);
     if (st != VC_OK) return st;
     t->step++;
     if (!skipped) {

@@ -4,6 +4,7 @@
  *   setup.c   config, corpus and features, sets, statistics, codebook init, resume
  *   report.c  progress reports and the JSON-lines log
  *   batch.c   batch items: drawing, assembly; augment.c, denoise.c: corruption of the inputs
+ *   phones.c  the phone loss's labels by frame
  *   dist.c    data parallelism (MPI), a no-op in one process
  * The checkpoint file itself is io/checkpoint.h.
  */
@@ -20,6 +21,7 @@
 #include "train/batch.h"
 #include "train/denoise.h"
 #include "train/dist.h"
+#include "train/phones.h"
 #include "train/retrieve.h"
 
 #define VCT_VAL_SEGMENTS 64
@@ -34,6 +36,7 @@
 #define VCT_COLLAPSE_REPORTS 3
 #define VCT_CYCLE_MAX 100.0f /* the largest conversion consistency weight accepted */
 #define VCT_ADV_MAX 10.0f    /* the largest adversarial weight accepted */
+#define VCT_PHONE_MAX 10.0f  /* the largest phone-loss weight accepted */
 #define VCT_HASH_EVERY 200   /* steps between checks that every rank holds the same parameters */
 /* derived streams: seed XOR a constant (ASCII tags), so each is independent of the others */
 #define VCT_SEED_INIT 0x696e6974ull /* "init" */
@@ -74,6 +77,8 @@ typedef struct trainer {
     vcm_disc_ws disc_real, disc_fake; /* its passes over the targets and the decoded output */
     adamw disc_opt;
     float *dlin;       // (Bl, F, T) the adversarial loss's gradient on the decoded log-magnitude
+    vct_phones phones; /* the phone loss's labels by frame (run.phone_loss) */
+    int *ph_labels;    // (Bl, T/2) this step's code labels, or NULL without the phone loss
     float *vq_scratch; /* sized for the global batch (rank 0 re-seeds from it) */
     float *zall;       // (B, D, T/2) rank 0, several ranks: the batch's z, gathered
     float *win_counts; // (N) code counts over the report window (all ranks)
@@ -85,6 +90,8 @@ typedef struct trainer {
     double w_loss, w_mel, w_lin, w_commit, w_t0, val_loss;
     double w_cyc_content, w_cyc_speaker; /* conversion consistency losses (unweighted) */
     double w_disc_real, w_disc_fake, w_gen_adv, w_gen_fm; /* adversarial losses (unweighted) */
+    double w_ph_xent, w_ph_right, w_ph_n, w_ph_pos; /* phone loss: sums over labelled positions,
+                                                       their count, all positions */
     long w_steps;
     int collapse_streak;
 } trainer;
