@@ -4,12 +4,14 @@
 # all three ARCTIC speakers, and about 10% of the other speakers entirely) for evaluation.
 #
 #   recipes/default/run.sh [CORPUS_DIR] [--out DIR] [--steps N] [--finetune-steps N]
-#                          [--threads N] [--prepare-only]
+#                          [--threads N] [--prepare-only] [--phones LABELS --phone-loss W]
 #
 # Two stages: --steps (default 20000) of the default preset, then --finetune-steps (default
 # 4000; 0 skips it) from that model with --continuous-content 0.5, so the decoder learns to read
 # the content between the codes and the continuous output that conversion gives it
-# (docs/model.md).
+# (docs/model.md). --phones LABELS --phone-loss W train both stages with the phone loss
+# (vconv train's options of the same names; LABELS from scripts/phone_labels): an experiment,
+# not the bundled model's recipe (docs/evaluation.md, "Phone loss").
 #
 # Writes to DIR (default out/default): train/ (the training view: symlinks to every corpus file
 # not held out, so speakers stay SUBSET/SPEAKER), heldout.txt (the held-out files, for
@@ -23,6 +25,7 @@ again=$(printf '%q ' "$0" "$@") # this command line: running it again resumes
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 corpus="$root/../shared/corpus" out=out/default steps=20000 finetune=4000 threads=$(nproc --all) prepare=0
+phones="" phone_loss=
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out=$2; shift 2 ;;
@@ -30,6 +33,8 @@ while [ $# -gt 0 ]; do
     --finetune-steps) finetune=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
     --prepare-only) prepare=1; shift ;;
+    --phones) phones=$2; shift 2 ;;
+    --phone-loss) phone_loss=$2; shift 2 ;;
     -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) corpus=$1; shift ;;
@@ -39,13 +44,19 @@ done
 case "$finetune" in
   ''|*[!0-9]*) echo "run.sh: --finetune-steps needs a whole number of steps (0 skips the stage), not '$finetune'" >&2; exit 2 ;;
 esac
+if [ -n "$phone_loss" ] && [ -z "$phones" ]; then
+  echo "run.sh: --phone-loss needs --phones LABELS (scripts/phone_labels writes them)" >&2; exit 2
+fi
+phone=()
+[ -n "$phone_loss" ] && phone=(--phones "$phones" --phone-loss "$phone_loss")
 corpus=$(cd "$corpus" && pwd)
 
 # The training view, rebuilt each time so it always matches holdout.txt.
 "$here/../common/make_view.sh" "$here/holdout.txt" "$out" "$corpus"/*/
 [ "$prepare" -eq 1 ] && exit 0
-"$here/../common/train.sh" "$out" "$steps" "$threads" "$again"
+"$here/../common/train.sh" "$out" "$steps" "$threads" "$again" model "${phone[@]}"
 final="$out/model.safetensors" recipe="recipes/default/run.sh --steps $steps" total=$steps
+[ -n "$phone_loss" ] && recipe="$recipe --phone-loss $phone_loss"
 provenance=()
 if [ "$finetune" -gt 0 ]; then
   # Second stage: the same data, from the first stage's model, at half the peak learning rate.
@@ -53,7 +64,7 @@ if [ "$finetune" -gt 0 ]; then
   total=$((steps + finetune))
   provenance=(--set "vconv.train_init=the first stage, recipes/default/run.sh --steps $steps")
   "$here/../common/train.sh" "$out" "$finetune" "$threads" "$again" finetune \
-    --init "$out/model.safetensors" --continuous-content 0.5 --lr 1.5e-4 --warmup 500
+    --init "$out/model.safetensors" --continuous-content 0.5 --lr 1.5e-4 --warmup 500 "${phone[@]}"
 fi
 # The bundled form: F16, and provenance that names the corpus and recipe, not this machine.
 "$root/build/vconv" export "$final" -o "$out/vconv-default.safetensors" --f16 \

@@ -61,6 +61,10 @@ if [ -d "$corpus/arctic" ]; then
   rc=$?
   check "run.sh --finetune-steps 4k: a usage error that names the option (exit $rc)" \
     '[ "$rc" -eq 2 ] && grep -q -- "--finetune-steps needs a whole number" "$work/ft.err"'
+  "$src/recipes/default/run.sh" "$corpus" --out "$out" --phone-loss 1 >/dev/null 2>"$work/ph.err"
+  rc=$?
+  check "run.sh --phone-loss without --phones: a usage error that names it (exit $rc)" \
+    '[ "$rc" -eq 2 ] && grep -q -- "--phone-loss needs --phones" "$work/ph.err"'
   total=$(find "$corpus" -name "*.flac" | wc -l)
   view=$(find "$out/train" -type l | wc -l)
   held=$(grep -c . "$out/heldout.txt")
