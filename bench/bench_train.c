@@ -22,6 +22,10 @@
  *               vcm_disc_pass over the targets and the decoded log-magnitude (discriminator of
  *               VCM_DISC_CHANNELS channels), vcm_backward_with its gradient, and the
  *               discriminator's clip and AdamW step; timed in the same rounds, ratio likewise.
+ *   train_step_phone  the same step with the phone loss on (vconv train --phone-loss): a model
+ *               with the phone head (its own copy, so the plain step's model is the preset's),
+ *               vcm_forward_phones with labels on every position, its gradient in vcm_backward;
+ *               timed in the same rounds, ratio likewise.
  * THREADS sets both OpenBLAS and OpenMP. */
 #define _POSIX_C_SOURCE 200809L
 #include "bench.h"
@@ -85,6 +89,7 @@ typedef struct ctx {
     adamw d_opt;
     float *dlin; // (B, F, T)
     int adv;     /* train_step runs the adversarial pass */
+    int *phones; // (B, T/2) labels of the phone loss, or NULL: none (a model without the head)
 } ctx;
 
 /* The consistency pass as train.c's cycle_pass runs it. */
@@ -100,6 +105,7 @@ static void train_step(ctx *c) {
     vcm_forward_train(&c->m, &c->ws, c->x, c->p, c->xs, NULL, c->mel_t, c->lin_t, 1, NULL,
                       &c->loss);
     if (c->cycle) cycle_pass(c);
+    if (c->phones) vcm_forward_phones(&c->m, &c->ws, c->phones, 1.0f, NULL);
     vcm_adv_losses al;
     if (c->adv) {
         memset(c->dlin, 0, sizeof(float) * BT_B * (size_t)c->m.cfg.n_bins * BT_T);
@@ -124,6 +130,20 @@ static void train_step(ctx *c) {
                              vcn_param_numel(&D->spec[i]), 2e-4f, 0.0f);
     }
     vcn_vq_ema_update(&c->m.vq, c->ws.z.v, c->ws.idx, BT_B, BT_T / 2, c->vq_scratch);
+}
+
+/* The model (randomised from rng), its workspace and optimiser. */
+static void model_init(ctx *c, const vcm_config *cfg, vc_rng *rng) {
+    check(vcm_model_init(&c->m, cfg, 1), "vcm_model_init");
+    vcm_model_randomize(&c->m, rng);
+    check(vcm_workspace_init(&c->ws, &c->m, BT_B, BT_T, BT_TS), "vcm_workspace_init");
+    check(vcn_adamw_init(&c->opt, c->m.params.total, 0.9f, 0.999f, 1e-8f), "vcn_adamw_init");
+}
+
+static void model_free(ctx *c) {
+    vcn_adamw_free(&c->opt);
+    vcm_workspace_free(&c->ws);
+    vcm_model_free(&c->m);
 }
 
 static void forward_only(ctx *c) {
@@ -158,11 +178,8 @@ int main(int argc, char **argv) {
     ctx c = {0};
     vcm_config cfg;
     check(vcm_config_preset(preset, &cfg), "vcm_config_preset");
-    check(vcm_model_init(&c.m, &cfg, 1), "vcm_model_init");
     vcu_rng_seed(&rng, 1);
-    vcm_model_randomize(&c.m, &rng);
-    check(vcm_workspace_init(&c.ws, &c.m, BT_B, BT_T, BT_TS), "vcm_workspace_init");
-    check(vcn_adamw_init(&c.opt, c.m.params.total, 0.9f, 0.999f, 1e-8f), "vcn_adamw_init");
+    model_init(&c, &cfg, &rng);
     size_t M = (size_t)cfg.n_mels, F = (size_t)cfg.n_bins, B = BT_B;
     c.x = bench_alloc_rand(B * M * BT_T, &rng);
     c.p = bench_alloc_rand(B * 2 * BT_T, &rng);
@@ -184,19 +201,27 @@ int main(int argc, char **argv) {
     check(vcn_adamw_init(&c.d_opt, c.disc.params.total, VCM_DISC_BETA1, VCM_DISC_BETA2, 1e-8f),
           "vcn_adamw_init");
     c.dlin = bench_alloc_rand(B * F * BT_T, &rng);
-    /* plain, with the consistency pass, with the adversarial pass: in turn, every round */
-    double t_step[3][BENCH_MAX_RUNS];
+    ctx ph = c; /* the phone loss's model: the same inputs, its own model with the head */
+    vcm_config pcfg = cfg;
+    pcfg.phone_head = 1;
+    model_init(&ph, &pcfg, &rng);
+    ph.phones = malloc(sizeof(int) * B * (BT_T / 2));
+    if (!ph.phones) check(VC_ERR_NOMEM, "malloc");
+    for (size_t i = 0; i < B * (BT_T / 2); i++) ph.phones[i] = (int)(i % VCM_PHONES);
+    /* plain, with the consistency pass, the adversarial pass, the phone loss: in turn, every
+     * round */
+    double t_step[4][BENCH_MAX_RUNS];
     for (int r = -BT_WARMUP; r < runs; r++)
-        for (int k = 0; k < 3; k++) {
+        for (int k = 0; k < 4; k++) {
             c.cycle = k == 1;
             c.adv = k == 2;
             double t0 = bench_now();
-            train_step(&c);
+            train_step(k == 3 ? &ph : &c);
             if (r >= 0) t_step[k][r] = bench_now() - t0;
         }
     c.cycle = c.adv = 0;
     double plain = bench_median(t_step[0], runs), cyc = bench_median(t_step[1], runs);
-    double adv = bench_median(t_step[2], runs);
+    double adv = bench_median(t_step[2], runs), phone = bench_median(t_step[3], runs);
     printf("{\"bench\": \"train_step\", \"preset\": \"%s\", \"threads\": %d, \"B\": %d, "
            "\"T\": %d, \"Ts\": %d, \"median_ms\": %.2f, \"fwd_ms\": %.2f, \"frames_per_s\": %.0f, "
            "\"gflop_per_step\": %.3f, \"gflops\": %.1f, \"pct_peak\": %.1f, \"params\": %zu, "
@@ -210,6 +235,9 @@ int main(int argc, char **argv) {
     printf("{\"bench\": \"train_step_adv\", \"preset\": \"%s\", \"threads\": %d, "
            "\"median_ms\": %.2f, \"plain_median_ms\": %.2f, \"ratio\": %.3f}\n",
            preset, threads, 1e3 * adv, 1e3 * plain, adv / plain);
+    printf("{\"bench\": \"train_step_phone\", \"preset\": \"%s\", \"threads\": %d, "
+           "\"median_ms\": %.2f, \"plain_median_ms\": %.2f, \"ratio\": %.3f}\n",
+           preset, threads, 1e3 * phone, 1e3 * plain, phone / plain);
 
     free(c.x);
     free(c.p);
@@ -224,8 +252,8 @@ int main(int argc, char **argv) {
     vcm_disc_free(&c.disc);
     vcn_adamw_free(&c.d_opt);
     vcm_workspace_free(&c.cyc_ws);
-    vcn_adamw_free(&c.opt);
-    vcm_workspace_free(&c.ws);
-    vcm_model_free(&c.m);
+    free(ph.phones);
+    model_free(&ph);
+    model_free(&c);
     return 0;
 }

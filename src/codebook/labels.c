@@ -11,7 +11,7 @@
  *   "TextTier"     name xmin xmax n, then n times: time mark   (skipped)
  * The phone tier is the interval tier named phones, phone or phonemes (any case), else the only
  * interval tier. Empty intervals (no phone) are left out. */
-#define _POSIX_C_SOURCE 200809L /* access */
+#define _POSIX_C_SOURCE 200809L /* access, strcasecmp */
 #include "common.h"
 
 #include <ctype.h>
@@ -19,6 +19,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 /* Bounds on what a label file may hold. */
@@ -346,6 +347,23 @@ void vc_phone_labels_free(vc_phone_labels *l) {
     if (!l) return;
     free(l->segments);
     memset(l, 0, sizeof *l);
+}
+
+/* ---- phone names ---------------------------------------------------------------------------- */
+
+int vc_phone_is_silence(const char *name) {
+    static const char *const names[] = {"sil", "sp",   "spn", "pau", "h#", "<sil>",
+                                        "<s>", "</s>", "nsn", "_",   "#",  NULL};
+    if (name[0] == '+' || name[0] == '[') return 1;
+    for (int i = 0; names[i]; i++)
+        if (!strcasecmp(name, names[i])) return 1;
+    return 0;
+}
+
+void vc_phone_strip_stress(char *name) {
+    size_t n = strlen(name);
+    if (n > 1 && name[n - 1] >= '0' && name[n - 1] <= '2' && isalpha((unsigned char)name[n - 2]))
+        name[n - 1] = '\0';
 }
 
 /* ---- where a recording's labels are ------------------------------------------------------- */

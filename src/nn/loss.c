@@ -53,15 +53,14 @@ void vcn_mse_loss_backward(float *dpred, const float *pred, const float *target,
     for (size_t i = 0; i < n; i++) dpred[i] += g * (pred[i] - target[i]);
 }
 
-/* Position t of item b: the softmax's log-normaliser of its P logits (stride T), in double. */
-static double log_sum_exp(const float *x, int P, int T, float *max_out, int *argmax) {
+/* The softmax's log-normaliser of P logits at stride T, in double, and the largest one's class. */
+static double log_sum_exp(const float *x, int P, int T, int *argmax) {
     float mx = x[0];
     int am = 0;
     for (int c = 1; c < P; c++)
         if (x[(size_t)c * T] > mx) mx = x[(size_t)c * T], am = c;
     double s = 0.0;
     for (int c = 0; c < P; c++) s += exp((double)x[(size_t)c * T] - (double)mx);
-    *max_out = mx;
     *argmax = am;
     return (double)mx + log(s);
 }
@@ -77,9 +76,8 @@ double vcn_xent_loss(const float *logits, const int *labels, int B, int P, int T
             if (y < 0) continue;
             VC_ASSERT(y < P);
             const float *x = logits + (size_t)b * P * T + t;
-            float mx;
             int am;
-            sum += log_sum_exp(x, P, T, &mx, &am) - (double)x[(size_t)y * T];
+            sum += log_sum_exp(x, P, T, &am) - (double)x[(size_t)y * T];
             n++;
             right += am == y;
         }
@@ -96,9 +94,8 @@ void vcn_xent_loss_backward(float *dlogits, const float *logits, const int *labe
             if (y < 0) continue;
             size_t at = (size_t)b * P * T + t;
             const float *x = logits + at;
-            float mx;
             int am;
-            double lse = log_sum_exp(x, P, T, &mx, &am);
+            double lse = log_sum_exp(x, P, T, &am);
             for (int c = 0; c < P; c++) {
                 double q = exp((double)x[(size_t)c * T] - lse) - (c == y);
                 dlogits[at + (size_t)c * T] += (float)((double)scale * q);

@@ -71,7 +71,7 @@ void vct_emit_report(trainer *t, int is_validation) {
     r.phone_loss = t->ph_labels != NULL;
     r.phone_xent = t->w_ph_n > 0 ? t->w_ph_xent / t->w_ph_n : 0.0;
     r.phone_accuracy = t->w_ph_n > 0 ? t->w_ph_right / t->w_ph_n : 0.0;
-    r.phone_labelled = t->w_ph_pos > 0 ? t->w_ph_n / t->w_ph_pos : 0.0;
+    r.phone_labelled = t->w_ph_n / (n * (double)t->B * (double)t->T2); /* of all positions */
     r.val_loss = t->val_loss;
     r.perplexity = h.perplexity;
     r.codes_used = h.used;
@@ -98,7 +98,7 @@ void vct_emit_report(trainer *t, int is_validation) {
         t->w_loss = t->w_mel = t->w_lin = t->w_commit = 0;
         t->w_cyc_content = t->w_cyc_speaker = 0;
         t->w_disc_real = t->w_disc_fake = t->w_gen_adv = t->w_gen_fm = 0;
-        t->w_ph_xent = t->w_ph_right = t->w_ph_n = t->w_ph_pos = 0;
+        t->w_ph_xent = t->w_ph_right = t->w_ph_n = 0;
         t->w_steps = 0;
         t->w_t0 = vct_now();
         memset(t->win_counts, 0, sizeof(float) * (size_t)t->m.cfg.codebook_size);

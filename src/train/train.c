@@ -156,18 +156,21 @@ static vc_status validate(trainer *t, double *out) {
 }
 
 /* The losses, gradient and codebook statistics of the global batch from every rank's share;
- * the gradient slab in one call. */
+ * the gradient slab in one call. The phone loss's means become the whole batch's, over its
+ * labelled positions. */
 static vc_status sum_over_ranks(trainer *t, vcm_losses *L, vcm_cycle_losses *C, vcm_adv_losses *A,
                                 vcm_phone_losses *P, vc_status st) {
     double w = share(t);
     double v[10] = {L->mel * w,     L->lin * w,    L->commit * w, L->total * w, C->content * w,
                     C->speaker * w, A->d_real * w, A->d_fake * w, A->g_adv * w, A->g_fm * w};
     st = sum_with_status(t, v, 10, st); /* after it every rank has the same status */
-    if (st == VC_OK && t->ph_labels) {  /* the phone loss's counts, summed as they are */
-        double ph[4] = {P->xent * (double)P->labelled, P->accuracy * (double)P->labelled,
-                        (double)P->labelled, (double)t->Bl * t->T2};
-        st = vct_dist_sum_doubles(&t->dist, ph, 4);
-        t->w_ph_xent += ph[0], t->w_ph_right += ph[1], t->w_ph_n += ph[2], t->w_ph_pos += ph[3];
+    if (st == VC_OK && t->ph_labels && t->dist.size > 1) { /* the phone loss's, as counts */
+        double ph[3] = {P->xent * (double)P->labelled, P->accuracy * (double)P->labelled,
+                        (double)P->labelled};
+        st = vct_dist_sum_doubles(&t->dist, ph, 3);
+        P->labelled = (long)ph[2];
+        P->xent = ph[2] > 0 ? ph[0] / ph[2] : 0.0;
+        P->accuracy = ph[2] > 0 ? ph[1] / ph[2] : 0.0;
     }
     if (st != VC_OK || t->dist.size == 1) return st;
     L->mel = v[0], L->lin = v[1], L->commit = v[2], L->total = v[3];
@@ -425,6 +428,9 @@ static vc_status step_and_upkeep(trainer *t) {
         t->w_disc_fake += A.d_fake;
         t->w_gen_adv += A.g_adv;
         t->w_gen_fm += A.g_fm;
+        t->w_ph_xent += P.xent * (double)P.labelled;
+        t->w_ph_right += P.accuracy * (double)P.labelled;
+        t->w_ph_n += (double)P.labelled;
         t->w_loss += L.total;
         t->w_mel += L.mel;
         t->w_lin += L.lin;

@@ -90,8 +90,7 @@ typedef struct trainer {
     double w_loss, w_mel, w_lin, w_commit, w_t0, val_loss;
     double w_cyc_content, w_cyc_speaker; /* conversion consistency losses (unweighted) */
     double w_disc_real, w_disc_fake, w_gen_adv, w_gen_fm; /* adversarial losses (unweighted) */
-    double w_ph_xent, w_ph_right, w_ph_n, w_ph_pos; /* phone loss: sums over labelled positions,
-                                                       their count, all positions */
+    double w_ph_xent, w_ph_right, w_ph_n; /* phone loss: sums over labelled positions, count */
     long w_steps;
     int collapse_streak;
 } trainer;
