@@ -35,7 +35,7 @@ while [ $# -gt 0 ]; do
     --prepare-only) prepare=1; shift ;;
     --phones) phones=$2; shift 2 ;;
     --phone-loss) phone_loss=$2; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) corpus=$1; shift ;;
   esac
