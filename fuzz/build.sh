@@ -25,7 +25,7 @@ sources_for() {
     vcq) echo "src/codec/stream.c src/codec/range.c src/core/*.c" ;;
     labels) echo "src/codebook/labels.c src/core/*.c" ;;
     pairs) echo "src/cli/convert_plan.c" ;;
-    model) echo "src/model/*.c src/nn/*.c src/dsp/*.c src/audio/*.c src/io/safetensors.c src/io/params_file.c src/core/*.c" ;;
+    model) echo "src/model/*.c src/codebook/labels.c src/nn/*.c src/dsp/*.c src/audio/*.c src/io/safetensors.c src/io/params_file.c src/core/*.c" ;;
     *) echo "src/core/*.c src/audio/*.c src/dsp/*.c src/nn/*.c src/io/*.c" ;;
     esac
 }
