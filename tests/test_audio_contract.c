@@ -129,7 +129,7 @@ static void check_same_input(const vc_model *vm, const float *x, size_t n, int r
     fs.u = &u;
     int T = u.T & ~1, M = m->cfg.n_mels, F = m->cfg.n_bins;
     vct_scratch sc;
-    CHECK(vct_scratch_init(&sc, &fs, fp.n_fft, fp.hop, F) == VC_OK);
+    CHECK(vct_scratch_init(&sc, &fs, &fp, 0) == VC_OK);
     float *xb = malloc(sizeof(float) * (size_t)M * T), *xs = malloc(sizeof(float) * (size_t)M * T);
     float *pb = malloc(sizeof(float) * 2 * (size_t)T), *lin = malloc(sizeof(float) * (size_t)F * T);
     vct_item it = {.u = 0, .us = 0, .t = 0, .ts = 0};

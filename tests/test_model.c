@@ -23,7 +23,7 @@ static int config_equal(const vcm_config *a, const vcm_config *b) {
            a->postnet_channels == b->postnet_channels && a->beta == b->beta &&
            a->ema_decay == b->ema_decay && a->fmin == b->fmin && a->fmax == b->fmax &&
            a->f0_min == b->f0_min && a->f0_max == b->f0_max && a->retrieval == b->retrieval &&
-           a->phone_head == b->phone_head;
+           a->phone_head == b->phone_head && a->envelope == b->envelope;
 }
 
 /* The gradient-check config: tiny's structure at a fraction of its width, with a small front

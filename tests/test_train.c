@@ -701,7 +701,8 @@ static void test_bad_corpora(const char *root) {
     CHECK(!file_exists(out));
 }
 
-/* Segment log-magnitudes equal the whole utterance's frames exactly (start, middle, end). */
+/* Segment log-magnitudes and WORLD envelopes (the postnet's two targets) equal the whole
+ * utterance's frames exactly (start, middle, end). */
 static void test_segment_stft(void) {
     vc_frontend_params fp = vc_frontend_default_params();
     vc_frontend *fe;
@@ -716,8 +717,9 @@ static void test_segment_stft(void) {
     vc_feature_set fs = {fp.n_mels, fp.hop, fp.sample_rate, 1, &u};
     int F = vc_frontend_n_bins(fe), T = 32;
     vct_scratch sc;
-    CHECK(vct_scratch_init(&sc, &fs, fp.n_fft, fp.hop, F) == VC_OK);
+    CHECK(vct_scratch_init(&sc, &fs, &fp, 1) == VC_OK);
     float *whole = malloc(sizeof(float) * (size_t)u.T * F);
+    float *env = malloc(sizeof(float) * (size_t)u.T * F);
     float *af = malloc(sizeof(float) * u.n_samples);
     float *seg = malloc(sizeof(float) * (size_t)T * F);
     for (size_t i = 0; i < u.n_samples; i++) af[i] = (float)u.audio[i] / 32767.0f;
@@ -728,6 +730,20 @@ static void test_segment_stft(void) {
         CHECK(vct_log_magnitude(fe, &u, starts[k], T, &sc, seg) == VC_OK);
         CHECK(memcmp(seg, whole + (size_t)starts[k] * F, sizeof(float) * (size_t)T * F) == 0);
     }
+    CHECK(vcd_world_analyze(&sc.wa, af, u.n_samples, u.f0, u.voicing, u.T, env, NULL) == VC_OK);
+    int voiced = 0;
+    for (int t = 0; t < u.T; t++) voiced += u.f0[t] > 0.0f;
+    CHECK(voiced > u.T / 4); /* the envelope is analysed at real periods, not only as noise */
+    for (int k = 0; k < 4; k++) {
+        CHECK(vct_lin_target(fe, &u, starts[k], T, 1, &sc, seg) == VC_OK);
+        CHECK(memcmp(seg, env + (size_t)starts[k] * F, sizeof(float) * (size_t)T * F) == 0);
+        CHECK(vct_lin_target(fe, &u, starts[k], T, 0, &sc, seg) == VC_OK);
+        CHECK(memcmp(seg, whole + (size_t)starts[k] * F, sizeof(float) * (size_t)T * F) == 0);
+    }
+    vct_scratch_free(&sc); /* made without the analysis, an envelope is refused */
+    CHECK(vct_scratch_init(&sc, &fs, &fp, 0) == VC_OK);
+    CHECK(vct_world_envelope(fe, &u, 0, T, &sc, seg) == VC_ERR_ARG);
+    free(env);
     free(whole);
     free(af);
     free(seg);

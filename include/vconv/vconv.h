@@ -263,8 +263,9 @@ typedef struct vc_voice {
                                    * keeps the source's pitch) */
     int voiced_frames;
     double seconds;     /* speech analysed, after trimming */
-    float *log_mag_std; /* (n_bins) each STFT bin's log-magnitude std over time: the spectral
-                         * dynamics vc_convert's match_dynamics restores */
+    float *log_mag_std; /* (n_bins) each bin's spread over time of the fast part of its STFT
+                         * log-magnitude (of its WORLD envelope, for a model that predicts
+                         * that): the spectral dynamics vc_convert's match_dynamics restores */
     int n_bins;
     vc_voice_frames *frames; /* each reference speech frame's content features (two spaces, see
                               * vc_match_space), WORLD envelope and band aperiodicity; owned,

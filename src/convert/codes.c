@@ -58,7 +58,7 @@ static vc_status decode_level(vcc_chunk *c, const int *codes, int n_codes, const
     }
     vc_status st = vcm_decode(c->m, &c->ws, codes, NULL, 0.0f, n_codes, voice->embedding, c->p,
                               NULL, c->mel, c->lin);
-    if (st == VC_OK) vcc_denormalise(c, T, T);
+    if (st == VC_OK) vcc_denormalise(c, T, T, f0, f0 + T);
     return st;
 }
 

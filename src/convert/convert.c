@@ -201,11 +201,17 @@ vc_status vcc_encode_window(vcc_chunk *c, const float *x, size_t len, int a, int
     return st == VC_OK ? vcm_encode_content(c->m, &c->ws, c->x, Tw2, c->codes) : st;
 }
 
-void vcc_denormalise(vcc_chunk *c, int stride, int T) {
+void vcc_denormalise(vcc_chunk *c, int stride, int T, const float *f0, const float *voicing) {
     const int F = c->m->cfg.n_bins;
-    for (int t = 0; t < T; t++)
+    for (int t = 0; t < T; t++) {
+        float off =
+            c->m->cfg.envelope
+                ? vcd_world_stft_offset(f0[t], voicing, t, c->vm->fp.sample_rate, c->vm->fp.n_fft)
+                : 0.0f;
         for (int f = 0; f < F; f++)
-            c->lm[(size_t)t * F + f] = vcm_lin_denorm(c->m, f, c->lin[(size_t)f * stride + t]);
+            c->lm[(size_t)t * F + f] =
+                vcm_lin_denorm(c->m, f, c->lin[(size_t)f * stride + t]) + off;
+    }
 }
 
 vcv_frames vcc_frames(const vcc_chunk *c, const float *f0, const float *voicing) {
@@ -321,7 +327,7 @@ static vc_status decode_window(vcc_chunk *c, const float *x, size_t len, const s
     st = vcm_decode(c->m, &c->ws, c->codes, s->codes ? NULL : c->ws.z.v, blend, Tw2 / 2,
                     voice->embedding, c->p, mt && retrieve ? c->r : NULL, c->mel, c->lin);
     if (st == VC_OK && mt && mt->decoded > 0.0f) vcc_match_nearest_decoded(mt, c->mel, Tw2, Tw);
-    if (st == VC_OK) vcc_denormalise(c, Tw2, Tw);
+    if (st == VC_OK) vcc_denormalise(c, Tw2, Tw, s->f0 + c->a, s->voicing + c->a);
     return st;
 }
 
@@ -517,6 +523,10 @@ static vc_status convert_prepared(vcc_chunk *c, const vcc_input *in, const vc_vo
 
 /* The vocoder of parameters p for windows of W frames. */
 static vcv_setup vocoder_setup(const vc_model *vm, const vc_convert_params *p, int W) {
+    if (vm->m.cfg.envelope && vcv_kind_of(p) == VCV_SPECTRUM)
+        vcu_log(VC_LOG_WARN, "this model predicts a spectral envelope, which has no harmonics: "
+                             "the spectrum vocoder renders it breathy (world or harmonic draw "
+                             "them at the output F0)");
     vcv_setup vs = {vcv_kind_of(p), vm->fp.sample_rate, vm->fp.n_fft, vm->fp.hop, W, p->vocoder};
     return vs;
 }

@@ -64,8 +64,10 @@ void vcc_chunk_free(vcc_chunk *c); /* zeroed: no-op */
 VC_WARN_UNUSED vc_status vcc_encode_window(vcc_chunk *c, const float *x, size_t len, int a, int Tw);
 
 /* The decoder's normalised log-magnitude c->lin (F, stride), frames [0, T), denormalised into
- * c->lm (T, F). */
-void vcc_denormalise(vcc_chunk *c, int stride, int T);
+ * c->lm (T, F). A model that predicts the WORLD envelope (cfg.envelope) has it brought to the
+ * STFT scale at the frames' output F0 and voicing (f0, voicing: T; vcd_world_stft_offset), so
+ * everything after this reads one scale; the world vocoder takes the offset back. */
+void vcc_denormalise(vcc_chunk *c, int stride, int T, const float *f0, const float *voicing);
 
 /* Splits the log-magnitude lm (T, F) into a slow part, each bin's mean over the 128 frames
  * around each frame (cut at the ends), written to slow (T, F), and the fast part left in lm:

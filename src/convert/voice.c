@@ -115,7 +115,9 @@ static vc_status add_features(voice_acc *a, const vcm_model *m, const float *x, 
 }
 
 /* Frames [t0, t1) of speech x (len): the embedding, weighted by frames, and the moments of the
- * fast part of the log-magnitude; then the content features of the pool's rows n0 + t0... */
+ * fast part of what the model's postnet predicts (the log-magnitude, or for an envelope model
+ * the WORLD envelope, already in the pool's rows n0 + t0...); then the content features of
+ * those rows. */
 static vc_status add_window(voice_acc *a, const vcm_model *m, const float *x, size_t len, int t0,
                             int t1, int n0) {
     const int T = t1 - t0, F = a->F;
@@ -124,8 +126,12 @@ static vc_status add_window(voice_acc *a, const vcm_model *m, const float *x, si
     if (st != VC_OK) return st;
     for (int k = 0; k < a->S; k++) a->emb[k] += (double)a->spk[k] * T;
     a->frames += T;
-    vcd_stft_magnitude_frames(vcd_frontend_stft(a->fe), a->mag, x, len, t0, T);
-    vcm_log_magnitude(a->mag, (size_t)T * F);
+    if (m->cfg.envelope) {
+        memcpy(a->mag, a->pool->env + (size_t)(n0 + t0) * F, sizeof(float) * (size_t)T * F);
+    } else {
+        vcd_stft_magnitude_frames(vcd_frontend_stft(a->fe), a->mag, x, len, t0, T);
+        vcm_log_magnitude(a->mag, (size_t)T * F);
+    }
     vcc_split_dynamics(a->mag, a->slow, T, F, a->dscratch);
     for (int t = 0; t < T; t++)
         for (int f = 0; f < F; f++) {

@@ -31,7 +31,7 @@ static const field fields[] = {
     INT_FIELD(postnet_channels), INT_FIELD(activation),     FLOAT_FIELD(beta),
     FLOAT_FIELD(ema_decay),      LATER_FLOAT_FIELD(fmin),   LATER_FLOAT_FIELD(fmax),
     LATER_FLOAT_FIELD(f0_min),   LATER_FLOAT_FIELD(f0_max), LATER_INT_FIELD(retrieval),
-    LATER_INT_FIELD(phone_head),
+    LATER_INT_FIELD(phone_head), LATER_INT_FIELD(envelope),
 };
 #define N_FIELDS ((int)(sizeof fields / sizeof fields[0]))
 
@@ -61,6 +61,7 @@ static void fill_defaults(vcm_config *c) {
     c->f0_max = fe.f0_max;
     c->retrieval = 0;
     c->phone_head = 0;
+    c->envelope = 0;
 }
 
 vc_status vcm_config_preset(const char *name, vcm_config *c) {
@@ -118,6 +119,7 @@ vc_status vcm_config_validate(const vcm_config *c) {
         {"postnet_channels", offsetof(vcm_config, postnet_channels), 1, 8192},
         {"retrieval", offsetof(vcm_config, retrieval), 0, 1},
         {"phone_head", offsetof(vcm_config, phone_head), 0, 1},
+        {"envelope", offsetof(vcm_config, envelope), 0, 1},
     };
     for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
         int v = *(const int *)((const char *)c + ranges[i].offset);

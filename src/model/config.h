@@ -14,8 +14,8 @@
  * The front-end fields are what the model hears (model/audio_contract.h builds the front end
  * from them). fmin, fmax, f0_min and f0_max may be absent from a model file written before
  * they were stored: such a file loads with the values its training used, fmin 0, fmax
- * vcm_default_fmax(sample_rate), F0 60-500 Hz. A file without retrieval or phone_head has
- * none (0).
+ * vcm_default_fmax(sample_rate), F0 60-500 Hz. A file without retrieval, phone_head or envelope
+ * has none (0).
  */
 #ifndef VC_MODEL_CONFIG_H
 #define VC_MODEL_CONFIG_H
@@ -49,6 +49,8 @@ typedef struct vcm_config {
                              (model.h, "retrieval input"); 0 in both presets */
     int phone_head;       /* 1: a phone classifier reads z, for training's phone loss
                              (model.h, "phone head"); 0 in both presets */
+    int envelope;         /* what the postnet predicts: 0 the STFT log-magnitude, 1 the WORLD
+                             spectral envelope (dsp/world_analysis.h, pitch-period scale) */
 } vcm_config;
 
 /* The mel range's top when none is given: 8000 Hz, or the Nyquist rate below 16 kHz (what

@@ -6,25 +6,26 @@
 #include <math.h>
 #include <string.h>
 
-vc_status vct_scratch_init(vct_scratch *s, const vc_feature_set *fs, int n_fft, int hop, int F) {
+vc_status vct_scratch_init(vct_scratch *s, const vc_feature_set *fs, const vc_frontend_params *fp,
+                           int envelope) {
     memset(s, 0, sizeof *s);
-    int T_max = 1;
+    int T_max = 1, F = fp->n_fft / 2 + 1;
     size_t n_max = 1;
     for (int i = 0; i < fs->n; i++) {
         if (fs->u[i].T > T_max) T_max = fs->u[i].T;
         if (fs->u[i].n_samples > n_max) n_max = fs->u[i].n_samples;
     }
-    (void)n_fft;         /* spans never exceed their utterance, whatever the window */
-    s->span_max = n_max; /* a span never exceeds its utterance */
-    size_t frames = n_max / (size_t)hop + 1;
+    s->span_max = n_max; /* a span never exceeds its utterance, whatever the window */
+    size_t frames = n_max / (size_t)fp->hop + 1;
     s->pitch = malloc(sizeof(float) * 2 * (size_t)T_max);
     s->audio = malloc(sizeof(float) * n_max);
     s->mag = malloc(sizeof(float) * frames * (size_t)F);
-    if (!s->pitch || !s->audio || !s->mag) {
-        vct_scratch_free(s);
-        return VC_ERR_NOMEM;
-    }
-    return VC_OK;
+    s->span_f0 = malloc(sizeof(float) * 2 * frames);
+    vc_status st = s->pitch && s->audio && s->mag && s->span_f0 ? VC_OK : VC_ERR_NOMEM;
+    if (st == VC_OK && envelope)
+        st = vcd_world_analysis_init(&s->wa, fp->sample_rate, fp->n_fft, fp->hop);
+    if (st != VC_OK) vct_scratch_free(s);
+    return st;
 }
 
 void vct_scratch_free(vct_scratch *s) {
@@ -32,14 +33,16 @@ void vct_scratch_free(vct_scratch *s) {
     free(s->pitch);
     free(s->audio);
     free(s->mag);
+    free(s->span_f0);
+    vcd_world_analysis_free(&s->wa);
     memset(s, 0, sizeof *s);
 }
 
-vc_status vct_log_magnitude(vc_frontend *fe, const vc_utt_features *u, int t, int T, vct_scratch *s,
-                            float *out) {
-    const vc_frontend_params *fp = vc_frontend_params_of(fe);
-    int hop = fp->hop, half = fp->n_fft / 2, F = vc_frontend_n_bins(fe);
-    if (t < 0 || T < 1 || t + T > u->T) return VC_ERR_ARG;
+/* The span [*a, *b) of u's audio whose STFT (or WORLD analysis) gives frames t .. t+T-1 as the
+ * whole utterance's does (batch.h), as float in s->audio; returns its length. */
+static size_t load_span(const vc_frontend_params *fp, const vc_utt_features *u, int t, int T,
+                        vct_scratch *s, long *a_out) {
+    int hop = fp->hop, half = fp->n_fft / 2;
     long k = (half + hop - 1) / hop; /* frames whose window reaches left of frame t's start */
     long a = ((long)t - k) * hop;
     if (a < 0) a = 0;
@@ -48,15 +51,54 @@ vc_status vct_log_magnitude(vc_frontend *fe, const vc_utt_features *u, int t, in
     size_t n = (size_t)(b - a);
     VC_ASSERT(n <= s->span_max);
     for (size_t i = 0; i < n; i++) s->audio[i] = (float)u->audio[(size_t)a + i] / 32767.0f;
+    *a_out = a;
+    return n;
+}
+
+vc_status vct_log_magnitude(vc_frontend *fe, const vc_utt_features *u, int t, int T, vct_scratch *s,
+                            float *out) {
+    const vc_frontend_params *fp = vc_frontend_params_of(fe);
+    int F = vc_frontend_n_bins(fe);
+    if (t < 0 || T < 1 || t + T > u->T) return VC_ERR_ARG;
+    long a;
+    size_t n = load_span(fp, u, t, T, s, &a);
     vc_status st = vc_frontend_magnitude(fe, s->audio, n, s->mag); // (frames, F)
     if (st != VC_OK) return st;
-    int j0 = (int)(t - a / hop); /* frame t of the utterance is frame j0 of the span */
+    int j0 = (int)(t - a / fp->hop); /* frame t of the utterance is frame j0 of the span */
     VC_ASSERT(j0 + T <= vc_frontend_n_frames(fe, n));
     /* out may be s->mag itself: memmove shifts in place */
     const float *src = s->mag + (size_t)j0 * (size_t)F;
     memmove(out, src, sizeof(float) * (size_t)T * (size_t)F);
     vcm_log_magnitude(out, (size_t)T * (size_t)F);
     return VC_OK;
+}
+
+vc_status vct_world_envelope(vc_frontend *fe, const vc_utt_features *u, int t, int T,
+                             vct_scratch *s, float *out) {
+    const vc_frontend_params *fp = vc_frontend_params_of(fe);
+    int F = vc_frontend_n_bins(fe), hop = fp->hop;
+    if (t < 0 || T < 1 || t + T > u->T || !s->wa.frame) return VC_ERR_ARG;
+    long a;
+    size_t n = load_span(fp, u, t, T, s, &a);
+    int Tn = 1 + (int)(n / (size_t)hop), f0 = (int)(a / hop); /* the span's frames, its first */
+    VC_ASSERT(f0 + Tn <= u->T);
+    for (int j = 0; j < Tn; j++) {
+        s->span_f0[j] = u->f0[f0 + j];
+        s->span_f0[Tn + j] = u->voicing[f0 + j];
+    }
+    vc_status st =
+        vcd_world_analyze(&s->wa, s->audio, n, s->span_f0, s->span_f0 + Tn, Tn, s->mag, NULL);
+    if (st != VC_OK) return st;
+    int j0 = t - f0;
+    VC_ASSERT(j0 + T <= Tn);
+    memmove(out, s->mag + (size_t)j0 * (size_t)F, sizeof(float) * (size_t)T * (size_t)F);
+    return VC_OK;
+}
+
+vc_status vct_lin_target(vc_frontend *fe, const vc_utt_features *u, int t, int T, int envelope,
+                         vct_scratch *s, float *out) {
+    return envelope ? vct_world_envelope(fe, u, t, T, s, out)
+                    : vct_log_magnitude(fe, u, t, T, s, out);
 }
 
 void vct_draw_item(const vc_feature_set *fs, const vct_speakers *s, int T, int Ts, int other_utt,
@@ -101,9 +143,9 @@ vc_status vct_fill_item(vc_frontend *fe, const vc_feature_set *fs, const vcm_mod
     float *pb = p + (size_t)b * 2 * (size_t)T;
     for (int c = 0; c < 2; c++)
         memcpy(pb + (size_t)c * T, s->pitch + (size_t)c * u->T + it->t, sizeof(float) * (size_t)T);
-    /* log-magnitude (T, F), normalized and transposed to (F, T) */
+    /* the postnet's target (T, F), normalized and transposed to (F, T) */
     float *lb = lin + (size_t)b * (size_t)F * (size_t)T; // (F, T)
-    vc_status st = vct_log_magnitude(fe, u, it->t, T, s, s->mag);
+    vc_status st = vct_lin_target(fe, u, it->t, T, m->cfg.envelope, s, s->mag);
     if (st != VC_OK) return st;
     for (int t = 0; t < T; t++)
         for (int f = 0; f < F; f++)
@@ -112,7 +154,7 @@ vc_status vct_fill_item(vc_frontend *fe, const vc_feature_set *fs, const vcm_mod
 }
 
 vc_status vct_lin_stats(vc_frontend *fe, const vc_feature_set *fs, const vct_item *items, int n,
-                        int T, vct_scratch *s, float *mean, float *std) {
+                        int T, int envelope, vct_scratch *s, float *mean, float *std) {
     int F = vc_frontend_n_bins(fe);
     if (n < 1) return VC_ERR_ARG;
     double *sum = calloc((size_t)F * 2, sizeof(double));
@@ -120,7 +162,7 @@ vc_status vct_lin_stats(vc_frontend *fe, const vc_feature_set *fs, const vct_ite
     double *sum2 = sum + F;
     vc_status st = VC_OK;
     for (int i = 0; i < n && st == VC_OK; i++) {
-        st = vct_log_magnitude(fe, &fs->u[items[i].u], items[i].t, T, s, s->mag);
+        st = vct_lin_target(fe, &fs->u[items[i].u], items[i].t, T, envelope, s, s->mag);
         for (int t = 0; st == VC_OK && t < T; t++)
             for (int f = 0; f < F; f++) {
                 double v = s->mag[(size_t)t * F + f];

@@ -8,7 +8,9 @@
  *   xs    (M, Ts) normalized log-mel of utterance us from ts (a second, independent draw: in
  *                 the same utterance it may overlap the content segment, or even coincide when
  *                 the utterance is barely longer than T)
- *   lin   (F, T)  normalized log-magnitude, vcm_lin_norm of vcm_log_magnitude(|X|)
+ *   lin   (F, T)  the postnet's target normalised by vcm_lin_norm: the log-magnitude
+ *                 vcm_log_magnitude(|X|), or, for a model with cfg.envelope, the WORLD envelope
+ *                 of those frames (dsp/world_analysis.h) at the utterance's own F0 and voicing
  * (all from the audio contract, model/audio_contract.h, as conversion computes them)
  *
  * The magnitude is computed on the fly from the utterance's int16 audio (a whole-utterance
@@ -18,30 +20,47 @@
  * b = min(n, (t+T-1) hop + n_fft/2): a is a multiple of hop, so frame j of the span is frame
  * a/hop + j of the utterance, and every frame we keep reads only real samples of the span, or
  * the same reflected samples as the whole utterance where a = 0 or b = n. The frames are
- * therefore bit-identical to the whole-utterance STFT (a test checks it).
+ * therefore bit-identical to the whole-utterance STFT (a test checks it). The WORLD envelope is
+ * analysed on the same span: its windows (at most n_fft long, centred on the frame) then read
+ * the same samples as the whole utterance's, so its frames are bit-identical too (tested).
  */
 #ifndef VC_TRAIN_BATCH_H
 #define VC_TRAIN_BATCH_H
 
+#include "dsp/world_analysis.h"
 #include "io/features.h"
 #include "model/model.h"
 
 /* Scratch for one item assembly, sized for the longest utterance of a feature set. */
 typedef struct vct_scratch {
-    float *pitch; // (2, T_max) pitch features of a whole utterance
-    float *audio; // (span_max) float audio of the STFT span
-    float *mag;   // (frames of span_max, F)
+    float *pitch;          // (2, T_max) pitch features of a whole utterance
+    float *audio;          // (span_max) float audio of the STFT span
+    float *mag;            // (frames of span_max, F)
+    float *span_f0;        // (2, frames of span_max) F0 and voicing of the span (envelope)
+    vcd_world_analysis wa; /* the envelope's analysis (envelope targets only, else zeroed) */
     size_t span_max;
 } vct_scratch;
 
-VC_WARN_UNUSED vc_status vct_scratch_init(vct_scratch *s, const vc_feature_set *fs, int n_fft,
-                                          int hop, int F);
+/* envelope: 1 to also make the WORLD analysis that envelope targets need (cfg.envelope). */
+VC_WARN_UNUSED vc_status vct_scratch_init(vct_scratch *s, const vc_feature_set *fs,
+                                          const vc_frontend_params *fp, int envelope);
 void vct_scratch_free(vct_scratch *s);
 
 /* The log-magnitude vcm_log_magnitude(|X|) of frames t .. t+T-1 of utterance u, out (T, F),
  * bit-identical to those frames of the whole utterance's STFT (see above). */
 VC_WARN_UNUSED vc_status vct_log_magnitude(vc_frontend *fe, const vc_utt_features *u, int t, int T,
                                            vct_scratch *s, float *out);
+
+/* The WORLD envelope (log, pitch-period scale) of frames t .. t+T-1 of utterance u at its own
+ * F0 and voicing, out (T, F), bit-identical to those frames of the whole utterance's analysis.
+ * s must have been made with envelope = 1. */
+VC_WARN_UNUSED vc_status vct_world_envelope(vc_frontend *fe, const vc_utt_features *u, int t, int T,
+                                            vct_scratch *s, float *out);
+
+/* The postnet's target before normalisation, out (T, F): vct_world_envelope for a model with
+ * cfg.envelope, else vct_log_magnitude. */
+VC_WARN_UNUSED vc_status vct_lin_target(vc_frontend *fe, const vc_utt_features *u, int t, int T,
+                                        int envelope, vct_scratch *s, float *out);
 
 typedef struct vct_item {
     int u;  /* index into fs->u: the content segment's utterance */
@@ -72,10 +91,10 @@ VC_WARN_UNUSED vc_status vct_fill_item(vc_frontend *fe, const vc_feature_set *fs
                                        int Ts, vct_scratch *s, float *x, float *p, float *xs,
                                        float *lin);
 
-/* Per-bin mean and std (floored at VC_MEL_STD_FLOOR) of the log-magnitude over the segments
- * (n items of T frames), accumulated in double in item order. */
+/* Per-bin mean and std (floored at VC_MEL_STD_FLOOR) of the postnet's target (vct_lin_target)
+ * over the segments (n items of T frames), accumulated in double in item order. */
 VC_WARN_UNUSED vc_status vct_lin_stats(vc_frontend *fe, const vc_feature_set *fs,
-                                       const vct_item *items, int n, int T, vct_scratch *s,
-                                       float *mean /*(F)*/, float *std /*(F)*/);
+                                       const vct_item *items, int n, int T, int envelope,
+                                       vct_scratch *s, float *mean /*(F)*/, float *std /*(F)*/);
 
 #endif

@@ -143,8 +143,8 @@ static vc_status lin_stats(trainer *t) {
     vc_rng r;
     vcu_rng_seed(&r, t->seed ^ VCT_SEED_LIN);
     for (int i = 0; i < n; i++) vct_draw_item(&t->fs, &t->spk, t->T, t->Ts, 0, &r, &items[i]);
-    vc_status st =
-        vct_lin_stats(t->fe, &t->fs, items, n, t->T, &t->sc, t->m.lin_mean, t->m.lin_std);
+    vc_status st = vct_lin_stats(t->fe, &t->fs, items, n, t->T, t->m.cfg.envelope, &t->sc,
+                                 t->m.lin_mean, t->m.lin_std);
     free(items);
     return st;
 }
@@ -603,10 +603,10 @@ static vc_status alloc_buffers(trainer *t) {
     /* batch buffers hold this rank's items; the VQ scratch the whole batch (rank 0 re-seeds
      * and initialises the codebook from it) */
     int B = t->Bl, T = t->T, M = c->n_mels, F = c->n_bins, N = c->codebook_size;
-    vc_status st = vct_scratch_init(&t->sc, &t->fs, c->n_fft, c->hop, F);
+    const vc_frontend_params *fp = vc_frontend_params_of(t->fe);
+    vc_status st = vct_scratch_init(&t->sc, &t->fs, fp, c->envelope);
     if (st == VC_OK) st = vcm_workspace_init(&t->ws, &t->m, B, T, t->Ts);
     if (st == VC_OK) st = vcn_adamw_init(&t->opt, t->m.params.total, 0.9f, 0.999f, 1e-8f);
-    const vc_frontend_params *fp = vc_frontend_params_of(t->fe);
     if (st == VC_OK) st = vct_augment_init(&t->aug, &t->run, M, fp->fmin, fp->fmax, T);
     if (st == VC_OK) /* babble from the training utterances */
         st = vct_denoise_init(&t->den, &t->run, fp, T > t->Ts ? T : t->Ts, &t->fs, t->spk.utt,
