@@ -5,13 +5,15 @@
 #
 #   recipes/default/run.sh [CORPUS_DIR] [--out DIR] [--steps N] [--finetune-steps N]
 #                          [--threads N] [--prepare-only] [--phones LABELS --phone-loss W]
+#                          [--envelope]
 #
 # Two stages: --steps (default 20000) of the default preset, then --finetune-steps (default
 # 4000; 0 skips it) from that model with --continuous-content 0.5, so the decoder learns to read
 # the content between the codes and the continuous output that conversion gives it
 # (docs/model.md). --phones LABELS --phone-loss W train both stages with the phone loss
 # (vconv train's options of the same names; LABELS from scripts/phone_labels): an experiment,
-# not the bundled model's recipe (docs/evaluation.md, "Phone loss").
+# not the bundled model's recipe (docs/evaluation.md, "Phone loss"). --envelope trains both
+# stages to predict the WORLD envelope (envelope.json here: {"envelope": 1}; docs/model.md).
 #
 # Writes to DIR (default out/default): train/ (the training view: symlinks to every corpus file
 # not held out, so speakers stay SUBSET/SPEAKER), heldout.txt (the held-out files, for
@@ -25,7 +27,7 @@ again=$(printf '%q ' "$0" "$@") # this command line: running it again resumes
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 corpus="$root/../shared/corpus" out=out/default steps=20000 finetune=4000 threads=$(nproc --all) prepare=0
-phones="" phone_loss=
+phones="" phone_loss= envelope=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out=$2; shift 2 ;;
@@ -35,7 +37,8 @@ while [ $# -gt 0 ]; do
     --prepare-only) prepare=1; shift ;;
     --phones) phones=$2; shift 2 ;;
     --phone-loss) phone_loss=$2; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    --envelope) envelope=1; shift ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) corpus=$1; shift ;;
   esac
@@ -49,6 +52,7 @@ if [ -n "$phone_loss" ] && [ -z "$phones" ]; then
 fi
 phone=()
 [ -n "$phone_loss" ] && phone=(--phones "$phones" --phone-loss "$phone_loss")
+[ "$envelope" -eq 1 ] && phone+=(--config "$here/envelope.json")
 corpus=$(cd "$corpus" && pwd)
 
 # The training view, rebuilt each time so it always matches holdout.txt.
@@ -57,6 +61,7 @@ corpus=$(cd "$corpus" && pwd)
 "$here/../common/train.sh" "$out" "$steps" "$threads" "$again" model "${phone[@]}"
 final="$out/model.safetensors" recipe="recipes/default/run.sh --steps $steps" total=$steps
 [ -n "$phone_loss" ] && recipe="$recipe --phone-loss $phone_loss"
+[ "$envelope" -eq 1 ] && recipe="$recipe --envelope"
 provenance=()
 if [ "$finetune" -gt 0 ]; then
   # Second stage: the same data, from the first stage's model, at half the peak learning rate.

@@ -65,6 +65,9 @@ if [ -d "$corpus/arctic" ]; then
   rc=$?
   check "run.sh --phone-loss without --phones: a usage error that names it (exit $rc)" \
     '[ "$rc" -eq 2 ] && grep -q -- "--phone-loss needs --phones" "$work/ph.err"'
+  check "run.sh --envelope's config is a model config that sets the envelope target" \
+    'python3 -c "import json,sys; sys.exit(json.load(open(sys.argv[1])) != {\"envelope\": 1})" \
+       "$src/recipes/default/envelope.json" && "$src/recipes/default/run.sh" --help | grep -q -- --envelope'
   total=$(find "$corpus" -name "*.flac" | wc -l)
   view=$(find "$out/train" -type l | wc -l)
   held=$(grep -c . "$out/heldout.txt")
