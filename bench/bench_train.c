@@ -26,6 +26,11 @@
  *               with the phone head (its own copy, so the plain step's model is the preset's),
  *               vcm_forward_phones with labels on every position, its gradient in vcm_backward;
  *               timed in the same rounds, ratio likewise.
+ *   batch_targets  the postnet's targets of one batch (BT_B segments of BT_T frames of a
+ *               synthetic 10 s voiced utterance, vct_lin_target), which batch assembly computes
+ *               on the fly: the STFT log-magnitude against the WORLD envelope of an envelope
+ *               model, alternately; ratio = envelope / STFT, and the envelope's extra time as a
+ *               share of the plain step above (the time a step with it gains).
  * THREADS sets both OpenBLAS and OpenMP. */
 #define _POSIX_C_SOURCE 200809L
 #include "bench.h"
@@ -33,8 +38,10 @@
 #include "model/disc.h"
 #include "model/model.h"
 #include "nn/adam.h"
+#include "train/batch.h"
 
 #include <cblas.h>
+#include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,6 +169,48 @@ static double time_median(void (*f)(ctx *), ctx *c, int runs) {
     return bench_median(t, runs);
 }
 
+/* batch_targets (above): prints its line. */
+static void bench_targets(int runs, double plain_step, const char *preset, int threads) {
+    vc_frontend_params fp = vc_frontend_default_params();
+    vc_frontend *fe;
+    check(vc_frontend_init(&fp, &fe), "vc_frontend_init");
+    size_t n = (size_t)fp.sample_rate * 10;
+    float *x = malloc(sizeof(float) * n);
+    if (!x) check(VC_ERR_NOMEM, "malloc");
+    for (size_t i = 0; i < n; i++) { /* a gliding voice, 110-170 Hz, with a few harmonics */
+        double t = (double)i / fp.sample_rate,
+               ph = 2.0 * 3.14159265358979 * (140.0 * t - 4.8 * cos(t));
+        x[i] = (float)(0.2 * sin(ph) + 0.1 * sin(2.0 * ph) + 0.05 * sin(3.0 * ph));
+    }
+    vc_utt_features u;
+    check(vci_features_compute(fe, x, n, &u), "vci_features_compute");
+    vc_feature_set fs = {fp.n_mels, fp.hop, fp.sample_rate, 1, &u};
+    vct_scratch sc;
+    check(vct_scratch_init(&sc, &fs, &fp, 1), "vct_scratch_init");
+    float *out = malloc(sizeof(float) * BT_T * (size_t)vc_frontend_n_bins(fe));
+    if (!out) check(VC_ERR_NOMEM, "malloc");
+    double t[2][BENCH_MAX_RUNS];
+    for (int r = -BT_WARMUP; r < runs; r++)
+        for (int env = 0; env < 2; env++) {
+            double t0 = bench_now();
+            for (int b = 0; b < BT_B; b++) /* segments spread over the utterance */
+                check(vct_lin_target(fe, &u, b * (u.T - BT_T) / BT_B, BT_T, env, &sc, out),
+                      "vct_lin_target");
+            if (r >= 0) t[env][r] = bench_now() - t0;
+        }
+    double stft = bench_median(t[0], runs), envelope = bench_median(t[1], runs);
+    printf("{\"bench\": \"batch_targets\", \"preset\": \"%s\", \"threads\": %d, "
+           "\"stft_ms\": %.2f, \"envelope_ms\": %.2f, \"ratio\": %.3f, "
+           "\"extra_share_of_step\": %.3f}\n",
+           preset, threads, 1e3 * stft, 1e3 * envelope, envelope / stft,
+           (envelope - stft) / plain_step);
+    free(out);
+    vct_scratch_free(&sc);
+    vci_utt_features_free(&u);
+    free(x);
+    vc_frontend_free(fe);
+}
+
 int main(int argc, char **argv) {
     int threads = argc > 1 ? atoi(argv[1]) : 1, runs = argc > 2 ? atoi(argv[2]) : 7;
     const char *preset = argc > 3 ? argv[3] : "default";
@@ -238,6 +287,7 @@ int main(int argc, char **argv) {
     printf("{\"bench\": \"train_step_phone\", \"preset\": \"%s\", \"threads\": %d, "
            "\"median_ms\": %.2f, \"plain_median_ms\": %.2f, \"ratio\": %.3f}\n",
            preset, threads, 1e3 * phone, 1e3 * plain, phone / plain);
+    bench_targets(runs, plain, preset, threads);
 
     free(c.x);
     free(c.p);

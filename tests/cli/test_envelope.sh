@@ -1,19 +1,36 @@
 #!/usr/bin/env bash
 # A model whose postnet predicts the WORLD envelope ({"envelope": 1}; docs/model.md): a tiny run
 # on the bundled samples records it in the model file, learns its target (the loss on it
-# falls), and the model converts with the world vocoder to audio of the source's length; the
-# spectrum vocoder, which has no harmonics to give an envelope, is named in a warning.
+# falls), resumes bit for bit, and the model converts with the world vocoder to audio of the
+# source's length; the spectrum vocoder, which has no harmonics to give an envelope, is named
+# in a warning.
 # usage: test_envelope.sh VCONV SAMPLES_DIR
 set -u
 vconv=$1 samples=$2
 . "$(dirname "$0")/lib.sh"
-lib_begin
+lib_begin --kill-jobs
 cd "$work" || exit 1
 echo '{"envelope": 1}' >envelope.json
-"$vconv" train --data "$samples" --preset tiny --config envelope.json --batch 2 --segment 32 \
-  --cache cache --log-every 10 --val-every 1000 --checkpoint-every 1000 --seed 5 --threads 1 \
-  --lr 3e-3 --warmup 0 --steps 200 -q -o env.safetensors 2>t.err && ok \
+train=(train --data "$samples" --preset tiny --config envelope.json --batch 2 --segment 32
+  --cache cache --log-every 10 --val-every 1000 --checkpoint-every 1000 --seed 5 --threads 1
+  --lr 3e-3 --warmup 0 -q)
+"$vconv" "${train[@]}" --steps 200 -o env.safetensors 2>t.err && ok \
   || bad "train: $(tail -n 3 t.err)"
+# stopped part-way (whenever the signal lands) and resumed with the checkpoint's settings: the
+# same model bit for bit (the target is in the config the checkpoint keeps)
+"$vconv" "${train[@]}" --steps 200 -o half.safetensors 2>h.err &
+pid=$!
+for _ in $(seq 1200); do # up to 60 s: a loaded machine starts slowly
+  [ -s half.safetensors.log.jsonl ] && [ "$(wc -l <half.safetensors.log.jsonl)" -ge 3 ] && break
+  sleep 0.05
+done
+kill -TERM "$pid"
+wait "$pid"
+code=$?
+[ "$code" -eq 143 ] || [ "$code" -eq 0 ] && ok || bad "SIGTERM: exit $code"
+"$vconv" train --data "$samples" --cache cache --resume half.safetensors.ckpt -q \
+  -o half.safetensors 2>r.err && ok || bad "resume: $(tail -n 3 r.err)"
+same_tensors env.safetensors half.safetensors && ok || bad "the resumed run differs"
 grep -q '"vconv.envelope":"1"' env.safetensors && ok || bad "the model file lacks vconv.envelope"
 python3 - env.safetensors.log.jsonl <<'PY' && ok || bad "the envelope loss did not fall"
 import json, sys
