@@ -38,8 +38,9 @@ void vct_scratch_free(vct_scratch *s) {
     memset(s, 0, sizeof *s);
 }
 
-/* The span [*a, *b) of u's audio whose STFT (or WORLD analysis) gives frames t .. t+T-1 as the
- * whole utterance's does (batch.h), as float in s->audio; returns its length. */
+/* The span of u's audio whose STFT (or WORLD analysis) gives frames t .. t+T-1 as the whole
+ * utterance's does (batch.h), as float in s->audio; returns its length, its first sample (a
+ * multiple of hop) in *a_out. */
 static size_t load_span(const vc_frontend_params *fp, const vc_utt_features *u, int t, int T,
                         vct_scratch *s, long *a_out) {
     int hop = fp->hop, half = fp->n_fft / 2;
@@ -80,16 +81,16 @@ vc_status vct_world_envelope(vc_frontend *fe, const vc_utt_features *u, int t, i
     if (t < 0 || T < 1 || t + T > u->T || !s->wa.frame) return VC_ERR_ARG;
     long a;
     size_t n = load_span(fp, u, t, T, s, &a);
-    int Tn = 1 + (int)(n / (size_t)hop), f0 = (int)(a / hop); /* the span's frames, its first */
-    VC_ASSERT(f0 + Tn <= u->T);
+    int Tn = 1 + (int)(n / (size_t)hop), first = (int)(a / hop); /* the span's frames */
+    VC_ASSERT(first + Tn <= u->T);
     for (int j = 0; j < Tn; j++) {
-        s->span_f0[j] = u->f0[f0 + j];
-        s->span_f0[Tn + j] = u->voicing[f0 + j];
+        s->span_f0[j] = u->f0[first + j];
+        s->span_f0[Tn + j] = u->voicing[first + j];
     }
     vc_status st =
         vcd_world_analyze(&s->wa, s->audio, n, s->span_f0, s->span_f0 + Tn, Tn, s->mag, NULL);
     if (st != VC_OK) return st;
-    int j0 = t - f0;
+    int j0 = t - first; /* frame t of the utterance is frame j0 of the span */
     VC_ASSERT(j0 + T <= Tn);
     memmove(out, s->mag + (size_t)j0 * (size_t)F, sizeof(float) * (size_t)T * (size_t)F);
     return VC_OK;
