@@ -54,6 +54,25 @@ def text_checks(ev):
     check(we([], ["a", "b"]) == 2, "empty reference: every word inserted")
     rows = [{"words": 10, "e": 1}, {"words": 30, "e": 9}, {"words": 0}]
     check(abs(ev["wer"](rows, "e") - 0.25) < 1e-12, "corpus WER: all errors over all words")
+    rows = [{"voiced_src": 100, "voiced_out": 40}, {"voiced_src": 50, "voiced_out": 80}, {}]
+    check(abs(ev["voiced_ratio"](rows) - 0.8) < 1e-12, "voiced frames: outputs over sources, pooled")
+    check(ev["voiced_ratio"]([{}]) is None, "voiced frames: no source frame, no ratio")
+
+
+def yin_check(ev, np):
+    """A buzz is voiced at its pitch, the same buzz under stronger noise less often: the
+    periodicity figure (voiced frames out per source) sees breathiness."""
+    rng = np.random.default_rng(2)
+    t = np.arange(16000) / 16000.0
+    buzz = sum(np.sin(2 * np.pi * 150 * k * t) / k for k in range(1, 8)) * 0.1
+    f_clean = ev["yin"](buzz.astype(np.float32))
+    f_noisy = ev["yin"]((buzz + 0.3 * rng.standard_normal(len(t))).astype(np.float32))
+    voiced = f_clean[f_clean > 0]
+    check(len(voiced) > 0.9 * len(f_clean) and abs(np.median(voiced) - 150) < 3,
+          "YIN: a 150 Hz buzz is voiced at 150 Hz (%d of %d frames)" % (len(voiced), len(f_clean)))
+    check((f_noisy > 0).sum() < 0.8 * (f_clean > 0).sum(),
+          "YIN: the buzz in noise has fewer voiced frames (%d against %d)"
+          % ((f_noisy > 0).sum(), (f_clean > 0).sum()))
 
 
 def save_check(ev, work, np):
@@ -186,6 +205,7 @@ def main():
     exec(compile(open(path).read(), path, "exec"), ev)
     with tempfile.TemporaryDirectory() as work:
         text_checks(ev)
+        yin_check(ev, np)
         save_check(ev, work, np)
         recogniser_checks(ev, corpus, work, np)
         pool_checks(ev, corpus, work)
