@@ -13,6 +13,9 @@
 #   lib_end NAME              "NAME: P passed, F failed"; exits 1 when a check failed, else 0
 #   same_tensors A B          true when model files A and B hold the same tensor bytes (their
 #                             headers, with the training date, may differ; needs python3)
+#   wait_log FILE N           true once FILE has at least N lines (a run under way), within 60 s
+#   stop_part_way PID LOG     once LOG has 3 lines, SIGTERM to the background job PID; one check:
+#                             it exits 143 (stopped with its checkpoint) or 0 (it had finished)
 # Skips stay in each script (`exit 77`, before or after lib_begin: the trap cleans up either way).
 # scripts/bad_input_table reads the `expect`/`run` lines of test_cli.sh and test_outputs.sh,
 # not this file.
@@ -46,6 +49,22 @@ def body(p):
     return b[8 + struct.unpack("<Q", b[:8])[0]:]
 sys.exit(body(sys.argv[1]) != body(sys.argv[2]))
 PY
+}
+
+wait_log() {
+  for _ in $(seq 1200); do # up to 60 s: a loaded machine starts slowly
+    [ -s "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ] && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+stop_part_way() {
+  wait_log "$2" 3
+  kill -TERM "$1"
+  wait "$1"
+  local code=$?
+  [ "$code" -eq 143 ] || [ "$code" -eq 0 ] && ok || bad "SIGTERM: exit $code"
 }
 
 lib_end() {

@@ -24,15 +24,7 @@ grep -q '"gen_fm":[0-9].*"disc_fake":[0-9]' straight.safetensors.log.jsonl && ok
 
 # stopped part-way (whenever the signal lands), then resumed with the checkpoint's settings
 "$vconv" "${train[@]}" -o m.safetensors 2>int.err &
-pid=$!
-for _ in $(seq 1200); do # up to 60 s: a loaded machine starts slowly
-  [ -s m.safetensors.log.jsonl ] && [ "$(wc -l <m.safetensors.log.jsonl)" -ge 3 ] && break
-  sleep 0.05
-done
-kill -TERM "$pid"
-wait "$pid"
-code=$?
-[ "$code" -eq 143 ] || [ "$code" -eq 0 ] && ok || bad "SIGTERM: exit $code"
+stop_part_way $! m.safetensors.log.jsonl
 expect 1 "resume with another --denoise" -- "$vconv" train --data "$samples" \
   --resume m.safetensors.ckpt --denoise 0.25 -o m.safetensors
 grep -q 'denoise 0.5; asked for 0.25' "$work/err" && ok || bad "conflict not named: $(cat "$work/err")"

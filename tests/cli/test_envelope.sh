@@ -19,15 +19,7 @@ train=(train --data "$samples" --preset tiny --config envelope.json --batch 2 --
 # stopped part-way (whenever the signal lands) and resumed with the checkpoint's settings: the
 # same model bit for bit (the target is in the config the checkpoint keeps)
 "$vconv" "${train[@]}" --steps 200 -o half.safetensors 2>h.err &
-pid=$!
-for _ in $(seq 1200); do # up to 60 s: a loaded machine starts slowly
-  [ -s half.safetensors.log.jsonl ] && [ "$(wc -l <half.safetensors.log.jsonl)" -ge 3 ] && break
-  sleep 0.05
-done
-kill -TERM "$pid"
-wait "$pid"
-code=$?
-[ "$code" -eq 143 ] || [ "$code" -eq 0 ] && ok || bad "SIGTERM: exit $code"
+stop_part_way $! half.safetensors.log.jsonl
 "$vconv" train --data "$samples" --cache cache --resume half.safetensors.ckpt -q \
   -o half.safetensors 2>r.err && ok || bad "resume: $(tail -n 3 r.err)"
 same_tensors env.safetensors half.safetensors && ok || bad "the resumed run differs"

@@ -17,14 +17,6 @@ cd "$work"
 train=(train --data "$samples" --preset tiny --batch 2 --segment 32 --steps 400 --cache cache
        --log-every 10 --val-every 100 --checkpoint-every 1000 --seed 5)
 
-# the log has at least N lines (the run is under way)
-wait_log() {
-  for _ in $(seq 1200); do # up to 60 s: a loaded machine starts slowly
-    [ -s "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ] && return 0
-    sleep 0.05
-  done
-  return 1
-}
 # every (step, validation) pair once, steps rising within each kind
 unique_steps() {
   python3 - "$1" <<'PY'
