@@ -114,12 +114,13 @@ static vc_status add_features(voice_acc *a, const vcm_model *m, const float *x, 
     return VC_OK;
 }
 
-/* Frames [t0, t1) of speech x (len): the embedding, weighted by frames, and the moments of the
- * fast part of what the model's postnet predicts (the log-magnitude, or for an envelope model
- * the WORLD envelope, already in the pool's rows n0 + t0...); then the content features of
- * those rows. */
-static vc_status add_window(voice_acc *a, const vcm_model *m, const float *x, size_t len, int t0,
-                            int t1, int n0) {
+/* Frames [t0, t1) of speech x (len; its F0 and voicing f0, f0 + T for all T frames): the
+ * embedding, weighted by frames, and the moments of the fast part of the log-magnitude in the
+ * scale conversion's output is in (for an envelope model, the WORLD envelope already in the
+ * pool's rows n0 + t0..., brought to that scale at the reference's own F0 as vcc_denormalise
+ * brings the prediction); then the content features of those rows. */
+static vc_status add_window(voice_acc *a, const vcm_model *m, const float *x, size_t len,
+                            const float *f0, int T_all, int t0, int t1, int n0) {
     const int T = t1 - t0, F = a->F;
     vc_status st = vcm_model_input(a->fe, m, x, len, t0, T, T, a->tm, a->xs);
     if (st == VC_OK) st = vcm_encode_speaker(m, &a->ws, a->xs, T, a->spk);
@@ -127,7 +128,12 @@ static vc_status add_window(voice_acc *a, const vcm_model *m, const float *x, si
     for (int k = 0; k < a->S; k++) a->emb[k] += (double)a->spk[k] * T;
     a->frames += T;
     if (m->cfg.envelope) {
-        memcpy(a->mag, a->pool->env + (size_t)(n0 + t0) * F, sizeof(float) * (size_t)T * F);
+        for (int t = 0; t < T; t++) {
+            float off = vcd_world_stft_offset(f0[t0 + t], f0 + T_all, t0 + t, m->cfg.sample_rate,
+                                              m->cfg.n_fft);
+            const float *e = a->pool->env + (size_t)(n0 + t0 + t) * F;
+            for (int f = 0; f < F; f++) a->mag[(size_t)t * F + f] = e[f] + off;
+        }
     } else {
         vcd_stft_magnitude_frames(vcd_frontend_stft(a->fe), a->mag, x, len, t0, T);
         vcm_log_magnitude(a->mag, (size_t)T * F);
@@ -201,7 +207,7 @@ static vc_status add_reference(voice_acc *a, const vc_model *vm, const vc_audio 
     /* windows of near-equal length, none longer than VOICE_WINDOW */
     int n_win = (T + VOICE_WINDOW - 1) / VOICE_WINDOW;
     for (int w = 0; st == VC_OK && w < n_win; w++)
-        st = add_window(a, &vm->m, x, len, (int)((long)T * w / n_win),
+        st = add_window(a, &vm->m, x, len, f0, T, (int)((long)T * w / n_win),
                         (int)((long)T * (w + 1) / n_win), n0);
     if (st == VC_OK) a->pool->n += T;
     a->seconds += sec;
