@@ -27,6 +27,14 @@ purge() {
 }
 trap purge EXIT
 
+# A machine whose last install was killed part-way (a run of this test stopped mid-install, a
+# snapshot taken then) has dpkg journal entries left, and apt refuses every install until they
+# are finished; finish them as apt asks rather than fail on something this test did not do.
+if [ -n "$(ls -A /var/lib/dpkg/updates 2>/dev/null)" ] || [ -n "$(dpkg --audit 2>/dev/null)" ]; then
+  echo "deb: dpkg was left part-way through an earlier install; finishing it (dpkg --configure -a)"
+  $sudo dpkg --configure -a >"$work/dpkg.log" 2>&1 || bad "dpkg --configure -a: $(tail -3 "$work/dpkg.log")"
+fi
+
 files=()
 for p in "${packages[@]}"; do files+=("$(ls "$debs/${p}_"*.deb)"); done
 if DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
