@@ -6,6 +6,10 @@
  * - the search is an exact top-k (against a brute force over the same similarities), also over
  *   two spaces mixed (vcn_knn_cosine_mix: the content features with the decoded output): at
  *   weight 0 it is the first space's search, at 1 the second's;
+ * - aperiodicity is averaged in the log domain: one unvoiced neighbour among four periodic ones,
+ *   or a few noisy frames among a voice's voiced frames, leave the average near the periodic
+ *   frames' value (the geometric mean), where a plain mean would put a quarter of the power in
+ *   noise; the envelopes beside them are averaged as before;
  * - vcd_world_stft_offset: the STFT's power of a periodic signal, averaged over frequency, is
  *   the WORLD envelope's shifted by the offset, at two F0s (the one conversion both sides use). */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp */
@@ -183,6 +187,35 @@ static void test_identity_and_pooling(const vc_model *vm) {
     free(other.samples);
 }
 
+static void test_aperiodicity_average(void) {
+    const int B = VCD_WORLD_BANDS, F = 8, k = 4;
+    vc_voice_frames *p = NULL;
+    CHECK(vcc_pool_init(&p, 2, 2, 2, F) == VC_OK);
+    if (!p) return;
+    CHECK(vcc_pool_reserve(p, k) == VC_OK);
+    p->n = k;
+    for (int r = 0; r < k; r++)
+        for (int b = 0; b < B; b++) p->ap[r * B + b] = r < 3 ? 0.01f : 1.0f; /* the last: noise */
+    for (int i = 0; i < k * F; i++) p->env[i] = (float)i;
+    float want = powf(0.01f, 0.75f), profile[VCD_WORLD_BANDS];
+    vcc_pool_voiced_ap(p, profile);
+    CHECK(profile[0] == 0.0f); /* no voiced frame added yet */
+    for (int r = 0; r < k; r++) vcc_pool_add_voiced_ap(p, p->ap + r * B);
+    vcc_pool_voiced_ap(p, profile);
+    CHECK(p->n_voiced == k);
+    for (int b = 0; b < B; b++) CHECK_NEAR(profile[b], want, 1e-4, 0);
+    vcc_matcher mt;
+    CHECK(vcc_matcher_init(&mt, p, 1, VC_MATCH_Z, k, 1.0f, 0.0f) == VC_OK);
+    for (int j = 0; j < k; j++) mt.idx[j] = j;
+    vcc_match_average(&mt, 1);
+    for (int b = 0; b < B; b++) CHECK_NEAR(mt.ap[b], want, 1e-4, 0);
+    for (int f = 0; f < F; f++) CHECK_NEAR(mt.env[f], f + F * 1.5, 1e-5, 0); /* rows' mean */
+    fprintf(stderr, "aperiodicity of 3 periodic (0.01) and 1 noise frame: %.4f (plain mean %.4f)\n",
+            mt.ap[0], (3 * 0.01 + 1.0) / 4);
+    vcc_matcher_free(&mt);
+    vcc_pool_free(p);
+}
+
 /* A pulse train at f0 through a two-pole resonance: the STFT's mean power over bins against the
  * WORLD envelope's, shifted by vcd_world_stft_offset, in the signal's middle frames. */
 static void test_offset(float f0) {
@@ -244,6 +277,7 @@ int main(void) {
     if (!vm) return 1;
     test_knn_mix();
     test_identity_and_pooling(vm);
+    test_aperiodicity_average();
     test_offset(110.0f);
     test_offset(230.0f);
     vc_model_free(vm);

@@ -360,10 +360,11 @@ static void match_dynamics(vcc_chunk *c, const vc_voice *voice) {
 }
 
 /* The WORLD vocoder's aperiodicity where nothing is matched, from the voicing: each band's
- * share of noise is 1 - v (1 - a_b), a_b the voice's mean aperiodicity of that band over its
- * voiced frames (0 without a pool): fully voiced frames as noisy in each band as the voice is
- * on average, unvoiced frames noise. Then, with matching, the matched frames' envelope (at the
- * output F0, in the model's STFT scale) and aperiodicity blended in by the strength. */
+ * share of noise is 1 - v (1 - a_b), a_b the voice's typical aperiodicity of that band over its
+ * voiced frames (the geometric mean, vcc_pool_voiced_ap; 0 without a pool): fully voiced frames
+ * as noisy in each band as the voice's voiced frames typically are, unvoiced frames noise. Then,
+ * with matching, the matched frames' envelope (at the output F0, in the model's STFT scale) and
+ * aperiodicity blended in by the strength. */
 static void match_frames(vcc_chunk *c, vcc_matcher *mt, const vc_voice *voice,
                          const source_track *s) {
     const int F = c->m->cfg.n_bins, Tw = c->b - c->a, B = VCD_WORLD_BANDS;

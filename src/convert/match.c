@@ -46,9 +46,19 @@ vc_status vcc_pool_reserve(vc_voice_frames *p, int more) {
     return st;
 }
 
+/* ln of an aperiodicity, floored where the renderer floors it (0 would be -inf). */
+static float log_ap(float a) {
+    return logf(fmaxf(a, VCD_WORLD_AP_MIN));
+}
+
+void vcc_pool_add_voiced_ap(vc_voice_frames *p, const float *ap) {
+    for (int b = 0; b < VCD_WORLD_BANDS; b++) p->log_ap_voiced[b] += log_ap(ap[b]);
+    p->n_voiced++;
+}
+
 void vcc_pool_voiced_ap(const vc_voice_frames *p, float *ap) {
     for (int b = 0; b < VCD_WORLD_BANDS; b++)
-        ap[b] = p && p->n_voiced ? (float)(p->ap_voiced[b] / (double)p->n_voiced) : 0.0f;
+        ap[b] = p && p->n_voiced ? (float)exp(p->log_ap_voiced[b] / (double)p->n_voiced) : 0.0f;
 }
 
 void vcc_content_features(const vcm_model *m, const vcm_workspace *ws, int T, int T2, float *z,
@@ -87,7 +97,6 @@ vc_status vcc_matcher_init(vcc_matcher *mt, const vc_voice_frames *pool, int W,
     mt->Df = space == VC_MATCH_HIDDEN ? pool->C : pool->D;
     mt->strength = strength;
     mt->decoded = decoded;
-    vcc_pool_voiced_ap(pool, mt->ap_profile);
     size_t Wz = (size_t)W, nd_rows = decoded > 0.0f ? Wz + (size_t)mt->N : 0;
     size_t nf = Wz * (size_t)mt->Df + Wz * (size_t)mt->N + 2 * Wz * (size_t)mt->F +
                 Wz * VCD_WORLD_BANDS + (size_t)pool->C * Wz + (size_t)k + nd_rows * pool->M;
@@ -167,10 +176,10 @@ void vcc_match_average(vcc_matcher *mt, int T) {
         for (int j = 0; j < k; j++) {
             size_t r = (size_t)mt->idx[(size_t)t * k + j];
             for (int f = 0; f < F; f++) e[f] += p->env[r * F + f];
-            for (int b = 0; b < B; b++) a[b] += p->ap[r * B + b];
+            for (int b = 0; b < B; b++) a[b] += log_ap(p->ap[r * B + b]);
         }
         for (int f = 0; f < F; f++) e[f] *= inv;
-        for (int b = 0; b < B; b++) a[b] *= inv;
+        for (int b = 0; b < B; b++) a[b] = expf(a[b] * inv); /* see vcc_pool_voiced_ap */
     }
     smooth_rows(mt->env, mt->tmp, T, F);
     smooth_rows(mt->ap, mt->tmp, T, B);

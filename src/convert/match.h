@@ -33,14 +33,14 @@
 #define VCC_MATCH_K_MAX 64 /* the most neighbours a conversion may ask for */
 
 struct vc_voice_frames {
-    int n, cap;                        /* frames held, room */
-    int D, C, M, F;                    /* z dim, hidden channels, mels, bins */
-    float *z;                          // (cap, D) L2-normalised
-    float *h;                          // (cap, C) L2-normalised
-    float *mel;                        // (cap, M) normalised log-mel (the model's input)
-    float *env;                        // (cap, F) WORLD log envelope
-    float *ap;                         // (cap, VCD_WORLD_BANDS)
-    double ap_voiced[VCD_WORLD_BANDS]; /* sums of aperiodicity over voiced frames */
+    int n, cap;                            /* frames held, room */
+    int D, C, M, F;                        /* z dim, hidden channels, mels, bins */
+    float *z;                              // (cap, D) L2-normalised
+    float *h;                              // (cap, C) L2-normalised
+    float *mel;                            // (cap, M) normalised log-mel (the model's input)
+    float *env;                            // (cap, F) WORLD log envelope
+    float *ap;                             // (cap, VCD_WORLD_BANDS)
+    double log_ap_voiced[VCD_WORLD_BANDS]; /* sums of ln aperiodicity over voiced frames */
     long n_voiced;
 };
 
@@ -49,8 +49,13 @@ void vcc_pool_free(vc_voice_frames *p); /* NULL: no-op */
 /* Room for `more` frames after the n held (the arrays may move). VC_ERR_NOMEM. */
 VC_WARN_UNUSED vc_status vcc_pool_reserve(vc_voice_frames *p, int more);
 
-/* Each band's mean aperiodicity over the pool's voiced frames (ap, VCD_WORLD_BANDS); 0 where
- * there is none. */
+/* Aperiodicity is averaged in the log domain, as envelopes are: its values in voiced speech
+ * are skewed (ARCTIC slt, 1.5-kHz band: median 0.09, mean 0.27, from the frames at the edges of
+ * voicing), and a plain mean of them renders every voiced frame as noisy as those edges.
+ * vcc_pool_add_voiced_ap adds one voiced frame's aperiodicity (VCD_WORLD_BANDS values) to the
+ * pool's sums; vcc_pool_voiced_ap gives each band's geometric mean over the voiced frames
+ * added (ap, VCD_WORLD_BANDS); 0 where there is none. */
+void vcc_pool_add_voiced_ap(vc_voice_frames *p, const float *ap);
 void vcc_pool_voiced_ap(const vc_voice_frames *p, float *ap);
 
 /* Features of frames [0, T) from a workspace whose last vcm_encode_content ran on T2 frames
@@ -66,19 +71,18 @@ typedef struct vcc_matcher {
     int W, N, Df, F, k;
     vc_match_space space;
     float strength;
-    float decoded;                     /* the decoded output's weight in choosing neighbours */
-    float ap_profile[VCD_WORLD_BANDS]; /* pool's voiced mean aperiodicity */
-    float *q;                          // (W, Df) the window's features
-    float *qd;                         // (W, M) the decoded log-mel, rows L2-normalised
-    float *pd;                         // (N, M) the pool's log-mel, rows L2-normalised
-    float *sim;                        // (W, N) cosine of each window frame to each pool frame
-    float *env;                        // (W, F) matched envelope (WORLD scale)
-    float *ap;                         // (W, VCD_WORLD_BANDS) matched aperiodicity
-    float *tmp;                        // (W, F) smoothing
-    float *hwork;                      // (C, W) hidden-state normalisation
-    double *dwork;                     // (2 (W + 1))
-    int *idx;                          // (W, k) the neighbours of each frame
-    float *best;                       // (k)
+    float decoded; /* the decoded output's weight in choosing neighbours */
+    float *q;      // (W, Df) the window's features
+    float *qd;     // (W, M) the decoded log-mel, rows L2-normalised
+    float *pd;     // (N, M) the pool's log-mel, rows L2-normalised
+    float *sim;    // (W, N) cosine of each window frame to each pool frame
+    float *env;    // (W, F) matched envelope (WORLD scale)
+    float *ap;     // (W, VCD_WORLD_BANDS) matched aperiodicity
+    float *tmp;    // (W, F) smoothing of env, then of ap (so F >= VCD_WORLD_BANDS)
+    float *hwork;  // (C, W) hidden-state normalisation
+    double *dwork; // (2 (W + 1))
+    int *idx;      // (W, k) the neighbours of each frame
+    float *best;   // (k)
     void *block;
 } vcc_matcher;
 

@@ -149,19 +149,16 @@ static vc_status add_window(voice_acc *a, const vcm_model *m, const float *x, si
 }
 
 /* The WORLD envelope and aperiodicity of speech x (len) at its F0 (f0, voicing: T) into the
- * pool's rows [n, n + T), and the voiced frames' aperiodicity sums. */
+ * pool's rows [n, n + T), and the voiced frames' aperiodicity into its profile. */
 static vc_status add_world(voice_acc *a, const float *x, size_t len, const float *f0,
                            const float *voicing, int T) {
     vc_voice_frames *p = a->pool;
     float *ap = p->ap + (size_t)p->n * VCD_WORLD_BANDS;
     vc_status st =
         vcd_world_analyze(&a->an, x, len, f0, voicing, T, p->env + (size_t)p->n * (size_t)p->F, ap);
-    for (int t = 0; st == VC_OK && t < T; t++) {
-        if (!vcd_world_is_voiced(f0[t], voicing, t, a->an.f0_floor)) continue;
-        for (int b = 0; b < VCD_WORLD_BANDS; b++)
-            p->ap_voiced[b] += ap[(size_t)t * VCD_WORLD_BANDS + b];
-        p->n_voiced++;
-    }
+    for (int t = 0; st == VC_OK && t < T; t++)
+        if (vcd_world_is_voiced(f0[t], voicing, t, a->an.f0_floor))
+            vcc_pool_add_voiced_ap(p, ap + (size_t)t * VCD_WORLD_BANDS);
     return st;
 }
 
