@@ -195,12 +195,12 @@ static void test_aperiodicity_average(void) {
     CHECK(vcc_pool_reserve(p, k) == VC_OK);
     p->n = k;
     for (int r = 0; r < k; r++)
-        for (int b = 0; b < B; b++) p->ap[r * B + b] = r < 3 ? 0.01f : 1.0f; /* the last: noise */
+        for (int b = 0; b < B; b++) p->log_ap[r * B + b] = r < 3 ? 0.01f : 1.0f; /* last: noise */
     for (int i = 0; i < k * F; i++) p->env[i] = (float)i;
     float want = powf(0.01f, 0.75f), profile[VCD_WORLD_BANDS];
     vcc_pool_voiced_ap(p, profile);
     CHECK(profile[0] == 0.0f); /* no voiced frame added yet */
-    for (int r = 0; r < k; r++) vcc_pool_add_voiced_ap(p, p->ap + r * B);
+    for (int r = 0; r < k; r++) vcc_pool_add_ap(p, p->log_ap + r * B, 1);
     vcc_pool_voiced_ap(p, profile);
     CHECK(p->n_voiced == k);
     for (int b = 0; b < B; b++) CHECK_NEAR(profile[b], want, 1e-4, 0);

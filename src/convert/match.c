@@ -22,7 +22,7 @@ void vcc_pool_free(vc_voice_frames *p) {
     free(p->h);
     free(p->mel);
     free(p->env);
-    free(p->ap);
+    free(p->log_ap);
     free(p);
 }
 
@@ -41,18 +41,16 @@ vc_status vcc_pool_reserve(vc_voice_frames *p, int more) {
     if (st == VC_OK) st = grow(&p->h, cap * (size_t)p->C);
     if (st == VC_OK) st = grow(&p->mel, cap * (size_t)p->M);
     if (st == VC_OK) st = grow(&p->env, cap * (size_t)p->F);
-    if (st == VC_OK) st = grow(&p->ap, cap * VCD_WORLD_BANDS);
+    if (st == VC_OK) st = grow(&p->log_ap, cap * VCD_WORLD_BANDS);
     if (st == VC_OK) p->cap = (int)cap;
     return st;
 }
 
-/* ln of an aperiodicity, floored where the renderer floors it (0 would be -inf). */
-static float log_ap(float a) {
-    return logf(fmaxf(a, VCD_WORLD_AP_MIN));
-}
-
-void vcc_pool_add_voiced_ap(vc_voice_frames *p, const float *ap) {
-    for (int b = 0; b < VCD_WORLD_BANDS; b++) p->log_ap_voiced[b] += log_ap(ap[b]);
+void vcc_pool_add_ap(vc_voice_frames *p, float *ap, int voiced) {
+    /* floored where the renderer floors it (0 would be -inf) */
+    for (int b = 0; b < VCD_WORLD_BANDS; b++) ap[b] = logf(fmaxf(ap[b], VCD_WORLD_AP_MIN));
+    if (!voiced) return;
+    for (int b = 0; b < VCD_WORLD_BANDS; b++) p->log_ap_voiced[b] += ap[b];
     p->n_voiced++;
 }
 
@@ -176,7 +174,7 @@ void vcc_match_average(vcc_matcher *mt, int T) {
         for (int j = 0; j < k; j++) {
             size_t r = (size_t)mt->idx[(size_t)t * k + j];
             for (int f = 0; f < F; f++) e[f] += p->env[r * F + f];
-            for (int b = 0; b < B; b++) a[b] += log_ap(p->ap[r * B + b]);
+            for (int b = 0; b < B; b++) a[b] += p->log_ap[r * B + b];
         }
         for (int f = 0; f < F; f++) e[f] *= inv;
         for (int b = 0; b < B; b++) a[b] = expf(a[b] * inv); /* see vcc_pool_voiced_ap */

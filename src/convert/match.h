@@ -39,7 +39,7 @@ struct vc_voice_frames {
     float *h;                              // (cap, C) L2-normalised
     float *mel;                            // (cap, M) normalised log-mel (the model's input)
     float *env;                            // (cap, F) WORLD log envelope
-    float *ap;                             // (cap, VCD_WORLD_BANDS)
+    float *log_ap;                         // (cap, VCD_WORLD_BANDS) ln aperiodicity
     double log_ap_voiced[VCD_WORLD_BANDS]; /* sums of ln aperiodicity over voiced frames */
     long n_voiced;
 };
@@ -51,11 +51,13 @@ VC_WARN_UNUSED vc_status vcc_pool_reserve(vc_voice_frames *p, int more);
 
 /* Aperiodicity is averaged in the log domain, as envelopes are: its values in voiced speech
  * are skewed (ARCTIC slt, 1.5-kHz band: median 0.09, mean 0.27, from the frames at the edges of
- * voicing), and a plain mean of them renders every voiced frame as noisy as those edges.
- * vcc_pool_add_voiced_ap adds one voiced frame's aperiodicity (VCD_WORLD_BANDS values) to the
- * pool's sums; vcc_pool_voiced_ap gives each band's geometric mean over the voiced frames
- * added (ap, VCD_WORLD_BANDS); 0 where there is none. */
-void vcc_pool_add_voiced_ap(vc_voice_frames *p, const float *ap);
+ * voicing), and a plain mean of them renders every voiced frame as noisy as those edges. So the
+ * pool keeps the logs, taken once: vcc_pool_add_ap turns one frame's aperiodicity
+ * (VCD_WORLD_BANDS values, in place: a pool row's log_ap) into ln, floored at
+ * VCD_WORLD_AP_MIN, and adds a voiced frame to the profile's sums; vcc_pool_voiced_ap gives each
+ * band's geometric mean over the voiced frames added (ap, VCD_WORLD_BANDS); 0 where there is
+ * none. */
+void vcc_pool_add_ap(vc_voice_frames *p, float *ap, int voiced);
 void vcc_pool_voiced_ap(const vc_voice_frames *p, float *ap);
 
 /* Features of frames [0, T) from a workspace whose last vcm_encode_content ran on T2 frames

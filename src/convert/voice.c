@@ -153,12 +153,12 @@ static vc_status add_window(voice_acc *a, const vcm_model *m, const float *x, si
 static vc_status add_world(voice_acc *a, const float *x, size_t len, const float *f0,
                            const float *voicing, int T) {
     vc_voice_frames *p = a->pool;
-    float *ap = p->ap + (size_t)p->n * VCD_WORLD_BANDS;
+    float *ap = p->log_ap + (size_t)p->n * VCD_WORLD_BANDS;
     vc_status st =
         vcd_world_analyze(&a->an, x, len, f0, voicing, T, p->env + (size_t)p->n * (size_t)p->F, ap);
     for (int t = 0; st == VC_OK && t < T; t++)
-        if (vcd_world_is_voiced(f0[t], voicing, t, a->an.f0_floor))
-            vcc_pool_add_voiced_ap(p, ap + (size_t)t * VCD_WORLD_BANDS);
+        vcc_pool_add_ap(p, ap + (size_t)t * VCD_WORLD_BANDS,
+                        vcd_world_is_voiced(f0[t], voicing, t, a->an.f0_floor));
     return st;
 }
 
