@@ -10,6 +10,10 @@
  *   or a few noisy frames among a voice's voiced frames, leave the average near the periodic
  *   frames' value (the geometric mean), where a plain mean would put a quarter of the power in
  *   noise; the envelopes beside them are averaged as before;
+ * - the residual: vcc_decode_pool renders every pool frame as converting that reference alone
+ *   with the voice would decode it (a pooled second reference's rows too: references are not
+ *   run across); with residual r the matched envelope is the neighbours' less r times that
+ *   rendering;
  * - vcd_world_stft_offset: the STFT's power of a periodic signal, averaged over frequency, is
  *   the WORLD envelope's shifted by the offset, at two F0s (the one conversion both sides use). */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp */
@@ -74,7 +78,7 @@ static int nearest(const vc_model *vm, const vc_voice *v, const vc_audio *a, vc_
     vcc_chunk c;
     vcc_matcher mt;
     CHECK(vcc_chunk_init(&c, vm, T2, NULL) == VC_OK);
-    CHECK(vcc_matcher_init(&mt, v->frames, T2, sp, k, 1.0f, 0.0f) == VC_OK);
+    CHECK(vcc_matcher_init(&mt, v->frames, T2, sp, k, 1.0f, 0.0f, 0.0f) == VC_OK);
     CHECK(vcc_encode_window(&c, in.x + in.b, in.e - in.b, 0, T) == VC_OK);
     vcc_content_features(c.m, &c.ws, T, T2, sp == VC_MATCH_Z ? mt.q : NULL,
                          sp == VC_MATCH_HIDDEN ? mt.q : NULL, mt.hwork, mt.dwork);
@@ -187,6 +191,91 @@ static void test_identity_and_pooling(const vc_model *vm) {
     free(other.samples);
 }
 
+/* The decoder's output for the whole of a (prepared, one window, its own pitch contour) with
+ * voice v, in the WORLD envelope's scale: what vcc_decode_pool should give for a's frames. */
+static float *decode_as_source(const vc_model *vm, const vc_voice *v, const vc_audio *a,
+                               int *T_out) {
+    vcc_input in;
+    CHECK(vcc_prepare(vm, a, "source", &in) == VC_OK);
+    const float *x = in.x + in.b;
+    size_t len = in.e - in.b;
+    int T = vcd_stft_n_frames(len, vm->fp.hop), T2 = T + (T & 1), F = vm->m.cfg.n_bins;
+    vcc_chunk c;
+    CHECK(vcc_chunk_init(&c, vm, T2 + 2, NULL) == VC_OK);
+    float *f0 = malloc(sizeof(float) * 4 * (size_t)T), *out = malloc(sizeof(float) * T * F);
+    if (!f0 || !out) abort();
+    CHECK(vc_frontend_f0(c.fe, x, len, f0, f0 + T) == VC_OK);
+    vcm_pitch_features(f0, f0 + T, T, f0 + 2 * T);
+    for (int ch = 0; ch < 2; ch++)
+        for (int t = 0; t < T2; t++) c.p[ch * T2 + t] = f0[(2 + ch) * T + (t < T ? t : T - 1)];
+    CHECK(vcc_encode_window(&c, x, len, 0, T) == VC_OK);
+    CHECK(vcm_decode(c.m, &c.ws, c.codes, c.ws.z.v, 0.75f, T2 / 2, v->embedding, c.p, NULL, c.mel,
+                     c.lin) == VC_OK);
+    for (int t = 0; t < T; t++) {
+        float off = vcd_world_stft_offset(f0[t], f0 + T, t, vm->fp.sample_rate, vm->fp.n_fft);
+        for (int f = 0; f < F; f++)
+            out[(size_t)t * F + f] = vcm_lin_denorm(c.m, f, c.lin[(size_t)f * T2 + t]) - off;
+    }
+    vcc_chunk_free(&c);
+    free(f0);
+    free(in.x);
+    *T_out = T;
+    return out;
+}
+
+static void test_residual(const vc_model *vm) {
+    vc_audio ref = {syllables(3 * RATE, 170.0f, 250.0f, 2), 3 * RATE, RATE};
+    vc_audio other = {syllables(4 * RATE, 95.0f, 140.0f, 9), 4 * RATE, RATE};
+    vc_audio both[2] = {other, ref};
+    vc_voice two;
+    CHECK(vc_voice_from_audio(vm, both, 2, &two) == VC_OK);
+    const vc_voice_frames *p = two.frames;
+    const int F = p->F, k = 4;
+    CHECK(p->n_refs == 2 && p->ref_start[0] == 0 && p->ref_start[1] > 100);
+    int T = 0;
+    float *want = decode_as_source(vm, &two, &ref, &T);
+    CHECK(p->ref_start[1] + T == p->n);
+    vcc_chunk c;
+    vcc_matcher mt;
+    CHECK(vcc_chunk_init(&c, vm, p->n + (p->n & 1) + 2, NULL) == VC_OK);
+    CHECK(vcc_matcher_init(&mt, p, 1, VC_MATCH_HIDDEN, k, 1.0f, 0.0f, 0.5f) == VC_OK);
+    CHECK(mt.dec != NULL);
+    CHECK(vcc_decode_pool(&c, &mt, &two, 0.75f) == VC_OK);
+    double worst = 0.0;
+    for (int t = 0; t < T; t++)
+        for (int f = 0; f < F; f++)
+            worst = fmax(worst, fabs(mt.dec[(size_t)(p->ref_start[1] + t) * F + f] -
+                                     want[(size_t)t * F + f]));
+    fprintf(stderr,
+            "pool rendering of the second reference against decoding it alone: worst %.2g\n",
+            worst);
+    CHECK(worst < 1e-3);
+    /* one frame's neighbours: k pool frames; the matched envelope is their mean less half of
+     * their rendering's mean (before smoothing: a single frame has no neighbours in time) */
+    for (int j = 0; j < k; j++) mt.idx[j] = 7 * j + 3;
+    vcc_match_average(&mt, 1);
+    double err = 0.0;
+    for (int f = 0; f < F; f++) {
+        double e = 0.0;
+        for (int j = 0; j < k; j++) {
+            size_t r = (size_t)(7 * j + 3) * F + f;
+            e += (p->env[r] - 0.5 * mt.dec[r]) / k;
+        }
+        err = fmax(err, fabs(e - mt.env[f]));
+    }
+    CHECK(err < 1e-4);
+    vcc_matcher_free(&mt);
+    /* without a residual the matcher keeps no rendering */
+    CHECK(vcc_matcher_init(&mt, p, 1, VC_MATCH_HIDDEN, k, 1.0f, 0.0f, 0.0f) == VC_OK);
+    CHECK(mt.dec == NULL);
+    vcc_matcher_free(&mt);
+    vcc_chunk_free(&c);
+    free(want);
+    vc_voice_free(&two);
+    free(ref.samples);
+    free(other.samples);
+}
+
 static void test_aperiodicity_average(void) {
     const int B = VCD_WORLD_BANDS, F = 8, k = 4;
     vc_voice_frames *p = NULL;
@@ -205,7 +294,7 @@ static void test_aperiodicity_average(void) {
     CHECK(p->n_voiced == k);
     for (int b = 0; b < B; b++) CHECK_NEAR(profile[b], want, 1e-4, 0);
     vcc_matcher mt;
-    CHECK(vcc_matcher_init(&mt, p, 1, VC_MATCH_Z, k, 1.0f, 0.0f) == VC_OK);
+    CHECK(vcc_matcher_init(&mt, p, 1, VC_MATCH_Z, k, 1.0f, 0.0f, 0.0f) == VC_OK);
     for (int j = 0; j < k; j++) mt.idx[j] = j;
     vcc_match_average(&mt, 1);
     for (int b = 0; b < B; b++) CHECK_NEAR(mt.ap[b], want, 1e-4, 0);
@@ -278,6 +367,7 @@ int main(void) {
     test_knn_mix();
     test_identity_and_pooling(vm);
     test_aperiodicity_average();
+    test_residual(vm);
     test_offset(110.0f);
     test_offset(230.0f);
     vc_model_free(vm);

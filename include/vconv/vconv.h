@@ -316,6 +316,11 @@ typedef struct vc_convert_params {
                           * that of the decoder's output for the frame (its log-mel, in the
                           * voice) to the reference frames' log-mel. Default 0.5
                           * (docs/convert.md, "Frame matching") */
+    float match_residual;      /* 0..1: what frame matching takes from the neighbours: 0 their
+                                * envelopes; r > 0 their envelopes less r times the decoder's own
+                                * rendering of them in the voice, added to the decoder's output: at 1
+                                * the decoder keeps the frame's content and the neighbours correct
+                                * only its voice. Default 0 */
     vc_vocoder_params vocoder; /* Griffin-Lim: iters 32, momentum 0.99, seed 1 (progress unused) */
     double chunk_seconds;      /* speech converted per chunk (default 10): bounds memory */
     vc_progress_fn progress;   /* after each chunk, when set */

@@ -156,6 +156,10 @@ int cmd_convert(int argc, char **argv) {
         {"match-decoded", 0, OPT_FLOAT, &cp.match_decoded, 0, 1, NULL, "W",
          "how much the model's own output for a frame, rather than its content features, "
          "chooses the reference frames it is matched with (0: content alone)"},
+        {"match-residual", 0, OPT_FLOAT, &cp.match_residual, 0, 1, NULL, "R",
+         "how much of the model's own rendering of the matched reference frames is taken off "
+         "them, so that they correct the model's voice rather than replace its frame (0: they "
+         "replace it)"},
         {"no-retrieval", 0, OPT_FLAG, &no_retrieval, 0, 0, NULL, NULL,
          "a model trained with a retrieval input decodes without the reference frames nearest "
          "in content (an ablation; default: with them)"},

@@ -63,6 +63,7 @@ vc_convert_params vc_convert_default_params(void) {
         .retrieval = 1,
         .content_blend = 0.75f,
         .match_decoded = 0.5f,
+        .match_residual = 0.0f,
         .vocoder = vc_vocoder_default_params(),
         .chunk_seconds = 10.0,
         .progress = NULL,
@@ -359,6 +360,54 @@ static void match_dynamics(vcc_chunk *c, const vc_voice *voice) {
         }
 }
 
+vc_status vcc_decode_pool(vcc_chunk *c, vcc_matcher *mt, const vc_voice *voice, float blend) {
+    const vc_voice_frames *p = voice->frames;
+    const int M = p->M, F = p->F, rate = c->vm->fp.sample_rate, n_fft = c->vm->fp.n_fft;
+    const int n_refs = p->n_refs > 0 ? p->n_refs : 1, Wmax = c->W - 2;
+    int longest = 0;
+    for (int r = 0; r < n_refs; r++) {
+        int s0 = p->n_refs ? p->ref_start[r] : 0, s1 = r + 1 < n_refs ? p->ref_start[r + 1] : p->n;
+        if (s1 - s0 > longest) longest = s1 - s0;
+    }
+    float *pitch = malloc(sizeof(float) * 2 * (size_t)(longest > 0 ? longest : 1)); // (2, T)
+    if (!pitch) return VC_ERR_NOMEM;
+    vc_status st = VC_OK;
+    for (int r = 0; r < n_refs && st == VC_OK; r++) {
+        int s0 = p->n_refs ? p->ref_start[r] : 0, s1 = r + 1 < n_refs ? p->ref_start[r + 1] : p->n;
+        int T = s1 - s0, n_win = (T + Wmax - 1) / Wmax;
+        if (T < 1) continue;
+        vcm_pitch_features(p->f0 + s0, p->voicing + s0, T, pitch);
+        for (int w = 0; st == VC_OK && w < n_win; w++) {
+            int t0 = (int)((long)T * w / n_win), t1 = (int)((long)T * (w + 1) / n_win);
+            int Tw = t1 - t0, Tw2 = Tw + (Tw & 1);
+            for (int t = 0; t < Tw2; t++) { /* the odd window's padding repeats the last frame */
+                int u = t0 + (t < Tw ? t : Tw - 1);
+                for (int k = 0; k < M; k++)
+                    c->x[(size_t)k * Tw2 + t] = p->mel[(size_t)(s0 + u) * M + k];
+                for (int ch = 0; ch < 2; ch++)
+                    c->p[(size_t)ch * Tw2 + t] = pitch[(size_t)ch * T + u];
+            }
+            st = vcm_encode_content(c->m, &c->ws, c->x, Tw2, c->codes);
+            if (st == VC_OK)
+                st = vcm_decode(c->m, &c->ws, c->codes, c->ws.z.v, blend, Tw2 / 2, voice->embedding,
+                                c->p, NULL, c->mel, c->lin);
+            for (int t = 0; st == VC_OK && t < Tw; t++) {
+                int n = s0 + t0 + t;
+                /* an STFT model's output is at the reference's own F0; an envelope model's is
+                 * the WORLD envelope already */
+                float off = c->m->cfg.envelope ? 0.0f
+                                               : vcd_world_stft_offset(p->f0[n], p->voicing + s0,
+                                                                       t0 + t, rate, n_fft);
+                for (int f = 0; f < F; f++)
+                    mt->dec[(size_t)n * F + f] =
+                        vcm_lin_denorm(c->m, f, c->lin[(size_t)f * Tw2 + t]) - off;
+            }
+        }
+    }
+    free(pitch);
+    return st;
+}
+
 /* The WORLD vocoder's aperiodicity where nothing is matched, from the voicing: each band's
  * share of noise is 1 - v (1 - a_b), a_b the voice's typical aperiodicity of that band over its
  * voiced frames (the geometric mean, vcc_pool_voiced_ap; 0 without a pool): fully voiced frames
@@ -387,7 +436,10 @@ static void match_frames(vcc_chunk *c, vcc_matcher *mt, const vc_voice *voice,
         float off = vcd_world_stft_offset(f0[t], v, t, rate, n_fft);
         float *l = c->lm + (size_t)t * F;
         const float *e = mt->env + (size_t)t * F;
-        for (int f = 0; f < F; f++) l[f] = (1.0f - g) * l[f] + g * (e[f] + off);
+        /* with a residual r, e is the neighbours' envelopes less r times the decoder's rendering
+         * of them: the decoder's own output stands in for that share of the blend */
+        const float r = mt->dec ? mt->residual : 0.0f, keep = 1.0f - g * (1.0f - r);
+        for (int f = 0; f < F; f++) l[f] = keep * l[f] + g * (e[f] + (1.0f - r) * off);
         for (int b = 0; b < B; b++) {
             float *a = &c->ap[(size_t)t * B + b];
             *a = (1.0f - g_ap) * *a + g_ap * mt->ap[(size_t)t * B + b];
@@ -460,8 +512,8 @@ static int convert_args_ok(const vc_model *vm, const vc_audio *source, const vc_
            (!p->match_dynamics || (voice->log_mag_std && voice->n_bins == vm->m.cfg.n_bins)) &&
            p->vocoder.iters >= 0 && p->chunk_seconds > 0.0 && p->match >= 0.0f &&
            p->match <= 1.0f && p->content_blend >= 0.0f && p->content_blend <= 1.0f &&
-           p->match_decoded >= 0.0f && p->match_decoded <= 1.0f &&
-           (!voice->frames || voice->frames->F == vm->m.cfg.n_bins);
+           p->match_decoded >= 0.0f && p->match_decoded <= 1.0f && p->match_residual >= 0.0f &&
+           p->match_residual <= 1.0f && (!voice->frames || voice->frames->F == vm->m.cfg.n_bins);
 }
 
 /* Every chunk of the speech x (len) into y (len). */
@@ -510,7 +562,9 @@ static vc_status convert_prepared(vcc_chunk *c, const vcc_input *in, const vc_vo
     int matching = p->match > 0.0f || retrieve;
     if (matching) /* sized for the voice: made per conversion */
         st = vcc_matcher_init(&mt, voice->frames, c->W, p->match_space, p->match_k, p->match,
-                              p->match > 0.0f ? p->match_decoded : 0.0f);
+                              p->match > 0.0f ? p->match_decoded : 0.0f,
+                              p->match > 0.0f ? p->match_residual : 0.0f);
+    if (st == VC_OK && mt.dec) st = vcc_decode_pool(c, &mt, voice, p->content_blend);
     float *full = st == VC_OK ? calloc(in->n, sizeof *full) : NULL; // (n) silent outside speech
     if (st == VC_OK) st = full ? analyse_source(c->fe, x, len, voice, p, &s) : VC_ERR_NOMEM;
     if (st == VC_OK)

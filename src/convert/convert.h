@@ -69,6 +69,16 @@ VC_WARN_UNUSED vc_status vcc_encode_window(vcc_chunk *c, const float *x, size_t 
  * everything after this reads one scale; the world vocoder takes the offset back. */
 void vcc_denormalise(vcc_chunk *c, int stride, int T, const float *f0, const float *voicing);
 
+/* The decoder's own rendering of every frame of the voice's pool, in the WORLD envelope's scale,
+ * into mt->dec (made by vcc_matcher_init with a residual): each reference's frames (the model
+ * input the pool keeps) encoded and decoded as a source's are, with the reference's own pitch
+ * contour and the content blend, in windows of at most c->W - 2 frames. Frame matching with a
+ * residual takes it off the matched envelopes, so that what it adds to the decoder's output is
+ * what the decoder gets wrong about this voice, not another sound. */
+struct vcc_matcher;
+VC_WARN_UNUSED vc_status vcc_decode_pool(vcc_chunk *c, struct vcc_matcher *mt,
+                                         const vc_voice *voice, float blend);
+
 /* Splits the log-magnitude lm (T, F) into a slow part, each bin's mean over the 128 frames
  * around each frame (cut at the ends), written to slow (T, F), and the fast part left in lm:
  * lm - slow. scratch: T + 1 doubles. The spectral dynamics are measured and stretched on the

@@ -23,6 +23,9 @@ void vcc_pool_free(vc_voice_frames *p) {
     free(p->mel);
     free(p->env);
     free(p->log_ap);
+    free(p->f0);
+    free(p->voicing);
+    free(p->ref_start);
     free(p);
 }
 
@@ -42,8 +45,21 @@ vc_status vcc_pool_reserve(vc_voice_frames *p, int more) {
     if (st == VC_OK) st = grow(&p->mel, cap * (size_t)p->M);
     if (st == VC_OK) st = grow(&p->env, cap * (size_t)p->F);
     if (st == VC_OK) st = grow(&p->log_ap, cap * VCD_WORLD_BANDS);
+    if (st == VC_OK) st = grow(&p->f0, cap);
+    if (st == VC_OK) st = grow(&p->voicing, cap);
     if (st == VC_OK) p->cap = (int)cap;
     return st;
+}
+
+vc_status vcc_pool_begin_reference(vc_voice_frames *p) {
+    if (p->n_refs == p->refs_cap) {
+        int cap = p->refs_cap ? 2 * p->refs_cap : 4;
+        int *r = realloc(p->ref_start, sizeof(int) * (size_t)cap);
+        if (!r) return VC_ERR_NOMEM;
+        p->ref_start = r, p->refs_cap = cap;
+    }
+    p->ref_start[p->n_refs++] = p->n;
+    return VC_OK;
 }
 
 void vcc_pool_add_ap(vc_voice_frames *p, float *ap, int voiced) {
@@ -77,7 +93,8 @@ void vcc_matcher_free(vcc_matcher *mt) {
 }
 
 vc_status vcc_matcher_init(vcc_matcher *mt, const vc_voice_frames *pool, int W,
-                           vc_match_space space, int k, float strength, float decoded) {
+                           vc_match_space space, int k, float strength, float decoded,
+                           float residual) {
     memset(mt, 0, sizeof *mt);
     if (!pool || pool->n < 1) {
         vcu_log(VC_LOG_ERROR, "frame matching: the voice holds no reference frames");
@@ -95,9 +112,11 @@ vc_status vcc_matcher_init(vcc_matcher *mt, const vc_voice_frames *pool, int W,
     mt->Df = space == VC_MATCH_HIDDEN ? pool->C : pool->D;
     mt->strength = strength;
     mt->decoded = decoded;
+    mt->residual = residual;
     size_t Wz = (size_t)W, nd_rows = decoded > 0.0f ? Wz + (size_t)mt->N : 0;
+    size_t n_dec = residual > 0.0f ? (size_t)mt->N * (size_t)mt->F : 0;
     size_t nf = Wz * (size_t)mt->Df + Wz * (size_t)mt->N + 2 * Wz * (size_t)mt->F +
-                Wz * VCD_WORLD_BANDS + (size_t)pool->C * Wz + (size_t)k + nd_rows * pool->M;
+                Wz * VCD_WORLD_BANDS + (size_t)pool->C * Wz + (size_t)k + nd_rows * pool->M + n_dec;
     size_t nd = 2 * (Wz + 1), ni = Wz * (size_t)k;
     mt->block = malloc(nd * sizeof(double) + nf * sizeof(float) + ni * sizeof(int));
     if (!mt->block) return VC_ERR_NOMEM;
@@ -111,8 +130,10 @@ vc_status vcc_matcher_init(vcc_matcher *mt, const vc_voice_frames *pool, int W,
     mt->best = mt->hwork + (size_t)pool->C * Wz;
     mt->qd = mt->best + k;
     mt->pd = mt->qd + (nd_rows ? Wz * pool->M : 0);
-    mt->idx = (int *)(mt->pd + (nd_rows ? (size_t)mt->N * pool->M : 0));
+    mt->dec = mt->pd + (nd_rows ? (size_t)mt->N * pool->M : 0);
+    mt->idx = (int *)(mt->dec + n_dec);
     if (!nd_rows) mt->qd = mt->pd = NULL;
+    if (!n_dec) mt->dec = NULL;
     for (int n = 0; nd_rows && n < mt->N; n++) { /* once per conversion */
         float *r = mt->pd + (size_t)n * pool->M;
         memcpy(r, pool->mel + (size_t)n * pool->M, sizeof(float) * (size_t)pool->M);
@@ -166,7 +187,7 @@ static void smooth_rows(float *a, float *tmp, int T, int n) {
 void vcc_match_average(vcc_matcher *mt, int T) {
     const vc_voice_frames *p = mt->pool;
     const int F = mt->F, k = mt->k, B = VCD_WORLD_BANDS;
-    const float inv = 1.0f / (float)k;
+    const float inv = 1.0f / (float)k, res = mt->dec ? mt->residual : 0.0f;
     for (int t = 0; t < T; t++) {
         float *e = mt->env + (size_t)t * F, *a = mt->ap + (size_t)t * B;
         memset(e, 0, sizeof(float) * (size_t)F);
@@ -174,6 +195,7 @@ void vcc_match_average(vcc_matcher *mt, int T) {
         for (int j = 0; j < k; j++) {
             size_t r = (size_t)mt->idx[(size_t)t * k + j];
             for (int f = 0; f < F; f++) e[f] += p->env[r * F + f];
+            for (int f = 0; res > 0.0f && f < F; f++) e[f] -= res * mt->dec[r * F + f];
             for (int b = 0; b < B; b++) a[b] += p->log_ap[r * B + b];
         }
         for (int f = 0; f < F; f++) e[f] *= inv;

@@ -33,13 +33,16 @@
 #define VCC_MATCH_K_MAX 64 /* the most neighbours a conversion may ask for */
 
 struct vc_voice_frames {
-    int n, cap;                            /* frames held, room */
-    int D, C, M, F;                        /* z dim, hidden channels, mels, bins */
-    float *z;                              // (cap, D) L2-normalised
-    float *h;                              // (cap, C) L2-normalised
-    float *mel;                            // (cap, M) normalised log-mel (the model's input)
-    float *env;                            // (cap, F) WORLD log envelope
-    float *log_ap;                         // (cap, VCD_WORLD_BANDS) ln aperiodicity
+    int n, cap;          /* frames held, room */
+    int D, C, M, F;      /* z dim, hidden channels, mels, bins */
+    float *z;            // (cap, D) L2-normalised
+    float *h;            // (cap, C) L2-normalised
+    float *mel;          // (cap, M) normalised log-mel (the model's input)
+    float *env;          // (cap, F) WORLD log envelope
+    float *log_ap;       // (cap, VCD_WORLD_BANDS) ln aperiodicity
+    float *f0, *voicing; // (cap) each: the tracker's F0 (0 unvoiced), voicing
+    int *ref_start;      // (n_refs) each reference's first frame
+    int n_refs, refs_cap;
     double log_ap_voiced[VCD_WORLD_BANDS]; /* sums of ln aperiodicity over voiced frames */
     long n_voiced;
 };
@@ -58,6 +61,11 @@ VC_WARN_UNUSED vc_status vcc_pool_reserve(vc_voice_frames *p, int more);
  * band's geometric mean over the voiced frames added (ap, VCD_WORLD_BANDS); 0 where there is
  * none. */
 void vcc_pool_add_ap(vc_voice_frames *p, float *ap, int voiced);
+
+/* Marks the frames added next as a new reference's (its frames [ref_start[r], ref_start[r + 1])
+ * or [.., n) for the last), so that what runs over a reference's frames as one utterance (the
+ * decoder's rendering of the pool) does not run across two. VC_ERR_NOMEM. */
+VC_WARN_UNUSED vc_status vcc_pool_begin_reference(vc_voice_frames *p);
 void vcc_pool_voiced_ap(const vc_voice_frames *p, float *ap);
 
 /* Features of frames [0, T) from a workspace whose last vcm_encode_content ran on T2 frames
@@ -73,27 +81,31 @@ typedef struct vcc_matcher {
     int W, N, Df, F, k;
     vc_match_space space;
     float strength;
-    float decoded; /* the decoded output's weight in choosing neighbours */
-    float *q;      // (W, Df) the window's features
-    float *qd;     // (W, M) the decoded log-mel, rows L2-normalised
-    float *pd;     // (N, M) the pool's log-mel, rows L2-normalised
-    float *sim;    // (W, N) cosine of each window frame to each pool frame
-    float *env;    // (W, F) matched envelope (WORLD scale)
-    float *ap;     // (W, VCD_WORLD_BANDS) matched aperiodicity
-    float *tmp;    // (W, F) smoothing of env, then of ap (so F >= VCD_WORLD_BANDS)
-    float *hwork;  // (C, W) hidden-state normalisation
-    double *dwork; // (2 (W + 1))
-    int *idx;      // (W, k) the neighbours of each frame
-    float *best;   // (k)
+    float decoded;  /* the decoded output's weight in choosing neighbours */
+    float residual; /* how much of the decoder's own rendering of the neighbours is taken off */
+    float *q;       // (W, Df) the window's features
+    float *qd;      // (W, M) the decoded log-mel, rows L2-normalised
+    float *pd;      // (N, M) the pool's log-mel, rows L2-normalised
+    float *sim;     // (W, N) cosine of each window frame to each pool frame
+    float *env;     // (W, F) matched envelope (WORLD scale), less residual times dec's mean
+    float *dec;     // (N, F) the decoder's rendering of each pool frame (WORLD scale), residual > 0
+    float *ap;      // (W, VCD_WORLD_BANDS) matched aperiodicity
+    float *tmp;     // (W, F) smoothing of env, then of ap (so F >= VCD_WORLD_BANDS)
+    float *hwork;   // (C, W) hidden-state normalisation
+    double *dwork;  // (2 (W + 1))
+    int *idx;       // (W, k) the neighbours of each frame
+    float *best;    // (k)
     void *block;
 } vcc_matcher;
 
 /* decoded: the weight of the decoder's output in choosing neighbours (0..1; 0: content alone).
- * VC_ERR_ARG (logged, saying why) when the pool is missing or holds fewer than k frames or k is
- * outside [1, VCC_MATCH_K_MAX]; VC_ERR_NOMEM. */
+ * residual: 0..1, the share of the decoder's own rendering of the neighbours taken off their
+ * envelopes (mt->dec, which the caller fills before matching; NULL when 0). VC_ERR_ARG (logged,
+ * saying why) when the pool is missing or holds fewer than k frames or k is outside [1,
+ * VCC_MATCH_K_MAX]; VC_ERR_NOMEM. */
 VC_WARN_UNUSED vc_status vcc_matcher_init(vcc_matcher *mt, const vc_voice_frames *pool, int W,
                                           vc_match_space space, int k, float strength,
-                                          float decoded);
+                                          float decoded, float residual);
 void vcc_matcher_free(vcc_matcher *mt); /* zeroed: no-op */
 
 /* The k pool frames most similar to each of the T window frames whose features are in mt->q
@@ -104,8 +116,8 @@ void vcc_match_nearest(vcc_matcher *mt, int T);
  * [0, T), weighted by mt->decoded against the content features in mt->q. */
 void vcc_match_nearest_decoded(vcc_matcher *mt, const float *mel, int stride, int T);
 
-/* After vcc_match_nearest: the neighbours' mean envelope and aperiodicity, smoothed over time,
- * into mt->env, mt->ap (T rows). */
+/* After vcc_match_nearest: the neighbours' mean envelope (less mt->residual times the mean of
+ * their mt->dec) and aperiodicity, smoothed over time, into mt->env, mt->ap (T rows). */
 void vcc_match_average(vcc_matcher *mt, int T);
 
 #endif

@@ -154,6 +154,8 @@ static vc_status add_world(voice_acc *a, const float *x, size_t len, const float
                            const float *voicing, int T) {
     vc_voice_frames *p = a->pool;
     float *ap = p->log_ap + (size_t)p->n * VCD_WORLD_BANDS;
+    memcpy(p->f0 + p->n, f0, sizeof(float) * (size_t)T);
+    memcpy(p->voicing + p->n, voicing, sizeof(float) * (size_t)T);
     vc_status st =
         vcd_world_analyze(&a->an, x, len, f0, voicing, T, p->env + (size_t)p->n * (size_t)p->F, ap);
     for (int t = 0; st == VC_OK && t < T; t++)
@@ -200,6 +202,7 @@ static vc_status add_reference(voice_acc *a, const vc_model *vm, const vc_audio 
                 "gives no pitch, and the output keeps the source's pitch and voicing",
                 what);
     if (st == VC_OK) st = vcc_pool_reserve(a->pool, T);
+    if (st == VC_OK) st = vcc_pool_begin_reference(a->pool);
     if (st == VC_OK) st = add_world(a, x, len, f0, f0 + T, T);
     /* windows of near-equal length, none longer than VOICE_WINDOW */
     int n_win = (T + VOICE_WINDOW - 1) / VOICE_WINDOW;
