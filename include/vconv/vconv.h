@@ -299,7 +299,7 @@ typedef struct vc_convert_params {
                          * aperiodicity, F0); harmonic is then not read. 0: harmonic decides */
     int match_dynamics; /* 1 (default): stretch the model's over-smoothed spectral dynamics to the
                          * voice's (per-bin log-magnitude std over time; never shrunk) */
-    float match;        /* 0..1 (default 0.6): each output frame's envelope and aperiodicity from
+    float match;        /* 0..1 (default 1): each output frame's envelope and aperiodicity from
                          * the match_k reference frames nearest in content (cosine), blended in the
                          * log domain with the decoder's by this strength; needs voice->frames */
     int match_k;        /* neighbours averaged (default 4); the voice needs at least this many */
@@ -320,7 +320,8 @@ typedef struct vc_convert_params {
                                 * envelopes; r > 0 their envelopes less r times the decoder's own
                                 * rendering of them in the voice, added to the decoder's output: at 1
                                 * the decoder keeps the frame's content and the neighbours correct
-                                * only its voice. Default 0 */
+                                * only its voice. Default 0.5 (docs/evaluation.md, "The envelope
+                                * fine-tune bundled") */
     vc_vocoder_params vocoder; /* Griffin-Lim: iters 32, momentum 0.99, seed 1 (progress unused) */
     double chunk_seconds;      /* speech converted per chunk (default 10): bounds memory */
     vc_progress_fn progress;   /* after each chunk, when set */

@@ -110,6 +110,7 @@ class _ConvertParams(ctypes.Structure):
                 ("retrieval", ctypes.c_int),
                 ("content_blend", ctypes.c_float),
                 ("match_decoded", ctypes.c_float),
+                ("match_residual", ctypes.c_float),
                 ("vocoder", _VocoderParams),
                 ("chunk_seconds", ctypes.c_double),
                 ("progress", _progress_fn),
@@ -314,6 +315,8 @@ def _convert_params(options):
             p.content_blend = float(value)
         elif key == "match_decoded":
             p.match_decoded = float(value)
+        elif key == "match_residual":
+            p.match_residual = float(value)
         elif key == "model_dynamics":
             p.match_dynamics = 0 if value else 1
         elif key == "iters":
@@ -460,7 +463,8 @@ class Model:
         source's duration. reference: a Voice (Model.voice), or what Model.voice takes.
         options, as vconv convert's: pitch_shift (semitones; the source's own pitch moved, instead
         of the reference's key), vocoder ("world", "harmonic", "spectrum"), match (0..1),
-        match_k, match_space ("hidden", "z"), match_decoded (0..1), retrieval (bool),
+        match_k, match_space ("hidden", "z"), match_decoded (0..1), match_residual (0..1),
+        retrieval (bool),
         content_blend (0 codes .. 1 continuous), model_dynamics (bool), iters, seed, chunk
         (seconds)."""
         params = _convert_params(options)

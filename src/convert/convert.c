@@ -54,16 +54,20 @@ vc_convert_params vc_convert_default_params(void) {
          * the same (all conversions 68% / 7% as target / source against 69% / 6%); choosing
          * matched neighbours by the decoded output as much as by content keeps more words where
          * the reference is short (docs/evaluation.md, "Neighbours chosen by the decoded output
-         * too": 59.3% on the full evaluation, 53.1% against 64.4% with 2 s of reference) */
+         * too": 59.3% on the full evaluation, 53.1% against 64.4% with 2 s of reference); with
+         * the envelope model, the neighbours at full strength moved halfway by the decoder's own
+         * difference between the frame and them (residual 0.5) keep more words and more voice
+         * than a plain blend at 0.6 (docs/evaluation.md, "The envelope fine-tune bundled":
+         * 47.8% against 54.5% word error, 72% against 69% identified as the target) */
         .world_vocoder = 1,
         .match_dynamics = 1,
-        .match = 0.6f,
+        .match = 1.0f,
         .match_k = 4,
         .match_space = VC_MATCH_HIDDEN,
         .retrieval = 1,
         .content_blend = 0.75f,
         .match_decoded = 0.5f,
-        .match_residual = 0.0f,
+        .match_residual = 0.5f,
         .vocoder = vc_vocoder_default_params(),
         .chunk_seconds = 10.0,
         .progress = NULL,

@@ -65,6 +65,10 @@ if [ -d "$corpus/arctic" ]; then
   rc=$?
   check "run.sh --phone-loss without --phones: a usage error that names it (exit $rc)" \
     '[ "$rc" -eq 2 ] && grep -q -- "--phone-loss needs --phones" "$work/ph.err"'
+  "$src/recipes/default/run.sh" "$corpus" --out "$out" --envelope --envelope-finetune 10 >/dev/null 2>"$work/ef.err"
+  rc=$?
+  check "run.sh --envelope-finetune on an envelope model: a usage error that says why (exit $rc)" \
+    '[ "$rc" -eq 2 ] && grep -q -- "--envelope-finetune follows the second stage" "$work/ef.err"'
   check "run.sh --envelope's config is a model config that sets the envelope target" \
     'python3 -c "import json,sys; sys.exit(json.load(open(sys.argv[1])) != {\"envelope\": 1})" \
        "$src/recipes/default/envelope.json" && "$src/recipes/default/run.sh" --help | grep -q -- --envelope'
