@@ -253,7 +253,7 @@ static void test_residual(const vc_model *vm) {
     /* one frame's neighbours: k pool frames; the matched envelope is their mean less half of
      * their rendering's mean (before smoothing: a single frame has no neighbours in time) */
     for (int j = 0; j < k; j++) mt.idx[j] = 7 * j + 3;
-    vcc_match_average(&mt, 1);
+    vcc_match_average(&mt, NULL, NULL, 0.0f, 1);
     double err = 0.0;
     for (int f = 0; f < F; f++) {
         double e = 0.0;
@@ -296,11 +296,27 @@ static void test_aperiodicity_average(void) {
     vcc_matcher mt;
     CHECK(vcc_matcher_init(&mt, p, 1, VC_MATCH_Z, k, 1.0f, 0.0f, 0.0f) == VC_OK);
     for (int j = 0; j < k; j++) mt.idx[j] = j;
-    vcc_match_average(&mt, 1);
+    vcc_match_average(&mt, NULL, NULL, 0.0f, 1);
     for (int b = 0; b < B; b++) CHECK_NEAR(mt.ap[b], want, 1e-4, 0);
     for (int f = 0; f < F; f++) CHECK_NEAR(mt.env[f], f + F * 1.5, 1e-5, 0); /* rows' mean */
     fprintf(stderr, "aperiodicity of 3 periodic (0.01) and 1 noise frame: %.4f (plain mean %.4f)\n",
             mt.ap[0], (3 * 0.01 + 1.0) / 4);
+    /* with the pool's voicing: the noise frame unvoiced. A voiced output frame takes its voiced
+     * neighbours' aperiodicity, an unvoiced one all k's; the envelope is all k's either way. */
+    const float floor_hz = vcd_world_f0_floor(RATE, 512);
+    for (int r = 0; r < k; r++) p->f0[r] = r < 3 ? 120.0f : 0.0f, p->voicing[r] = r < 3;
+    float out_f0 = 200.0f, out_voicing = 1.0f;
+    vcc_match_average(&mt, &out_f0, &out_voicing, floor_hz, 1);
+    for (int b = 0; b < B; b++) CHECK_NEAR(mt.ap[b], 0.01f, 1e-6, 0);
+    for (int f = 0; f < F; f++) CHECK_NEAR(mt.env[f], f + F * 1.5, 1e-5, 0);
+    out_voicing = 0.0f;
+    vcc_match_average(&mt, &out_f0, &out_voicing, floor_hz, 1);
+    for (int b = 0; b < B; b++) CHECK_NEAR(mt.ap[b], want, 1e-4, 0);
+    /* a voiced frame whose neighbours are all unvoiced keeps their mean */
+    for (int r = 0; r < k; r++) p->voicing[r] = 0.0f;
+    out_voicing = 1.0f;
+    vcc_match_average(&mt, &out_f0, &out_voicing, floor_hz, 1);
+    for (int b = 0; b < B; b++) CHECK_NEAR(mt.ap[b], want, 1e-4, 0);
     vcc_matcher_free(&mt);
     vcc_pool_free(p);
 }

@@ -296,14 +296,21 @@ static void select_chunk(vcc_chunk *c, int k, int L, int T) {
     c->b = c->core + L + VCC_CONTEXT < T ? c->core + L + VCC_CONTEXT : T;
 }
 
+/* The frame that column t of a window of Tw frames holds: the model runs on an even number of
+ * frames, Tw2 = Tw + (Tw & 1), and an odd window's padding column repeats its last frame. */
+static int window_frame(int t, int Tw) {
+    return t < Tw ? t : Tw - 1;
+}
+
 /* The retrieval input of the window (Tw frames, Tw2 columns): the mean normalised log-mel of
- * each frame's neighbours in the voice's pool (found by vcc_match_nearest); the odd window's
- * padding column repeats the last frame, as the pitch input does. */
+ * each frame's neighbours in the voice's pool (found by vcc_match_nearest), padded as every
+ * window input is (window_frame). */
 static void retrieval_input(vcc_chunk *c, const vcc_matcher *mt, int Tw, int Tw2) {
     const int M = c->m->cfg.n_mels;
     vcm_retrieval_gather(M, mt->pool->mel, mt->idx, Tw, mt->k, c->r, Tw2);
-    for (int ch = 0; Tw2 > Tw && ch <= M; ch++)
-        c->r[(size_t)ch * Tw2 + Tw] = c->r[(size_t)ch * Tw2 + Tw - 1];
+    for (int ch = 0; ch <= M; ch++)
+        for (int t = Tw; t < Tw2; t++)
+            c->r[(size_t)ch * Tw2 + t] = c->r[(size_t)ch * Tw2 + window_frame(t, Tw)];
 }
 
 /* The window's content decoded with the voice and the pitch input into c->lm: its codes moved
@@ -328,7 +335,7 @@ static vc_status decode_window(vcc_chunk *c, const float *x, size_t len, const s
     }
     for (int ch = 0; ch < 2; ch++)
         for (int t = 0; t < Tw2; t++)
-            c->p[(size_t)ch * Tw2 + t] = s->pitch[(size_t)ch * s->T + c->a + (t < Tw ? t : Tw - 1)];
+            c->p[(size_t)ch * Tw2 + t] = s->pitch[(size_t)ch * s->T + c->a + window_frame(t, Tw)];
     st = vcm_decode(c->m, &c->ws, c->codes, s->codes ? NULL : c->ws.z.v, blend, Tw2 / 2,
                     voice->embedding, c->p, mt && retrieve ? c->r : NULL, c->mel, c->lin);
     if (st == VC_OK && mt && mt->decoded > 0.0f) vcc_match_nearest_decoded(mt, c->mel, Tw2, Tw);
@@ -391,8 +398,8 @@ vc_status vcc_decode_pool(vcc_chunk *c, vcc_matcher *mt, const vc_voice *voice, 
         for (int w = 0; st == VC_OK && w < n_win; w++) {
             int t0 = (int)((long)T * w / n_win), t1 = (int)((long)T * (w + 1) / n_win);
             int Tw = t1 - t0, Tw2 = Tw + (Tw & 1);
-            for (int t = 0; t < Tw2; t++) { /* the odd window's padding repeats the last frame */
-                int u = t0 + (t < Tw ? t : Tw - 1);
+            for (int t = 0; t < Tw2; t++) {
+                int u = t0 + window_frame(t, Tw);
                 for (int k = 0; k < M; k++)
                     c->x[(size_t)k * Tw2 + t] = p->mel[(size_t)(s0 + u) * M + k];
                 for (int ch = 0; ch < 2; ch++)
@@ -442,7 +449,8 @@ static void match_frames(vcc_chunk *c, vcc_matcher *mt, const vc_voice *voice,
     /* A reference with no voiced frame (whisper, noise) would make every matched frame noise and
      * whisper the output; its envelope is still taken, the voicing stays the source's. */
     const float g_ap = voice->frames && voice->frames->n_voiced ? g : 0.0f;
-    vcc_match_average(mt, Tw); /* of the neighbours decode_window found */
+    /* of the neighbours decode_window found */
+    vcc_match_average(mt, f0, v, vcd_world_f0_floor(rate, n_fft), Tw);
     for (int t = 0; t < Tw; t++) {
         float off = vcd_world_stft_offset(f0[t], v, t, rate, n_fft);
         float *l = c->lm + (size_t)t * F;

@@ -184,22 +184,33 @@ static void smooth_rows(float *a, float *tmp, int T, int n) {
     memcpy(a, tmp, sizeof(float) * (size_t)T * n);
 }
 
-void vcc_match_average(vcc_matcher *mt, int T) {
+void vcc_match_average(vcc_matcher *mt, const float *f0, const float *voicing, float f0_floor,
+                       int T) {
     const vc_voice_frames *p = mt->pool;
     const int F = mt->F, k = mt->k, B = VCD_WORLD_BANDS;
     const float inv = 1.0f / (float)k, res = mt->dec ? mt->residual : 0.0f;
     for (int t = 0; t < T; t++) {
         float *e = mt->env + (size_t)t * F, *a = mt->ap + (size_t)t * B;
+        const int *nb = mt->idx + (size_t)t * k;
         memset(e, 0, sizeof(float) * (size_t)F);
         memset(a, 0, sizeof(float) * B);
         for (int j = 0; j < k; j++) {
-            size_t r = (size_t)mt->idx[(size_t)t * k + j];
+            size_t r = (size_t)nb[j];
             for (int f = 0; f < F; f++) e[f] += p->env[r * F + f];
             for (int f = 0; res > 0.0f && f < F; f++) e[f] -= res * mt->dec[r * F + f];
-            for (int b = 0; b < B; b++) a[b] += p->log_ap[r * B + b];
         }
         for (int f = 0; f < F; f++) e[f] *= inv;
-        for (int b = 0; b < B; b++) a[b] = expf(a[b] * inv); /* see vcc_pool_voiced_ap */
+        /* a voiced output frame takes its voiced neighbours' aperiodicity (see match.h) */
+        int voiced_only = 0, n_ap = 0;
+        for (int j = 0; f0 && vcd_world_is_voiced(f0[t], voicing, t, f0_floor) && j < k; j++)
+            voiced_only |= vcd_world_is_voiced(p->f0[nb[j]], p->voicing, nb[j], f0_floor);
+        for (int j = 0; j < k; j++) {
+            if (voiced_only && !vcd_world_is_voiced(p->f0[nb[j]], p->voicing, nb[j], f0_floor))
+                continue;
+            for (int b = 0; b < B; b++) a[b] += p->log_ap[(size_t)nb[j] * B + b];
+            n_ap++;
+        }
+        for (int b = 0; b < B; b++) a[b] = expf(a[b] / (float)n_ap); /* see vcc_pool_voiced_ap */
     }
     smooth_rows(mt->env, mt->tmp, T, F);
     smooth_rows(mt->ap, mt->tmp, T, B);

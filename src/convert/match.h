@@ -18,7 +18,8 @@
  * k most similar per frame (with a decoded weight w > 0: the similarity is (1 - w) that of the
  * content features plus w the cosine of the decoder's output for the frame, in the target's
  * voice, to the pool frames' log-mel, so that a neighbour also sounds like what the decoder
- * predicts the target says there), the mean of their envelopes and aperiodicities, smoothed over
+ * predicts the target says there), the mean of their envelopes and aperiodicities (of a voiced
+ * frame's voiced neighbours), smoothed over
  * +-VCC_MATCH_SMOOTH frames (a triangle), so neighbouring frames that picked different
  * references do not buzz. vcc_match_apply blends that into the decoder's envelope in the log
  * domain at the output F0 (vcd_world_stft_offset converts scales), by the strength.
@@ -117,7 +118,14 @@ void vcc_match_nearest(vcc_matcher *mt, int T);
 void vcc_match_nearest_decoded(vcc_matcher *mt, const float *mel, int stride, int T);
 
 /* After vcc_match_nearest: the neighbours' mean envelope (less mt->residual times the mean of
- * their mt->dec) and aperiodicity, smoothed over time, into mt->env, mt->ap (T rows). */
-void vcc_match_average(vcc_matcher *mt, int T);
+ * their mt->dec) and aperiodicity, smoothed over time, into mt->env, mt->ap (T rows). f0,
+ * voicing (T each): the window's output F0 and voicing, or f0 NULL. A frame rendered voiced
+ * (vcd_world_is_voiced; f0_floor as the vocoder's) takes the aperiodicity of its voiced
+ * neighbours alone when it has any: an unvoiced neighbour (a /z/ matched by an /s/, the edge
+ * of a vowel) is noise in every band (aperiodicity 1), and one of four, averaged in, takes a
+ * band of 0.01 to 0.03 (a breathy output; docs/evaluation.md, "Aperiodicity from voiced
+ * neighbours"). Envelopes still come from all k. */
+void vcc_match_average(vcc_matcher *mt, const float *f0, const float *voicing, float f0_floor,
+                       int T);
 
 #endif
