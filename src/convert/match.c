@@ -184,6 +184,11 @@ static void smooth_rows(float *a, float *tmp, int T, int n) {
     memcpy(a, tmp, sizeof(float) * (size_t)T * n);
 }
 
+/* Whether pool frame r is voiced, by the rule the vocoder renders with. */
+static int pool_voiced(const vc_voice_frames *p, int r, float f0_floor) {
+    return vcd_world_is_voiced(p->f0[r], p->voicing, r, f0_floor);
+}
+
 void vcc_match_average(vcc_matcher *mt, const float *f0, const float *voicing, float f0_floor,
                        int T) {
     const vc_voice_frames *p = mt->pool;
@@ -201,12 +206,11 @@ void vcc_match_average(vcc_matcher *mt, const float *f0, const float *voicing, f
         }
         for (int f = 0; f < F; f++) e[f] *= inv;
         /* a voiced output frame takes its voiced neighbours' aperiodicity (see match.h) */
+        const int out_voiced = f0 && vcd_world_is_voiced(f0[t], voicing, t, f0_floor);
         int voiced_only = 0, n_ap = 0;
-        for (int j = 0; f0 && vcd_world_is_voiced(f0[t], voicing, t, f0_floor) && j < k; j++)
-            voiced_only |= vcd_world_is_voiced(p->f0[nb[j]], p->voicing, nb[j], f0_floor);
+        for (int j = 0; out_voiced && j < k; j++) voiced_only |= pool_voiced(p, nb[j], f0_floor);
         for (int j = 0; j < k; j++) {
-            if (voiced_only && !vcd_world_is_voiced(p->f0[nb[j]], p->voicing, nb[j], f0_floor))
-                continue;
+            if (voiced_only && !pool_voiced(p, nb[j], f0_floor)) continue;
             for (int b = 0; b < B; b++) a[b] += p->log_ap[(size_t)nb[j] * B + b];
             n_ap++;
         }
