@@ -19,10 +19,10 @@
  * content features plus w the cosine of the decoder's output for the frame, in the target's
  * voice, to the pool frames' log-mel, so that a neighbour also sounds like what the decoder
  * predicts the target says there), the mean of their envelopes and aperiodicities (of a voiced
- * frame's voiced neighbours), smoothed over
- * +-VCC_MATCH_SMOOTH frames (a triangle), so neighbouring frames that picked different
- * references do not buzz. vcc_match_apply blends that into the decoder's envelope in the log
- * domain at the output F0 (vcd_world_stft_offset converts scales), by the strength.
+ * frame's voiced neighbours), smoothed over +-VCC_MATCH_SMOOTH frames (a triangle), so
+ * neighbouring frames that picked different references do not buzz. Conversion
+ * (convert.c, match_frames) blends that into the decoder's envelope in the log domain at the
+ * output F0 (vcd_world_stft_offset converts scales), by the strength.
  */
 #ifndef VC_CONVERT_MATCH_H
 #define VC_CONVERT_MATCH_H
