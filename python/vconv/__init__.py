@@ -464,9 +464,8 @@ class Model:
         options, as vconv convert's: pitch_shift (semitones; the source's own pitch moved, instead
         of the reference's key), vocoder ("world", "harmonic", "spectrum"), match (0..1),
         match_k, match_space ("hidden", "z"), match_decoded (0..1), match_residual (0..1),
-        retrieval (bool),
-        content_blend (0 codes .. 1 continuous), model_dynamics (bool), iters, seed, chunk
-        (seconds)."""
+        retrieval (bool), content_blend (0 codes .. 1 continuous), model_dynamics (bool), iters,
+        seed, chunk (seconds)."""
         params = _convert_params(options)
         voice = reference if isinstance(reference, Voice) else self.voice(reference)
         if voice._model is not self:

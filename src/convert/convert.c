@@ -371,11 +371,10 @@ static void match_dynamics(vcc_chunk *c, const vc_voice *voice) {
         }
 }
 
-/* Reference r's pool frames [*s0, *s1) of n_refs (a pool filled without marking references is
- * one). */
-static void reference_span(const vc_voice_frames *p, int r, int n_refs, int *s0, int *s1) {
+/* Reference r's pool frames [*s0, *s1) (a pool filled without marking references is one). */
+static void reference_span(const vc_voice_frames *p, int r, int *s0, int *s1) {
     *s0 = p->n_refs ? p->ref_start[r] : 0;
-    *s1 = r + 1 < n_refs ? p->ref_start[r + 1] : p->n;
+    *s1 = r + 1 < p->n_refs ? p->ref_start[r + 1] : p->n;
 }
 
 vc_status vcc_decode_pool(vcc_chunk *c, vcc_matcher *mt, const vc_voice *voice, float blend) {
@@ -384,14 +383,14 @@ vc_status vcc_decode_pool(vcc_chunk *c, vcc_matcher *mt, const vc_voice *voice, 
     const int n_refs = p->n_refs > 0 ? p->n_refs : 1, Wmax = c->W - 2;
     int longest = 0, s0, s1;
     for (int r = 0; r < n_refs; r++) {
-        reference_span(p, r, n_refs, &s0, &s1);
+        reference_span(p, r, &s0, &s1);
         if (s1 - s0 > longest) longest = s1 - s0;
     }
     float *pitch = malloc(sizeof(float) * 2 * (size_t)(longest > 0 ? longest : 1)); // (2, T)
     if (!pitch) return VC_ERR_NOMEM;
     vc_status st = VC_OK;
     for (int r = 0; r < n_refs && st == VC_OK; r++) {
-        reference_span(p, r, n_refs, &s0, &s1);
+        reference_span(p, r, &s0, &s1);
         int T = s1 - s0, n_win = (T + Wmax - 1) / Wmax;
         if (T < 1) continue;
         vcm_pitch_features(p->f0 + s0, p->voicing + s0, T, pitch);
